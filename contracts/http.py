@@ -1,0 +1,100 @@
+"""HTTP request and response bodies of every greenfab API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.evaluation import Evaluation
+from contracts.schemes import Scheme
+
+
+class DeclarationCreate(BaseModel):
+    """A declaration as a front end sends it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    declaration_id: str | None = Field(
+        default=None,
+        description="Optional client-chosen id: sending the same id again returns the first answer.",
+        pattern=r"^[A-Za-z0-9_-]{8,64}$",
+    )
+    scheme: Scheme = Field(description="grading | green-factory | beautiful-factory.")
+    uscc: str = Field(description="统一社会信用代码 (18 characters, GB 32100).", min_length=18, max_length=18)
+    enterprise_name: str = Field(description="申报单位名称.", min_length=1, max_length=200)
+    district: str = Field(description="所在区: one of Beijing's 16 districts.", min_length=1, max_length=20)
+    declared_on: date = Field(description="申报日期 (ISO date).")
+    data: dict[str, Any] = Field(description="Indicator inputs of the scheme, keyed by item input name.")
+
+
+class DeclarationPublic(BaseModel):
+    """A stored declaration, with its evaluation once scoring has finished."""
+
+    id: str = Field(description="The declaration's id.")
+    scheme: Scheme = Field(description="The scheme.")
+    uscc: str = Field(description="The enterprise's USCC.")
+    enterprise_name: str = Field(description="申报单位名称.")
+    district: str = Field(description="所在区.")
+    declared_on: date = Field(description="申报日期.")
+    received_at: datetime = Field(description="When intake stored it (UTC).")
+    status: Literal["pending", "evaluated", "failed"] = Field(description="pending until scoring answers.")
+    status_zh: str = Field(description="The status in Chinese.")
+    data: dict[str, Any] = Field(description="The inputs as stored.")
+    evaluation: Evaluation | None = Field(default=None, description="The evaluation; null while pending.")
+    error: str | None = Field(default=None, description="Why scoring failed, when it did.")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = Field(default="about:blank", description="A URI naming the problem type.")
+    title: str = Field(description="Short summary.")
+    status: int = Field(description="HTTP status.")
+    detail: str | None = Field(default=None, description="Human-readable explanation.")
+    errors: list[FieldError] = Field(default_factory=list, description="Every bad field at once.")
+
+
+class FieldError(BaseModel):
+    """One bad field in a request."""
+
+    path: str = Field(description="JSON path of the field, e.g. `$.data.GR-4`.")
+    code: str = Field(description="Stable error code.")
+    message_zh: str = Field(description="Message in Chinese.")
+    message_en: str = Field(description="Message in English.")
+
+
+Problem.model_rebuild()
+
+
+class UnitState(BaseModel):
+    """A unit's lifecycle state as the workflow holds it."""
+
+    workflow_id: str = Field(description="The lifecycle workflow's id.")
+    uscc: str = Field(description="The unit's USCC.")
+    district: str = Field(description="The unit's district.")
+    designation: str = Field(description="What the workflow is about.")
+    state: str = Field(description="Current state.")
+    state_zh: str = Field(description="Current state in Chinese.")
+    submissions: list[str] = Field(description="Declarations received, oldest first.")
+    history: list[dict[str, Any]] = Field(description="Transitions, oldest first.")
+
+
+class Notification(BaseModel):
+    """One in-app notification."""
+
+    id: str = Field(description="Notification id.")
+    recipient: str = Field(description="Who it is for (USCC or staff scope).")
+    title: str = Field(description="Title, in Chinese.")
+    body: str = Field(description="Body, in Chinese.")
+    created_at: datetime = Field(description="When it was recorded (UTC).")
+    source_event: str = Field(description="Id of the event that caused it.")
+
+
+class Health(BaseModel):
+    """A service's health."""
+
+    service: str = Field(description="Service name.")
+    status: Literal["ok", "degraded"] = Field(description="ok when every dependency answers.")
+    checks: dict[str, str] = Field(description="Each dependency's state.")

@@ -1,0 +1,47 @@
+"""NATS subjects and JetStream stream names: the only place they are spelled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PREFIX = "greenfab"
+
+SUBMISSION_RECEIVED = f"{PREFIX}.submission.received"
+EVALUATION_COMPLETED = f"{PREFIX}.evaluation.completed"
+UNIT_CHANGED = f"{PREFIX}.unit.changed"
+DEADLINE_DUE = f"{PREFIX}.deadline.due"
+TASK_OPENED = f"{PREFIX}.task.opened"
+DEAD_LETTER_PREFIX = f"{PREFIX}.deadletter"
+
+
+def dead_letter_subject(subject: str) -> str:
+    """Where a message of ``subject`` goes once it has failed every try."""
+    return f"{DEAD_LETTER_PREFIX}.{subject.removeprefix(PREFIX + '.')}"
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """A JetStream stream: its name and the subjects it stores."""
+
+    name: str
+    subjects: tuple[str, ...]
+    description: str
+
+
+SUBMISSIONS = StreamSpec("GREENFAB_SUBMISSIONS", (f"{PREFIX}.submission.>",), "Declarations accepted by intake")
+EVALUATIONS = StreamSpec("GREENFAB_EVALUATIONS", (f"{PREFIX}.evaluation.>",), "Results of the scoring service")
+LIFECYCLE = StreamSpec(
+    "GREENFAB_LIFECYCLE",
+    (f"{PREFIX}.unit.>", f"{PREFIX}.deadline.>", f"{PREFIX}.task.>"),
+    "Lifecycle events from the workflow service",
+)
+DEAD_LETTERS = StreamSpec("GREENFAB_DEADLETTER", (f"{DEAD_LETTER_PREFIX}.>",), "Messages that failed every try")
+
+ALL_STREAMS: tuple[StreamSpec, ...] = (SUBMISSIONS, EVALUATIONS, LIFECYCLE, DEAD_LETTERS)
+
+# Durable consumer names, one per (service, subject): a restart resumes where it stopped.
+CONSUMER_SCORING_SUBMISSIONS = "scoring-submissions"
+CONSUMER_INTAKE_EVALUATIONS = "intake-evaluations"
+CONSUMER_WORKFLOW_EVALUATIONS = "workflow-evaluations"
+CONSUMER_NOTIFY_UNITS = "notify-unit-changes"
+CONSUMER_NOTIFY_DEADLINES = "notify-deadlines"

@@ -1,0 +1,89 @@
+"""The `greenfab` command: run the local stack, check it, issue tokens."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from dataclasses import fields
+from datetime import timedelta
+from pathlib import Path
+
+from greenfab.stack import (
+    StackConfig,
+    StackError,
+    auth_secret,
+    health_of,
+    load_state,
+    run_stack,
+)
+
+
+def _add_stack_options(p: argparse.ArgumentParser) -> None:
+    defaults = StackConfig()
+    p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("GREENFAB_DATA_DIR", ".data")),
+                   help="folder for every part's data (default .data, or $GREENFAB_DATA_DIR)")  # fmt: skip
+    for f in fields(StackConfig):
+        if f.name.endswith("_port"):
+            flag = "--" + f.name.replace("_", "-")
+            p.add_argument(flag, type=int, default=getattr(defaults, f.name), help=f"default {getattr(defaults, f.name)}")
+    p.add_argument("--database-url", default=os.environ.get("GREENFAB_DATABASE_URL"),
+                   help="PostgreSQL URL (postgresql+asyncpg://…) for every service; SQLite files in the data folder when unset")  # fmt: skip
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    values = {f.name: getattr(args, f.name) for f in fields(StackConfig) if hasattr(args, f.name)}
+    config = StackConfig(**values)
+    try:
+        return asyncio.run(run_stack(config))
+    except StackError as exc:
+        print(f"greenfab up: {exc}", file=sys.stderr)
+        return 2
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    try:
+        config = load_state(args.data_dir)
+    except StackError as exc:
+        print(f"greenfab status: {exc}", file=sys.stderr)
+        return 2
+    health = asyncio.run(health_of(config))
+    for name, ok in health.items():
+        print(f"{name:<9} {'healthy' if ok else 'DOWN'}")
+    return 0 if all(health.values()) else 1
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from greenfab.auth import Principal, issue_token
+
+    if args.role in ("enterprise", "district") and not args.scope:
+        print("greenfab token: --scope is required for enterprise (its USCC) and district (its name)", file=sys.stderr)
+        return 2
+    principal = Principal(role=args.role, subject=args.subject or args.scope or args.role, scope=args.scope)
+    print(issue_token(auth_secret(args.data_dir), principal, timedelta(days=args.days)))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="greenfab", description="Beijing green manufacturing programme: local tools.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="start NATS, Temporal and the four services; Ctrl-C stops them")
+    _add_stack_options(up)
+    up.set_defaults(func=cmd_up)
+
+    status = sub.add_parser("status", help="report each part's health")
+    status.add_argument("--data-dir", type=Path, default=Path(os.environ.get("GREENFAB_DATA_DIR", ".data")))
+    status.set_defaults(func=cmd_status)
+
+    token = sub.add_parser("token", help="issue an access token signed with the stack's secret")
+    token.add_argument("--role", required=True, choices=["enterprise", "evaluator", "district", "bureau", "expert", "auditor"])
+    token.add_argument("--scope", help="the enterprise's USCC, or the district (e.g. 海淀区)")
+    token.add_argument("--subject", help="who (defaults to the scope)")
+    token.add_argument("--days", type=int, default=30, help="validity in days (default 30)")
+    token.add_argument("--data-dir", type=Path, default=Path(os.environ.get("GREENFAB_DATA_DIR", ".data")))
+    token.set_defaults(func=cmd_token)
+
+    args = parser.parse_args(argv)
+    sys.exit(args.func(args))

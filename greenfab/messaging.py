@@ -1,0 +1,190 @@
+"""NATS JetStream plumbing every service shares: broker, streams, reliable publish and consume.
+
+At-least-once delivery: messages are acked only after their handler succeeded; a failure is
+retried with backoff, and after ``max_deliveries`` tries the message goes to a dead-letter
+subject with its error, where staff can see it. Publishing sets ``Nats-Msg-Id`` so JetStream
+drops a duplicate published within the stream's duplicate window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import traceback
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import nats
+from faststream import AckPolicy
+from faststream._internal.middlewares import BaseMiddleware
+from faststream.message import StreamMessage
+from faststream.nats import JStream, NatsBroker, PullSub
+from nats.js.api import ConsumerConfig, StorageType, StreamConfig
+from nats.js.errors import BadRequestError, NotFoundError
+
+from contracts import subjects
+from contracts.envelope import Envelope, utcnow
+
+log = logging.getLogger(__name__)
+
+DUPLICATE_WINDOW = timedelta(hours=1)
+
+
+class StartupError(RuntimeError):
+    """A dependency could not be reached at start-up; the message names it."""
+
+
+def make_broker(servers: list[str], name: str, max_deliveries: int) -> NatsBroker:
+    """A broker for one service; nothing connects until ``start``."""
+    return NatsBroker(
+        servers,
+        name=name,
+        middlewares=(dead_letter_middleware(max_deliveries),),
+        max_reconnect_attempts=-1,
+        connect_timeout=2,
+    )
+
+
+async def connect_or_fail(broker: NatsBroker, servers: list[str], timeout: float) -> None:
+    """Connect, or raise StartupError naming NATS if it does not answer within ``timeout``."""
+    try:
+        await asyncio.wait_for(_probe(servers), timeout)
+    except (TimeoutError, OSError, nats.errors.NoServersError) as exc:
+        raise StartupError(f"cannot reach NATS at {', '.join(servers)}: {exc or type(exc).__name__}") from exc
+    await broker.connect()
+
+
+async def _probe(servers: list[str]) -> None:
+    # A plain connection with no reconnects fails fast; the broker's own keeps retrying forever.
+    while True:
+        try:
+            nc = await nats.connect(servers, allow_reconnect=False, connect_timeout=1, max_reconnect_attempts=0)
+        except Exception:  # noqa: BLE001 - any failure means "not yet"
+            await asyncio.sleep(0.2)
+            continue
+        await nc.close()
+        return
+
+
+async def ensure_streams(broker: NatsBroker) -> None:
+    """Create or update every JetStream stream in ``contracts.subjects`` (idempotent)."""
+    js = broker.connection.jetstream()
+    for spec in subjects.ALL_STREAMS:
+        config = StreamConfig(
+            name=spec.name,
+            subjects=list(spec.subjects),
+            description=spec.description,
+            storage=StorageType.FILE,
+            duplicate_window=DUPLICATE_WINDOW.total_seconds(),
+        )
+        try:
+            await js.stream_info(spec.name)
+        except NotFoundError:
+            try:
+                await js.add_stream(config)
+            except BadRequestError:
+                # Another service created it between our look and our add.
+                await js.update_stream(config)
+        else:
+            await js.update_stream(config)
+
+
+def stream_of(subject: str) -> str:
+    """The stream that stores ``subject``."""
+    for spec in subjects.ALL_STREAMS:
+        for pattern in spec.subjects:
+            if subject.startswith(pattern.removesuffix(">")):
+                return spec.name
+    raise KeyError(f"no stream stores {subject}")
+
+
+def stream_ref(subject: str) -> JStream:
+    """The stream of ``subject`` as FastStream wants it; streams are declared by ensure_streams, not here."""
+    return JStream(stream_of(subject), declare=False)
+
+
+def durable_subscription(subject: str, durable: str, max_deliveries: int) -> dict[str, Any]:
+    """Subscriber options for a durable JetStream pull consumer whose acks this module manages."""
+    return {
+        "subject": subject,
+        "stream": stream_ref(subject),
+        "durable": durable,
+        "pull_sub": PullSub(batch_size=16, timeout=1.0),
+        "ack_policy": AckPolicy.MANUAL,
+        # One more than ours, so the server still delivers the try on which we dead-letter.
+        "config": ConsumerConfig(max_deliver=max_deliveries + 1, ack_wait=60),
+    }
+
+
+async def publish(broker: NatsBroker, subject: str, message: Envelope) -> None:
+    """Publish ``message`` to JetStream and wait for the server's ack; de-duplicated by its id."""
+    await broker.publish(
+        message.model_dump(mode="json"),
+        subject,
+        headers={"Nats-Msg-Id": message.id},
+        correlation_id=message.correlation_id,
+        stream=stream_of(subject),
+        timeout=10,
+    )
+
+
+def _is_jetstream(msg: StreamMessage[Any]) -> bool:
+    reply = getattr(msg.raw_message, "reply", "") or ""
+    return reply.startswith("$JS.ACK")
+
+
+def backoff(attempt: int) -> float:
+    """Seconds before try ``attempt + 1``: exponential, capped at 30 s."""
+    return float(min(30.0, 0.5 * 2 ** max(0, attempt - 1)))
+
+
+def dead_letter_middleware(max_deliveries: int) -> type[BaseMiddleware]:
+    """A consume middleware: ack on success, retry with backoff on failure, dead-letter at the end."""
+
+    class DeadLetter(BaseMiddleware):
+        async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: StreamMessage[Any]) -> Any:
+            if not _is_jetstream(msg):
+                return await call_next(msg)
+            try:
+                result = await call_next(msg)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - every failure is retried or dead-lettered
+                await _fail(msg, exc, max_deliveries)
+                return None
+            await msg.ack()
+            return result
+
+    return DeadLetter
+
+
+async def _fail(msg: StreamMessage[Any], exc: Exception, max_deliveries: int) -> None:
+    raw = msg.raw_message
+    meta = raw.metadata
+    attempt = meta.num_delivered
+    log.warning("handling %s (try %d of %d) failed: %s", raw.subject, attempt, max_deliveries, exc)
+    if attempt < max_deliveries:
+        await msg.nack(delay=backoff(attempt))
+        return
+    record = {
+        "subject": raw.subject,
+        "stream": meta.stream,
+        "stream_seq": meta.sequence.stream,
+        "consumer": meta.consumer,
+        "deliveries": attempt,
+        "error": f"{type(exc).__name__}: {exc}",
+        "traceback": "".join(traceback.format_exception(exc))[-4000:],
+        "failed_at": utcnow().isoformat(),
+        "data": raw.data.decode("utf-8", "replace"),
+    }
+    js = raw._client.jetstream()  # noqa: SLF001 - the message's own connection
+    await js.publish(
+        subjects.dead_letter_subject(raw.subject),
+        json.dumps(record, ensure_ascii=False).encode(),
+        headers={"Nats-Msg-Id": f"dlq-{meta.stream}-{meta.sequence.stream}-{meta.consumer}"},
+        stream=subjects.DEAD_LETTERS.name,
+    )
+    log.error("dead-lettered %s seq %s after %d tries: %s", raw.subject, meta.sequence.stream, attempt, exc)
+    await msg.reject()

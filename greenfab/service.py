@@ -1,0 +1,73 @@
+"""Running a service process: start its dependencies (or exit naming the one that failed), serve HTTP, stop cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+import uvicorn
+from pydantic import ValidationError
+
+from greenfab.messaging import StartupError
+
+EXIT_CONFIG = 2
+EXIT_DEPENDENCY = 3
+
+
+class Service(Protocol):
+    """What a service's composition root builds."""
+
+    name: str
+    app: object
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+def configure_logging() -> None:
+    logging.basicConfig(
+        level=os.environ.get("GREENFAB_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+async def serve(service: Service, host: str, port: int) -> int:
+    """Start ``service``, serve its HTTP app until SIGINT/SIGTERM, stop it; the exit code."""
+    try:
+        await service.start()
+    except StartupError as exc:
+        print(f"{service.name}: {exc}", file=sys.stderr, flush=True)
+        await service.stop()
+        return EXIT_DEPENDENCY
+    config = uvicorn.Config(service.app, host=host, port=port, lifespan="off", log_level="warning")  # type: ignore[arg-type]
+    server = uvicorn.Server(config)
+    try:
+        await server.serve()
+    finally:
+        await service.stop()
+    return 0 if server.started else EXIT_DEPENDENCY
+
+
+def main(name: str, build: Callable[[], Awaitable[tuple[Service, str, int]]]) -> None:
+    """Entry point shared by the four services; settings errors name the variable and exit 2."""
+    configure_logging()
+
+    async def _run() -> int:
+        try:
+            service, host, port = await build()
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            print(f"{name}: invalid settings: {problems}", file=sys.stderr, flush=True)
+            return EXIT_CONFIG
+        return await serve(service, host, port)
+
+    code = asyncio.run(_run())
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Temporal's worker can abort at interpreter exit (sdk-python #300): leave without finalisers.
+    os._exit(code)

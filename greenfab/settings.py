@@ -1,0 +1,33 @@
+"""Settings every service shares, read from the environment (pydantic-settings)."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_WEAK_SECRETS = {"", "changeme", "changethis", "secret", "default"}
+
+
+class ServiceSettings(BaseSettings):
+    """Base for each service's settings; subclasses set their own `env_prefix`."""
+
+    model_config = SettingsConfigDict(env_prefix="GREENFAB_", extra="ignore")
+
+    nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server URL(s), comma-separated.")
+    database_url: str = Field(description="SQLAlchemy async URL: sqlite+aiosqlite:///… or postgresql+asyncpg://…")
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(ge=0, le=65535)
+    auth_secret: str = Field(description="HMAC secret signing access tokens; at least 32 characters.")
+    max_deliveries: int = Field(default=5, ge=1, description="Tries before a message is dead-lettered.")
+    startup_timeout_s: float = Field(default=10.0, gt=0, description="How long to wait for NATS or Temporal at start-up.")
+
+    @field_validator("auth_secret")
+    @classmethod
+    def _strong(cls, value: str) -> str:
+        if value.lower() in _WEAK_SECRETS or len(value) < 32:
+            raise ValueError("GREENFAB_AUTH_SECRET must be set to a random string of at least 32 characters")
+        return value
+
+    @property
+    def nats_servers(self) -> list[str]:
+        return [s.strip() for s in self.nats_url.split(",") if s.strip()]

@@ -1,0 +1,1 @@
+"""The four deployable services: intake, scoring, workflow, notify. None imports another."""

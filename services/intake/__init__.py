@@ -1,0 +1,1 @@
+"""Intake: accepts declarations from any front end, validates and stores them, publishes them."""

@@ -1,0 +1,97 @@
+"""Intake's HTTP API (versioned under /v1): thin routes over handlers.py."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
+
+from contracts.http import DeclarationCreate, DeclarationPublic, Problem
+from greenfab.auth import can_declare, can_read_enterprise
+from greenfab.db import Database
+from greenfab.http import (
+    CurrentPrincipal,
+    ProblemError,
+    install_problem_handlers,
+    problem_response,
+)
+from services.intake import domain, handlers
+
+PROBLEMS: dict[int | str, dict[str, object]] = {
+    code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (401, 403, 404, 409, 413, 422)
+}
+
+
+def build_app(
+    db: Database,
+    secret: str,
+    max_body_bytes: int,
+    on_commit: Callable[[], None],
+) -> FastAPI:
+    app = FastAPI(
+        title="greenfab intake API",
+        version="1.0.0",
+        description="Declarations from enterprises: submit, then read back with the evaluation. 申报受理接口。",
+    )
+    install_problem_handlers(app)
+    app.state.auth_secret = secret
+    router = APIRouter(prefix="/v1", responses=PROBLEMS)
+
+    @app.middleware("http")
+    async def _limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > max_body_bytes):
+            return problem_response(
+                Problem(status=413, title="请求体过大 / Request body too large", detail=f"limit is {max_body_bytes} bytes")
+            )
+        return await call_next(request)
+
+    @router.post("/declarations", status_code=202, response_model=DeclarationPublic)
+    async def submit(
+        body: DeclarationCreate,
+        response: Response,
+        who: CurrentPrincipal,
+        idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+    ) -> DeclarationPublic:
+        """Submit a declaration. It is stored before anything else; scoring follows asynchronously."""
+        decl, errors = domain.check_declaration(body)
+        if errors:
+            raise ProblemError(422, "申报内容有误 / Invalid declaration", f"{len(errors)} field(s) invalid", errors)
+        if not can_declare(who, decl.uscc):
+            raise ProblemError(403, "无权为该单位申报 / Not allowed", "only the enterprise itself may declare for its USCC")
+        try:
+            answer, created = await handlers.accept_declaration(db, decl, who, idempotency_key)
+        except handlers.Conflict as exc:
+            raise ProblemError(409, "重复提交冲突 / Conflict", exc.error.message_en, [exc.error]) from exc
+        if created:
+            on_commit()
+        else:
+            response.status_code = 200
+        response.headers["Location"] = f"/v1/declarations/{answer.id}"
+        return answer
+
+    @router.get("/declarations/{declaration_id}", response_model=DeclarationPublic)
+    async def read(declaration_id: str, who: CurrentPrincipal) -> DeclarationPublic:
+        """A declaration with its evaluation; `status` is `pending` until scoring answers."""
+        row = await handlers.get_declaration(db, declaration_id)
+        if row is None or not can_read_enterprise(who, row.uscc, row.district):
+            # The same answer for "absent" and "not yours", so ids cannot be probed.
+            raise ProblemError(404, "未找到该申报 / Not found", f"no declaration {declaration_id} visible to you")
+        return handlers.to_public(row)
+
+    @router.get("/declarations", response_model=list[DeclarationPublic])
+    async def list_own(
+        who: CurrentPrincipal,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> list[DeclarationPublic]:
+        """Declarations the caller may read, newest first."""
+        uscc = who.scope if who.role == "enterprise" else None
+        district = who.scope if who.role == "district" else None
+        if who.role not in ("enterprise", "district", "bureau", "auditor", "expert"):
+            raise ProblemError(403, "无权查看申报 / Not allowed")
+        rows = await handlers.list_declarations(db, uscc=uscc, district=district, limit=limit)
+        return [handlers.to_public(r) for r in rows]
+
+    app.include_router(router)
+    return app

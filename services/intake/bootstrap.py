@@ -1,0 +1,65 @@
+"""Intake's composition root: builds the database, broker, relay and app; nothing at import."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from fastapi import FastAPI
+from faststream.nats import NatsBroker
+
+from contracts import subjects
+from contracts.messages import SubmissionReceived
+from greenfab.db import Database, create_tables, make_engine
+from greenfab.health import add_health_route
+from greenfab.messaging import (
+    connect_or_fail,
+    ensure_streams,
+    make_broker,
+    stream_ref,
+)
+from services.intake import api, consumers
+from services.intake.outbox import OutboxRelay
+from services.intake.settings import IntakeSettings
+from services.intake.tables import IntakeBase
+
+
+class IntakeService:
+    name = "intake"
+
+    def __init__(self, settings: IntakeSettings) -> None:
+        self.settings = settings
+        self.db = Database(make_engine(settings.database_url))
+        self.broker: NatsBroker = make_broker(settings.nats_servers, "greenfab-intake", settings.max_deliveries)
+        self.broker.publisher(
+            subjects.SUBMISSION_RECEIVED,
+            stream=stream_ref(subjects.SUBMISSION_RECEIVED),
+            schema=SubmissionReceived,
+            title="intake/submission.received",
+            description="Published by the outbox relay once a declaration is committed.",
+        )
+        consumers.register(self.broker, self.db, settings.max_deliveries)
+        self.relay = OutboxRelay(self.db, self.broker, settings.outbox_poll_s)
+        self._relay_task: asyncio.Task[None] | None = None
+        self.app: FastAPI = api.build_app(self.db, settings.auth_secret, settings.max_body_bytes, self.relay.wake)
+        add_health_route(self.app, self.name, self.broker, self.db)
+
+    async def start(self) -> None:
+        await create_tables(self.db.engine, IntakeBase.metadata)
+        await connect_or_fail(self.broker, self.settings.nats_servers, self.settings.startup_timeout_s)
+        await ensure_streams(self.broker)
+        await self.broker.start()
+        self._relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._relay_task is not None:
+            self._relay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._relay_task
+        await self.broker.stop()
+        await self.db.close()
+
+
+async def build() -> tuple[IntakeService, str, int]:
+    settings = IntakeSettings()  # type: ignore[call-arg]
+    return IntakeService(settings), settings.http_host, settings.http_port

@@ -1,0 +1,150 @@
+"""Intake's use cases over a unit of work: accept a declaration, read it, record its evaluation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from contracts import subjects
+from contracts.envelope import new_id, utcnow
+from contracts.http import DeclarationCreate, DeclarationPublic, FieldError
+from contracts.messages import EvaluationCompleted, SubmissionReceived
+from greenfab.auth import Principal
+from greenfab.db import Database
+from services.intake import domain
+from services.intake.tables import Declaration, OutboxMessage
+
+
+class Conflict(Exception):
+    """The same id or idempotency key was used for a different declaration."""
+
+    def __init__(self, error: FieldError) -> None:
+        super().__init__(error.message_en)
+        self.error = error
+
+
+def to_public(row: Declaration) -> DeclarationPublic:
+    status = domain.status_of(row.evaluation, row.error)
+    return DeclarationPublic(
+        id=row.id,
+        scheme=row.scheme,  # type: ignore[arg-type]
+        uscc=row.uscc,
+        enterprise_name=row.enterprise_name,
+        district=row.district,
+        declared_on=row.declared_on,
+        received_at=row.received_at,
+        status=status,  # type: ignore[arg-type]
+        status_zh=domain.STATUS_ZH[status],
+        data=row.data,
+        evaluation=row.evaluation,  # type: ignore[arg-type]
+        error=row.error,
+    )
+
+
+async def _existing(db: Database, decl: DeclarationCreate, idempotency_key: str | None) -> Declaration | None:
+    async with db.session() as s:
+        if decl.declaration_id:
+            row = await s.get(Declaration, decl.declaration_id)
+            if row is not None:
+                return row
+        if idempotency_key:
+            found = await s.exec(
+                select(Declaration).where(Declaration.uscc == decl.uscc, Declaration.idempotency_key == idempotency_key)
+            )
+            return found.first()
+    return None
+
+
+def _check_same(row: Declaration, fingerprint: str, how: str) -> None:
+    if row.fingerprint != fingerprint:
+        raise Conflict(
+            FieldError(
+                path="$.declaration_id" if how == "id" else "$",
+                code="idempotency_conflict",
+                message_zh="该编号/幂等键已用于另一份不同的申报",
+                message_en=f"this {'declaration_id' if how == 'id' else 'Idempotency-Key'} was already used for a different declaration",
+            )
+        )
+
+
+async def accept_declaration(
+    db: Database, decl: DeclarationCreate, principal: Principal, idempotency_key: str | None
+) -> tuple[DeclarationPublic, bool]:
+    """Store the declaration and its outbox event in one transaction; (answer, created?)."""
+    fingerprint = domain.fingerprint(decl)
+    how = "id" if decl.declaration_id else "key"
+    existing = await _existing(db, decl, idempotency_key)
+    if existing is not None:
+        _check_same(existing, fingerprint, how)
+        return to_public(existing), False
+
+    declaration_id = decl.declaration_id or new_id()
+    correlation_id = new_id()
+    row = Declaration(
+        id=declaration_id,
+        scheme=decl.scheme.value,
+        uscc=decl.uscc,
+        enterprise_name=decl.enterprise_name,
+        district=decl.district,
+        declared_on=decl.declared_on,
+        data=decl.data,
+        fingerprint=fingerprint,
+        idempotency_key=idempotency_key,
+        correlation_id=correlation_id,
+    )
+    event = SubmissionReceived(
+        correlation_id=correlation_id,
+        actor=principal.actor(),
+        submission_id=declaration_id,
+        scheme=decl.scheme,
+        uscc=decl.uscc,
+        enterprise_name=decl.enterprise_name,
+        district=decl.district,
+        declared_on=decl.declared_on,
+        data=decl.data,
+    )
+    outbox = OutboxMessage(message_id=event.id, subject=subjects.SUBMISSION_RECEIVED, payload=event.model_dump(mode="json"))
+    try:
+        async with db.session() as s:
+            s.add(row)
+            s.add(outbox)
+            await s.commit()
+    except IntegrityError:
+        # A concurrent retry won the race: answer with what it stored.
+        existing = await _existing(db, decl, idempotency_key)
+        if existing is None:
+            raise
+        _check_same(existing, fingerprint, how)
+        return to_public(existing), False
+    return to_public(row), True
+
+
+async def get_declaration(db: Database, declaration_id: str) -> Declaration | None:
+    async with db.session() as s:
+        return await s.get(Declaration, declaration_id)
+
+
+async def list_declarations(db: Database, *, uscc: str | None, district: str | None, limit: int) -> list[Declaration]:
+    async with db.session() as s:
+        query = select(Declaration).order_by(Declaration.received_at.desc()).limit(limit)  # type: ignore[attr-defined]
+        if uscc is not None:
+            query = query.where(Declaration.uscc == uscc)
+        if district is not None:
+            query = query.where(Declaration.district == district)
+        return list((await s.exec(query)).all())
+
+
+async def record_evaluation(db: Database, event: EvaluationCompleted) -> None:
+    """Attach scoring's answer to its declaration (idempotent: a redelivery rewrites the same)."""
+    async with db.session() as s:
+        row = await s.get(Declaration, event.submission_id)
+        if row is None:
+            raise LookupError(f"evaluation for unknown declaration {event.submission_id}")
+        evaluation: dict[str, Any] | None = event.evaluation.model_dump(mode="json") if event.evaluation else None
+        row.evaluation = evaluation
+        row.error = event.error
+        row.evaluated_at = utcnow()
+        s.add(row)
+        await s.commit()

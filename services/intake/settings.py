@@ -1,0 +1,19 @@
+"""Intake's settings, from the environment."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+
+from greenfab.settings import ServiceSettings
+
+
+class IntakeSettings(ServiceSettings):
+    """GREENFAB_INTAKE_* plus the shared GREENFAB_* settings."""
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///.data/intake.db",
+        validation_alias=AliasChoices("GREENFAB_INTAKE_DATABASE_URL"),
+    )
+    http_port: int = Field(default=8001, ge=0, le=65535, validation_alias=AliasChoices("GREENFAB_INTAKE_HTTP_PORT"))
+    max_body_bytes: int = Field(default=1_000_000, validation_alias=AliasChoices("GREENFAB_INTAKE_MAX_BODY_BYTES"))
+    outbox_poll_s: float = Field(default=0.5, gt=0, validation_alias=AliasChoices("GREENFAB_INTAKE_OUTBOX_POLL_S"))

@@ -1,0 +1,53 @@
+"""Intake's tables: declarations and the transactional outbox."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+from contracts.envelope import utcnow
+
+
+class IntakeBase(SQLModel, registry=registry()):
+    """Base of intake's tables; its metadata holds only them."""
+
+
+class Declaration(IntakeBase, table=True):
+    """A declaration as stored, and its evaluation once scoring answers."""
+
+    __tablename__ = "declarations"
+    __table_args__ = (UniqueConstraint("uscc", "idempotency_key", name="uq_declaration_idempotency"),)
+
+    id: str = Field(primary_key=True, max_length=64)
+    scheme: str = Field(index=True, max_length=32)
+    uscc: str = Field(index=True, max_length=18)
+    enterprise_name: str = Field(max_length=200)
+    district: str = Field(index=True, max_length=20)
+    declared_on: date
+    received_at: datetime = Field(default_factory=utcnow)
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    fingerprint: str = Field(max_length=64)
+    idempotency_key: str | None = Field(default=None, max_length=128)
+    correlation_id: str = Field(max_length=64)
+    evaluation: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    error: str | None = Field(default=None)
+    evaluated_at: datetime | None = None
+
+
+class OutboxMessage(IntakeBase, table=True):
+    """An event committed with its declaration, published to JetStream by the relay."""
+
+    __tablename__ = "outbox"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(unique=True, max_length=64)
+    subject: str = Field(max_length=128)
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    published_at: datetime | None = Field(default=None, index=True)
+    attempts: int = 0
+    last_error: str | None = None

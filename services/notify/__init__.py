@@ -1,0 +1,1 @@
+"""Notify: turns lifecycle events into notifications for the people who must act."""

@@ -1,0 +1,1 @@
+"""Scoring: evaluates declarations against the rulebooks in rules/ with durable_rules."""

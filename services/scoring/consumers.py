@@ -1,0 +1,33 @@
+"""Scoring's NATS subscriber."""
+
+from __future__ import annotations
+
+from faststream.nats import NatsBroker
+
+from contracts import subjects
+from contracts.messages import EvaluationCompleted, SubmissionReceived
+from greenfab.db import Database
+from greenfab.messaging import durable_subscription, publish, stream_ref
+from services.scoring import handlers
+from services.scoring.worker import EnginePool
+
+
+def register(broker: NatsBroker, db: Database, pool: EnginePool, max_deliveries: int) -> None:
+    broker.publisher(
+        subjects.EVALUATION_COMPLETED,
+        stream=stream_ref(subjects.EVALUATION_COMPLETED),
+        schema=EvaluationCompleted,
+        title="scoring/evaluation.completed",
+        description="A declaration's evaluation, or why it could not be scored.",
+    )
+
+    async def _publish(event: EvaluationCompleted) -> None:
+        await publish(broker, subjects.EVALUATION_COMPLETED, event)
+
+    @broker.subscriber(
+        **durable_subscription(subjects.SUBMISSION_RECEIVED, subjects.CONSUMER_SCORING_SUBMISSIONS, max_deliveries),
+        title="scoring/submission.received",
+        description="Scores each declaration once against the rulebook in force on its date.",
+    )
+    async def on_submission(event: SubmissionReceived) -> None:
+        await handlers.score_submission(db, pool, event, _publish)

@@ -1,0 +1,1 @@
+"""Scoring's pure core: rulebooks, scoring methods, facts and result assembly. No I/O beyond reading rule files."""

@@ -1,0 +1,71 @@
+"""Scoring's use case: evaluate a received declaration once, store it, announce it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from pydantic import ValidationError
+
+from contracts.envelope import Actor
+from contracts.evaluation import Evaluation
+from contracts.messages import EvaluationCompleted, SubmissionReceived
+from greenfab.db import Database
+from services.scoring.domain.facts import InputError
+from services.scoring.domain.rulebook import UnknownEdition
+from services.scoring.tables import StoredEvaluation
+from services.scoring.worker import EngineCrashed, EnginePool
+
+log = logging.getLogger(__name__)
+
+ACTOR = Actor(role="system", subject="scoring")
+
+
+async def _evaluate(pool: EnginePool, event: SubmissionReceived) -> tuple[Evaluation | None, str | None]:
+    try:
+        return await pool.evaluate(event.scheme, event.declared_on, event.data), None
+    except InputError as exc:
+        return None, f"输入有误 / invalid input: {exc}"
+    except UnknownEdition as exc:
+        return None, f"无适用的评价规则 / no rulebook: {exc}"
+    except ValidationError as exc:
+        return None, f"评价结果无效 / invalid result: {exc}"
+    except EngineCrashed as exc:
+        return None, f"规则引擎故障 / engine crashed: {exc}"
+
+
+async def score_submission(
+    db: Database, pool: EnginePool, event: SubmissionReceived, publish: Callable[[EvaluationCompleted], Awaitable[None]]
+) -> EvaluationCompleted:
+    """Score once per submission id; a redelivery republishes the stored answer with the same message id."""
+    async with db.session() as s:
+        stored = await s.get(StoredEvaluation, event.submission_id)
+    if stored is None:
+        evaluation, error = await _evaluate(pool, event)
+        stored = StoredEvaluation(
+            submission_id=event.submission_id,
+            scheme=event.scheme.value,
+            uscc=event.uscc,
+            result=evaluation.model_dump(mode="json") if evaluation else None,
+            error=error,
+            rulebook_version=evaluation.rulebook_version if evaluation else None,
+        )
+        async with db.session() as s:
+            s.add(stored)
+            await s.commit()
+        if error:
+            log.warning("declaration %s not scored: %s", event.submission_id, error)
+    answer = EvaluationCompleted(
+        id=f"evaluation-{event.submission_id}",
+        correlation_id=event.correlation_id,
+        actor=ACTOR,
+        submission_id=event.submission_id,
+        scheme=event.scheme,
+        uscc=event.uscc,
+        enterprise_name=event.enterprise_name,
+        district=event.district,
+        evaluation=Evaluation.model_validate(stored.result) if stored.result else None,
+        error=stored.error,
+    )
+    await publish(answer)
+    return answer

@@ -1,0 +1,23 @@
+"""Scoring's settings, from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+
+from greenfab.settings import ServiceSettings
+
+REPO_RULES = Path(__file__).resolve().parents[2] / "rules"
+
+
+class ScoringSettings(ServiceSettings):
+    """GREENFAB_SCORING_* plus the shared GREENFAB_* settings."""
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///.data/scoring.db",
+        validation_alias=AliasChoices("GREENFAB_SCORING_DATABASE_URL"),
+    )
+    http_port: int = Field(default=8004, ge=0, le=65535, validation_alias=AliasChoices("GREENFAB_SCORING_HTTP_PORT"))
+    rules_dir: Path = Field(default=REPO_RULES, validation_alias=AliasChoices("GREENFAB_RULES_DIR"))
+    engine_processes: int = Field(default=1, ge=1, le=16, validation_alias=AliasChoices("GREENFAB_SCORING_PROCESSES"))

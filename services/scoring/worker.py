@@ -1,0 +1,83 @@
+"""The engine's worker process: restarted when it dies; the evaluation it was on is retried once.
+
+durable_rules' C core can segfault; in a child process that costs one retry, not the service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from contracts.evaluation import Evaluation
+from contracts.schemes import Scheme
+
+log = logging.getLogger(__name__)
+
+_engine: Any = None
+
+
+def _init(rules_dir: str) -> None:
+    global _engine
+    from services.scoring.engine import RulesEngine
+
+    _engine = RulesEngine.from_dir(Path(rules_dir))
+
+
+def evaluate_in_worker(scheme: str, as_of: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Runs in the worker: one evaluation, returned as JSON-able data."""
+    result: Evaluation = _engine.evaluate(Scheme(scheme), date.fromisoformat(as_of), data)
+    return result.model_dump(mode="json")
+
+
+class EngineCrashed(RuntimeError):
+    """The worker died twice on the same evaluation."""
+
+
+class EnginePool:
+    """One or more worker processes with the engine loaded; safe to call from asyncio."""
+
+    def __init__(self, rules_dir: Path, processes: int = 1) -> None:
+        self._rules_dir = str(rules_dir)
+        self._processes = processes
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self._processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init,
+            initargs=(self._rules_dir,),
+        )
+
+    async def evaluate(self, scheme: Scheme, as_of: date, data: dict[str, Any], fn: Any = evaluate_in_worker) -> Evaluation:
+        """Evaluate in a worker; if the worker dies, restart it and try once more."""
+        loop = asyncio.get_running_loop()
+        for attempt in (1, 2):
+            pool = self._pool
+            try:
+                raw = await loop.run_in_executor(pool, fn, scheme.value, as_of.isoformat(), data)
+                return Evaluation.model_validate(raw)
+            except BrokenProcessPool:
+                log.error("scoring worker died (try %d of 2); restarting it", attempt)
+                if self._pool is pool:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    self._pool = self._new_pool()
+        raise EngineCrashed("the rules engine process crashed twice on this declaration; it was not scored")
+
+    def warm_up(self) -> None:
+        """Start the workers now rather than on the first declaration."""
+        for future in [self._pool.submit(_noop) for _ in range(self._processes)]:
+            future.result(timeout=60)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _noop() -> None:
+    return None

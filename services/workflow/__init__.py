@@ -1,0 +1,1 @@
+"""Workflow: one durable Temporal lifecycle workflow per unit and designation, and the staff API."""

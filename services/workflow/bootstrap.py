@@ -1,0 +1,106 @@
+"""The workflow service's composition root: Temporal client and worker, broker, database, staff API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from fastapi import FastAPI
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from contracts.envelope import Envelope
+from greenfab.db import Database, create_tables, make_engine
+from greenfab.health import add_health_route
+from greenfab.messaging import (
+    StartupError,
+    connect_or_fail,
+    ensure_streams,
+    make_broker,
+    publish,
+)
+from services.workflow import api, consumers
+from services.workflow.activities import LifecycleActivities
+from services.workflow.deadlines import load_deadlines
+from services.workflow.settings import WorkflowSettings
+from services.workflow.tables import WorkflowBase
+from services.workflow.workflows import UnitLifecycleWorkflow
+
+
+async def connect_temporal(address: str, namespace: str, timeout: float) -> Client:
+    """A Temporal client, or StartupError naming Temporal if it does not answer within ``timeout``."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+        except Exception as exc:  # noqa: BLE001 - any failure means "not yet", until the deadline
+            if asyncio.get_running_loop().time() >= deadline:
+                raise StartupError(f"cannot reach Temporal at {address} (namespace {namespace}): {exc}") from exc
+            await asyncio.sleep(0.3)
+
+
+class WorkflowService:
+    name = "workflow"
+
+    def __init__(self, settings: WorkflowSettings) -> None:
+        self.settings = settings
+        self.db = Database(make_engine(settings.database_url))
+        self.broker = make_broker(settings.nats_servers, "greenfab-workflow", settings.max_deliveries)
+        self.deadlines = load_deadlines(settings.rules_dir)
+        self.client: Client | None = None
+        self.worker: Worker | None = None
+        self._worker_task: asyncio.Task[None] | None = None
+        consumers.register(self.broker, self._client, settings.task_queue, self.deadlines, settings.max_deliveries)
+        # The staff API needs the Temporal client, so it is built in start().
+        self.app = FastAPI()
+
+    def _client(self) -> Client:
+        if self.client is None:
+            raise RuntimeError("Temporal client used before start()")
+        return self.client
+
+    async def _publish(self, subject: str, message: Envelope) -> None:
+        await publish(self.broker, subject, message)
+
+    async def start(self) -> None:
+        s = self.settings
+        await create_tables(self.db.engine, WorkflowBase.metadata)
+        await connect_or_fail(self.broker, s.nats_servers, s.startup_timeout_s)
+        await ensure_streams(self.broker)
+        self.client = await connect_temporal(s.temporal_address, s.temporal_namespace, s.startup_timeout_s)
+        activities = LifecycleActivities(self.db, self._publish)
+        self.worker = Worker(
+            self.client,
+            task_queue=s.task_queue,
+            workflows=[UnitLifecycleWorkflow],
+            activities=[activities.record_transition, activities.deadline_due],
+        )
+        self._worker_task = asyncio.create_task(self.worker.run(), name="temporal-worker")
+        self.app = build_http(self)
+        await self.broker.start()
+
+    async def stop(self) -> None:
+        await self.broker.stop()
+        if self.worker is not None and self._worker_task is not None:
+            await self.worker.shutdown()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker_task
+        await self.db.close()
+
+
+def build_http(service: WorkflowService) -> FastAPI:
+    assert service.client is not None
+    client = service.client
+    app = api.build_app(service.db, client, service.settings.auth_secret)
+
+    async def temporal_ok() -> None:
+        await client.service_client.check_health()
+
+    add_health_route(app, service.name, service.broker, service.db, {"temporal": temporal_ok})
+    return app
+
+
+async def build() -> tuple[WorkflowService, str, int]:
+    settings = WorkflowSettings()  # type: ignore[call-arg]
+    return WorkflowService(settings), settings.http_host, settings.http_port

@@ -1,0 +1,25 @@
+"""The workflow service's settings, from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+
+from greenfab.settings import ServiceSettings
+
+REPO_RULES = Path(__file__).resolve().parents[2] / "rules"
+
+
+class WorkflowSettings(ServiceSettings):
+    """GREENFAB_WORKFLOW_*, GREENFAB_TEMPORAL_* plus the shared GREENFAB_* settings."""
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///.data/workflow.db",
+        validation_alias=AliasChoices("GREENFAB_WORKFLOW_DATABASE_URL"),
+    )
+    http_port: int = Field(default=8002, ge=0, le=65535, validation_alias=AliasChoices("GREENFAB_WORKFLOW_HTTP_PORT"))
+    temporal_address: str = Field(default="127.0.0.1:7233", validation_alias=AliasChoices("GREENFAB_TEMPORAL_ADDRESS"))
+    temporal_namespace: str = Field(default="default", validation_alias=AliasChoices("GREENFAB_TEMPORAL_NAMESPACE"))
+    task_queue: str = Field(default="greenfab-lifecycle", validation_alias=AliasChoices("GREENFAB_TEMPORAL_TASK_QUEUE"))
+    rules_dir: Path = Field(default=REPO_RULES, validation_alias=AliasChoices("GREENFAB_RULES_DIR"))
