@@ -11,7 +11,7 @@ _WEAK_SECRETS = {"", "changeme", "changethis", "secret", "default"}
 class ServiceSettings(BaseSettings):
     """Base for each service's settings; subclasses set their own `env_prefix`."""
 
-    model_config = SettingsConfigDict(env_prefix="GREENFAB_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GREENFAB_", extra="ignore", populate_by_name=True)
 
     nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server URL(s), comma-separated.")
     database_url: str = Field(description="SQLAlchemy async URL: sqlite+aiosqlite:///… or postgresql+asyncpg://…")

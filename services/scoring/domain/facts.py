@@ -19,6 +19,11 @@ class InputError(ValueError):
     def __init__(self, field_name: str, message: str) -> None:
         super().__init__(f"{field_name}: {message}")
         self.field = field_name
+        self.reason = message
+
+    def __reduce__(self) -> tuple[type[InputError], tuple[str, str]]:
+        # It crosses from the engine's worker process: pickle it with both arguments.
+        return (InputError, (self.field, self.reason))
 
 
 @dataclass

@@ -1,0 +1,171 @@
+"""Intake against real NATS and a real database (SQLite and PostgreSQL): store first, publish once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import nats as nats_py
+import pytest
+
+from contracts import subjects
+from contracts.http import DeclarationCreate
+from greenfab.auth import Principal
+from services.intake import handlers
+from services.intake.bootstrap import IntakeService
+from services.intake.settings import IntakeSettings
+from tests.conftest import SECRET, token
+from tests.support.servers import Nats
+
+USCC = "91110115MA04C2UX1E"
+
+
+def body(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "scheme": "grading",
+        "uscc": USCC,
+        "enterprise_name": "北京示例新能源科技有限公司",
+        "district": "大兴",
+        "declared_on": "2025-10-08",
+        "data": {"plot_ratio": 1.35, "plot_ratio_requirement": 1.0},
+    }
+    data.update(overrides)
+    return data
+
+
+def settings(nats: Nats, database_url: str) -> IntakeSettings:
+    return IntakeSettings(
+        nats_url=nats.url, database_url=database_url, auth_secret=SECRET, http_port=0, outbox_poll_s=0.1,
+        max_body_bytes=20_000,
+    )  # fmt: skip
+
+
+@pytest.fixture
+async def intake(nats: Nats, database_url: str) -> AsyncIterator[IntakeService]:
+    service = IntakeService(settings(nats, database_url))
+    await service.start()
+    yield service
+    await service.stop()
+
+
+@pytest.fixture
+async def client(intake: IntakeService) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=intake.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://intake") as c:
+        c.headers["Authorization"] = f"Bearer {token('enterprise', USCC)}"
+        yield c
+
+
+async def published(nats: Nats, timeout: float = 5.0) -> list[dict[str, Any]]:
+    """Every submission.received in the stream, once the relay has had ``timeout`` to send."""
+    nc = await nats_py.connect(nats.url)
+    js = nc.jetstream()
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            info = await js.stream_info(subjects.SUBMISSIONS.name)
+            if info.state.messages or asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.3)  # let any duplicate arrive before counting
+        info = await js.stream_info(subjects.SUBMISSIONS.name)
+        out = []
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            out.append(json.loads((await js.get_msg(subjects.SUBMISSIONS.name, seq)).data))
+        return out
+    finally:
+        await nc.close()
+
+
+async def test_a_declaration_is_stored_then_published_once(client: httpx.AsyncClient, nats: Nats) -> None:
+    r = await client.post("/v1/declarations", json=body())
+    assert r.status_code == 202, r.text
+    answer = r.json()
+    assert answer["status"] == "pending" and answer["status_zh"] == "评价中"
+    assert answer["district"] == "大兴区"
+    assert r.headers["location"] == f"/v1/declarations/{answer['id']}"
+    events = await published(nats)
+    assert [e["submission_id"] for e in events] == [answer["id"]]
+    event = events[0]
+    assert event["type"] == "submission.received" and event["schema_version"] == 1
+    assert event["actor"] == {"role": "enterprise", "subject": USCC, "scope": USCC}
+    got = await client.get(f"/v1/declarations/{answer['id']}")
+    assert got.status_code == 200 and got.json()["status"] == "pending"
+
+
+async def test_a_retry_with_the_same_idempotency_key_gets_the_first_answer(client: httpx.AsyncClient, nats: Nats) -> None:
+    first = await client.post("/v1/declarations", json=body(), headers={"Idempotency-Key": "k-1"})
+    again = await client.post("/v1/declarations", json=body(), headers={"Idempotency-Key": "k-1"})
+    assert first.status_code == 202, first.text
+    assert again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    other = await client.post("/v1/declarations", json=body(enterprise_name="别的名字"), headers={"Idempotency-Key": "k-1"})
+    assert other.status_code == 409
+    assert other.json()["errors"][0]["code"] == "idempotency_conflict"
+    assert len(await published(nats)) == 1
+
+
+async def test_a_client_chosen_id_makes_a_retry_safe(client: httpx.AsyncClient, nats: Nats) -> None:
+    results = await asyncio.gather(*(client.post("/v1/declarations", json=body(declaration_id="client-0001")) for _ in range(5)))
+    assert sorted(r.status_code for r in results) == [200, 200, 200, 200, 202]
+    assert {r.json()["id"] for r in results} == {"client-0001"}
+    assert len(await published(nats)) == 1
+
+
+async def test_bad_input_names_every_field_at_once(client: httpx.AsyncClient) -> None:
+    r = await client.post("/v1/declarations", json=body(uscc="91110108MA01XK3T2R", district="浦东"))
+    assert r.status_code == 422
+    assert r.headers["content-type"] == "application/problem+json"
+    assert {(e["path"], e["code"]) for e in r.json()["errors"]} == {("$.uscc", "uscc_invalid"), ("$.district", "district_unknown")}
+    r = await client.post("/v1/declarations", json={"scheme": "nope", "extra": 1})
+    assert r.status_code == 422
+    paths = {e["path"] for e in r.json()["errors"]}
+    assert {"$.scheme", "$.uscc", "$.extra", "$.data"} <= paths
+    r = await client.post("/v1/declarations", content=b"{not json", headers={"content-type": "application/json"})
+    assert r.status_code == 422
+
+
+async def test_body_limit_and_auth(client: httpx.AsyncClient) -> None:
+    big = body(data={"note": "x" * 30_000})
+    assert (await client.post("/v1/declarations", json=big)).status_code == 413
+    no_auth = await client.post("/v1/declarations", json=body(), headers={"Authorization": ""})
+    assert no_auth.status_code == 401
+    other = await client.post("/v1/declarations", json=body(), headers={"Authorization": f"Bearer {token('enterprise', '91110108MA01XK3T2Q')}"})
+    assert other.status_code == 403
+    forged = await client.post("/v1/declarations", json=body(), headers={"Authorization": f"Bearer {token('enterprise', USCC, 'x' * 40)}"})
+    assert forged.status_code == 401
+
+
+async def test_an_enterprise_reads_only_its_own(client: httpx.AsyncClient) -> None:
+    created = (await client.post("/v1/declarations", json=body())).json()
+    stranger = {"Authorization": f"Bearer {token('enterprise', '91110108MA01XK3T2Q')}"}
+    assert (await client.get(f"/v1/declarations/{created['id']}", headers=stranger)).status_code == 404
+    assert (await client.get("/v1/declarations", headers=stranger)).json() == []
+    district = {"Authorization": f"Bearer {token('district', '大兴区')}"}
+    assert (await client.get(f"/v1/declarations/{created['id']}", headers=district)).status_code == 200
+    other_district = {"Authorization": f"Bearer {token('district', '海淀区')}"}
+    assert (await client.get(f"/v1/declarations/{created['id']}", headers=other_district)).status_code == 404
+
+
+async def test_an_event_committed_before_a_crash_goes_out_at_the_next_start(nats: Nats, database_url: str) -> None:
+    # First life: the declaration and its outbox row are committed, and the process dies before the relay runs.
+    first = IntakeService(settings(nats, database_url))
+    from greenfab.db import create_tables
+    from services.intake.tables import IntakeBase
+
+    await create_tables(first.db.engine, IntakeBase.metadata)
+    decl = DeclarationCreate.model_validate(body(district="大兴区"))
+    answer, created = await handlers.accept_declaration(first.db, decl, Principal(role="enterprise", subject=USCC, scope=USCC), None)
+    assert created
+    await first.db.close()
+    # Second life: the relay finds it and publishes it, once.
+    second = IntakeService(settings(nats, database_url))
+    await second.start()
+    try:
+        events = await published(nats)
+    finally:
+        await second.stop()
+    assert [e["submission_id"] for e in events] == [answer.id]

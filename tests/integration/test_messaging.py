@@ -1,0 +1,141 @@
+"""JetStream plumbing against a real nats-server: de-duplication, retries, dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import nats as nats_py
+from faststream.nats import NatsBroker
+
+from contracts import subjects
+from contracts.envelope import Actor
+from contracts.messages import DeadlineDue
+from greenfab.messaging import durable_subscription, ensure_streams, make_broker, publish
+from tests.support.servers import Nats
+
+ACTOR = Actor(role="system", subject="test")
+
+
+def due(message_id: str) -> DeadlineDue:
+    return DeadlineDue(
+        id=message_id,
+        correlation_id="c1",
+        actor=ACTOR,
+        workflow_id="unit-x",
+        uscc="91110115MA04C2UX1E",
+        district="大兴区",
+        deadline="district-recommendation",
+        due_at="2025-11-07T00:00:00Z",  # type: ignore[arg-type]
+        clause="003 第八条",
+    )
+
+
+async def started_broker(nats: Nats, max_deliveries: int = 5) -> NatsBroker:
+    broker = make_broker([nats.url], "test", max_deliveries)
+    await broker.connect()
+    await ensure_streams(broker)
+    return broker
+
+
+async def count(nats: Nats, stream: str) -> int:
+    nc = await nats_py.connect(nats.url)
+    try:
+        info = await nc.jetstream().stream_info(stream)
+        return int(info.state.messages)
+    finally:
+        await nc.close()
+
+
+async def test_ensure_streams_is_idempotent(nats: Nats) -> None:
+    broker = await started_broker(nats)
+    await ensure_streams(broker)
+    await broker.stop()
+    for spec in subjects.ALL_STREAMS:
+        assert await count(nats, spec.name) == 0
+
+
+async def test_a_republished_message_id_is_stored_once(nats: Nats) -> None:
+    broker = await started_broker(nats)
+    try:
+        await publish(broker, subjects.DEADLINE_DUE, due("same-id"))
+        await publish(broker, subjects.DEADLINE_DUE, due("same-id"))
+        await publish(broker, subjects.DEADLINE_DUE, due("other-id"))
+        assert await count(nats, subjects.LIFECYCLE.name) == 2
+    finally:
+        await broker.stop()
+
+
+async def test_a_failing_handler_is_retried_then_dead_lettered_with_its_error(nats: Nats) -> None:
+    broker = make_broker([nats.url], "test", max_deliveries=3)
+    tries: list[int] = []
+
+    @broker.subscriber(**durable_subscription(subjects.DEADLINE_DUE, "test-failing", 3))
+    async def always_fails(event: DeadlineDue) -> None:
+        tries.append(1)
+        raise RuntimeError("district mailbox unreachable")
+
+    await broker.connect()
+    await ensure_streams(broker)
+    await broker.start()
+    try:
+        await publish(broker, subjects.DEADLINE_DUE, due("poison-1"))
+        nc = await nats_py.connect(nats.url)
+        sub = await nc.jetstream().subscribe(subjects.dead_letter_subject(subjects.DEADLINE_DUE))
+        msg = await sub.next_msg(timeout=20)
+        record = json.loads(msg.data)
+        await nc.close()
+    finally:
+        await broker.stop()
+    assert len(tries) == 3
+    assert record["deliveries"] == 3
+    assert "district mailbox unreachable" in record["error"]
+    assert json.loads(record["data"])["id"] == "poison-1"
+
+
+async def test_a_message_that_does_not_fit_its_schema_is_dead_lettered_not_lost(nats: Nats) -> None:
+    broker = make_broker([nats.url], "test", max_deliveries=1)
+    handled: list[DeadlineDue] = []
+
+    @broker.subscriber(**durable_subscription(subjects.DEADLINE_DUE, "test-schema", 1))
+    async def handler(event: DeadlineDue) -> None:
+        handled.append(event)
+
+    await broker.connect()
+    await ensure_streams(broker)
+    await broker.start()
+    try:
+        js = broker.connection.jetstream()
+        await js.publish(subjects.DEADLINE_DUE, b'{"id": "broken"}', headers={"Nats-Msg-Id": "broken"})
+        nc = await nats_py.connect(nats.url)
+        sub = await nc.jetstream().subscribe(subjects.dead_letter_subject(subjects.DEADLINE_DUE))
+        record = json.loads((await sub.next_msg(timeout=20)).data)
+        await nc.close()
+    finally:
+        await broker.stop()
+    assert handled == []
+    assert "ValidationError" in record["error"] or "validation" in record["error"].lower()
+
+
+async def test_a_handler_that_fails_once_succeeds_on_retry(nats: Nats) -> None:
+    broker = make_broker([nats.url], "test", max_deliveries=5)
+    seen: list[str] = []
+    done = asyncio.Event()
+
+    @broker.subscriber(**durable_subscription(subjects.DEADLINE_DUE, "test-flaky", 5))
+    async def flaky(event: DeadlineDue) -> None:
+        seen.append(event.id)
+        if len(seen) == 1:
+            raise ConnectionError("transient")
+        done.set()
+
+    await broker.connect()
+    await ensure_streams(broker)
+    await broker.start()
+    try:
+        await publish(broker, subjects.DEADLINE_DUE, due("flaky-1"))
+        await asyncio.wait_for(done.wait(), 20)
+    finally:
+        await broker.stop()
+    assert seen == ["flaky-1", "flaky-1"]
+    assert await count(nats, subjects.DEAD_LETTERS.name) == 0

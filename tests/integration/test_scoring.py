@@ -1,0 +1,91 @@
+"""Scoring against real NATS and a real database: the engine in a worker process, crash and all."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import nats as nats_py
+import pytest
+
+from contracts import subjects
+from contracts.envelope import Actor
+from contracts.messages import SubmissionReceived
+from contracts.schemes import Scheme
+from greenfab.messaging import make_broker, publish
+from services.scoring.bootstrap import ScoringService
+from services.scoring.settings import ScoringSettings
+from services.scoring.worker import EngineCrashed, EnginePool
+from tests.conftest import SECRET
+from tests.integration import crash
+from tests.support.servers import Nats
+
+RULES = Path(__file__).resolve().parents[2] / "rules"
+
+
+async def test_a_crashing_engine_fails_that_evaluation_and_keeps_serving() -> None:
+    pool = EnginePool(RULES)
+    try:
+        with pytest.raises(EngineCrashed, match="crashed twice"):
+            await pool.evaluate(Scheme.GRADING, date(2025, 10, 8), {}, fn=crash.die)
+        result = await pool.evaluate(Scheme.GRADING, date(2025, 10, 8), {"plot_ratio": 2, "plot_ratio_requirement": 1})
+        assert next(i for i in result.items if i.id == "GR-1").points == 2
+    finally:
+        pool.close()
+
+
+def submission(n: int, data: dict[str, Any]) -> SubmissionReceived:
+    return SubmissionReceived(
+        id=f"msg-{n}",
+        correlation_id=f"corr-{n}",
+        actor=Actor(role="enterprise", subject="91110115MA04C2UX1E", scope="91110115MA04C2UX1E"),
+        submission_id=f"sub-{n}",
+        scheme=Scheme.GRADING,
+        uscc="91110115MA04C2UX1E",
+        enterprise_name="北京示例新能源科技有限公司",
+        district="大兴区",
+        declared_on=date(2025, 10, 8),
+        data=data,
+    )
+
+
+async def evaluations(nats: Nats, expected: int, timeout: float = 30) -> list[dict[str, Any]]:
+    nc = await nats_py.connect(nats.url)
+    js = nc.jetstream()
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while (await js.stream_info(subjects.EVALUATIONS.name)).state.messages < expected:
+            assert asyncio.get_running_loop().time() < deadline, "scoring did not answer in time"
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)
+        info = await js.stream_info(subjects.EVALUATIONS.name)
+        return [json.loads((await js.get_msg(subjects.EVALUATIONS.name, s)).data) for s in range(1, info.state.last_seq + 1)]
+    finally:
+        await nc.close()
+
+
+async def test_scoring_answers_each_submission_once_with_a_named_error_for_bad_input(nats: Nats, database_url: str) -> None:
+    service = ScoringService(ScoringSettings(nats_url=nats.url, database_url=database_url, auth_secret=SECRET, http_port=0))
+    await service.start()
+    try:
+        broker = make_broker([nats.url], "test", 5)
+        await broker.connect()
+        await publish(broker, subjects.SUBMISSION_RECEIVED, submission(1, {"plot_ratio": 1.5, "plot_ratio_requirement": 1}))
+        await publish(broker, subjects.SUBMISSION_RECEIVED, submission(2, {"plot_ratio": "lots", "plot_ratio_requirement": 1}))
+        # A redelivery of the first (same business id, new message id) republishes the stored answer.
+        again = submission(1, {"plot_ratio": 1.5, "plot_ratio_requirement": 1}).model_copy(update={"id": "msg-1-again"})
+        await publish(broker, subjects.SUBMISSION_RECEIVED, again)
+        await broker.stop()
+        answers = await evaluations(nats, 2)
+    finally:
+        await service.stop()
+    assert len(answers) == 2, "the redelivered submission must not produce a second evaluation message"
+    by_sub = {a["submission_id"]: a for a in answers}
+    good = by_sub["sub-1"]
+    assert good["id"] == "evaluation-sub-1" and good["correlation_id"] == "corr-1"
+    assert next(i for i in good["evaluation"]["items"] if i["id"] == "GR-1")["points"] == "1.00"
+    bad = by_sub["sub-2"]
+    assert bad["evaluation"] is None and "plot_ratio" in bad["error"]

@@ -1,0 +1,150 @@
+"""Real servers for tests, from the installed wheels and Debian's PostgreSQL, on free loopback ports.
+
+Each starts in a temporary folder and is stopped (and its folder removed) by its context manager.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from greenfab.stack import tool_path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(check: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():  # type: ignore[operator]
+                return
+        except Exception:  # noqa: BLE001 - not ready yet
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} not ready after {timeout} s")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@dataclass
+class Nats:
+    url: str
+    port: int
+    monitor_port: int
+    store: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(  # noqa: S603
+            [
+                tool_path("nats-server"), "-js", "-sd", str(self.store), "-a", "127.0.0.1",
+                "-p", str(self.port), "-m", str(self.monitor_port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+        def ready() -> bool:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.monitor_port}/healthz?js-enabled-only=true", timeout=1) as r:
+                return bool(r.status == 200)
+
+        wait_until(ready, 20, "nats-server")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop(self.proc)
+
+
+@contextlib.contextmanager
+def nats_server() -> Iterator[Nats]:
+    with tempfile.TemporaryDirectory(prefix="gf-nats-") as store:
+        port = free_port()
+        server = Nats(f"nats://127.0.0.1:{port}", port, free_port(), Path(store))
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@dataclass
+class Postgres:
+    url: str
+    port: int
+
+
+def _pg_bin(name: str) -> str:
+    for candidate in sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True):
+        return str(candidate)
+    found = shutil.which(name)
+    if found is None:
+        pytest.fail(f"PostgreSQL's {name} is not installed (apt-get install postgresql); the test command installs it")
+    return found
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[Postgres]:
+    """A throwaway PostgreSQL cluster: initdb in a temp folder, started on a free port, removed after."""
+    as_root = os.geteuid() == 0
+    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
+    tmp = Path(tempfile.mkdtemp(prefix="gf-pg-"))
+    if as_root:
+        shutil.chown(tmp, "postgres", "postgres")
+    data = tmp / "data"
+    port = free_port()
+    try:
+        subprocess.run(  # noqa: S603
+            [*prefix, _pg_bin("initdb"), "-D", str(data), "-U", "greenfab", "--auth=trust", "-E", "UTF8", "--no-locale"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        subprocess.run(  # noqa: S603
+            [
+                *prefix, _pg_bin("pg_ctl"), "-D", str(data), "-l", str(tmp / "log"), "-w", "-t", "30", "start",
+                "-o", f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 -c fsync=off",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        subprocess.run(  # noqa: S603
+            [*prefix, _pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "greenfab", "greenfab"],
+            check=True,
+        )
+        yield Postgres(f"postgresql+asyncpg://greenfab@127.0.0.1:{port}/greenfab", port)
+    finally:
+        subprocess.run(  # noqa: S603
+            [*prefix, _pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def python() -> str:
+    return sys.executable
