@@ -43,7 +43,9 @@ class Envelope(BaseModel):
     TYPE: ClassVar[str] = "envelope"
     SCHEMA_VERSION: ClassVar[int] = 1
 
-    id: str = Field(default_factory=new_id, description="Unique message id; also the `Nats-Msg-Id` used for de-duplication.")
+    id: str = Field(
+        default_factory=new_id, description="Unique message id; also the `Nats-Msg-Id` used for de-duplication."
+    )
     type: str = Field(default="", description="Message type, e.g. `submission.received`.")
     schema_version: int = Field(default=0, description="Version of this message's schema.")
     occurred_at: datetime = Field(default_factory=utcnow, description="When it happened (UTC).")

@@ -27,9 +27,12 @@ def _add_stack_options(p: argparse.ArgumentParser) -> None:
     for f in fields(StackConfig):
         if f.name.endswith("_port"):
             flag = "--" + f.name.replace("_", "-")
-            p.add_argument(flag, type=int, default=getattr(defaults, f.name), help=f"default {getattr(defaults, f.name)}")
+            p.add_argument(
+                flag, type=int, default=getattr(defaults, f.name), help=f"default {getattr(defaults, f.name)}"
+            )
     p.add_argument("--database-url", default=os.environ.get("GREENFAB_DATABASE_URL"),
-                   help="PostgreSQL URL (postgresql+asyncpg://…) for every service; SQLite files in the data folder when unset")  # fmt: skip
+                   help="PostgreSQL URL (postgresql+asyncpg://…) for every service; "
+                        "SQLite files in the data folder when unset")  # fmt: skip
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -65,6 +68,12 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_specs(args: argparse.Namespace) -> int:
+    from greenfab.specs import main as specs_main
+
+    return specs_main(check=args.check)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="greenfab", description="Beijing green manufacturing programme: local tools.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -78,12 +87,18 @@ def main(argv: list[str] | None = None) -> None:
     status.set_defaults(func=cmd_status)
 
     token = sub.add_parser("token", help="issue an access token signed with the stack's secret")
-    token.add_argument("--role", required=True, choices=["enterprise", "evaluator", "district", "bureau", "expert", "auditor"])
+    token.add_argument(
+        "--role", required=True, choices=["enterprise", "evaluator", "district", "bureau", "expert", "auditor"]
+    )
     token.add_argument("--scope", help="the enterprise's USCC, or the district (e.g. 海淀区)")
     token.add_argument("--subject", help="who (defaults to the scope)")
     token.add_argument("--days", type=int, default=30, help="validity in days (default 30)")
     token.add_argument("--data-dir", type=Path, default=Path(os.environ.get("GREENFAB_DATA_DIR", ".data")))
     token.set_defaults(func=cmd_token)
+
+    specs = sub.add_parser("specs", help="write the AsyncAPI and OpenAPI documents into contracts/")
+    specs.add_argument("--check", action="store_true", help="fail if a checked-in document is out of date")
+    specs.set_defaults(func=cmd_specs)
 
     args = parser.parse_args(argv)
     sys.exit(args.func(args))

@@ -35,7 +35,9 @@ async def health_report(name: str, checks: dict[str, Check]) -> Health:
     return Health(service=name, status=status, checks=results)
 
 
-def add_health_route(app: FastAPI, name: str, broker: NatsBroker, db: Database, extra: dict[str, Check] | None = None) -> None:
+def add_health_route(
+    app: FastAPI, name: str, broker: NatsBroker, db: Database, extra: dict[str, Check] | None = None
+) -> None:
     """GET /healthz: 200 when every dependency answers, 503 otherwise."""
     checks: dict[str, Check] = {"nats": nats_check(broker), "database": db.ping, **(extra or {})}
 

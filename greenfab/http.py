@@ -21,7 +21,9 @@ log = logging.getLogger(__name__)
 class ProblemError(Exception):
     """Raise to answer with a problem document."""
 
-    def __init__(self, status: int, title: str, detail: str | None = None, errors: list[FieldError] | None = None) -> None:
+    def __init__(
+        self, status: int, title: str, detail: str | None = None, errors: list[FieldError] | None = None
+    ) -> None:
         super().__init__(detail or title)
         self.problem = Problem(status=status, title=title, detail=detail, errors=errors or [])
 
@@ -79,7 +81,12 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = field_errors(list(exc.errors()))
         return problem_response(
-            Problem(status=422, title="请求内容有误 / Invalid request", detail=f"{len(errors)} field(s) invalid", errors=errors)
+            Problem(
+                status=422,
+                title="请求内容有误 / Invalid request",
+                detail=f"{len(errors)} field(s) invalid",
+                errors=errors,
+            )
         )
 
     @app.exception_handler(ProblemError)

@@ -14,13 +14,13 @@ import logging
 import traceback
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import nats
 from faststream import AckPolicy
 from faststream._internal.middlewares import BaseMiddleware
 from faststream.message import StreamMessage
-from faststream.nats import JStream, NatsBroker, PullSub
+from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 from nats.js.api import ConsumerConfig, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
@@ -30,6 +30,9 @@ from contracts.envelope import Envelope, utcnow
 log = logging.getLogger(__name__)
 
 DUPLICATE_WINDOW = timedelta(hours=1)
+# How long a delivered message may stay unacked before JetStream redelivers it. Handlers here take
+# milliseconds; after a crash, this is how long the messages it held wait before another try.
+ACK_WAIT_S = 10
 
 
 class StartupError(RuntimeError):
@@ -114,7 +117,7 @@ def durable_subscription(subject: str, durable: str, max_deliveries: int) -> dic
         "pull_sub": PullSub(batch_size=16, timeout=1.0),
         "ack_policy": AckPolicy.MANUAL,
         # One more than ours, so the server still delivers the try on which we dead-letter.
-        "config": ConsumerConfig(max_deliver=max_deliveries + 1, ack_wait=60),
+        "config": ConsumerConfig(max_deliver=max_deliveries + 1, ack_wait=ACK_WAIT_S),
     }
 
 
@@ -166,7 +169,7 @@ async def _fail(msg: StreamMessage[Any], exc: Exception, max_deliveries: int) ->
     attempt = meta.num_delivered
     log.warning("handling %s (try %d of %d) failed: %s", raw.subject, attempt, max_deliveries, exc)
     if attempt < max_deliveries:
-        await msg.nack(delay=backoff(attempt))
+        await cast(NatsMessage, msg).nack(delay=backoff(attempt))
         return
     record = {
         "subject": raw.subject,

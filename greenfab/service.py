@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import uvicorn
 from pydantic import ValidationError
@@ -21,8 +21,10 @@ EXIT_DEPENDENCY = 3
 class Service(Protocol):
     """What a service's composition root builds."""
 
-    name: str
-    app: object
+    @property
+    def name(self) -> str: ...
+    @property
+    def app(self) -> Any: ...
 
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
@@ -44,7 +46,7 @@ async def serve(service: Service, host: str, port: int) -> int:
         print(f"{service.name}: {exc}", file=sys.stderr, flush=True)
         await service.stop()
         return EXIT_DEPENDENCY
-    config = uvicorn.Config(service.app, host=host, port=port, lifespan="off", log_level="warning")  # type: ignore[arg-type]
+    config = uvicorn.Config(service.app, host=host, port=port, lifespan="off", log_level="warning")
     server = uvicorn.Server(config)
     try:
         await server.serve()

@@ -19,7 +19,9 @@ class ServiceSettings(BaseSettings):
     http_port: int = Field(ge=0, le=65535)
     auth_secret: str = Field(description="HMAC secret signing access tokens; at least 32 characters.")
     max_deliveries: int = Field(default=5, ge=1, description="Tries before a message is dead-lettered.")
-    startup_timeout_s: float = Field(default=10.0, gt=0, description="How long to wait for NATS or Temporal at start-up.")
+    startup_timeout_s: float = Field(
+        default=10.0, gt=0, description="How long to wait for NATS or Temporal at start-up."
+    )
 
     @field_validator("auth_secret")
     @classmethod

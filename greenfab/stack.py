@@ -9,6 +9,7 @@ supervisor (PR_SET_PDEATHSIG), so a killed ``greenfab up`` leaves nothing behind
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import json
 import os
@@ -139,7 +140,7 @@ class Child:
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(  # noqa: S603 - argv built from our own config
+        self.proc = subprocess.Popen(
             self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent, cwd=os.getcwd()
         )
         log.close()
@@ -244,11 +245,16 @@ async def wait_healthy(child: Child, config: StackConfig) -> float:
     async with httpx.AsyncClient(timeout=2) as client:
         while time.monotonic() - start < config.ready_timeout_s:
             if not child.alive():
-                raise StackError(f"{child.name} exited during start-up; its log ({child.log_path}) ends:\n{child.tail()}")
+                raise StackError(
+                    f"{child.name} exited during start-up; its log ({child.log_path}) ends:\n{child.tail()}"
+                )
             if await _healthy(client, config, child.name):
                 return time.monotonic() - start
             await asyncio.sleep(0.1)
-    raise StackError(f"{child.name} not healthy after {config.ready_timeout_s:.0f} s; its log ({child.log_path}) ends:\n{child.tail()}")
+    raise StackError(
+        f"{child.name} not healthy after {config.ready_timeout_s:.0f} s; "
+        f"its log ({child.log_path}) ends:\n{child.tail()}"
+    )
 
 
 def save_state(config: StackConfig) -> None:
@@ -260,7 +266,9 @@ def save_state(config: StackConfig) -> None:
 def load_state(data_dir: Path) -> StackConfig:
     path = data_dir / "stack.json"
     if not path.exists():
-        raise StackError(f"no stack has run with data folder {data_dir} ({path} is missing); start one with `greenfab up`")
+        raise StackError(
+            f"no stack has run with data folder {data_dir} ({path} is missing); start one with `greenfab up`"
+        )
     raw = json.loads(path.read_text())
     raw.pop("pid", None)
     raw["data_dir"] = Path(raw["data_dir"])
@@ -269,6 +277,7 @@ def load_state(data_dir: Path) -> StackConfig:
 
 async def run_stack(config: StackConfig, out: object = sys.stdout) -> int:
     """Start everything, supervise until SIGINT/SIGTERM, stop everything; the exit code."""
+
     def say(text: str) -> None:
         print(text, file=out, flush=True)  # type: ignore[call-overload]
 
@@ -312,10 +321,8 @@ async def run_stack(config: StackConfig, out: object = sys.stdout) -> int:
 async def _supervise(children: list[Child], stop: asyncio.Event, say: object) -> None:
     restarts: dict[str, list[float]] = {}
     while not stop.is_set():
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1.0)
-        except TimeoutError:
-            pass
         for child in children:
             if stop.is_set() or child.alive():
                 continue

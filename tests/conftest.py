@@ -53,7 +53,7 @@ async def database(database_url: str) -> AsyncIterator[Database]:
 
 
 def token(role: str, scope: str | None, secret: str = SECRET) -> str:
-    return issue_token(secret, Principal(role=role, subject=scope or role, scope=scope))  # type: ignore[arg-type]
+    return issue_token(secret, Principal(role=role, subject=scope or role, scope=scope))
 
 
 def uscc(n: int) -> str:

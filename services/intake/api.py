@@ -43,7 +43,9 @@ def build_app(
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > max_body_bytes):
             return problem_response(
-                Problem(status=413, title="请求体过大 / Request body too large", detail=f"limit is {max_body_bytes} bytes")
+                Problem(
+                    status=413, title="请求体过大 / Request body too large", detail=f"limit is {max_body_bytes} bytes"
+                )
             )
         return await call_next(request)
 
@@ -59,7 +61,9 @@ def build_app(
         if errors:
             raise ProblemError(422, "申报内容有误 / Invalid declaration", f"{len(errors)} field(s) invalid", errors)
         if not can_declare(who, decl.uscc):
-            raise ProblemError(403, "无权为该单位申报 / Not allowed", "only the enterprise itself may declare for its USCC")
+            raise ProblemError(
+                403, "无权为该单位申报 / Not allowed", "only the enterprise itself may declare for its USCC"
+            )
         try:
             answer, created = await handlers.accept_declaration(db, decl, who, idempotency_key)
         except handlers.Conflict as exc:

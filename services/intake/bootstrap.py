@@ -61,5 +61,5 @@ class IntakeService:
 
 
 async def build() -> tuple[IntakeService, str, int]:
-    settings = IntakeSettings()  # type: ignore[call-arg]
+    settings = IntakeSettings()
     return IntakeService(settings), settings.http_host, settings.http_port

@@ -29,16 +29,16 @@ def to_public(row: Declaration) -> DeclarationPublic:
     status = domain.status_of(row.evaluation, row.error)
     return DeclarationPublic(
         id=row.id,
-        scheme=row.scheme,  # type: ignore[arg-type]
+        scheme=row.scheme,
         uscc=row.uscc,
         enterprise_name=row.enterprise_name,
         district=row.district,
         declared_on=row.declared_on,
         received_at=row.received_at,
-        status=status,  # type: ignore[arg-type]
+        status=status,
         status_zh=domain.STATUS_ZH[status],
         data=row.data,
-        evaluation=row.evaluation,  # type: ignore[arg-type]
+        evaluation=row.evaluation,
         error=row.error,
     )
 
@@ -64,7 +64,8 @@ def _check_same(row: Declaration, fingerprint: str, how: str) -> None:
                 path="$.declaration_id" if how == "id" else "$",
                 code="idempotency_conflict",
                 message_zh="该编号/幂等键已用于另一份不同的申报",
-                message_en=f"this {'declaration_id' if how == 'id' else 'Idempotency-Key'} was already used for a different declaration",
+                message_en=f"this {'declaration_id' if how == 'id' else 'Idempotency-Key'} "
+                "was already used for a different declaration",
             )
         )
 
@@ -105,7 +106,9 @@ async def accept_declaration(
         declared_on=decl.declared_on,
         data=decl.data,
     )
-    outbox = OutboxMessage(message_id=event.id, subject=subjects.SUBMISSION_RECEIVED, payload=event.model_dump(mode="json"))
+    outbox = OutboxMessage(
+        message_id=event.id, subject=subjects.SUBMISSION_RECEIVED, payload=event.model_dump(mode="json")
+    )
     try:
         async with db.session() as s:
             s.add(row)

@@ -8,6 +8,7 @@ JetStream drops inside its duplicate window, and consumers are idempotent beyond
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from faststream.nats import NatsBroker
@@ -40,15 +41,13 @@ class OutboxRelay:
                 sent = await self.publish_pending()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - the relay must outlive a broken connection
+            except Exception:
                 log.exception("outbox relay pass failed; retrying")
                 sent = 0
             if sent < self._batch:
                 self._wakeup.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), self._poll_s)
-                except TimeoutError:
-                    pass
 
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished events, oldest first; how many went out."""

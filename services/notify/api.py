@@ -23,9 +23,7 @@ def build_app(db: Database, secret: str) -> FastAPI:
     router = APIRouter(prefix="/v1", responses=PROBLEMS)
 
     @router.get("/inbox", response_model=list[Notification])
-    async def read_inbox(
-        who: CurrentPrincipal, limit: Annotated[int, Query(ge=1, le=500)] = 50
-    ) -> list[Notification]:
+    async def read_inbox(who: CurrentPrincipal, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[Notification]:
         """Notifications for the caller's scope (its USCC, or its district), newest first."""
         if who.scope is None:
             raise ProblemError(403, "该身份没有收件范围 / No inbox scope", "the token carries no scope")

@@ -33,5 +33,5 @@ class NotifyService:
 
 
 async def build() -> tuple[NotifyService, str, int]:
-    settings = NotifySettings()  # type: ignore[call-arg]
+    settings = NotifySettings()
     return NotifyService(settings), settings.http_host, settings.http_port

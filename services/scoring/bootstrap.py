@@ -43,5 +43,5 @@ class ScoringService:
 
 
 async def build() -> tuple[ScoringService, str, int]:
-    settings = ScoringSettings()  # type: ignore[call-arg]
+    settings = ScoringSettings()
     return ScoringService(settings), settings.http_host, settings.http_port

@@ -123,7 +123,8 @@ class RulesEngine:
         sid = uuid.uuid4().hex
         by_id = {f"{sid}:{f.item.id}": f for f in item_facts}
         payload = [
-            {"id": fid, "sid": sid, "item": f.item.id, "kind": f.kind, "value": str(f.value)} for fid, f in by_id.items()
+            {"id": fid, "sid": sid, "item": f.item.id, "kind": f.kind, "value": str(f.value)}
+            for fid, f in by_id.items()
         ]
         self._run = run = _Run(by_id, benchmarks, data.get("industry_code"))
         try:

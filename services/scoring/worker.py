@@ -55,7 +55,9 @@ class EnginePool:
             initargs=(self._rules_dir,),
         )
 
-    async def evaluate(self, scheme: Scheme, as_of: date, data: dict[str, Any], fn: Any = evaluate_in_worker) -> Evaluation:
+    async def evaluate(
+        self, scheme: Scheme, as_of: date, data: dict[str, Any], fn: Any = evaluate_in_worker
+    ) -> Evaluation:
         """Evaluate in a worker; if the worker dies, restart it and try once more."""
         loop = asyncio.get_running_loop()
         for attempt in (1, 2):

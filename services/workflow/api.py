@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Query
@@ -22,20 +23,20 @@ PROBLEMS: dict[int | str, dict[str, object]] = {
 }
 
 
-def build_app(db: Database, client: Client, secret: str) -> FastAPI:
+def build_app(db: Database, client: Callable[[], Client], secret: str) -> FastAPI:
+    """``client`` gives the Temporal client once the service has connected it."""
     app = FastAPI(
         title="greenfab staff API",
         version="1.0.0",
-        description="Units' lifecycle state and timeline for bureau, district, expert and auditor staff. 绿色制造单位管理接口。",
+        description="Units' lifecycle state and timeline for bureau, district, expert and auditor staff. "
+        "绿色制造单位管理接口。",
     )
     install_problem_handlers(app)
     app.state.auth_secret = secret
     router = APIRouter(prefix="/v1", responses=PROBLEMS)
 
     @router.get("/units", response_model=list[UnitState])
-    async def list_units(
-        who: CurrentPrincipal, limit: Annotated[int, Query(ge=1, le=500)] = 100
-    ) -> list[UnitState]:
+    async def list_units(who: CurrentPrincipal, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[UnitState]:
         """Units the caller may see, most recently changed first (from the projection)."""
         query = select(UnitProjection).order_by(col(UnitProjection.updated_at).desc()).limit(limit)
         if who.role == "enterprise":
@@ -65,7 +66,7 @@ def build_app(db: Database, client: Client, secret: str) -> FastAPI:
         """A unit's current state and whole timeline, read live from its workflow."""
         not_found = ProblemError(404, "未找到该单位 / Not found", f"no unit {workflow_id} visible to you")
         try:
-            snap: UnitSnapshot = await client.get_workflow_handle(workflow_id).query(UnitLifecycleWorkflow.snapshot)
+            snap: UnitSnapshot = await client().get_workflow_handle(workflow_id).query(UnitLifecycleWorkflow.snapshot)
         except RPCError as exc:
             raise not_found from exc
         if not can_read_enterprise(who, snap.uscc, snap.district):

@@ -34,7 +34,7 @@ async def connect_temporal(address: str, namespace: str, timeout: float) -> Clie
     while True:
         try:
             return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
-        except Exception as exc:  # noqa: BLE001 - any failure means "not yet", until the deadline
+        except Exception as exc:
             if asyncio.get_running_loop().time() >= deadline:
                 raise StartupError(f"cannot reach Temporal at {address} (namespace {namespace}): {exc}") from exc
             await asyncio.sleep(0.3)
@@ -52,8 +52,12 @@ class WorkflowService:
         self.worker: Worker | None = None
         self._worker_task: asyncio.Task[None] | None = None
         consumers.register(self.broker, self._client, settings.task_queue, self.deadlines, settings.max_deliveries)
-        # The staff API needs the Temporal client, so it is built in start().
-        self.app = FastAPI()
+        self.app: FastAPI = api.build_app(self.db, self._client, settings.auth_secret)
+
+        async def temporal_ok() -> None:
+            await self._client().service_client.check_health()
+
+        add_health_route(self.app, self.name, self.broker, self.db, {"temporal": temporal_ok})
 
     def _client(self) -> Client:
         if self.client is None:
@@ -77,7 +81,6 @@ class WorkflowService:
             activities=[activities.record_transition, activities.deadline_due],
         )
         self._worker_task = asyncio.create_task(self.worker.run(), name="temporal-worker")
-        self.app = build_http(self)
         await self.broker.start()
 
     async def stop(self) -> None:
@@ -89,18 +92,6 @@ class WorkflowService:
         await self.db.close()
 
 
-def build_http(service: WorkflowService) -> FastAPI:
-    assert service.client is not None
-    client = service.client
-    app = api.build_app(service.db, client, service.settings.auth_secret)
-
-    async def temporal_ok() -> None:
-        await client.service_client.check_health()
-
-    add_health_route(app, service.name, service.broker, service.db, {"temporal": temporal_ok})
-    return app
-
-
 async def build() -> tuple[WorkflowService, str, int]:
-    settings = WorkflowSettings()  # type: ignore[call-arg]
+    settings = WorkflowSettings()
     return WorkflowService(settings), settings.http_host, settings.http_port

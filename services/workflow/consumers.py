@@ -26,7 +26,9 @@ def register(
         (subjects.UNIT_CHANGED, UnitChanged, "Every transition of a unit's lifecycle, with its reason and clause."),
         (subjects.DEADLINE_DUE, DeadlineDue, "A lifecycle deadline fell due."),
     ):
-        broker.publisher(subject, stream=stream_ref(subject), schema=schema, title=f"workflow/{subject}", description=what)
+        broker.publisher(
+            subject, stream=stream_ref(subject), schema=schema, title=f"workflow/{subject}", description=what
+        )
 
     @broker.subscriber(
         **durable_subscription(subjects.EVALUATION_COMPLETED, subjects.CONSUMER_WORKFLOW_EVALUATIONS, max_deliveries),

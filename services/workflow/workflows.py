@@ -34,7 +34,9 @@ class UnitLifecycleWorkflow:
     @workflow.signal
     def evaluation_completed(self, signal: EvaluationSignal) -> None:
         # Redelivered events signal again: one declaration counts once.
-        if signal.submission_id not in self._submissions and all(s.submission_id != signal.submission_id for s in self._inbox):
+        if signal.submission_id not in self._submissions and all(
+            s.submission_id != signal.submission_id for s in self._inbox
+        ):
             self._inbox.append(signal)
 
     @workflow.query
@@ -87,7 +89,8 @@ class UnitLifecycleWorkflow:
             due_at = workflow.now() + timedelta(days=deadline.days)
             await self._transition(
                 "awaiting_recommendation",
-                f"评价完成（总分 {signal.total}），待{deadline.name_zh}，截止 {due_at.date().isoformat()}（{deadline.basis}）",
+                f"评价完成（总分 {signal.total}），待{deadline.name_zh}，"
+                f"截止 {due_at.date().isoformat()}（{deadline.basis}）",
                 signal,
             )
             try:
@@ -104,4 +107,6 @@ class UnitLifecycleWorkflow:
                     ),
                     start_to_close_timeout=ACTIVITY_TIMEOUT,
                 )
-                await self._transition("recommendation_overdue", f"{deadline.name_zh}期限已过（{deadline.basis}）", signal)
+                await self._transition(
+                    "recommendation_overdue", f"{deadline.name_zh}期限已过（{deadline.basis}）", signal
+                )

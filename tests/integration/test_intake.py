@@ -74,7 +74,7 @@ async def published(nats: Nats, timeout: float = 5.0) -> list[dict[str, Any]]:
         info = await js.stream_info(subjects.SUBMISSIONS.name)
         out = []
         for seq in range(info.state.first_seq, info.state.last_seq + 1):
-            out.append(json.loads((await js.get_msg(subjects.SUBMISSIONS.name, seq)).data))
+            out.append(json.loads((await js.get_msg(subjects.SUBMISSIONS.name, seq)).data or b""))
         return out
     finally:
         await nc.close()
@@ -96,20 +96,26 @@ async def test_a_declaration_is_stored_then_published_once(client: httpx.AsyncCl
     assert got.status_code == 200 and got.json()["status"] == "pending"
 
 
-async def test_a_retry_with_the_same_idempotency_key_gets_the_first_answer(client: httpx.AsyncClient, nats: Nats) -> None:
+async def test_a_retry_with_the_same_idempotency_key_gets_the_first_answer(
+    client: httpx.AsyncClient, nats: Nats
+) -> None:
     first = await client.post("/v1/declarations", json=body(), headers={"Idempotency-Key": "k-1"})
     again = await client.post("/v1/declarations", json=body(), headers={"Idempotency-Key": "k-1"})
     assert first.status_code == 202, first.text
     assert again.status_code == 200
     assert again.json()["id"] == first.json()["id"]
-    other = await client.post("/v1/declarations", json=body(enterprise_name="别的名字"), headers={"Idempotency-Key": "k-1"})
+    other = await client.post(
+        "/v1/declarations", json=body(enterprise_name="别的名字"), headers={"Idempotency-Key": "k-1"}
+    )
     assert other.status_code == 409
     assert other.json()["errors"][0]["code"] == "idempotency_conflict"
     assert len(await published(nats)) == 1
 
 
 async def test_a_client_chosen_id_makes_a_retry_safe(client: httpx.AsyncClient, nats: Nats) -> None:
-    results = await asyncio.gather(*(client.post("/v1/declarations", json=body(declaration_id="client-0001")) for _ in range(5)))
+    results = await asyncio.gather(
+        *(client.post("/v1/declarations", json=body(declaration_id="client-0001")) for _ in range(5))
+    )
     assert sorted(r.status_code for r in results) == [200, 200, 200, 200, 202]
     assert {r.json()["id"] for r in results} == {"client-0001"}
     assert len(await published(nats)) == 1
@@ -119,7 +125,10 @@ async def test_bad_input_names_every_field_at_once(client: httpx.AsyncClient) ->
     r = await client.post("/v1/declarations", json=body(uscc="91110108MA01XK3T2R", district="浦东"))
     assert r.status_code == 422
     assert r.headers["content-type"] == "application/problem+json"
-    assert {(e["path"], e["code"]) for e in r.json()["errors"]} == {("$.uscc", "uscc_invalid"), ("$.district", "district_unknown")}
+    assert {(e["path"], e["code"]) for e in r.json()["errors"]} == {
+        ("$.uscc", "uscc_invalid"),
+        ("$.district", "district_unknown"),
+    }
     r = await client.post("/v1/declarations", json={"scheme": "nope", "extra": 1})
     assert r.status_code == 422
     paths = {e["path"] for e in r.json()["errors"]}
@@ -133,9 +142,15 @@ async def test_body_limit_and_auth(client: httpx.AsyncClient) -> None:
     assert (await client.post("/v1/declarations", json=big)).status_code == 413
     no_auth = await client.post("/v1/declarations", json=body(), headers={"Authorization": ""})
     assert no_auth.status_code == 401
-    other = await client.post("/v1/declarations", json=body(), headers={"Authorization": f"Bearer {token('enterprise', '91110108MA01XK3T2Q')}"})
+    other = await client.post(
+        "/v1/declarations",
+        json=body(),
+        headers={"Authorization": f"Bearer {token('enterprise', '91110108MA01XK3T2Q')}"},
+    )
     assert other.status_code == 403
-    forged = await client.post("/v1/declarations", json=body(), headers={"Authorization": f"Bearer {token('enterprise', USCC, 'x' * 40)}"})
+    forged = await client.post(
+        "/v1/declarations", json=body(), headers={"Authorization": f"Bearer {token('enterprise', USCC, 'x' * 40)}"}
+    )
     assert forged.status_code == 401
 
 
@@ -158,7 +173,9 @@ async def test_an_event_committed_before_a_crash_goes_out_at_the_next_start(nats
 
     await create_tables(first.db.engine, IntakeBase.metadata)
     decl = DeclarationCreate.model_validate(body(district="大兴区"))
-    answer, created = await handlers.accept_declaration(first.db, decl, Principal(role="enterprise", subject=USCC, scope=USCC), None)
+    answer, created = await handlers.accept_declaration(
+        first.db, decl, Principal(role="enterprise", subject=USCC, scope=USCC), None
+    )
     assert created
     await first.db.close()
     # Second life: the relay finds it and publishes it, once.

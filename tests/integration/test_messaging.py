@@ -26,7 +26,7 @@ def due(message_id: str) -> DeadlineDue:
         uscc="91110115MA04C2UX1E",
         district="大兴区",
         deadline="district-recommendation",
-        due_at="2025-11-07T00:00:00Z",  # type: ignore[arg-type]
+        due_at="2025-11-07T00:00:00Z",
         clause="003 第八条",
     )
 

@@ -62,19 +62,30 @@ async def evaluations(nats: Nats, expected: int, timeout: float = 30) -> list[di
             await asyncio.sleep(0.1)
         await asyncio.sleep(0.5)
         info = await js.stream_info(subjects.EVALUATIONS.name)
-        return [json.loads((await js.get_msg(subjects.EVALUATIONS.name, s)).data) for s in range(1, info.state.last_seq + 1)]
+        return [
+            json.loads((await js.get_msg(subjects.EVALUATIONS.name, s)).data or b"")
+            for s in range(1, info.state.last_seq + 1)
+        ]
     finally:
         await nc.close()
 
 
-async def test_scoring_answers_each_submission_once_with_a_named_error_for_bad_input(nats: Nats, database_url: str) -> None:
-    service = ScoringService(ScoringSettings(nats_url=nats.url, database_url=database_url, auth_secret=SECRET, http_port=0))
+async def test_scoring_answers_each_submission_once_with_a_named_error_for_bad_input(
+    nats: Nats, database_url: str
+) -> None:
+    service = ScoringService(
+        ScoringSettings(nats_url=nats.url, database_url=database_url, auth_secret=SECRET, http_port=0)
+    )
     await service.start()
     try:
         broker = make_broker([nats.url], "test", 5)
         await broker.connect()
-        await publish(broker, subjects.SUBMISSION_RECEIVED, submission(1, {"plot_ratio": 1.5, "plot_ratio_requirement": 1}))
-        await publish(broker, subjects.SUBMISSION_RECEIVED, submission(2, {"plot_ratio": "lots", "plot_ratio_requirement": 1}))
+        await publish(
+            broker, subjects.SUBMISSION_RECEIVED, submission(1, {"plot_ratio": 1.5, "plot_ratio_requirement": 1})
+        )
+        await publish(
+            broker, subjects.SUBMISSION_RECEIVED, submission(2, {"plot_ratio": "lots", "plot_ratio_requirement": 1})
+        )
         # A redelivery of the first (same business id, new message id) republishes the stored answer.
         again = submission(1, {"plot_ratio": 1.5, "plot_ratio_requirement": 1}).model_copy(update={"id": "msg-1-again"})
         await publish(broker, subjects.SUBMISSION_RECEIVED, again)

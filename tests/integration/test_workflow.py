@@ -47,7 +47,7 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
 
 def completed(submission_id: str, error: str | None = None) -> EvaluationCompleted:
     evaluation = Evaluation(
-        scheme=Scheme.GRADING, edition="2024", rulebook_version="sha256:test", as_of="2025-10-08",  # type: ignore[arg-type]
+        scheme=Scheme.GRADING, edition="2024", rulebook_version="sha256:test", as_of="2025-10-08",
         items=[], total=Decimal("72.50"), provisional=False, level=3,
     )  # fmt: skip
     return EvaluationCompleted(
@@ -69,7 +69,10 @@ async def lifecycle_events(nats: Nats) -> list[dict[str, Any]]:
     js = nc.jetstream()
     try:
         info = await js.stream_info(subjects.LIFECYCLE.name)
-        return [json.loads((await js.get_msg(subjects.LIFECYCLE.name, s)).data) for s in range(1, info.state.last_seq + 1)]
+        return [
+            json.loads((await js.get_msg(subjects.LIFECYCLE.name, s)).data or b"")
+            for s in range(1, info.state.last_seq + 1)
+        ]
     finally:
         await nc.close()
 

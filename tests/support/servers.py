@@ -35,7 +35,7 @@ def wait_until(check: object, timeout: float, what: str) -> None:
         try:
             if check():  # type: ignore[operator]
                 return
-        except Exception:  # noqa: BLE001 - not ready yet
+        except Exception:
             pass
         time.sleep(0.1)
     raise TimeoutError(f"{what} not ready after {timeout} s")
@@ -60,7 +60,7 @@ class Nats:
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(  # noqa: S603
+        self.proc = subprocess.Popen(
             [
                 tool_path("nats-server"), "-js", "-sd", str(self.store), "-a", "127.0.0.1",
                 "-p", str(self.port), "-m", str(self.monitor_port),
@@ -70,7 +70,9 @@ class Nats:
         )  # fmt: skip
 
         def ready() -> bool:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.monitor_port}/healthz?js-enabled-only=true", timeout=1) as r:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{self.monitor_port}/healthz?js-enabled-only=true", timeout=1
+            ) as r:
                 return bool(r.status == 200)
 
         wait_until(ready, 20, "nats-server")
@@ -118,12 +120,23 @@ def postgres_server() -> Iterator[Postgres]:
     data = tmp / "data"
     port = free_port()
     try:
-        subprocess.run(  # noqa: S603
-            [*prefix, _pg_bin("initdb"), "-D", str(data), "-U", "greenfab", "--auth=trust", "-E", "UTF8", "--no-locale"],
+        subprocess.run(
+            [
+                *prefix,
+                _pg_bin("initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "greenfab",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+            ],
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        subprocess.run(  # noqa: S603
+        subprocess.run(
             [
                 *prefix, _pg_bin("pg_ctl"), "-D", str(data), "-l", str(tmp / "log"), "-w", "-t", "30", "start",
                 "-o", f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 -c fsync=off",
@@ -131,13 +144,13 @@ def postgres_server() -> Iterator[Postgres]:
             check=True,
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
-        subprocess.run(  # noqa: S603
+        subprocess.run(
             [*prefix, _pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "greenfab", "greenfab"],
             check=True,
         )
         yield Postgres(f"postgresql+asyncpg://greenfab@127.0.0.1:{port}/greenfab", port)
     finally:
-        subprocess.run(  # noqa: S603
+        subprocess.run(
             [*prefix, _pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
             check=False,
             stdout=subprocess.DEVNULL,

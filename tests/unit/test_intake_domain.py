@@ -21,7 +21,7 @@ def decl(**overrides: object) -> DeclarationCreate:
         "data": {},
     }
     base.update(overrides)
-    return DeclarationCreate(**base)  # type: ignore[arg-type]
+    return DeclarationCreate(**base)
 
 
 @pytest.mark.parametrize("code", ["91110108MA01XK3T2Q", "91110115MA04C2UX1E", "91110113MA001N9R6P"])
@@ -34,7 +34,9 @@ def test_a_wrong_check_character_or_length_is_refused(code: str) -> None:
     assert domain.check_uscc(code) is None
 
 
-@pytest.mark.parametrize(("raw", "name"), [("海淀", "海淀区"), ("海淀区", "海淀区"), ("北京市大兴区", "大兴区"), (" 顺义 ", "顺义区")])
+@pytest.mark.parametrize(
+    ("raw", "name"), [("海淀", "海淀区"), ("海淀区", "海淀区"), ("北京市大兴区", "大兴区"), (" 顺义 ", "顺义区")]
+)
 def test_districts_answer_to_their_short_names(raw: str, name: str) -> None:
     assert domain.canonical_district(raw) == name
 

@@ -47,7 +47,8 @@ def test_industry_position_without_benchmark_needs_an_expert_never_zero() -> Non
 
 def grading_input(**overrides: object) -> dict[str, object]:
     data: dict[str, object] = {
-        "plot_ratio": 1.35, "plot_ratio_requirement": 1.0, "building_density": 0.48, "building_density_requirement": 0.40,
+        "plot_ratio": 1.35, "plot_ratio_requirement": 1.0,
+        "building_density": 0.48, "building_density_requirement": 0.40,
         "output_value": 865000000, "land_area": 124000,
         "green_material_amount": 3100, "material_amount": 5000, "solid_waste_utilisation_rate": 0.91,
         "nonconventional_water": 52000, "water_withdrawal": 186000, "renewable_energy_share": 0.085,
@@ -55,7 +56,8 @@ def grading_input(**overrides: object) -> dict[str, object]:
         "energy_input_boxes": ["energy_management_centre", "green_power_purchase", "three_level_metering"],
         "building_boxes": ["efficient_lighting", "water_saving_fixtures"],
         "management_boxes": ["ohs_certified", "ems_certified", "esg_report", "low_carbon_plan"],
-        "product_boxes": ["carbon_footprint_verified"], "honour_boxes": ["green_supply_chain", "energy_efficiency_leader"],
+        "product_boxes": ["carbon_footprint_verified"],
+        "honour_boxes": ["green_supply_chain", "energy_efficiency_leader"],
     }  # fmt: skip
     data.update(overrides)
     return data
@@ -88,7 +90,13 @@ def test_the_sample_grading_declaration_scores_by_hand(engine: RulesEngine) -> N
 
 
 def test_engine_and_reference_agree(engine: RulesEngine) -> None:
-    for overrides in ({}, {"plot_ratio": 0.9}, {"honour_boxes": []}, {"intelligent_manufacturing_level": 5}):
+    cases: list[dict[str, object]] = [
+        {},
+        {"plot_ratio": 0.9},
+        {"honour_boxes": []},
+        {"intelligent_manufacturing_level": 5},
+    ]
+    for overrides in cases:
         data = grading_input(**overrides)
         assert engine.evaluate(Scheme.GRADING, ON, data) == reference.evaluate(engine.library, Scheme.GRADING, ON, data)
 

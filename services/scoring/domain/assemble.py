@@ -38,7 +38,7 @@ def item_result(fact: ItemFact, outcome: Outcome | None) -> ItemResult:
         name_zh=item.name_zh,
         points=round_points(outcome.points) if outcome.points is not None else None,
         max=item.max,
-        status=outcome.status,  # type: ignore[arg-type]
+        status=outcome.status,
         explanation=outcome.explanation,
         basis=item.basis,
         inputs=fact.inputs,

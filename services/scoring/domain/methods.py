@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 ZERO = Decimal(0)
@@ -42,7 +43,9 @@ def linear(value: Any, max_points: Decimal, params: dict[str, Any]) -> Outcome:
     """D-LIN: 0 at or below zero_at, full at or beyond full_at, linear between."""
     v, lo, hi = _d(value), _d(params["zero_at"]), _d(params["full_at"])
     points = max_points * _clamp01((v - lo) / (hi - lo))
-    return Outcome("scored", points, f"指标值 {_fmt(v)}：{_fmt(lo)} 及以下得 0 分，{_fmt(hi)} 及以上得满分，其间线性插值（D-LIN）")
+    return Outcome(
+        "scored", points, f"指标值 {_fmt(v)}：{_fmt(lo)} 及以下得 0 分，{_fmt(hi)} 及以上得满分，其间线性插值（D-LIN）"
+    )
 
 
 def checklist(value: Any, max_points: Decimal, params: dict[str, Any]) -> Outcome:
@@ -56,7 +59,9 @@ def checklist(value: Any, max_points: Decimal, params: dict[str, Any]) -> Outcom
     return Outcome("scored", points, f"满足项：{names}；合计 {_fmt(total)} 分，上限 {_fmt(cap)} 分")
 
 
-def industry_position(value: Any, max_points: Decimal, params: dict[str, Any], benchmark: dict[str, Any] | None) -> Outcome:
+def industry_position(
+    value: Any, max_points: Decimal, params: dict[str, Any], benchmark: dict[str, Any] | None
+) -> Outcome:
     """D-IND against the industry's benchmark; none → an expert decides, never a silent 0."""
     if benchmark is None:
         return Outcome("needs_expert", None, "本行业暂无基准值，需专家评定（D-IND）")
@@ -74,8 +79,12 @@ def industry_position(value: Any, max_points: Decimal, params: dict[str, Any], b
         share = ZERO
     else:
         share = ZERO
-        for (x0, s0), (x1, s1) in zip(anchors, anchors[1:], strict=False):
+        for (x0, s0), (x1, s1) in pairwise(anchors):
             if x0 <= x <= x1 and x1 != x0:
                 share = s0 + (s1 - s0) * (x - x0) / (x1 - x0)
                 break
-    return Outcome("scored", max_points * share, f"指标值 {_fmt(v)}，行业平均 {_fmt(avg)}、前20% {_fmt(top20)}、领先 {_fmt(leading)}（D-IND）")
+    return Outcome(
+        "scored",
+        max_points * share,
+        f"指标值 {_fmt(v)}，行业平均 {_fmt(avg)}、前20% {_fmt(top20)}、领先 {_fmt(leading)}（D-IND）",
+    )

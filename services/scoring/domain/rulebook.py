@@ -109,7 +109,9 @@ class Rulebook(BaseModel):
         for e in self.editions:
             if e.edition == name:
                 return e
-        raise UnknownEdition(f"{self.scheme.value} has no edition {name!r}; it has {[e.edition for e in self.editions]}")
+        raise UnknownEdition(
+            f"{self.scheme.value} has no edition {name!r}; it has {[e.edition for e in self.editions]}"
+        )
 
 
 class UnknownEdition(LookupError):
