@@ -141,7 +141,14 @@ class Child:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent, cwd=os.getcwd()
+            self.argv,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
+            # Its own session: a terminal's Ctrl-C reaches only the supervisor, which stops children in order.
+            start_new_session=True,
+            cwd=os.getcwd(),
         )
         log.close()
 
