@@ -55,6 +55,12 @@ async def serve(service: Service, host: str, port: int) -> int:
     return 0 if server.started else EXIT_DEPENDENCY
 
 
+def _env_name(loc: tuple[int | str, ...]) -> str:
+    """The environment variable behind a settings error, as the operator must spell it."""
+    field = str(loc[0]) if loc else "?"
+    return field.upper() if field.upper().startswith("GREENFAB_") else f"GREENFAB_{field.upper()}"
+
+
 def main(name: str, build: Callable[[], Awaitable[tuple[Service, str, int]]]) -> None:
     """Entry point shared by the four services; settings errors name the variable and exit 2."""
     configure_logging()
@@ -63,7 +69,7 @@ def main(name: str, build: Callable[[], Awaitable[tuple[Service, str, int]]]) ->
         try:
             service, host, port = await build()
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            problems = "; ".join(f"{_env_name(e['loc'])}: {e['msg']}" for e in exc.errors())
             print(f"{name}: invalid settings: {problems}", file=sys.stderr, flush=True)
             return EXIT_CONFIG
         return await serve(service, host, port)
