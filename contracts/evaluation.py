@@ -34,6 +34,28 @@ class Veto(BaseModel):
     clause: str = Field(description="The clause that vetoes.")
     evidence: str = Field(description="What triggered it.")
     window: str | None = Field(default=None, description="The period looked at, e.g. `2022-10-08..2025-10-08`.")
+    overridable: bool = Field(
+        default=False,
+        description="An 'in principle' rule (003 第八/九条): staff may override it with a recorded reason.",
+    )
+
+
+class CategoryResult(BaseModel):
+    """A weighted category's subtotal (green-factory scheme)."""
+
+    id: str = Field(description="Category id.")
+    name_zh: str = Field(description="Category name in Chinese.")
+    points: Decimal = Field(description="Points out of the category's 100, scaled for not-applicable items (D-NA).")
+    weight: Decimal = Field(description="The category's weight, e.g. 0.20.")
+    weighted: Decimal = Field(description="points × weight: the category's share of the total.")
+
+
+class Flag(BaseModel):
+    """Something staff must see that is not a veto, e.g. a pollutant above its standard."""
+
+    code: str = Field(description="Stable flag code.")
+    item: str = Field(description="The item that raised it.")
+    detail: str = Field(description="What, in Chinese.")
 
 
 class Evaluation(BaseModel):
@@ -44,8 +66,15 @@ class Evaluation(BaseModel):
     rulebook_version: str = Field(description="Content hash of the rulebook data used.")
     as_of: date = Field(description="The date the rules were applied as of.")
     items: list[ItemResult] = Field(description="Every item of the rulebook.")
-    total: Decimal = Field(description="Total points of the scored items, rounded to 2 decimals (D-ROUND).")
+    total: Decimal = Field(
+        description="Total points (weighted where the scheme weights categories), rounded to 2 decimals (D-ROUND)."
+    )
     provisional: bool = Field(description="True while any item needs an expert.")
     level: int | None = Field(default=None, description="Grade level 1–4 (grading scheme, D-LEVEL); null if vetoed.")
-    passed: bool | None = Field(default=None, description="Pass or fail (green-factory scheme).")
+    passed: bool | None = Field(
+        default=None, description="Pass or fail (green-factory scheme, D-GF-PASS); null while provisional."
+    )
+    failing_basic: list[str] = Field(default_factory=list, description="Basic requirements not met (green-factory).")
+    categories: list[CategoryResult] = Field(default_factory=list, description="Weighted categories (green-factory).")
     vetoes: list[Veto] = Field(default_factory=list, description="Vetoes found; any veto means no level and no pass.")
+    flags: list[Flag] = Field(default_factory=list, description="Findings staff must see.")

@@ -1,32 +1,34 @@
-"""The durable_rules engine: each rulebook edition compiled into a ruleset, driven from one thread.
+"""The durable_rules engine: each rulebook edition and the eligibility rules compiled into rulesets.
 
 Used the safe way (STACK_NOTES.md): timer threads off, one ``assert_facts`` batch per evaluation
 with unique fact ids, a fresh sid, ``delete_state`` afterwards, rules over single facts only, and
 a catch-all rule so no fact goes unhandled. Runs inside a worker process (worker.py), so a crash
 of its C core cannot take the service down.
+
+What durable_rules decides: which case of each item holds, and which veto fires. The arithmetic
+of an outcome (a linear share, a capped sum) is shared with the reference interpreter.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from durable.engine import Host
 
 from contracts.evaluation import Evaluation
+from contracts.evaluation import Veto as VetoResult
 from contracts.schemes import Scheme
-from services.scoring.domain.assemble import assemble
-from services.scoring.domain.facts import ItemFact, build_facts
-from services.scoring.domain.methods import Outcome
-from services.scoring.domain.reference import score_fact
-from services.scoring.domain.rulebook import (
-    Benchmarks,
-    Edition,
-    RuleLibrary,
-    content_hash,
-)
+from services.scoring.domain.facts import Fact
+from services.scoring.domain.outcomes import Scored
+from services.scoring.domain.reference import finish, prepare, score
+from services.scoring.domain.rulebook import Case, Edition, Eligibility, RuleLibrary, content_hash
+from services.scoring.domain.vetoes import answers, applies, describe
+
+_OPS = {"lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte", "ne": "$neq"}
 
 
 class _QuietHost(Host):  # type: ignore[misc]
@@ -43,28 +45,65 @@ class _QuietHost(Host):  # type: ignore[misc]
         return self._engine.action(action_name)
 
 
-def compile_edition(scheme: Scheme, edition: Edition) -> dict[str, Any]:
-    """The ruleset of one edition: a rule per item matching only that item's fact, plus catch-alls."""
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def _condition(field: str, op: str, value: Any) -> dict[str, Any]:
+    name = f"v_{field}"
+    if op == "eq":
+        return {name: _jsonable(value)}
+    return {_OPS[op]: {name: _jsonable(value)}}
+
+
+def _case_rule(key: str, case: Case) -> dict[str, Any]:
+    conds: list[dict[str, Any]] = [{"key": key}, {"kind": "score"}]
+    conds += [_condition(f, op, v) for f, ops in case.when.items() for op, v in ops.items()]
+    return {"m": {"$and": conds}}
+
+
+def compile_edition(scheme: Scheme, edition: Edition, eligibility: Eligibility) -> dict[str, Any]:
+    """The ruleset of one edition: a rule per case of every item, per veto, and catch-alls."""
     rules: dict[str, Any] = {}
     for item in edition.items:
-        rules[f"score_{item.id}"] = {
-            "all": [{"m": {"$and": [{"item": item.id}, {"kind": "score"}]}}],
-            "run": f"score:{item.id}",
-        }
-    rules["missing_input"] = {"all": [{"m": {"kind": "missing"}}], "run": "missing"}
-    # `$ex` on the reserved `id` field makes the C core loop forever; test a field of our own.
-    rules["catch_all"] = {"all": [{"m": {"$ex": {"item": 1}}}], "run": "seen"}
+        keyed = (
+            [(f"{item.id}{p.id}", p.cases) for p in item.parts] if item.method == "parts" else [(item.id, item.cases)]
+        )
+        for key, cases in keyed:
+            if item.method in ("cases", "parts"):
+                for i, case in enumerate(cases):
+                    rules[f"case_{key}_{i}"] = {"all": [_case_rule(key, case)], "run": f"case:{key}:{i}"}
+            else:
+                rules[f"method_{key}"] = {"all": [{"m": {"$and": [{"key": key}, {"kind": "score"}]}}], "run": "method"}
+    for veto in eligibility.vetoes:
+        if not applies(veto, scheme):
+            continue
+        if veto.event is not None:
+            field = f"ban_{veto.code}" if veto.ban_years is not None else f"in_window_{veto.code}"
+            conds: list[dict[str, Any]] = [{"kind": "event"}, {"event": veto.event}, {f"v_{field}": True}]
+            if veto.min_months is not None:
+                conds.append({"$gte": {"v_months": veto.min_months}})
+            for name, value in (veto.unless or {}).items():
+                conds.append({"$neq": {f"v_{name}": _jsonable(value)}})
+        else:
+            assert veto.when is not None
+            conds = [{"kind": "declaration"}]
+            conds += [_condition(f, op, v) for f, ops in veto.when.items() for op, v in ops.items()]
+        rules[f"veto_{veto.code}"] = {"all": [{"m": {"$and": conds}}], "run": f"veto:{veto.code}"}
+    # `$ex` on the reserved `id` field makes the C core loop forever; every fact has a `kind`.
+    rules["catch_all"] = {"all": [{"m": {"$ex": {"kind": 1}}}], "run": "seen"}
     return rules
 
 
 class _Run:
     """The state of the one evaluation in progress."""
 
-    def __init__(self, facts: dict[str, ItemFact], benchmarks: Benchmarks, industry: str | None) -> None:
-        self.facts = facts
-        self.benchmarks = benchmarks
-        self.industry = industry
-        self.outcomes: dict[str, Outcome] = {}
+    def __init__(self) -> None:
+        self.cases: dict[str, int] = {}
+        self.methods: set[str] = set()
+        self.vetoes: list[tuple[str, str]] = []
         self.seen: set[str] = set()
         self.error: BaseException | None = None
 
@@ -86,47 +125,55 @@ class RulesEngine:
     def from_dir(cls, rules_dir: Path) -> RulesEngine:
         return cls(RuleLibrary.load(rules_dir))
 
-    def _ruleset_name(self, scheme: Scheme, edition: Edition) -> str:
+    def ruleset(self, scheme: Scheme, edition: Edition) -> str:
         key = (scheme, edition.edition)
         if key not in self._rulesets:
-            definition = compile_edition(scheme, edition)
+            definition = compile_edition(scheme, edition, self.library.eligibility)
             name = f"{scheme.value}_{edition.edition}_{content_hash(definition)[7:15]}".replace("-", "_")
             self.host.set_rulesets({name: definition})
             self._rulesets[key] = name
         return self._rulesets[key]
 
     def action(self, name: str) -> Any:
-        kind, _, item_id = name.partition(":")
+        kind, _, rest = name.partition(":")
 
         def act(c: Any) -> None:
             run = self._run
             assert run is not None
-            fact_id = c.m["id"]
             try:
+                fact = c.m
                 if kind == "seen":
-                    run.seen.add(fact_id)
-                elif kind == "score":
-                    fact = run.facts[fact_id]
-                    if fact.item.id != item_id:
-                        raise EngineError(f"rule for {item_id} matched the fact of {fact.item.id}")
-                    run.outcomes[item_id] = score_fact(fact, run.benchmarks, run.industry)
+                    run.seen.add(fact["id"])
+                elif kind == "case":
+                    key, index = rest.rsplit(":", 1)
+                    # Every holding case fires; the first in the rulebook's order decides.
+                    run.cases[key] = min(int(index), run.cases.get(key, int(index)))
+                elif kind == "method":
+                    run.methods.add(fact["key"])
+                elif kind == "veto":
+                    run.vetoes.append((rest, fact["id"]))
             except BaseException as exc:  # noqa: BLE001 - durable_rules would swallow it
                 run.error = exc
 
         return act
 
     def evaluate(self, scheme: Scheme, as_of: date, data: dict[str, Any]) -> Evaluation:
-        edition = self.library.rulebook(scheme).edition_for(as_of)
-        benchmarks = self.library.benchmarks_for(as_of)
-        item_facts = build_facts(edition, data)
-        ruleset = self._ruleset_name(scheme, edition)
+        prep = prepare(self.library, scheme, as_of, data)
+        ruleset = self.ruleset(scheme, prep.edition)
         sid = uuid.uuid4().hex
-        by_id = {f"{sid}:{f.item.id}": f for f in item_facts}
-        payload = [
-            {"id": fid, "sid": sid, "item": f.item.id, "kind": f.kind, "value": str(f.value)}
-            for fid, f in by_id.items()
-        ]
-        self._run = run = _Run(by_id, benchmarks, data.get("industry_code"))
+        payload: list[dict[str, Any]] = []
+        score_facts: dict[str, Fact] = {}
+        for fact in prep.facts:
+            fields = {f"v_{k}": _jsonable(v) for k, v in fact.fields.items() if not isinstance(v, list)}
+            payload.append({"id": f"{sid}:{fact.key}", "sid": sid, "key": fact.key, "kind": fact.kind, **fields})
+            if fact.kind == "score":
+                score_facts[fact.key] = fact
+        for event in prep.events:
+            fields = {f"v_{k}": _jsonable(v) for k, v in event.fields.items()}
+            payload.append({"id": f"{sid}:e{event.index}", "sid": sid, "kind": "event", "event": event.kind, **fields})
+        replies = {f"v_{k}": _jsonable(v) for k, v in answers(self.library.eligibility, data).items()}
+        payload.append({"id": f"{sid}:declaration", "sid": sid, "kind": "declaration", **replies})
+        self._run = run = _Run()
         try:
             self.host.assert_facts(ruleset, payload)
         finally:
@@ -134,8 +181,18 @@ class RulesEngine:
             self.host.delete_state(ruleset, sid)
         if run.error is not None:
             raise EngineError(f"rule action failed: {run.error}") from run.error
-        unhandled = set(by_id) - run.seen
+        unhandled = {p["id"] for p in payload} - run.seen
         if unhandled:
             raise EngineError(f"facts matched no rule: {sorted(unhandled)}")
-        version = content_hash(edition.model_dump(mode="json"), benchmarks.model_dump(mode="json"))
-        return assemble(scheme, edition, version, as_of, item_facts, run.outcomes)
+        scored: dict[str, Scored] = {key: score(f, run.cases.get(key), prep) for key, f in score_facts.items()}
+        by_code = {v.code: v for v in self.library.eligibility.vetoes}
+        events = {f"{sid}:e{e.index}": e for e in prep.events}
+        vetoes: list[VetoResult] = []
+        # Report vetoes in the rulebook's order, as the reference does.
+        for veto in self.library.eligibility.vetoes:
+            for code, fact_id in sorted(run.vetoes, key=lambda v: events[v[1]].index if v[1] in events else -1):
+                if code == veto.code:
+                    result = describe(by_code[code], as_of, events.get(fact_id), data)
+                    result.overridable = by_code[code].overridable
+                    vetoes.append(result)
+        return finish(prep, scored, vetoes)

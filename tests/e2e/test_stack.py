@@ -51,8 +51,8 @@ def test_a_declaration_crosses_all_four_services(stack: Stack) -> None:
     assert r.status_code == 202, r.text
     assert r.json()["status"] == "pending"
     done = wait_evaluated(enterprise, r.json()["id"])
-    assert done["status"] == "evaluated" and done["evaluation"]["total"] == "38.93"
-    assert done["evaluation"]["provisional"] is True
+    assert done["status"] == "evaluated" and done["evaluation"]["total"] == "79.72"
+    assert done["evaluation"]["level"] == 3 and done["evaluation"]["provisional"] is False
 
     wid = f"unit-{example['uscc']}-annual-grading"
     staff = stack.client("workflow", "district", "大兴区")
@@ -70,7 +70,7 @@ def test_a_declaration_crosses_all_four_services(stack: Stack) -> None:
         if items:
             break
         time.sleep(0.1)
-    assert len(items) == 1 and "待区级推荐" in items[0]["title"] and "38.93" in items[0]["body"]
+    assert len(items) == 1 and "待区级推荐" in items[0]["title"] and "79.72" in items[0]["body"]
 
 
 def test_status_reports_every_part_healthy(stack: Stack) -> None:

@@ -50,7 +50,8 @@ def grading_input(**overrides: object) -> dict[str, object]:
         "plot_ratio": 1.35, "plot_ratio_requirement": 1.0,
         "building_density": 0.48, "building_density_requirement": 0.40,
         "output_value": 865000000, "land_area": 124000,
-        "green_material_amount": 3100, "material_amount": 5000, "solid_waste_utilisation_rate": 0.91,
+        "green_material_amount": 3100, "material_amount": 5000,
+        "solid_waste_utilised": 1820, "solid_waste_generated": 2000, "solid_waste_stored_utilised": 0,
         "nonconventional_water": 52000, "water_withdrawal": 186000, "renewable_energy_share": 0.085,
         "efficient_motor_share": 0.46, "intelligent_manufacturing_level": 3,
         "energy_input_boxes": ["energy_management_centre", "green_power_purchase", "three_level_metering"],
@@ -70,7 +71,7 @@ def test_the_sample_grading_declaration_scores_by_hand(engine: RulesEngine) -> N
     assert points["GR-1"] == Decimal("0.70")  # (1.35 − 1) / (2 − 1) × 2
     assert points["GR-2"] == Decimal("0.53")  # (0.48 − 0.40) / 0.30 × 2
     assert points["GR-4"] == Decimal("3.10")  # 3100 / 5000 / 0.8 × 4
-    assert points["GR-9"] == Decimal("5.00")  # 91% ≥ 90%
+    assert points["GR-9"] == Decimal("5.00")  # Kr = 1820 / (2000 + 0) = 91% ≥ 90%
     assert points["GR-13"] == Decimal("1.20")  # 52000 / 186000 / 0.7 × 3
     assert points["GR-14"] == Decimal("6.00")  # 3 boxes × 2
     assert points["GR-15"] == Decimal("3.40")  # 8.5% / 15% × 6

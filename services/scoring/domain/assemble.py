@@ -1,17 +1,22 @@
-"""Assembling item outcomes into an Evaluation: totals, level, provisional (D-ROUND, D-LEVEL)."""
+"""Assembling decided facts into an Evaluation: parts, categories (D-NA), totals (D-ROUND), level, pass, vetoes."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from contracts.evaluation import Evaluation, ItemResult
+from contracts.evaluation import CategoryResult, Evaluation, Flag, ItemResult
+from contracts.evaluation import Veto as VetoResult
 from contracts.schemes import Scheme
-from services.scoring.domain.facts import ItemFact
-from services.scoring.domain.methods import Outcome
-from services.scoring.domain.rulebook import Edition
+from services.scoring.domain.facts import Fact
+from services.scoring.domain.outcomes import Scored, holds
+from services.scoring.domain.rulebook import Check, Edition, Item
 
 CENT = Decimal("0.01")
+UNMET = "unmet"  # the outcome flag of a basic or veto requirement that is not met
+ZERO = Decimal(0)
 
 
 def round_points(x: Decimal) -> Decimal:
@@ -19,52 +24,168 @@ def round_points(x: Decimal) -> Decimal:
     return x.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def item_result(fact: ItemFact, outcome: Outcome | None) -> ItemResult:
-    item = fact.item
-    if outcome is None:
-        return ItemResult(
-            id=item.id,
-            name_zh=item.name_zh,
-            points=None,
-            max=item.max,
-            status="missing_input",
-            explanation="缺少输入：" + "、".join(fact.missing),
-            basis=item.basis,
-            inputs={},
-            missing=fact.missing,
+@dataclass
+class Decided:
+    """An item's exact outcome before rounding."""
+
+    item: Item
+    status: str
+    points: Decimal | None
+    explanation: str
+    inputs: dict[str, Any]
+    missing: list[str]
+    flags: list[str]
+
+
+def decide_item(item: Item, facts: list[Fact], scored: dict[str, Scored]) -> Decided:
+    """One item from its fact(s): a ``parts`` item sums its parts, capped."""
+    inputs = {k: v for f in facts for k, v in f.inputs.items()}
+    missing = [m for f in facts for m in f.missing]
+    if any(f.not_applicable for f in facts):
+        return Decided(item, "not_applicable", None, f"不适用（{item.applies_if} = 否，D-NA）", {}, [], [])
+    if missing:
+        return Decided(item, "missing_input", None, "缺少输入：" + "、".join(missing), inputs, missing, [])
+    outs = [scored[f.key] for f in facts]
+    flags = [o.flag for o in outs if o.flag]
+    lacking = [m for o in outs for m in o.missing]
+    if lacking:
+        return Decided(item, "missing_input", None, "缺少输入：" + "、".join(lacking), inputs, lacking, [])
+    if len(facts) == 1 and facts[0].part is None:
+        o = outs[0]
+        return Decided(item, o.status, o.points, o.explanation, inputs, [], flags)
+    text = "；".join(o.explanation for o in outs)
+    if any(o.status == "needs_expert" for o in outs):
+        partial = sum((o.points for o in outs if o.points is not None), ZERO)
+        return Decided(
+            item, "needs_expert", None, f"{text}（其余部分已得 {round_points(partial)} 分）", inputs, [], flags
         )
+    total = sum((o.points for o in outs if o.points is not None), ZERO)
+    cap = Decimal(str(item.params.get("cap", item.max)))
+    capped = min(total, cap)
+    if capped < total:
+        text += f"；合计 {round_points(total)} 分，按满分 {cap} 分封顶"
+    return Decided(item, "scored", capped, text, inputs, [], flags)
+
+
+def _result(d: Decided) -> ItemResult:
     return ItemResult(
-        id=item.id,
-        name_zh=item.name_zh,
-        points=round_points(outcome.points) if outcome.points is not None else None,
-        max=item.max,
-        status=outcome.status,
-        explanation=outcome.explanation,
-        basis=item.basis,
-        inputs=fact.inputs,
+        id=d.item.id,
+        name_zh=d.item.name_zh,
+        points=round_points(d.points) if d.points is not None else None,
+        max=d.item.max,
+        status=d.status,
+        explanation=d.explanation,
+        basis=d.item.basis,
+        inputs=d.inputs,
+        missing=d.missing,
+    )
+
+
+def _categories(edition: Edition, decided: list[Decided]) -> tuple[list[CategoryResult], Decimal]:
+    out, total = [], ZERO
+    for cat in edition.categories:
+        members = [d for d in decided if d.item.category == cat.id]
+        applicable = [d for d in members if d.status != "not_applicable"]
+        applicable_max = sum((d.item.max for d in applicable), ZERO)
+        got = sum((d.points for d in applicable if d.points is not None), ZERO)
+        # D-NA: a category is scored on its applicable maximum and scaled back to its full points.
+        points = got * cat.points / applicable_max if applicable_max else ZERO
+        weighted = points * cat.weight
+        total += weighted
+        out.append(
+            CategoryResult(
+                id=cat.id,
+                name_zh=cat.name_zh,
+                points=round_points(points),
+                weight=cat.weight,
+                weighted=round_points(weighted),
+            )
+        )
+    return out, total
+
+
+def run_check(check: Check, data: dict[str, Any]) -> Flag | None:
+    """An edition's cross-check over the declaration's inputs; None when it does not apply or holds not."""
+    from services.scoring.domain.expressions import parse
+    from services.scoring.domain.facts import number
+
+    values: dict[str, Decimal] = {}
+    for name, expr in check.derive.items():
+        parsed = parse(expr)
+        if any(data.get(n) is None for n in parsed.names if n not in values):
+            return None
+        values.update({n: number(n, data[n]) for n in parsed.names if n not in values})
+        values[name] = parsed.evaluate(values)
+    if all(holds(op, values[f], c) for f, conds in check.when.items() for op, c in conds.items()):
+        shown = {k: f"{v.quantize(CENT)}" for k, v in values.items()}
+        return Flag(code=check.code, item="-", detail=check.explain.format(**shown) + f"（{check.basis}）")
+    return None
+
+
+def gate_passes(edition: Edition, data: dict[str, Any]) -> bool:
+    if edition.gate is None:
+        return True
+    return any(
+        all(name in data and holds(op, data[name], c) for name, conds in option.items() for op, c in conds.items())
+        for option in edition.gate.any_of
     )
 
 
 def assemble(
-    scheme: Scheme, edition: Edition, version: str, as_of: date, facts: list[ItemFact], outcomes: dict[str, Outcome]
+    scheme: Scheme,
+    edition: Edition,
+    version: str,
+    as_of: date,
+    facts: list[Fact],
+    scored: dict[str, Scored],
+    vetoes: list[VetoResult],
+    data: dict[str, Any],
 ) -> Evaluation:
     """The evaluation; exact sums inside, rounded once when shown."""
-    items = [item_result(f, outcomes.get(f.item.id)) for f in facts]
-    exact = sum((o.points for o in outcomes.values() if o.points is not None), Decimal(0))
-    provisional = any(i.status in ("needs_expert", "missing_input") for i in items)
+    by_item: dict[str, list[Fact]] = {}
+    for f in facts:
+        by_item.setdefault(f.item.id, []).append(f)
+    decided = [decide_item(item, by_item[item.id], scored) for item in edition.items]
+    vetoes = list(vetoes)
+    for d in decided:
+        if d.item.requirement == "veto" and UNMET in d.flags:
+            vetoes.append(VetoResult(code=f"requirement:{d.item.id}", clause=d.item.basis, evidence=d.explanation))
+    if not gate_passes(edition, data):
+        assert edition.gate is not None
+        vetoes.append(VetoResult(code="gate", clause=edition.gate.basis, evidence=edition.gate.explain))
+    categories, weighted_total = _categories(edition, decided)
+    exact = weighted_total if edition.categories else sum((d.points for d in decided if d.points is not None), ZERO)
+    provisional = any(d.status in ("needs_expert", "missing_input") for d in decided)
+    failing = [d.item.id for d in decided if d.item.requirement == "basic" and UNMET in d.flags]
+    binding = [v for v in vetoes if not v.overridable]
     level = None
-    if edition.levels is not None and not provisional:
-        for t in sorted(edition.levels.thresholds, key=lambda t: t.min_total, reverse=True):
-            if exact >= t.min_total:
-                level = t.level
-                break
+    if edition.levels is not None and not provisional and not binding:
+        level = next(
+            (t.level for t in sorted(edition.levels.thresholds, key=lambda t: -t.min_total) if exact >= t.min_total),
+            None,
+        )
+    passed = None
+    if edition.passing is not None:
+        if binding or failing:
+            passed = False
+        elif not provisional:
+            passed = exact >= edition.passing.min_total
+    flags = [
+        Flag(code=code, item=d.item.id, detail=d.explanation) for d in decided for code in d.flags if code != UNMET
+    ]
+    flags += [found for check in edition.checks if (found := run_check(check, data)) is not None]
     return Evaluation(
         scheme=scheme,
         edition=edition.edition,
         rulebook_version=version,
         as_of=as_of,
-        items=items,
+        items=[_result(d) for d in decided],
         total=round_points(exact),
         provisional=provisional,
         level=level,
+        passed=passed,
+        failing_basic=failing,
+        categories=categories,
+        vetoes=vetoes,
+        flags=flags,
     )

@@ -1,34 +1,113 @@
-"""The reference interpreter: scores a rulebook edition in plain Python, as the engine's oracle."""
+"""The reference interpreter: evaluates a rulebook edition in plain Python, the engine's differential oracle.
+
+It shares the data, the facts and the outcome arithmetic with the engine; what it does itself, in
+Python, is what the engine leaves to durable_rules: deciding which case holds and which veto fires.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from contracts.evaluation import Evaluation
+from contracts.evaluation import Veto as VetoResult
 from contracts.schemes import Scheme
-from services.scoring.domain import methods
+from services.scoring.domain import outcomes
 from services.scoring.domain.assemble import assemble
-from services.scoring.domain.facts import ItemFact, build_facts
-from services.scoring.domain.rulebook import Benchmarks, RuleLibrary, content_hash
+from services.scoring.domain.facts import Fact, build_facts
+from services.scoring.domain.rulebook import BenchmarkEdition, Edition, RuleLibrary
+from services.scoring.domain.vetoes import (
+    EventFact,
+    answers,
+    applies,
+    describe,
+    event_facts,
+    event_vetoes,
+    input_vetoes,
+)
 
 
-def score_fact(fact: ItemFact, benchmarks: Benchmarks, industry: str | None) -> methods.Outcome:
-    """One item's outcome by its method and the rulebook's parameters."""
-    item = fact.item
-    if item.method == "industry_position":
-        bench = benchmarks.industries.get(industry or "", {}).get(item.params["indicator"])
-        return methods.industry_position(fact.value, item.max, item.params, bench)
-    fn = {"proportional": methods.proportional, "linear": methods.linear, "checklist": methods.checklist}[item.method]
-    return fn(fact.value, item.max, item.params)
+class RuleError(RuntimeError):
+    """The rulebook data does not decide a fact (no case holds): a data bug, named."""
+
+
+@dataclass
+class Prepared:
+    """Everything an evaluation needs before rules are applied."""
+
+    scheme: Scheme
+    as_of: date
+    data: dict[str, Any]
+    edition: Edition
+    benchmarks: BenchmarkEdition
+    version: str
+    facts: list[Fact]
+    events: list[EventFact]
+
+
+def prepare(library: RuleLibrary, scheme: Scheme, as_of: date, data: dict[str, Any]) -> Prepared:
+    edition = library.rulebook(scheme).edition_for(as_of)
+    benchmarks = library.benchmarks_for(as_of)
+    return Prepared(
+        scheme=scheme,
+        as_of=as_of,
+        data=data,
+        edition=edition,
+        benchmarks=benchmarks,
+        version=library.version(edition, benchmarks),
+        facts=build_facts(edition, data),
+        events=event_facts(library.eligibility, data.get("events"), as_of),
+    )
+
+
+def by_method(fact: Fact, prep: Prepared) -> outcomes.Scored:
+    """Items whose method is a formula rather than cases."""
+    method = fact.item.method
+    if method == "checklist":
+        return outcomes.checklist(fact)
+    if method == "industry_position":
+        industry = prep.data.get("industry_code")
+        return outcomes.industry_position(fact, prep.benchmarks, industry if isinstance(industry, str) else None)
+    if method == "expert":
+        reason = fact.item.params.get("reason", "酌情给分")
+        return outcomes.Scored("needs_expert", None, f"需专家评定：{reason}")
+    raise RuleError(f"{fact.key}: method {method} has no formula")
+
+
+def score(fact: Fact, case_index: int | None, prep: Prepared) -> outcomes.Scored:
+    if fact.item.method not in ("cases", "parts"):
+        return by_method(fact, prep)
+    if case_index is None and fact.absent_optional:
+        names = tuple(fact.absent_optional)
+        return outcomes.Scored("missing_input", None, "缺少输入：" + "、".join(names), None, names)
+    if case_index is None:
+        shown = {k: str(v) for k, v in fact.fields.items()}
+        raise RuleError(f"{fact.key}: no case of the rulebook holds for {shown}")
+    return outcomes.apply(fact.cases[case_index].then, fact)
+
+
+def finish(prep: Prepared, scored: dict[str, outcomes.Scored], vetoes: list[VetoResult]) -> Evaluation:
+    return assemble(prep.scheme, prep.edition, prep.version, prep.as_of, prep.facts, scored, vetoes, prep.data)
 
 
 def evaluate(library: RuleLibrary, scheme: Scheme, as_of: date, data: dict[str, Any]) -> Evaluation:
-    rulebook = library.rulebook(scheme)
-    edition = rulebook.edition_for(as_of)
-    benchmarks = library.benchmarks_for(as_of)
-    facts = build_facts(edition, data)
-    industry = data.get("industry_code")
-    outcomes = {f.item.id: score_fact(f, benchmarks, industry) for f in facts if f.kind == "score"}
-    version = content_hash(edition.model_dump(mode="json"), benchmarks.model_dump(mode="json"))
-    return assemble(scheme, edition, version, as_of, facts, outcomes)
+    prep = prepare(library, scheme, as_of, data)
+    replies = answers(library.eligibility, data)
+    scored = {}
+    for fact in prep.facts:
+        if fact.kind != "score":
+            continue
+        index = next((i for i, c in enumerate(fact.cases) if outcomes.matches(c, fact.fields)), None)
+        scored[fact.key] = score(fact, index, prep)
+    vetoes = []
+    for veto in library.eligibility.vetoes:
+        if not applies(veto, scheme):
+            continue
+        if veto.event is not None:
+            vetoes += [describe(veto, as_of, e, data) for e in prep.events if event_vetoes(veto, e)]
+        elif input_vetoes(veto, replies):
+            vetoes.append(describe(veto, as_of, None, data))
+    for v in vetoes:
+        v.overridable = next(x.overridable for x in library.eligibility.vetoes if x.code == v.code)
+    return finish(prep, scored, vetoes)

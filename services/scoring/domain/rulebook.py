@@ -1,4 +1,14 @@
-"""Rulebooks: the YAML data of rules/ as typed, validated, effective-dated models."""
+"""Rulebooks: the YAML data of rules/ as typed, validated, effective-dated models.
+
+An item's points come from its ``method``:
+
+- ``cases``: ordered cases, each a condition on the item's fields (inputs and ``derive``d values)
+  and an outcome; the first case that holds decides. The conditions compile to durable_rules.
+- ``checklist``: ticked boxes' points, capped.
+- ``industry_position``: D-IND against the industry benchmarks.
+- ``expert``: an expert scores it (酌情给分, photo-judged items).
+- ``parts``: the sum of sub-rules, each itself a ``cases`` rule, capped (BF-4, BF-5).
+"""
 
 from __future__ import annotations
 
@@ -13,88 +23,185 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.schemes import Scheme
+from services.scoring.domain.expressions import parse
 
-Method = Literal["proportional", "linear", "checklist", "industry_position"]
+Op = Literal["lt", "lte", "gt", "gte", "eq", "ne"]
+Scalar = Decimal | bool | str
 
 
-class ValueSpec(BaseModel):
-    """How an item's value comes from the inputs: one input, a ratio, or a difference."""
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    model_config = ConfigDict(extra="forbid")
 
-    input: str | None = None
-    ratio: tuple[str, str] | None = None
-    difference: tuple[str, str] | None = None
+class Outcome(_Strict):
+    """What a case awards: fixed points, a linear share of a field, K / field, or an expert's judgement."""
+
+    points: Decimal | None = None
+    full: bool | None = Field(default=None, description="The item's (or part's) maximum.")
+    linear: dict[str, Any] | None = Field(default=None, description="{of, zero_at, full_at}: D-LIN / D-PROP")
+    inverse: dict[str, Any] | None = Field(default=None, description="{of, numerator}: numerator / field (D-BF1)")
+    expert: str | None = Field(default=None, description="Why an expert must score it.")
+    flag: str | None = Field(default=None, description="An eligibility flag raised with this outcome.")
+    explain: str = Field(description="The Chinese explanation shown with the points.")
 
     @model_validator(mode="after")
-    def _one(self) -> ValueSpec:
-        if sum(x is not None for x in (self.input, self.ratio, self.difference)) != 1:
-            raise ValueError("value needs exactly one of input, ratio, difference")
+    def _one(self) -> Outcome:
+        if sum(x is not None for x in (self.points, self.full, self.linear, self.inverse, self.expert)) != 1:
+            raise ValueError("an outcome needs exactly one of points, full, linear, inverse, expert")
         return self
 
-    @property
-    def inputs(self) -> list[str]:
-        if self.input is not None:
-            return [self.input]
-        pair = self.ratio or self.difference
-        assert pair is not None
-        return list(pair)
+
+class Case(_Strict):
+    """``when`` every condition holds (field → {op: value}), ``then`` this outcome."""
+
+    when: dict[str, dict[Op, Scalar]] = Field(default_factory=dict)
+    then: Outcome
 
 
-class Item(BaseModel):
-    """One indicator of a scheme."""
+class Part(_Strict):
+    """A sub-rule of a ``parts`` item."""
 
-    model_config = ConfigDict(extra="forbid")
+    id: str
+    max: Decimal
+    inputs: list[str] = Field(default_factory=list)
+    optional: list[str] = Field(default_factory=list, description="Inputs only some cases need.")
+    derive: dict[str, str] = Field(default_factory=dict)
+    cases: list[Case]
+    basis: str | None = None
+
+
+class Item(_Strict):
+    """One indicator (or requirement row) of a scheme."""
 
     id: str
     name_zh: str
     name_en: str
     max: Decimal
-    method: Method
-    value: ValueSpec
-    params: dict[str, Any]
     basis: str
+    method: Literal["cases", "checklist", "industry_position", "expert", "parts"]
+    inputs: list[str] = Field(default_factory=list, description="Inputs the item needs besides those in derive.")
+    optional: list[str] = Field(
+        default_factory=list, description="Inputs only some cases need: absent, those cases cannot hold."
+    )
+    derive: dict[str, str] = Field(default_factory=dict, description="Named values computed from inputs, in order.")
+    cases: list[Case] = Field(default_factory=list)
+    parts: list[Part] = Field(default_factory=list)
+    params: dict[str, Any] = Field(default_factory=dict)
+    category: str | None = None
+    requirement: Literal["basic", "expected", "veto"] | None = None
+    applies_if: str | None = Field(default=None, description="A yes/no input; no → not_applicable (D-NA).")
     bonus: bool = False
-    unit: str | None = None
+    evidence: str | None = None
     note: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _yes_no(cls, raw: Any) -> Any:
+        # `yes_no`: a conformity answer (符合 → full points; 不符合 → 0, and unmet for a basic or veto row).
+        if not isinstance(raw, dict) or raw.get("method") != "yes_no":
+            return raw
+        (answer,) = raw["inputs"]
+        name = raw.get("name_zh", answer)
+        unmet: dict[str, Any] = {"points": 0, "explain": f"不符合：{name}"}
+        if raw.get("requirement") in ("basic", "veto"):
+            unmet["flag"] = "unmet"
+        return {
+            **raw,
+            "method": "cases",
+            "cases": [
+                {"when": {answer: {"eq": True}}, "then": {"full": True, "explain": f"符合：{name}"}},
+                {"when": {answer: {"eq": False}}, "then": unmet},
+            ],
+        }
 
-class LevelThreshold(BaseModel):
+    @model_validator(mode="after")
+    def _shape(self) -> Item:
+        for expr in self.derive.values():
+            parse(expr)
+        for part in self.parts:
+            for expr in part.derive.values():
+                parse(expr)
+        if self.method == "cases" and not self.cases:
+            raise ValueError(f"{self.id}: method cases needs cases")
+        if self.method == "parts" and not self.parts:
+            raise ValueError(f"{self.id}: method parts needs parts")
+        return self
+
+
+class Category(_Strict):
+    id: str
+    name_zh: str
+    weight: Decimal = Field(description="Share of the category's 100 points in the total, e.g. 0.20.")
+    points: Decimal = Decimal(100)
+
+
+class LevelThreshold(_Strict):
     level: int
     min_total: Decimal
 
 
-class Levels(BaseModel):
+class Levels(_Strict):
     basis: str
     thresholds: list[LevelThreshold]
 
 
-class Edition(BaseModel):
-    """One edition of a scheme, in force from ``effective_from``."""
+class Pass(_Strict):
+    basis: str
+    min_total: Decimal
+    all_basic_met: bool = True
 
-    model_config = ConfigDict(extra="forbid")
+
+class Gate(_Strict):
+    """Who may apply at all (e.g. the beautiful-factory gate): any one condition suffices."""
+
+    basis: str
+    any_of: list[dict[str, dict[Op, Scalar]]]
+    explain: str
+
+
+class Check(_Strict):
+    """A cross-check that raises a flag for staff, e.g. self-evaluation and third-party totals disagreeing."""
+
+    code: str
+    basis: str
+    derive: dict[str, str]
+    when: dict[str, dict[Op, Scalar]]
+    explain: str
+
+
+class Edition(_Strict):
+    """One edition of a scheme, in force from ``effective_from``."""
 
     edition: str
     effective_from: date
+    source: str | None = None
     note: str | None = None
     levels: Levels | None = None
+    passing: Pass | None = None
+    gate: Gate | None = None
+    categories: list[Category] = Field(default_factory=list)
+    inconsistencies: dict[str, str] = Field(default_factory=dict, description="Seed inconsistencies (S1–S5) here.")
+    checks: list[Check] = Field(default_factory=list)
     items: list[Item]
 
     @model_validator(mode="after")
-    def _unique_ids(self) -> Edition:
+    def _consistent(self) -> Edition:
         ids = [i.id for i in self.items]
         if len(ids) != len(set(ids)):
             raise ValueError(f"duplicate item ids in edition {self.edition}")
+        known = {c.id for c in self.categories}
+        for item in self.items:
+            if self.categories and item.category not in known:
+                raise ValueError(f"{item.id}: category {item.category!r} is not one of {sorted(known)}")
         return self
 
 
-class Rulebook(BaseModel):
+class Rulebook(_Strict):
     """A scheme's editions."""
 
     scheme: Scheme
     name_zh: str
     name_en: str
-    source: str
     editions: list[Edition] = Field(min_length=1)
 
     def edition_for(self, as_of: date) -> Edition:
@@ -118,36 +225,74 @@ class UnknownEdition(LookupError):
     """No edition of the scheme fits the request."""
 
 
-class Benchmarks(BaseModel):
-    """Industry benchmarks (D-IND) in force, per GB/T 4754 code and indicator."""
+class Veto(_Strict):
+    """An eligibility rule: an event kind (or a yes/no input) that vetoes within a window."""
 
+    code: str
+    clause: str
+    name_zh: str
+    event: str | None = Field(default=None, description="Event kind in the declaration's `events` list.")
+    window_years: int | None = Field(default=None, description="Look-back window (D-WINDOW); none = any time.")
+    min_months: int | None = Field(default=None, description="Only events lasting at least this long (D-YISHANG).")
+    ban_years: int | None = Field(default=None, description="The event bans declaring for this long after it.")
+    unless: dict[str, Scalar] | None = Field(default=None, description="The event does not veto if it has this.")
+    when: dict[str, dict[Op, Scalar]] | None = Field(
+        default=None, description="Conditions on the declaration's answers that veto when all hold (第七、八、九条)."
+    )
+    schemes: list[Scheme] | None = None
+    overridable: bool = Field(default=False, description="'In principle' rules: staff may override with a reason.")
+
+    @model_validator(mode="after")
+    def _shape(self) -> Veto:
+        if (self.event is None) == (self.when is None):
+            raise ValueError(f"veto {self.code}: give either event or when")
+        if self.unless is not None and len(self.unless) != 1:
+            raise ValueError(f"veto {self.code}: unless takes one field")
+        return self
+
+
+class Eligibility(_Strict):
+    vetoes: list[Veto]
+
+
+class BenchmarkEdition(_Strict):
     edition: str
-    industries: dict[str, dict[str, dict[str, float]]]
+    effective_from: date
+    note: str | None = None
+    industries: dict[str, dict[str, dict[str, Decimal]]]
 
 
 def content_hash(*parts: Any) -> str:
     """A short, stable hash of JSON-able data: the rulebook version evaluations carry."""
-    blob = json.dumps([p for p in parts], sort_keys=True, default=str, ensure_ascii=False)
+    blob = json.dumps(list(parts), sort_keys=True, default=str, ensure_ascii=False)
     return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 class RuleLibrary:
-    """Every rulebook and benchmark edition under a rules/ folder."""
+    """Every rulebook, eligibility rule and benchmark edition under a rules/ folder."""
 
-    def __init__(self, rulebooks: dict[Scheme, Rulebook], benchmark_editions: list[dict[str, Any]]) -> None:
+    def __init__(
+        self, rulebooks: dict[Scheme, Rulebook], eligibility: Eligibility, benchmarks: list[BenchmarkEdition]
+    ) -> None:
         self.rulebooks = rulebooks
-        self._benchmarks = sorted(benchmark_editions, key=lambda e: str(e["effective_from"]))
+        self.eligibility = eligibility
+        self._benchmarks = sorted(benchmarks, key=lambda e: e.effective_from)
 
     @classmethod
     def load(cls, root: Path) -> RuleLibrary:
-        rulebooks: dict[Scheme, Rulebook] = {}
+        def read(path: Path) -> Any:
+            return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+        rulebooks = {}
         for scheme in Scheme:
             path = root / scheme.value / "rulebook.yaml"
             if path.exists():
-                rulebooks[scheme] = Rulebook.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-        bench_path = root / "benchmarks" / "benchmarks.yaml"
-        editions = yaml.safe_load(bench_path.read_text(encoding="utf-8"))["editions"] if bench_path.exists() else []
-        return cls(rulebooks, editions)
+                rulebooks[scheme] = Rulebook.model_validate(read(path))
+        eligibility = Eligibility.model_validate(read(root / "eligibility" / "vetoes.yaml"))
+        benchmarks = [
+            BenchmarkEdition.model_validate(e) for e in read(root / "benchmarks" / "benchmarks.yaml")["editions"]
+        ]
+        return cls(rulebooks, eligibility, benchmarks)
 
     def rulebook(self, scheme: Scheme) -> Rulebook:
         try:
@@ -155,9 +300,15 @@ class RuleLibrary:
         except KeyError:
             raise UnknownEdition(f"no rulebook for scheme {scheme.value}") from None
 
-    def benchmarks_for(self, as_of: date) -> Benchmarks:
-        in_force = [e for e in self._benchmarks if date.fromisoformat(str(e["effective_from"])) <= as_of]
+    def benchmarks_for(self, as_of: date) -> BenchmarkEdition:
+        in_force = [e for e in self._benchmarks if e.effective_from <= as_of]
         if not in_force:
-            return Benchmarks(edition="none", industries={})
-        latest = in_force[-1]
-        return Benchmarks(edition=str(latest["edition"]), industries=latest.get("industries") or {})
+            return BenchmarkEdition(edition="none", effective_from=as_of, industries={})
+        return in_force[-1]
+
+    def version(self, edition: Edition, benchmarks: BenchmarkEdition) -> str:
+        return content_hash(
+            edition.model_dump(mode="json"),
+            benchmarks.model_dump(mode="json"),
+            self.eligibility.model_dump(mode="json"),
+        )

@@ -1,0 +1,120 @@
+"""What an item scores once its case is decided: generic formulas whose numbers all come from the rulebook."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from itertools import pairwise
+from typing import Any
+
+from services.scoring.domain.facts import Fact
+from services.scoring.domain.rulebook import BenchmarkEdition, Case, Op, Outcome, Scalar
+
+ZERO, ONE = Decimal(0), Decimal(1)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A decided outcome for one fact."""
+
+    status: str  # scored | needs_expert | missing_input
+    points: Decimal | None
+    explanation: str
+    flag: str | None = None
+    missing: tuple[str, ...] = ()
+
+
+def _fmt(x: Any) -> str:
+    """Numbers as staff read them: up to 6 significant digits, no trailing zeros."""
+    if isinstance(x, Decimal):
+        text = f"{x:.6g}"
+        return text if "e" in text else f"{Decimal(text).normalize():f}"
+    return str(x)
+
+
+def holds(op: Op, value: Any, constant: Scalar) -> bool:
+    """One condition, as the reference interpreter reads it (the engine compiles the same to durable_rules)."""
+    if isinstance(constant, bool) or isinstance(value, bool):
+        return (value == constant) if op == "eq" else (value != constant) if op == "ne" else False
+    if isinstance(constant, str) or isinstance(value, str):
+        return (str(value) == str(constant)) if op == "eq" else (str(value) != str(constant)) if op == "ne" else False
+    v, c = Decimal(value), Decimal(constant)
+    return {"lt": v < c, "lte": v <= c, "gt": v > c, "gte": v >= c, "eq": v == c, "ne": v != c}[op]
+
+
+def matches(case: Case, fields: dict[str, Any]) -> bool:
+    return all(
+        name in fields and holds(op, fields[name], c) for name, conds in case.when.items() for op, c in conds.items()
+    )
+
+
+def apply(outcome: Outcome, fact: Fact) -> Scored:
+    """Points of a decided case."""
+    top = fact.max
+    text = outcome.explain.format(**{k: _fmt(v) for k, v in fact.fields.items()})
+    if outcome.expert is not None:
+        return Scored("needs_expert", None, f"{text}（需专家评定：{outcome.expert}）", outcome.flag)
+    if outcome.full:
+        return Scored("scored", top, text, outcome.flag)
+    if outcome.points is not None:
+        return Scored("scored", min(outcome.points, top), text, outcome.flag)
+    if outcome.linear is not None:
+        v = Decimal(fact.fields[outcome.linear["of"]])  # type: ignore[arg-type]
+        lo, hi = Decimal(str(outcome.linear["zero_at"])), Decimal(str(outcome.linear["full_at"]))
+        share = max(ZERO, min(ONE, (v - lo) / (hi - lo)))
+        return Scored("scored", top * share, text, outcome.flag)
+    assert outcome.inverse is not None
+    v = Decimal(fact.fields[outcome.inverse["of"]])  # type: ignore[arg-type]
+    k = Decimal(str(outcome.inverse["numerator"]))
+    return Scored("scored", min(top, k / v) if v else top, text, outcome.flag)
+
+
+def checklist(fact: Fact) -> Scored:
+    boxes: dict[str, Any] = fact.item.params["boxes"]
+    ticked = fact.fields[fact.item.inputs[0]]
+    assert isinstance(ticked, list)
+    total = sum((Decimal(str(boxes[b])) for b in ticked), ZERO)
+    cap = Decimal(str(fact.item.params.get("cap", fact.max)))
+    names = "、".join(ticked) if ticked else "无"
+    return Scored("scored", min(total, cap, fact.max), f"满足项：{names}；合计 {_fmt(total)} 分，上限 {_fmt(cap)} 分")
+
+
+def industry_position(fact: Fact, benchmarks: BenchmarkEdition, industry: str | None) -> Scored:
+    """D-IND: leading → 100 %, top 20 % → 80 %, average → 60 %, linear between, down to 0 at 2× (or ½×) average."""
+    params = fact.item.params
+    bench = benchmarks.industries.get(industry or "", {}).get(params["indicator"])
+    if bench is None:
+        return Scored(
+            "needs_expert", None, f"行业 {industry or '未填'} 暂无“{params['indicator']}”基准值，需专家评定（D-IND）"
+        )
+    v = Decimal(fact.fields["value"])  # type: ignore[arg-type]
+    avg, top20, lead = bench["average"], bench["top20"], bench["leading"]
+    higher = params["direction"] == "higher_is_better"
+    sign = ONE if higher else -ONE
+    x = sign * v
+    floor = sign * (avg / 2 if higher else avg * 2)
+    anchors = [(floor, ZERO), (sign * avg, Decimal("0.6")), (sign * top20, Decimal("0.8")), (sign * lead, ONE)]
+    if x >= anchors[-1][0]:
+        share = ONE
+    elif x <= floor:
+        share = ZERO
+    else:
+        share = next(
+            s0 + (s1 - s0) * (x - x0) / (x1 - x0)
+            for (x0, s0), (x1, s1) in pairwise(anchors)
+            if x0 <= x <= x1 and x1 != x0
+        )
+    mode = params.get("mode", "position")
+    text = f"指标值 {_fmt(v)}；行业平均 {_fmt(avg)}、前20% {_fmt(top20)}、领先 {_fmt(lead)}"
+    if mode == "not_worse_than_average":
+        # A basic requirement: met (full points) when not worse than average; strictly better when `strict`.
+        met = x > sign * avg if params.get("strict") else x >= sign * avg
+        verdict = "满足" if met else "未满足"
+        return Scored(
+            "scored", fact.max if met else ZERO, f"{text}；{verdict}基本要求（D-IND）", None if met else "unmet"
+        )
+    if mode == "better_than_top20":
+        better = x > sign * top20 if params.get("strict", True) else x >= sign * top20
+        if not better:
+            return Scored("scored", ZERO, f"{text}；未优于行业前20%，不得分（D-IND）")
+    return Scored("scored", fact.max * share, f"{text}（D-IND）")
