@@ -9,6 +9,7 @@ import sys
 from dataclasses import fields
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from greenfab.stack import (
     StackConfig,
@@ -74,6 +75,13 @@ def cmd_specs(args: argparse.Namespace) -> int:
     return specs_main(check=args.check)
 
 
+def _scoring() -> Any:
+    # Imported on use: `greenfab up` should not load the rules engine.
+    from services.scoring import cli
+
+    return cli
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="greenfab", description="Beijing green manufacturing programme: local tools.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -95,6 +103,29 @@ def main(argv: list[str] | None = None) -> None:
     token.add_argument("--days", type=int, default=30, help="validity in days (default 30)")
     token.add_argument("--data-dir", type=Path, default=Path(os.environ.get("GREENFAB_DATA_DIR", ".data")))
     token.set_defaults(func=cmd_token)
+
+    score = sub.add_parser("score", help="score a declaration file against the rulebooks")
+    score.add_argument("--scheme", required=True, help="grading | green-factory | beautiful-factory")
+    score.add_argument("--on", help="as-of date (YYYY-MM-DD); default: the file's declared_on, else today")
+    score.add_argument("--format", choices=["json", "table"], default="json")
+    score.add_argument("--engine", choices=["durable", "reference"], default="durable",
+                       help="durable_rules (default) or the plain-Python reference interpreter")  # fmt: skip
+    score.add_argument("--rules", type=Path, help="rules folder (default: the repository's rules/)")
+    score.add_argument("file", type=Path)
+    score.set_defaults(func=lambda a: _scoring().cmd_score(a.scheme, a.on, a.file, a.format, a.engine, a.rules))
+
+    rules = sub.add_parser("rules", help="list, show and test the rulebooks")
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True)
+    rules_list = rules_sub.add_parser("list", help="every scheme and edition with its version")
+    rules_list.add_argument("--rules", type=Path)
+    rules_list.set_defaults(func=lambda a: _scoring().cmd_rules_list(a.rules))
+    rules_show = rules_sub.add_parser("show", help="one edition's items: SCHEME or SCHEME@EDITION")
+    rules_show.add_argument("spec")
+    rules_show.add_argument("--rules", type=Path)
+    rules_show.set_defaults(func=lambda a: _scoring().cmd_rules_show(a.spec, a.rules))
+    rules_test = rules_sub.add_parser("test", help="run the cases next to the rulebooks (engine and reference)")
+    rules_test.add_argument("--rules", type=Path)
+    rules_test.set_defaults(func=lambda a: _scoring().cmd_rules_test(a.rules))
 
     specs = sub.add_parser("specs", help="write the AsyncAPI and OpenAPI documents into contracts/")
     specs.add_argument("--check", action="store_true", help="fail if a checked-in document is out of date")

@@ -11,20 +11,22 @@ of an outcome (a linear share, a capped sum) is shared with the reference interp
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from durable.engine import Host
+from durable.engine import Host, durable_rules_engine
 
 from contracts.evaluation import Evaluation
 from contracts.evaluation import Veto as VetoResult
 from contracts.schemes import Scheme
 from services.scoring.domain.facts import Fact
 from services.scoring.domain.outcomes import Scored
-from services.scoring.domain.reference import finish, prepare, score
+from services.scoring.domain.reference import RuleError, finish, prepare, score
 from services.scoring.domain.rulebook import Case, Edition, Eligibility, RuleLibrary, content_hash
 from services.scoring.domain.vetoes import answers, applies, describe
 
@@ -47,8 +49,38 @@ class _QuietHost(Host):  # type: ignore[misc]
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return float(value)
+        number = float(value)
+        if number != 0 and "e" in repr(number):
+            # The C core's JSON parser stops at exponent notation (2e-05) and silently drops the rest.
+            raise RuleError(f"rule constant {value} needs exponent notation, which durable_rules cannot parse")
+        return number
     return value
+
+
+def _number(value: Decimal | int | float) -> str:
+    """A JSON number in positional notation (never 2e-05: durable_rules' parser cannot read it)."""
+    text = format(Decimal(str(value)) if isinstance(value, float) else Decimal(value), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _fact_json(facts: list[dict[str, Any]]) -> str:
+    """The facts as JSON with every number positional; values are str, bool, None or numbers."""
+    plain = [{k: float(v) if isinstance(v, Decimal) else v for k, v in f.items()} for f in facts]
+    if not any(isinstance(v, float) and "e" in repr(v) for f in plain for v in f.values()):
+        return json.dumps(plain, ensure_ascii=False)
+    return _slow_fact_json(facts)
+
+
+def _slow_fact_json(facts: list[dict[str, Any]]) -> str:
+
+    def value(v: Any) -> str:
+        if isinstance(v, bool) or v is None or isinstance(v, str):
+            return json.dumps(v, ensure_ascii=False)
+        return _number(v)
+
+    return (
+        "[" + ",".join("{" + ",".join(f"{json.dumps(k)}:{value(v)}" for k, v in f.items()) + "}" for f in facts) + "]"
+    )
 
 
 def _condition(field: str, op: str, value: Any) -> dict[str, Any]:
@@ -58,10 +90,34 @@ def _condition(field: str, op: str, value: Any) -> dict[str, Any]:
     return {_OPS[op]: {name: _jsonable(value)}}
 
 
-def _case_rule(key: str, case: Case) -> dict[str, Any]:
-    conds: list[dict[str, Any]] = [{"key": key}, {"kind": "score"}]
-    conds += [_condition(f, op, v) for f, ops in case.when.items() for op, v in ops.items()]
-    return {"m": {"$and": conds}}
+_NEGATED = {"eq": "ne", "ne": "eq", "lt": "gte", "lte": "gt", "gt": "lte", "gte": "lt"}
+
+
+def _negation(when: Mapping[str, Mapping[Any, Any]], optional: set[str]) -> dict[str, Any]:
+    """NOT (all of ``when``): any one condition fails; an absent optional field fails its condition too."""
+    alternatives = []
+    for field, ops in when.items():
+        for op, value in ops.items():
+            alternatives.append(_condition(field, _NEGATED[op], value))
+            if field in optional:
+                alternatives.append({"$nex": {f"v_{field}": 1}})
+    return alternatives[0] if len(alternatives) == 1 else {"$or": alternatives}
+
+
+def _case_rules(key: str, cases: list[Case], optional: set[str]) -> dict[str, Any]:
+    """One rule per case that holds only when no earlier case does: first-match order, in the rules themselves."""
+    rules: dict[str, Any] = {}
+    earlier: list[dict[str, Any]] = []
+    for i, case in enumerate(cases):
+        conds: list[dict[str, Any]] = [{"key": key}, {"kind": "score"}]
+        conds += [_condition(f, op, v) for f, ops in case.when.items() for op, v in ops.items()]
+        rules[f"case_{key}_{i}"] = {"all": [{"m": {"$and": conds + earlier}}], "run": f"case:{key}:{i}"}
+        if not case.when:
+            return rules  # holds whenever reached: later cases can never decide
+        earlier = [*earlier, _negation(case.when, optional)]
+    # No case holds: the fact is still seen, and reported as undecided.
+    rules[f"nocase_{key}"] = {"all": [{"m": {"$and": [{"key": key}, {"kind": "score"}, *earlier]}}], "run": "seen"}
+    return rules
 
 
 def compile_edition(scheme: Scheme, edition: Edition, eligibility: Eligibility) -> dict[str, Any]:
@@ -69,12 +125,13 @@ def compile_edition(scheme: Scheme, edition: Edition, eligibility: Eligibility) 
     rules: dict[str, Any] = {}
     for item in edition.items:
         keyed = (
-            [(f"{item.id}{p.id}", p.cases) for p in item.parts] if item.method == "parts" else [(item.id, item.cases)]
+            [(f"{item.id}{p.id}", p.cases, set(p.optional)) for p in item.parts]
+            if item.method == "parts"
+            else [(item.id, item.cases, set(item.optional))]
         )
-        for key, cases in keyed:
+        for key, cases, optional in keyed:
             if item.method in ("cases", "parts"):
-                for i, case in enumerate(cases):
-                    rules[f"case_{key}_{i}"] = {"all": [_case_rule(key, case)], "run": f"case:{key}:{i}"}
+                rules.update(_case_rules(key, cases, optional))
             else:
                 rules[f"method_{key}"] = {"all": [{"m": {"$and": [{"key": key}, {"kind": "score"}]}}], "run": "method"}
     for veto in eligibility.vetoes:
@@ -92,8 +149,9 @@ def compile_edition(scheme: Scheme, edition: Edition, eligibility: Eligibility) 
             conds = [{"kind": "declaration"}]
             conds += [_condition(f, op, v) for f, ops in veto.when.items() for op, v in ops.items()]
         rules[f"veto_{veto.code}"] = {"all": [{"m": {"$and": conds}}], "run": f"veto:{veto.code}"}
-    # `$ex` on the reserved `id` field makes the C core loop forever; every fact has a `kind`.
-    rules["catch_all"] = {"all": [{"m": {"$ex": {"kind": 1}}}], "run": "seen"}
+    # Every fact must match a rule (else durable_rules raises and defers its siblings' actions). Facts to score
+    # are matched by their item's rules above; the rest by this. (`$ex` on the reserved `id` loops forever.)
+    rules["catch_all"] = {"all": [{"m": {"$and": [{"$ex": {"kind": 1}}, {"$neq": {"kind": "score"}}]}}], "run": "seen"}
     return rules
 
 
@@ -142,9 +200,8 @@ class RulesEngine:
             assert run is not None
             try:
                 fact = c.m
-                if kind == "seen":
-                    run.seen.add(fact["id"])
-                elif kind == "case":
+                run.seen.add(fact["id"])
+                if kind == "case":
                     key, index = rest.rsplit(":", 1)
                     # Every holding case fires; the first in the rulebook's order decides.
                     run.cases[key] = min(int(index), run.cases.get(key, int(index)))
@@ -164,18 +221,25 @@ class RulesEngine:
         payload: list[dict[str, Any]] = []
         score_facts: dict[str, Fact] = {}
         for fact in prep.facts:
-            fields = {f"v_{k}": _jsonable(v) for k, v in fact.fields.items() if not isinstance(v, list)}
+            fields = {f"v_{k}": v for k, v in fact.fields.items() if not isinstance(v, list)}
             payload.append({"id": f"{sid}:{fact.key}", "sid": sid, "key": fact.key, "kind": fact.kind, **fields})
             if fact.kind == "score":
                 score_facts[fact.key] = fact
         for event in prep.events:
-            fields = {f"v_{k}": _jsonable(v) for k, v in event.fields.items()}
+            fields = {f"v_{k}": v for k, v in event.fields.items()}
             payload.append({"id": f"{sid}:e{event.index}", "sid": sid, "kind": "event", "event": event.kind, **fields})
-        replies = {f"v_{k}": _jsonable(v) for k, v in answers(self.library.eligibility, data).items()}
+        replies = {f"v_{k}": v for k, v in answers(self.library.eligibility, data).items()}
         payload.append({"id": f"{sid}:declaration", "sid": sid, "kind": "declaration", **replies})
         self._run = run = _Run()
+        rules = self.host.get_ruleset(ruleset)
+        text = _fact_json(payload)
         try:
-            self.host.assert_facts(ruleset, payload)
+            # Host.assert_facts would json.dumps the facts itself, in exponent notation for small numbers.
+            def assert_text(facts: list[dict[str, Any]]) -> Any:
+                handle = rules._handle  # noqa: SLF001 - durable_rules offers no public way to pass our own JSON
+                return rules._handle_result(durable_rules_engine.assert_facts(handle, text), facts)  # noqa: SLF001
+
+            self.host._handle_function(rules, assert_text, payload, None)  # noqa: SLF001
         finally:
             self._run = None
             self.host.delete_state(ruleset, sid)

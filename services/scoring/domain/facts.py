@@ -137,6 +137,24 @@ def _fill(fact: Fact, inputs: list[str], optional: list[str], derive: dict[str, 
     return fact
 
 
+def _check_kinds(fact: Fact) -> None:
+    """Answers compared with true/false must be true/false; with words, one of those words."""
+    words: dict[str, set[str]] = {}
+    for case in fact.cases:
+        for name, conds in case.when.items():
+            if name not in fact.fields:
+                continue
+            for constant in conds.values():
+                value = fact.fields[name]
+                if isinstance(constant, bool) and not isinstance(value, bool):
+                    raise InputError(name, f"should be yes or no (true/false), got {value!r}")
+                if isinstance(constant, str) and not isinstance(constant, bool):
+                    words.setdefault(name, set()).add(constant)
+    for name, allowed in words.items():
+        if fact.fields[name] not in allowed:
+            raise InputError(name, f"should be one of {sorted(allowed)}, got {fact.fields[name]!r}")
+
+
 def build_facts(edition: Edition, data: dict[str, Any]) -> list[Fact]:
     """The facts of ``edition`` for ``data``; raises InputError for a bad input."""
     facts: list[Fact] = []
@@ -153,6 +171,8 @@ def build_facts(edition: Edition, data: dict[str, Any]) -> list[Fact]:
         else:
             facts.append(_fill(Fact(item=item), item.inputs, item.optional, item.derive, data))
     for fact in facts:
+        if fact.kind == "score":
+            _check_kinds(fact)
         if fact.item.method == "checklist" and fact.kind == "score":
             name = fact.item.inputs[0]
             boxes = fact.fields[name]

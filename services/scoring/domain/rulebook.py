@@ -110,7 +110,8 @@ class Item(_Strict):
             "method": "cases",
             "cases": [
                 {"when": {answer: {"eq": True}}, "then": {"full": True, "explain": f"符合：{name}"}},
-                {"when": {answer: {"eq": False}}, "then": unmet},
+                # Answers are checked to be true/false before scoring, so this case is "otherwise".
+                {"then": unmet},
             ],
         }
 
@@ -246,8 +247,8 @@ class Veto(_Strict):
     def _shape(self) -> Veto:
         if (self.event is None) == (self.when is None):
             raise ValueError(f"veto {self.code}: give either event or when")
-        if self.unless is not None and len(self.unless) != 1:
-            raise ValueError(f"veto {self.code}: unless takes one field")
+        if self.unless is not None and (len(self.unless) != 1 or not all(v is True for v in self.unless.values())):
+            raise ValueError(f"veto {self.code}: unless takes one yes/no field that must be true")
         return self
 
 
@@ -277,6 +278,7 @@ class RuleLibrary:
         self.rulebooks = rulebooks
         self.eligibility = eligibility
         self._benchmarks = sorted(benchmarks, key=lambda e: e.effective_from)
+        self._versions: dict[tuple[int, str], str] = {}
 
     @classmethod
     def load(cls, root: Path) -> RuleLibrary:
@@ -307,8 +309,13 @@ class RuleLibrary:
         return in_force[-1]
 
     def version(self, edition: Edition, benchmarks: BenchmarkEdition) -> str:
-        return content_hash(
-            edition.model_dump(mode="json"),
-            benchmarks.model_dump(mode="json"),
-            self.eligibility.model_dump(mode="json"),
-        )
+        """The content hash of what an evaluation used; the models are frozen, so it is computed once."""
+        # Editions live as long as the library; benchmark editions are told apart by name.
+        key = (id(edition), benchmarks.edition)
+        if key not in self._versions:
+            self._versions[key] = content_hash(
+                edition.model_dump(mode="json"),
+                benchmarks.model_dump(mode="json"),
+                self.eligibility.model_dump(mode="json"),
+            )
+        return self._versions[key]

@@ -87,6 +87,11 @@ def event_facts(eligibility: Eligibility, events: Any, as_of: date) -> list[Even
             if veto.ban_years is not None:
                 fact.fields[f"ban_{veto.code}"] = start <= as_of < years_after(start, veto.ban_years)
         fact.fields.update(extra)
+        for veto in eligibility.vetoes:
+            if veto.event == kind:
+                # An event that does not say it was removed or rectified was not: the rule sees false.
+                for name in veto.unless or {}:
+                    fact.fields.setdefault(name, False)
         out.append(fact)
     return out
 
