@@ -21,7 +21,8 @@ class Deadline(BaseModel):
     """A deadline the workflow enforces: its key, length and clause."""
 
     key: str
-    days: int = Field(ge=0)
+    days: int = Field(default=0, ge=0, description="Calendar days.")
+    working_days: int | None = Field(default=None, ge=0, description="Working days (statutory holidays excluded).")
     name_zh: str
     basis: str
     owner: str

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, cast
 
-from contracts.evaluation import CategoryResult, Evaluation, Flag, ItemResult
+from contracts.evaluation import CategoryResult, Evaluation, Flag, ItemResult, ItemStatus
 from contracts.evaluation import Veto as VetoResult
 from contracts.schemes import Scheme
 from services.scoring.domain.facts import Fact
@@ -68,12 +68,13 @@ def decide_item(item: Item, facts: list[Fact], scored: dict[str, Scored]) -> Dec
 
 
 def _result(d: Decided) -> ItemResult:
-    return ItemResult(
+    # Built from checked data on the hot path: construct without re-validating every field.
+    return ItemResult.model_construct(
         id=d.item.id,
         name_zh=d.item.name_zh,
         points=round_points(d.points) if d.points is not None else None,
         max=d.item.max,
-        status=d.status,
+        status=cast(ItemStatus, d.status),
         explanation=d.explanation,
         basis=d.item.basis,
         inputs=d.inputs,
