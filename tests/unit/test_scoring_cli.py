@@ -1,0 +1,82 @@
+"""`greenfab score` and `greenfab rules` on the example files and on bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from services.scoring import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted((ROOT / "examples").glob("*-declaration.json"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_every_example_scores(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    scheme = json.loads(path.read_text())["scheme"]
+    assert cli.cmd_score(scheme, None, path, "json", "durable", None) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["scheme"] == scheme and result["items"]
+    assert cli.cmd_score(scheme, None, path, "table", "reference", None) == 0
+    assert "总分" in capsys.readouterr().out
+
+
+def test_the_examples_totals() -> None:
+    totals = {}
+    for path in EXAMPLES:
+        scheme = json.loads(path.read_text())["scheme"]
+        from datetime import date
+
+        from contracts.schemes import Scheme
+        from services.scoring.domain.rulebook import RuleLibrary
+        from services.scoring.engine import RulesEngine
+
+        decl = json.loads(path.read_text())
+        result = RulesEngine(RuleLibrary.load(ROOT / "rules")).evaluate(
+            Scheme(scheme), date.fromisoformat(decl["declared_on"]), decl["data"]
+        )
+        totals[scheme] = (str(result.total), result.level, result.passed, result.provisional)
+    assert totals == {
+        "grading": ("79.72", 3, None, False),
+        "green-factory": ("91.76", None, True, False),
+        "beautiful-factory": ("69.25", None, None, True),
+    }
+
+
+def test_errors_name_the_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = ROOT / "examples" / "grading-declaration.json"
+    assert cli.cmd_score("gradin", None, good, "json", "durable", None) == 2
+    assert "unknown scheme 'gradin'" in capsys.readouterr().err
+    assert cli.cmd_score("green-factory", None, good, "json", "durable", None) == 2
+    assert "is a grading declaration" in capsys.readouterr().err
+    assert cli.cmd_score("grading", "2020-01-01", good, "json", "durable", None) == 2
+    assert "no grading edition is in force on 2020-01-01" in capsys.readouterr().err
+    assert cli.cmd_score("grading", "yesterday", good, "json", "durable", None) == 2
+    assert "is not a date" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"plot_ratio": -1, "plot_ratio_requirement": 1}))
+    assert cli.cmd_score("grading", "2025-10-08", bad, "json", "durable", None) == 2
+    assert "input plot_ratio: cannot be negative" in capsys.readouterr().err
+    bad.write_text(json.dumps({"ems_certified": "maybe"}))
+    assert cli.cmd_score("beautiful-factory", "2025-10-08", bad, "json", "durable", None) == 2
+    assert "input ems_certified: should be yes or no" in capsys.readouterr().err
+    bad.write_text(json.dumps({"smart_factory": "platinum"}))
+    assert cli.cmd_score("beautiful-factory", "2025-10-08", bad, "json", "durable", None) == 2
+    assert "input smart_factory: should be one of" in capsys.readouterr().err
+    bad.write_text("{not json")
+    assert cli.cmd_score("grading", None, bad, "json", "durable", None) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_rules_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.cmd_rules_list(None) == 0
+    listed = capsys.readouterr().out
+    assert "beautiful-factory" in listed and "2025-01-01" in listed and "sha256:" in listed
+    assert cli.cmd_rules_show("beautiful-factory@2024", None) == 0
+    shown = capsys.readouterr().out
+    assert "BF-22" in shown and "S1:" in shown
+    assert cli.cmd_rules_show("beautiful-factory@1999", None) == 2
+    assert cli.cmd_rules_test(None) == 0
+    assert "0 failed" in capsys.readouterr().out
