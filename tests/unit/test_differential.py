@@ -28,6 +28,7 @@ from services.scoring.domain.rulebook import Edition, RuleLibrary
 from services.scoring.engine import RulesEngine
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
+SHARES: set[str] = set()  # inputs that are shares (0–1), filled from the rulebooks
 LIBRARY = RuleLibrary.load(RULES)
 ENGINE = RulesEngine(LIBRARY)
 EXAMPLES = int(os.environ.get("GREENFAB_DIFFERENTIAL_EXAMPLES", "10000"))
@@ -53,6 +54,9 @@ def _inputs(edition: Edition) -> tuple[dict[str, set[Any]], dict[str, list[str]]
             for case in rule.cases:
                 for name, conds in case.when.items():
                     seen.setdefault(name, set()).update(conds.values())
+        for rule in rules:
+            for name in rule.shares:
+                SHARES.add(name)
         if item.method == "checklist":
             boxes[item.inputs[0]] = list(item.params["boxes"])
         if item.applies_if:
@@ -102,6 +106,8 @@ def declaration(scheme: Scheme, seed: int) -> tuple[date, dict[str, Any]]:
         if rng.random() < 0.05:
             continue  # missing now and then
         data[name] = _value(rng, seen[name])
+        if name in SHARES and isinstance(data[name], float | int) and data[name] > 1 and rng.random() < 0.95:
+            data[name] = round(rng.random(), 4)  # now and then a share above 100 %, refused by both
     for name in sorted(boxes):
         data[name] = rng.sample(boxes[name], rng.randint(0, len(boxes[name])))
     data["industry_code"] = rng.choice(["C3841", "C1523", "C9999"])

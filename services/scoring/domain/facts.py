@@ -117,8 +117,11 @@ def _fill(fact: Fact, inputs: list[str], optional: list[str], derive: dict[str, 
     fact.absent_optional = [n for n in optional if data.get(n) is None]
     present = needed + [n for n in optional if data.get(n) is not None]
     fact.inputs = {n: data[n] for n in present}
+    shares = set(fact.part.shares if fact.part is not None else fact.item.shares)
     for n in present:
-        fact.fields[n] = _input(n, data[n])
+        fact.fields[n] = value = _input(n, data[n])
+        if n in shares and isinstance(value, Decimal) and value > 1:
+            raise InputError(n, f"is a share (0–1, e.g. 0.35 for 35 %) and cannot exceed 100 %, got {data[n]!r}")
     numeric: dict[str, Decimal] = {
         k: (Decimal(int(v)) if isinstance(v, bool) else v)
         for k, v in fact.fields.items()

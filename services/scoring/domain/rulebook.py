@@ -65,6 +65,7 @@ class Part(_Strict):
     max: Decimal
     inputs: list[str] = Field(default_factory=list)
     optional: list[str] = Field(default_factory=list, description="Inputs only some cases need.")
+    shares: list[str] = Field(default_factory=list, description="Inputs that are shares: at most 1 (100 %).")
     derive: dict[str, str] = Field(default_factory=dict)
     cases: list[Case]
     basis: str | None = None
@@ -83,6 +84,7 @@ class Item(_Strict):
     optional: list[str] = Field(
         default_factory=list, description="Inputs only some cases need: absent, those cases cannot hold."
     )
+    shares: list[str] = Field(default_factory=list, description="Inputs that are shares: at most 1 (100 %).")
     derive: dict[str, str] = Field(default_factory=dict, description="Named values computed from inputs, in order.")
     cases: list[Case] = Field(default_factory=list)
     parts: list[Part] = Field(default_factory=list)
