@@ -41,7 +41,8 @@ class DeclarationPublic(BaseModel):
     received_at: datetime = Field(description="When intake stored it (UTC).")
     status: Literal["pending", "evaluated", "failed"] = Field(description="pending until scoring answers.")
     status_zh: str = Field(description="The status in Chinese.")
-    data: dict[str, Any] = Field(description="The inputs as stored.")
+    data: dict[str, Any] = Field(description="The inputs as stored (normalised).")
+    raw: dict[str, Any] | None = Field(default=None, description="For a form: each input's value exactly as typed.")
     evaluation: Evaluation | None = Field(default=None, description="The evaluation; null while pending.")
     error: str | None = Field(default=None, description="Why scoring failed, when it did.")
 

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
+from pydantic import ValidationError
 
 from contracts.http import DeclarationCreate, DeclarationPublic, Problem
-from greenfab.auth import can_declare, can_read_enterprise
+from contracts.schemes import Scheme
+from greenfab.auth import Principal, can_declare, can_read_enterprise
 from greenfab.db import Database
 from greenfab.http import (
     CurrentPrincipal,
     ProblemError,
+    field_errors,
     install_problem_handlers,
     problem_response,
 )
 from services.intake import domain, handlers
+from services.intake.forms import load_forms, read_form
 
 PROBLEMS: dict[int | str, dict[str, object]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (401, 403, 404, 409, 413, 422)
@@ -60,12 +64,45 @@ def build_app(
         decl, errors = domain.check_declaration(body)
         if errors:
             raise ProblemError(422, "申报内容有误 / Invalid declaration", f"{len(errors)} field(s) invalid", errors)
+        return await _accept(decl, response, who, idempotency_key, None)
+
+    forms = load_forms()
+
+    @router.post("/forms/{scheme}", status_code=202, response_model=DeclarationPublic)
+    async def submit_form(
+        scheme: Scheme,
+        form: dict[str, Any],
+        response: Response,
+        who: CurrentPrincipal,
+        idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+    ) -> DeclarationPublic:
+        """Submit a declaration exactly as typed into the form (Chinese labels, full-width digits, ticks, 万元…).
+
+        It is normalised (rules in services/intake/normalise.py), every problem is reported at once,
+        and the raw values are kept beside the normalised ones.
+        """
+        body, raw, errors = read_form(forms[scheme], form)
+        try:
+            decl = DeclarationCreate.model_validate(body)
+        except ValidationError as exc:
+            errors += field_errors(list(exc.errors()))
+            decl = None
+        if decl is not None:
+            decl, more = domain.check_declaration(decl)
+            errors += more
+        if errors or decl is None:
+            raise ProblemError(422, "申报表内容有误 / Invalid form", f"{len(errors)} field(s) invalid", errors)
+        return await _accept(decl, response, who, idempotency_key, raw)
+
+    async def _accept(
+        decl: DeclarationCreate, response: Response, who: Principal, key: str | None, raw: dict[str, Any] | None
+    ) -> DeclarationPublic:
         if not can_declare(who, decl.uscc):
             raise ProblemError(
                 403, "无权为该单位申报 / Not allowed", "only the enterprise itself may declare for its USCC"
             )
         try:
-            answer, created = await handlers.accept_declaration(db, decl, who, idempotency_key)
+            answer, created = await handlers.accept_declaration(db, decl, who, key, raw)
         except handlers.Conflict as exc:
             raise ProblemError(409, "重复提交冲突 / Conflict", exc.error.message_en, [exc.error]) from exc
         if created:

@@ -38,6 +38,7 @@ def to_public(row: Declaration) -> DeclarationPublic:
         status=status,
         status_zh=domain.STATUS_ZH[status],
         data=row.data,
+        raw=row.raw,
         evaluation=row.evaluation,
         error=row.error,
     )
@@ -71,7 +72,11 @@ def _check_same(row: Declaration, fingerprint: str, how: str) -> None:
 
 
 async def accept_declaration(
-    db: Database, decl: DeclarationCreate, principal: Principal, idempotency_key: str | None
+    db: Database,
+    decl: DeclarationCreate,
+    principal: Principal,
+    idempotency_key: str | None,
+    raw: dict[str, Any] | None = None,
 ) -> tuple[DeclarationPublic, bool]:
     """Store the declaration and its outbox event in one transaction; (answer, created?)."""
     fingerprint = domain.fingerprint(decl)
@@ -91,6 +96,7 @@ async def accept_declaration(
         district=decl.district,
         declared_on=decl.declared_on,
         data=decl.data,
+        raw=raw,
         fingerprint=fingerprint,
         idempotency_key=idempotency_key,
         correlation_id=correlation_id,

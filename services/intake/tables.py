@@ -30,6 +30,7 @@ class Declaration(IntakeBase, table=True):
     declared_on: date
     received_at: datetime = Field(default_factory=utcnow)
     data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    raw: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     fingerprint: str = Field(max_length=64)
     idempotency_key: str | None = Field(default=None, max_length=128)
     correlation_id: str = Field(max_length=64)

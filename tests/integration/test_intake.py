@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -186,3 +187,70 @@ async def test_an_event_committed_before_a_crash_goes_out_at_the_next_start(nats
     finally:
         await second.stop()
     assert [e["submission_id"] for e in events] == [answer.id]
+
+
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+
+
+@pytest.mark.parametrize(
+    ("sample", "scheme", "uscc", "expected"),
+    [
+        ("grading-2025.yaml", "grading", "91110115MA04C2UX1E",
+         {"building_density": 0.48, "output_value": 86500, "land_area": 124000, "cod_emission": 3.6,
+          "renewable_energy_share": 0.085, "intelligent_manufacturing_level": 3,
+          "energy_input_boxes": ["energy_management_centre", "green_power_purchase", "three_level_metering"],
+          "honour_boxes": ["green_supply_chain", "energy_efficiency_leader"], "industry_code": "C3841"}),
+        ("beautiful-factory-2025.yaml", "beautiful-factory", "91110108MA01XK3T2Q",
+         {"air_pollutant_ratio": 0.42, "water_pollutant_ratio": 0.63,
+          "output_value_base": 32000, "output_value_final": 41000,
+          "shuttle_new_energy_share": 0.6, "public_activities": 7, "smart_factory": "beijing_advanced",
+          "green_building": "two_star", "enms_certified": False, "greening_photos": 3, "other_highlights": True,
+          "green_factory_level": "municipal", "green_performance": "dark_green"}),
+        ("green-factory-2025.yaml", "green-factory", "91110113MA001N9R6P",
+         {"high_end_industry": False, "in_industrial_park": True, "self_evaluation_total": 86.5,
+          "energy_using_product": False,
+          "evaluator_uscc": "91110302MA7D5QL8P0"}),
+    ],
+)  # fmt: skip
+async def test_the_samples_as_typed_are_normalised_and_stored_with_their_raw_values(
+    client: httpx.AsyncClient, sample: str, scheme: str, uscc: str, expected: dict[str, Any]
+) -> None:
+    import yaml
+
+    form = yaml.safe_load((SAMPLES / sample).read_text(encoding="utf-8"))
+    r = await client.post(
+        f"/v1/forms/{scheme}", json=form, headers={"Authorization": f"Bearer {token('enterprise', uscc)}"}
+    )
+    assert r.status_code == 202, r.text
+    stored = r.json()
+    assert stored["uscc"] == uscc and stored["scheme"] == scheme
+    for name, value in expected.items():
+        assert stored["data"][name] == value, name
+    assert stored["raw"]  # as typed, beside the normalised values
+
+
+async def test_a_bad_form_lists_every_problem_by_path(client: httpx.AsyncClient) -> None:
+    form = {
+        "工厂名称": "北京示例新能源科技有限公司",
+        "统一社会信用代码": "91110115MA04C2UX1F",
+        "所在区": "浦东",
+        "评价年度": 2025,
+        "用地集约化": {"工厂建筑密度": "4.8", "用地面积": "12.4 furlongs", "工业总产值": "5kg"},
+        "资源能源投入": {"能源投入": ["☑建有核电站"]},
+        "近三年情况": {"停产": "有"},
+        "备注栏": "x",
+    }
+    r = await client.post("/v1/forms/grading", json=form)
+    assert r.status_code == 422
+    codes = {(e["path"], e["code"]) for e in r.json()["errors"]}
+    assert codes == {
+        ("$.用地集约化.工厂建筑密度", "share_ambiguous"),
+        ("$.用地集约化.用地面积", "unit_unknown"),
+        ("$.用地集约化.工业总产值", "unit_mismatch"),
+        ("$.资源能源投入.能源投入", "box_unknown"),
+        ("$.近三年情况.停产", "event_needs_dates"),
+        ("$.备注栏", "unknown_field"),
+        ("$.uscc", "uscc_invalid"),
+        ("$.district", "district_unknown"),
+    }
+    assert all(e["message_zh"] and e["message_en"] for e in r.json()["errors"])
