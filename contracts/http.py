@@ -22,7 +22,12 @@ class DeclarationCreate(BaseModel):
         pattern=r"^[A-Za-z0-9_-]{8,64}$",
     )
     scheme: Scheme = Field(description="grading | green-factory | beautiful-factory.")
-    uscc: str = Field(description="统一社会信用代码 (18 characters, GB 32100).", min_length=18, max_length=18)
+    uscc: str = Field(
+        description="统一社会信用代码 (18 characters, GB 32100; the check character is verified too).",
+        min_length=18,
+        max_length=18,
+        pattern=r"^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$",
+    )
     enterprise_name: str = Field(description="申报单位名称.", min_length=1, max_length=200)
     district: str = Field(description="所在区: one of Beijing's 16 districts.", min_length=1, max_length=20)
     declared_on: date = Field(description="申报日期 (ISO date).")

@@ -1,0 +1,69 @@
+"""schemathesis against a real intake process (real NATS, SQLite): no input gives a 5xx or breaks the schema."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+from tests.conftest import SECRET, token
+from tests.support.servers import free_port, nats_server
+
+USCC = "91110115MA04C2UX1E"
+
+
+@pytest.fixture(scope="module")
+def intake_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp: Path = tmp_path_factory.mktemp("fuzz")
+    with nats_server() as nats:
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GREENFAB_")}
+        env.update(
+            GREENFAB_NATS_URL=nats.url,
+            GREENFAB_AUTH_SECRET=SECRET,
+            GREENFAB_INTAKE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp / 'intake.db'}",
+            GREENFAB_INTAKE_HTTP_PORT=str(port),
+            GREENFAB_LOG_LEVEL="WARNING",
+        )
+        proc = subprocess.Popen([sys.executable, "-m", "services.intake"], env=env, cwd=tmp)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=1):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "intake did not start"
+                time.sleep(0.2)
+        yield url
+        proc.terminate()
+        proc.wait(20)
+
+
+def test_no_input_gives_a_server_error_or_breaks_the_schema(intake_url: str) -> None:
+    # schemathesis' pytest plugin does not run under pytest 9 here: drive its strategies directly.
+    api = schemathesis.openapi.from_url(f"{intake_url}/openapi.json")
+    headers = {"Authorization": f"Bearer {token('enterprise', USCC)}"}
+    operations = [result.ok() for result in api.get_all_operations()]
+    assert len(operations) >= 4
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+        def run(case: Any) -> None:
+            # With a valid token, so the fuzzing reaches the handlers and not only the 401.
+            # Positive data may still be refused: the USCC check character and the district names are
+            # business rules the JSON schema cannot express (they answer 422 naming the field).
+            case.call_and_validate(base_url=intake_url, headers=headers, excluded_checks=[positive_data_acceptance])
+
+        run()
