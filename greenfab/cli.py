@@ -69,6 +69,28 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_template(args: argparse.Namespace) -> int:
+    from contracts.schemes import Scheme
+    from services.intake.forms import load_forms
+    from services.intake.workbook import template
+
+    try:
+        scheme = Scheme(args.scheme)
+    except ValueError:
+        print(f"greenfab template: unknown scheme {args.scheme!r}; one of {[s.value for s in Scheme]}", file=sys.stderr)
+        return 2
+    content = template(load_forms()[scheme])
+    if args.output:
+        args.output.write_bytes(content)
+    elif sys.stdout.isatty():
+        print("greenfab template: redirect the workbook to a file, e.g. `greenfab template grading > form.xlsx`",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    else:
+        sys.stdout.buffer.write(content)
+    return 0
+
+
 def cmd_specs(args: argparse.Namespace) -> int:
     from greenfab.specs import main as specs_main
 
@@ -126,6 +148,11 @@ def main(argv: list[str] | None = None) -> None:
     rules_test = rules_sub.add_parser("test", help="run the cases next to the rulebooks (engine and reference)")
     rules_test.add_argument("--rules", type=Path)
     rules_test.set_defaults(func=lambda a: _scoring().cmd_rules_test(a.rules))
+
+    tmpl = sub.add_parser("template", help="write a fillable .xlsx workbook of a scheme's form")
+    tmpl.add_argument("scheme", help="grading | green-factory | beautiful-factory")
+    tmpl.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
+    tmpl.set_defaults(func=cmd_template)
 
     specs = sub.add_parser("specs", help="write the AsyncAPI and OpenAPI documents into contracts/")
     specs.add_argument("--check", action="store_true", help="fail if a checked-in document is out of date")

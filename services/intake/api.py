@@ -21,10 +21,13 @@ from greenfab.http import (
 )
 from services.intake import domain, handlers
 from services.intake.forms import load_forms, read_form
+from services.intake.workbook import WorkbookError, read_workbook
 
 PROBLEMS: dict[int | str, dict[str, object]] = {
-    code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (401, 403, 404, 409, 413, 422)
+    code: {"model": Problem, "content": {"application/problem+json": {}}}
+    for code in (401, 403, 404, 409, 413, 415, 422)
 }
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def build_app(
@@ -81,6 +84,38 @@ def build_app(
         It is normalised (rules in services/intake/normalise.py), every problem is reported at once,
         and the raw values are kept beside the normalised ones.
         """
+        return await _submit_form(scheme, form, response, who, idempotency_key)
+
+    @router.post(
+        "/forms/{scheme}/xlsx",
+        status_code=202,
+        response_model=DeclarationPublic,
+        openapi_extra={
+            "requestBody": {"required": True, "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}
+        },
+    )
+    async def submit_workbook(
+        scheme: Scheme,
+        request: Request,
+        response: Response,
+        who: CurrentPrincipal,
+        idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+    ) -> DeclarationPublic:
+        """Upload the filled workbook from `greenfab template SCHEME` (body: the .xlsx file itself)."""
+        kind = request.headers.get("content-type", "").split(";")[0].strip()
+        if kind not in (XLSX, "application/octet-stream"):
+            raise ProblemError(
+                415, "请上传 xlsx 工作簿 / Upload an .xlsx workbook", f"content type {kind!r} is not {XLSX}"
+            )
+        try:
+            form = read_workbook(forms[scheme], await request.body())
+        except WorkbookError as exc:
+            raise ProblemError(422, "工作簿有误 / Invalid workbook", str(exc)) from exc
+        return await _submit_form(scheme, form, response, who, idempotency_key)
+
+    async def _submit_form(
+        scheme: Scheme, form: dict[str, Any], response: Response, who: Principal, key: str | None
+    ) -> DeclarationPublic:
         body, raw, errors = read_form(forms[scheme], form)
         try:
             decl = DeclarationCreate.model_validate(body)
@@ -92,7 +127,7 @@ def build_app(
             errors += more
         if errors or decl is None:
             raise ProblemError(422, "申报表内容有误 / Invalid form", f"{len(errors)} field(s) invalid", errors)
-        return await _accept(decl, response, who, idempotency_key, raw)
+        return await _accept(decl, response, who, key, raw)
 
     async def _accept(
         decl: DeclarationCreate, response: Response, who: Principal, key: str | None, raw: dict[str, Any] | None

@@ -76,6 +76,27 @@ def _match_box(label: str, boxes: dict[str, str]) -> str | None:
     return None
 
 
+def split_labels(text: str, boxes: dict[str, str]) -> list[str]:
+    """Labels written in one cell.
+
+    With tick marks, each mark starts an item ("☑A、□B、☑C"). Without, items are separated by line
+    breaks, ；or 、; a piece that names no box continues the one before it, since some labels hold a
+    、 themselves (上一年度绿电、绿证采买超过100兆瓦时).
+    """
+    text = n.nfkc(text)
+    if _TICK_SPLIT.search(text):
+        return [f"{mark}{label.strip(' 、,，;；')}" for mark, label in _TICK_SPLIT.findall(text)]
+    out: list[str] = []
+    for piece in (p.strip() for p in re.split(r"[\n;；、,，]+", text)):
+        if not piece:
+            continue
+        if _match_box(piece, boxes) is None and out:
+            out[-1] += "、" + piece
+        else:
+            out.append(piece)
+    return out
+
+
 def _choice(value: Any, spec: dict[str, Any]) -> str:
     choices: dict[str, str] = spec["choices"]
     text = n.nfkc(value)

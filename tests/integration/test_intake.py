@@ -254,3 +254,28 @@ async def test_a_bad_form_lists_every_problem_by_path(client: httpx.AsyncClient)
         ("$.district", "district_unknown"),
     }
     assert all(e["message_zh"] and e["message_en"] for e in r.json()["errors"])
+
+
+async def test_a_filled_workbook_gives_the_same_declaration_as_the_json_form(client: httpx.AsyncClient) -> None:
+    import yaml
+
+    from contracts.schemes import Scheme
+    from tests.unit.test_workbook import fill
+
+    form = yaml.safe_load((SAMPLES / "beautiful-factory-2025.yaml").read_text(encoding="utf-8"))
+    auth = {"Authorization": f"Bearer {token('enterprise', '91110108MA01XK3T2Q')}"}
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    by_json = await client.post("/v1/forms/beautiful-factory", json=form, headers=auth)
+    by_xlsx = await client.post(
+        "/v1/forms/beautiful-factory/xlsx",
+        content=fill(Scheme.BEAUTIFUL_FACTORY, form),
+        headers={**auth, "Content-Type": xlsx},
+    )
+    assert by_json.status_code == by_xlsx.status_code == 202, by_xlsx.text
+    assert by_xlsx.json()["data"] == by_json.json()["data"]
+    wrong_type = await client.post(
+        "/v1/forms/grading/xlsx", content=b"a,b", headers={**auth, "Content-Type": "text/csv"}
+    )
+    assert wrong_type.status_code == 415
+    not_xlsx = await client.post("/v1/forms/grading/xlsx", content=b"%PDF", headers={**auth, "Content-Type": xlsx})
+    assert not_xlsx.status_code == 422 and "xlsx" in not_xlsx.json()["detail"]

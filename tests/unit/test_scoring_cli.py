@@ -83,3 +83,17 @@ def test_rules_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.cmd_rules_show("beautiful-factory@1999", None) == 2
     assert cli.cmd_rules_test(None) == 0
     assert "0 failed" in capsys.readouterr().out
+
+
+def test_template_writes_a_workbook(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    out = tmp_path / "form.xlsx"
+    done = subprocess.run(
+        [sys.executable, "-m", "greenfab", "template", "grading", "-o", str(out)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert out.read_bytes()[:2] == b"PK"
+    bad = subprocess.run([sys.executable, "-m", "greenfab", "template", "gradin"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "unknown scheme" in bad.stderr

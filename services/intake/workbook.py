@@ -1,0 +1,119 @@
+"""Spreadsheet front end: a fillable workbook of each form, and reading a filled one back.
+
+The workbook has one row per form field: 栏目 (the label path, as on the paper form), 填写 (what
+the enterprise types, in any spelling the JSON form accepts) and 说明 (the unit, the options).
+Reading it back builds the same nested form the JSON API takes, so both give one declaration.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+
+from services.intake import normalise as n
+from services.intake.forms import FormSpec, split_labels
+
+SHEET = "申报表"
+HEADERS = ("栏目", "填写", "说明")
+_YEAR_VALUE = re.compile(r"(\d{4})\s*年?\s*[:：]\s*([^;；]+)")
+
+_HELP = {
+    "number": "数字",
+    "count": "次数",
+    "share": "百分比，如 35% 或 0.35",
+    "amount": "数量，可带单位（默认 {unit}）",
+    "tick": "是 / 否（或 ☑ / □）",
+    "level": "等级，如 三级",
+    "industry": "国民经济行业分类代码，如 C3841",
+    "photo_count": "照片张数，如 照片3张",
+    "described": "项目名称，没有填 无",
+    "text": "文字",
+    "date": "日期，如 2025年10月8日",
+    "uscc": "统一社会信用代码",
+    "none_or_events": "无 / 有（有则另附事件及日期）",
+}
+
+
+class WorkbookError(ValueError):
+    """The upload is not a workbook of this form."""
+
+
+def _help(spec: dict[str, Any]) -> str:
+    kind = spec["type"]
+    if kind in ("checklist", "listed"):
+        return "满足的项目，用顿号分隔：" + "、".join(dict.fromkeys(spec["boxes"]))
+    if kind == "choice":
+        return "选一项：" + "、".join(spec["choices"])
+    if kind == "base_final":
+        return f"基准年和第三年，如 2021年: 12400; 2024年: 12150（单位 {spec['unit']}）"
+    return _HELP.get(kind, "").format(unit=spec.get("unit", ""))
+
+
+def template(spec: FormSpec) -> bytes:
+    """A fillable workbook of the form, with Chinese labels and help."""
+    wb = Workbook()
+    ws = wb.create_sheet(SHEET, 0)
+    wb.remove(wb.worksheets[1])
+    ws.append(HEADERS)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDEBF7")
+    for name, labels in spec.header.items():
+        ws.append((labels[0], None, "必填" if name in ("enterprise_name", "uscc", "district") else ""))
+    for path, fspec in spec.fields.items():
+        ws.append((path, None, _help(fspec)))
+    ws.column_dimensions["A"].width = 48
+    ws.column_dimensions["B"].width = 36
+    ws.column_dimensions["C"].width = 60
+    for row in ws.iter_rows(min_row=2):
+        row[2].alignment = Alignment(wrap_text=True)
+    ws.freeze_panes = "B2"
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _set(form: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split("/")
+    node = form
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise WorkbookError(f"栏目“{path}”与“{part}”冲突 / field {path!r} conflicts with {part!r}")
+        node = child
+    node[parts[-1]] = value
+
+
+def read_workbook(spec: FormSpec, content: bytes) -> dict[str, Any]:
+    """The nested form a filled workbook holds (only the rows that were filled in)."""
+    if not zipfile.is_zipfile(io.BytesIO(content)):
+        raise WorkbookError("上传的文件不是 xlsx 工作簿 / the upload is not an .xlsx workbook")
+    try:
+        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable workbook is the user's file, not our fault
+        raise WorkbookError(f"无法读取工作簿 / cannot read the workbook: {type(exc).__name__}") from None
+    if SHEET not in wb.sheetnames:
+        raise WorkbookError(f"工作簿中没有“{SHEET}”工作表 / the workbook has no sheet {SHEET!r}")
+    form: dict[str, Any] = {}
+    for row in wb[SHEET].iter_rows(min_row=2, values_only=True):
+        if not row or row[0] is None or len(row) < 2 or row[1] is None or str(row[1]).strip() == "":
+            continue
+        path = n.nfkc(row[0])
+        value: Any = row[1]
+        fspec = spec.fields.get(path)
+        if fspec is not None and fspec["type"] in ("checklist", "listed") and isinstance(value, str):
+            value = split_labels(value, fspec["boxes"])
+            if fspec["type"] == "checklist":
+                value = [item if item[:1] in "☑■√✓✔□☐" else "☑" + item for item in value]
+        elif fspec is not None and fspec["type"] == "base_final" and isinstance(value, str):
+            pairs = _YEAR_VALUE.findall(n.nfkc(value))
+            value = {f"{year}年": amount.strip() for year, amount in pairs} if pairs else value
+        elif hasattr(value, "isoformat"):
+            value = value.date().isoformat() if hasattr(value, "date") else value.isoformat()
+        _set(form, path, value)
+    return form

@@ -1,0 +1,63 @@
+"""The spreadsheet front end: template → filled as the samples were typed → the same declaration as the JSON form."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from openpyxl import load_workbook
+
+from contracts.schemes import Scheme
+from services.intake.forms import flatten, load_forms, read_form
+from services.intake.workbook import SHEET, WorkbookError, read_workbook, template
+
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+FORMS = load_forms()
+CASES = [("grading-2025.yaml", Scheme.GRADING), ("beautiful-factory-2025.yaml", Scheme.BEAUTIFUL_FACTORY),
+         ("green-factory-2025.yaml", Scheme.GREEN_FACTORY)]  # fmt: skip
+
+
+def fill(scheme: Scheme, form: dict[str, Any]) -> bytes:
+    """A person filling the template: each row's value as the sample typed it (lists and years written out)."""
+    wb = load_workbook(io.BytesIO(template(FORMS[scheme])))
+    ws = wb[SHEET]
+    flat = flatten(form)
+    for row in ws.iter_rows(min_row=2):
+        value = flat.get(str(row[0].value))
+        if value is None:
+            continue
+        if isinstance(value, list):
+            value = "、".join(str(v) for v in value)
+        elif isinstance(value, dict):
+            value = "; ".join(f"{k}: {v}" for k, v in value.items())
+        row[1].value = value
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def test_every_form_field_has_a_row_with_help() -> None:
+    for scheme, spec in FORMS.items():
+        ws = load_workbook(io.BytesIO(template(spec)))[SHEET]
+        rows = {str(r[0].value): r[2].value for r in ws.iter_rows(min_row=2)}
+        assert set(spec.fields) <= set(rows), scheme
+        assert all(rows[path] for path in spec.fields), f"{scheme}: a row without help"
+
+
+@pytest.mark.parametrize(("sample", "scheme"), CASES)
+def test_the_workbook_gives_exactly_the_declaration_the_json_would(sample: str, scheme: Scheme) -> None:
+    form = yaml.safe_load((SAMPLES / sample).read_text(encoding="utf-8"))
+    from_json = read_form(FORMS[scheme], form)
+    from_xlsx = read_form(FORMS[scheme], read_workbook(FORMS[scheme], fill(scheme, form)))
+    assert from_json[2] == [] and from_xlsx[2] == []
+    assert from_xlsx[0] == from_json[0]
+
+
+def test_a_file_that_is_not_a_workbook_is_refused() -> None:
+    with pytest.raises(WorkbookError, match=r"not an \.xlsx"):
+        read_workbook(FORMS[Scheme.GRADING], b"%PDF-1.7 ...")
+    with pytest.raises(WorkbookError):
+        read_workbook(FORMS[Scheme.GRADING], b"PK\x03\x04 broken zip")
