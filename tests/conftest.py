@@ -14,7 +14,6 @@ from greenfab.db import Database, make_engine
 from tests.support.servers import Nats, Postgres, nats_server, postgres_server
 
 SECRET = secrets.token_urlsafe(48)
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
 
 
 @pytest.fixture

@@ -189,24 +189,25 @@ async def test_an_event_committed_before_a_crash_goes_out_at_the_next_start(nats
     assert [e["submission_id"] for e in events] == [answer.id]
 
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+# The samples of shared/samples (declarations as enterprises typed them), kept in the repository as JSON.
+SAMPLES = Path(__file__).resolve().parents[2] / "examples" / "forms"
 
 
 @pytest.mark.parametrize(
     ("sample", "scheme", "uscc", "expected"),
     [
-        ("grading-2025.yaml", "grading", "91110115MA04C2UX1E",
+        ("grading-2025.json", "grading", "91110115MA04C2UX1E",
          {"building_density": 0.48, "output_value": 86500, "land_area": 124000, "cod_emission": 3.6,
           "renewable_energy_share": 0.085, "intelligent_manufacturing_level": 3,
           "energy_input_boxes": ["energy_management_centre", "green_power_purchase", "three_level_metering"],
           "honour_boxes": ["green_supply_chain", "energy_efficiency_leader"], "industry_code": "C3841"}),
-        ("beautiful-factory-2025.yaml", "beautiful-factory", "91110108MA01XK3T2Q",
+        ("beautiful-factory-2025.json", "beautiful-factory", "91110108MA01XK3T2Q",
          {"air_pollutant_ratio": 0.42, "water_pollutant_ratio": 0.63,
           "output_value_base": 32000, "output_value_final": 41000,
           "shuttle_new_energy_share": 0.6, "public_activities": 7, "smart_factory": "beijing_advanced",
           "green_building": "two_star", "enms_certified": False, "greening_photos": 3, "other_highlights": True,
           "green_factory_level": "municipal", "green_performance": "dark_green"}),
-        ("green-factory-2025.yaml", "green-factory", "91110113MA001N9R6P",
+        ("green-factory-2025.json", "green-factory", "91110113MA001N9R6P",
          {"high_end_industry": False, "in_industrial_park": True, "self_evaluation_total": 86.5,
           "energy_using_product": False,
           "evaluator_uscc": "91110302MA7D5QL8P0"}),
@@ -215,9 +216,7 @@ SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
 async def test_the_samples_as_typed_are_normalised_and_stored_with_their_raw_values(
     client: httpx.AsyncClient, sample: str, scheme: str, uscc: str, expected: dict[str, Any]
 ) -> None:
-    import yaml
-
-    form = yaml.safe_load((SAMPLES / sample).read_text(encoding="utf-8"))
+    form = json.loads((SAMPLES / sample).read_text(encoding="utf-8"))
     r = await client.post(
         f"/v1/forms/{scheme}", json=form, headers={"Authorization": f"Bearer {token('enterprise', uscc)}"}
     )
@@ -257,12 +256,10 @@ async def test_a_bad_form_lists_every_problem_by_path(client: httpx.AsyncClient)
 
 
 async def test_a_filled_workbook_gives_the_same_declaration_as_the_json_form(client: httpx.AsyncClient) -> None:
-    import yaml
-
     from contracts.schemes import Scheme
     from tests.unit.test_workbook import fill
 
-    form = yaml.safe_load((SAMPLES / "beautiful-factory-2025.yaml").read_text(encoding="utf-8"))
+    form = json.loads((SAMPLES / "beautiful-factory-2025.json").read_text(encoding="utf-8"))
     auth = {"Authorization": f"Bearer {token('enterprise', '91110108MA01XK3T2Q')}"}
     xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     by_json = await client.post("/v1/forms/beautiful-factory", json=form, headers=auth)
