@@ -104,3 +104,25 @@ class Health(BaseModel):
     service: str = Field(description="Service name.")
     status: Literal["ok", "degraded"] = Field(description="ok when every dependency answers.")
     checks: dict[str, str] = Field(description="Each dependency's state.")
+
+
+class DeclareRequest(BaseModel):
+    """A declaration sent over NATS request/reply (subject `greenfab.intake.declare`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(description="The enterprise's access token (as in the HTTP Authorization header).")
+    declaration: DeclarationCreate | None = Field(default=None, description="A typed declaration, or:")
+    scheme: Scheme | None = Field(default=None, description="With `form`: which scheme's form it is.")
+    form: dict[str, Any] | None = Field(default=None, description="A form exactly as typed (Chinese labels).")
+    idempotency_key: str | None = Field(
+        default=None, max_length=128, description="Makes a retry return the first answer."
+    )
+
+
+class DeclareReply(BaseModel):
+    """Intake's answer to a DeclareRequest: the HTTP status it would have given, and the body."""
+
+    status: int = Field(description="202 stored, 200 a retry of a stored one, 4xx refused.")
+    declaration: DeclarationPublic | None = Field(default=None, description="The stored declaration.")
+    problem: Problem | None = Field(default=None, description="Why it was refused (RFC 9457, every bad field).")

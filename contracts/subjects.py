@@ -12,6 +12,8 @@ UNIT_CHANGED = f"{PREFIX}.unit.changed"
 DEADLINE_DUE = f"{PREFIX}.deadline.due"
 TASK_OPENED = f"{PREFIX}.task.opened"
 DEAD_LETTER_PREFIX = f"{PREFIX}.deadletter"
+# Core NATS request/reply (not stored): a front end declares and gets intake's answer back.
+INTAKE_DECLARE = f"{PREFIX}.intake.declare"
 
 
 def dead_letter_subject(subject: str) -> str:

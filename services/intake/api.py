@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
-from pydantic import ValidationError
 
 from contracts.http import DeclarationCreate, DeclarationPublic, Problem
 from contracts.schemes import Scheme
-from greenfab.auth import Principal, can_declare, can_read_enterprise
+from greenfab.auth import can_read_enterprise
 from greenfab.db import Database
 from greenfab.http import (
     CurrentPrincipal,
     ProblemError,
-    field_errors,
     install_problem_handlers,
     problem_response,
 )
-from services.intake import domain, handlers
-from services.intake.forms import load_forms, read_form
-from services.intake.workbook import WorkbookError, read_workbook
+from services.intake import handlers
+from services.intake.submissions import Submissions
 
 PROBLEMS: dict[int | str, dict[str, object]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}}
@@ -30,12 +26,7 @@ PROBLEMS: dict[int | str, dict[str, object]] = {
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def build_app(
-    db: Database,
-    secret: str,
-    max_body_bytes: int,
-    on_commit: Callable[[], None],
-) -> FastAPI:
+def build_app(db: Database, submissions: Submissions, secret: str, max_body_bytes: int) -> FastAPI:
     app = FastAPI(
         title="greenfab intake API",
         version="1.0.0",
@@ -56,6 +47,13 @@ def build_app(
             )
         return await call_next(request)
 
+    def answered(result: tuple[DeclarationPublic, bool], response: Response) -> DeclarationPublic:
+        answer, created = result
+        if not created:
+            response.status_code = 200  # a retry: the first answer again
+        response.headers["Location"] = f"/v1/declarations/{answer.id}"
+        return answer
+
     @router.post("/declarations", status_code=202, response_model=DeclarationPublic)
     async def submit(
         body: DeclarationCreate,
@@ -64,12 +62,7 @@ def build_app(
         idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
     ) -> DeclarationPublic:
         """Submit a declaration. It is stored before anything else; scoring follows asynchronously."""
-        decl, errors = domain.check_declaration(body)
-        if errors:
-            raise ProblemError(422, "申报内容有误 / Invalid declaration", f"{len(errors)} field(s) invalid", errors)
-        return await _accept(decl, response, who, idempotency_key, None)
-
-    forms = load_forms()
+        return answered(await submissions.declare(body, who, idempotency_key), response)
 
     @router.post("/forms/{scheme}", status_code=202, response_model=DeclarationPublic)
     async def submit_form(
@@ -84,7 +77,7 @@ def build_app(
         It is normalised (rules in services/intake/normalise.py), every problem is reported at once,
         and the raw values are kept beside the normalised ones.
         """
-        return await _submit_form(scheme, form, response, who, idempotency_key)
+        return answered(await submissions.declare_form(scheme, form, who, idempotency_key), response)
 
     @router.post(
         "/forms/{scheme}/xlsx",
@@ -107,45 +100,8 @@ def build_app(
             raise ProblemError(
                 415, "请上传 xlsx 工作簿 / Upload an .xlsx workbook", f"content type {kind!r} is not {XLSX}"
             )
-        try:
-            form = read_workbook(forms[scheme], await request.body())
-        except WorkbookError as exc:
-            raise ProblemError(422, "工作簿有误 / Invalid workbook", str(exc)) from exc
-        return await _submit_form(scheme, form, response, who, idempotency_key)
-
-    async def _submit_form(
-        scheme: Scheme, form: dict[str, Any], response: Response, who: Principal, key: str | None
-    ) -> DeclarationPublic:
-        body, raw, errors = read_form(forms[scheme], form)
-        try:
-            decl = DeclarationCreate.model_validate(body)
-        except ValidationError as exc:
-            errors += field_errors(list(exc.errors()))
-            decl = None
-        if decl is not None:
-            decl, more = domain.check_declaration(decl)
-            errors += more
-        if errors or decl is None:
-            raise ProblemError(422, "申报表内容有误 / Invalid form", f"{len(errors)} field(s) invalid", errors)
-        return await _accept(decl, response, who, key, raw)
-
-    async def _accept(
-        decl: DeclarationCreate, response: Response, who: Principal, key: str | None, raw: dict[str, Any] | None
-    ) -> DeclarationPublic:
-        if not can_declare(who, decl.uscc):
-            raise ProblemError(
-                403, "无权为该单位申报 / Not allowed", "only the enterprise itself may declare for its USCC"
-            )
-        try:
-            answer, created = await handlers.accept_declaration(db, decl, who, key, raw)
-        except handlers.Conflict as exc:
-            raise ProblemError(409, "重复提交冲突 / Conflict", exc.error.message_en, [exc.error]) from exc
-        if created:
-            on_commit()
-        else:
-            response.status_code = 200
-        response.headers["Location"] = f"/v1/declarations/{answer.id}"
-        return answer
+        content = await request.body()
+        return answered(await submissions.declare_workbook(scheme, content, who, idempotency_key), response)
 
     @router.get("/declarations/{declaration_id}", response_model=DeclarationPublic)
     async def read(declaration_id: str, who: CurrentPrincipal) -> DeclarationPublic:

@@ -21,6 +21,7 @@ from greenfab.messaging import (
 from services.intake import api, consumers
 from services.intake.outbox import OutboxRelay
 from services.intake.settings import IntakeSettings
+from services.intake.submissions import Submissions
 from services.intake.tables import IntakeBase
 
 
@@ -41,7 +42,9 @@ class IntakeService:
         consumers.register(self.broker, self.db, settings.max_deliveries)
         self.relay = OutboxRelay(self.db, self.broker, settings.outbox_poll_s)
         self._relay_task: asyncio.Task[None] | None = None
-        self.app: FastAPI = api.build_app(self.db, settings.auth_secret, settings.max_body_bytes, self.relay.wake)
+        self.submissions = Submissions(self.db, self.relay.wake)
+        consumers.register_requests(self.broker, self.submissions, settings.auth_secret)
+        self.app: FastAPI = api.build_app(self.db, self.submissions, settings.auth_secret, settings.max_body_bytes)
         add_health_route(self.app, self.name, self.broker, self.db)
 
     async def start(self) -> None:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from faststream.nats import NatsBroker
+from pydantic import ValidationError
 
 from contracts import subjects
+from contracts.http import DeclareReply, DeclareRequest, Problem
 from contracts.messages import EvaluationCompleted
+from greenfab.auth import AuthError, read_token
 from greenfab.db import Database
+from greenfab.http import ProblemError, field_errors
 from greenfab.messaging import durable_subscription
 from services.intake import handlers
+from services.intake.submissions import Submissions
 
 
 def register(broker: NatsBroker, db: Database, max_deliveries: int) -> None:
@@ -19,3 +26,40 @@ def register(broker: NatsBroker, db: Database, max_deliveries: int) -> None:
     )
     async def on_evaluation(event: EvaluationCompleted) -> None:
         await handlers.record_evaluation(db, event)
+
+
+def register_requests(broker: NatsBroker, submissions: Submissions, secret: str) -> None:
+    """Core NATS request/reply: any front end declares over NATS and gets the HTTP API's answer."""
+
+    @broker.subscriber(
+        subjects.INTAKE_DECLARE,
+        title="intake/declare (request/reply)",
+        description="Request: DeclareRequest (token, declaration | scheme + form). Reply: DeclareReply.",
+    )
+    async def on_declare(body: dict[str, Any]) -> dict[str, Any]:
+        return (await declare(submissions, secret, body)).model_dump(mode="json")
+
+
+async def declare(submissions: Submissions, secret: str, body: dict[str, Any]) -> DeclareReply:
+    try:
+        request = DeclareRequest.model_validate(body)
+    except ValidationError as exc:
+        errors = field_errors(list(exc.errors()))
+        return DeclareReply(
+            status=422, problem=Problem(status=422, title="请求内容有误 / Invalid request", errors=errors)
+        )
+    try:
+        who = read_token(secret, f"Bearer {request.token}")
+        if request.form is not None and request.scheme is not None:
+            answer, created = await submissions.declare_form(request.scheme, request.form, who, request.idempotency_key)
+        elif request.declaration is not None:
+            answer, created = await submissions.declare(request.declaration, who, request.idempotency_key)
+        else:
+            raise ProblemError(422, "请求内容有误 / Invalid request", "send `declaration`, or `scheme` with `form`")
+    except AuthError as exc:
+        return DeclareReply(
+            status=exc.status, problem=Problem(status=exc.status, title=exc.message_zh, detail=exc.message_en)
+        )
+    except ProblemError as exc:
+        return DeclareReply(status=exc.problem.status, problem=exc.problem)
+    return DeclareReply(status=202 if created else 200, declaration=answer)

@@ -276,3 +276,30 @@ async def test_a_filled_workbook_gives_the_same_declaration_as_the_json_form(cli
     assert wrong_type.status_code == 415
     not_xlsx = await client.post("/v1/forms/grading/xlsx", content=b"%PDF", headers={**auth, "Content-Type": xlsx})
     assert not_xlsx.status_code == 422 and "xlsx" in not_xlsx.json()["detail"]
+
+
+async def test_nats_request_reply_gives_the_same_answers_as_http(intake: IntakeService, nats: Nats) -> None:
+    from contracts import subjects
+
+    nc = await nats_py.connect(nats.url)
+
+    async def ask(payload: dict[str, Any]) -> dict[str, Any]:
+        reply = await nc.request(subjects.INTAKE_DECLARE, json.dumps(payload, ensure_ascii=False).encode(), timeout=10)
+        return dict(json.loads(reply.data))
+
+    try:
+        ok = await ask({"token": token("enterprise", USCC), "declaration": body(), "idempotency_key": "nats-1"})
+        again = await ask({"token": token("enterprise", USCC), "declaration": body(), "idempotency_key": "nats-1"})
+        form = json.loads((SAMPLES / "grading-2025.json").read_text(encoding="utf-8"))
+        by_form = await ask({"token": token("enterprise", USCC), "scheme": "grading", "form": form})
+        forged = await ask({"token": "not-a-token", "declaration": body()})
+        broken = await ask({"token": token("enterprise", USCC), "declaration": body(uscc="91110108MA01XK3T2R")})
+        nonsense = await ask({"hello": "world"})
+    finally:
+        await nc.close()
+    assert ok["status"] == 202 and ok["declaration"]["status"] == "pending"
+    assert again["status"] == 200 and again["declaration"]["id"] == ok["declaration"]["id"]
+    assert by_form["status"] == 202 and by_form["declaration"]["data"]["land_area"] == 124000
+    assert forged["status"] == 401 and forged["problem"]["status"] == 401
+    assert broken["status"] == 422 and broken["problem"]["errors"][0]["code"] == "uscc_invalid"
+    assert nonsense["status"] == 422 and {e["path"] for e in nonsense["problem"]["errors"]} >= {"$.token", "$.hello"}
