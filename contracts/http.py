@@ -126,3 +126,37 @@ class DeclareReply(BaseModel):
     status: int = Field(description="202 stored, 200 a retry of a stored one, 4xx refused.")
     declaration: DeclarationPublic | None = Field(default=None, description="The stored declaration.")
     problem: Problem | None = Field(default=None, description="Why it was refused (RFC 9457, every bad field).")
+
+
+class EvidencePublic(BaseModel):
+    """One evidence file linked to an indicator."""
+
+    item: str = Field(description="The indicator, e.g. `BF-10`.")
+    sha256: str = Field(description="The file's content hash (its address).")
+    filename: str = Field(description="The name it was uploaded with.")
+    content_type: str = Field(description="Its media type, checked against its content.")
+    size: int = Field(description="Bytes.")
+    uploaded_at: datetime = Field(description="When (UTC).")
+
+
+class EvidenceStatus(BaseModel):
+    """What one indicator needs as evidence, and what it has."""
+
+    item: str = Field(description="The indicator.")
+    required: bool = Field(description="False where the form says 无需提供证明材料.")
+    what: str = Field(description="What the form asks for, in Chinese.")
+    status: Literal["ok", "missing_required", "missing_optional"] = Field(description="ok, or what is missing.")
+    severity: Literal["error", "warning"] | None = Field(
+        description="error for missing required evidence; warning otherwise."
+    )
+    files: list[EvidencePublic] = Field(description="Files linked to it.")
+
+
+class EvidenceReport(BaseModel):
+    """A declaration's evidence, indicator by indicator."""
+
+    declaration_id: str = Field(description="The declaration.")
+    complete: bool = Field(description="True when no required evidence is missing.")
+    items: list[EvidenceStatus] = Field(
+        description="Every indicator the form asks evidence for, and any other with files."
+    )

@@ -184,6 +184,7 @@ def service_env(config: StackConfig, name: str, secret: str) -> dict[str, str]:
             "GREENFAB_TEMPORAL_ADDRESS": f"{config.host}:{config.temporal_port}",
             f"GREENFAB_{upper}_HTTP_PORT": str(config.service_port(name)),
             f"GREENFAB_{upper}_DATABASE_URL": config.database_url or f"sqlite+aiosqlite:///{data / (name + '.db')}",
+            "GREENFAB_INTAKE_EVIDENCE_DIR": str(data / "evidence"),
             "PYTHONUNBUFFERED": "1",
         }
     )

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Header, Path, Query, Request, Response
+from fastapi.responses import FileResponse
 
-from contracts.http import DeclarationCreate, DeclarationPublic, Problem
+from contracts.http import (
+    DeclarationCreate,
+    DeclarationPublic,
+    EvidencePublic,
+    EvidenceReport,
+    EvidenceStatus,
+    Problem,
+)
 from contracts.schemes import Scheme
-from greenfab.auth import can_read_enterprise
+from greenfab.auth import Principal, can_declare, can_read_enterprise
 from greenfab.db import Database
 from greenfab.http import (
     CurrentPrincipal,
@@ -17,16 +26,27 @@ from greenfab.http import (
     problem_response,
 )
 from services.intake import handlers
+from services.intake.evidence import TYPES as EVIDENCE_TYPES
+from services.intake.evidence import EvidenceError, EvidenceStore, check_type, requirements
 from services.intake.submissions import Submissions
+from services.intake.tables import Declaration
 
 PROBLEMS: dict[int | str, dict[str, object]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}}
     for code in (401, 403, 404, 409, 413, 415, 422)
 }
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EVIDENCE_UPLOAD = re.compile(r"^/v1/declarations/[^/]+/evidence/[^/]+$")
 
 
-def build_app(db: Database, submissions: Submissions, secret: str, max_body_bytes: int) -> FastAPI:
+def build_app(
+    db: Database,
+    submissions: Submissions,
+    secret: str,
+    max_body_bytes: int,
+    store: EvidenceStore,
+    max_evidence_bytes: int,
+) -> FastAPI:
     app = FastAPI(
         title="greenfab intake API",
         version="1.0.0",
@@ -39,11 +59,10 @@ def build_app(db: Database, submissions: Submissions, secret: str, max_body_byte
     @app.middleware("http")
     async def _limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > max_body_bytes):
+        limit = max_evidence_bytes if EVIDENCE_UPLOAD.match(request.url.path) else max_body_bytes
+        if length is not None and (not length.isdigit() or int(length) > limit):
             return problem_response(
-                Problem(
-                    status=413, title="请求体过大 / Request body too large", detail=f"limit is {max_body_bytes} bytes"
-                )
+                Problem(status=413, title="请求体过大 / Request body too large", detail=f"limit is {limit} bytes")
             )
         return await call_next(request)
 
@@ -124,6 +143,79 @@ def build_app(db: Database, submissions: Submissions, secret: str, max_body_byte
             raise ProblemError(403, "无权查看申报 / Not allowed")
         rows = await handlers.list_declarations(db, uscc=uscc, district=district, limit=limit)
         return [handlers.to_public(r) for r in rows]
+
+    async def readable(declaration_id: str, who: Principal) -> Declaration:
+        row = await handlers.get_declaration(db, declaration_id)
+        if row is None or not can_read_enterprise(who, row.uscc, row.district):
+            raise ProblemError(404, "未找到该申报 / Not found", f"no declaration {declaration_id} visible to you")
+        return row
+
+    @router.post("/declarations/{declaration_id}/evidence/{item}", status_code=201, response_model=EvidencePublic,
+                 openapi_extra={"requestBody": {"required": True, "content": {
+                     t: {"schema": {"type": "string", "format": "binary"}} for t in EVIDENCE_TYPES}}})  # fmt: skip
+    async def upload_evidence(
+        declaration_id: Annotated[str, Path(max_length=64)],
+        item: Annotated[str, Path(pattern=r"^[A-Z]{2}-[0-9A-Za-z()-]{1,12}$")],
+        request: Request,
+        who: CurrentPrincipal,
+        filename: Annotated[str, Query(min_length=1, max_length=255)] = "upload",
+    ) -> EvidencePublic:
+        """Attach a file to one indicator (body: the file; PDF, JPEG, PNG, xlsx or docx). Stored by its sha256."""
+        row = await readable(declaration_id, who)
+        if not can_declare(who, row.uscc):
+            raise ProblemError(
+                403, "只有申报单位可以上传证明材料 / Not allowed", "only the enterprise may add evidence"
+            )
+        asked = submissions.forms[Scheme(row.scheme)].evidence
+        if asked and item not in asked:
+            raise ProblemError(
+                422, "该指标不需要证明材料 / Unknown indicator", f"{item} is not an indicator of this form"
+            )
+        content = await request.body()
+        content_type = request.headers.get("content-type", "").split(";")[0].strip()
+        if not content:
+            raise ProblemError(422, "文件为空 / Empty file", "the upload has no content")
+        try:
+            check_type(content_type, content)
+        except EvidenceError as exc:
+            raise ProblemError(exc.status, exc.message_zh, exc.message_en) from exc
+        digest = store.put(content)
+        link = await handlers.link_evidence(db, declaration_id, item, digest, filename, content_type, len(content))
+        return EvidencePublic.model_validate(link, from_attributes=True)
+
+    @router.get("/declarations/{declaration_id}/evidence", response_model=EvidenceReport)
+    async def evidence_report(declaration_id: str, who: CurrentPrincipal) -> EvidenceReport:
+        """Each indicator's evidence: what the form asks for, what was uploaded, what is missing (error or warning)."""
+        row = await readable(declaration_id, who)
+        linked: dict[str, list[dict[str, Any]]] = {}
+        for f in await handlers.evidence_of(db, declaration_id):
+            linked.setdefault(f.item, []).append(EvidencePublic.model_validate(f, from_attributes=True).model_dump())
+        asked = dict(submissions.forms[Scheme(row.scheme)].evidence)
+        for extra in linked:
+            asked.setdefault(extra, {"required": False, "what": ""})
+        items = [
+            EvidenceStatus(
+                item=r.item,
+                required=r.required,
+                what=r.what,
+                status=r.status,
+                severity=None if r.status == "ok" else ("error" if r.required else "warning"),
+                files=[EvidencePublic(**f) for f in r.files],
+            )
+            for r in requirements(asked, linked)
+        ]
+        return EvidenceReport(
+            declaration_id=declaration_id, complete=all(i.status != "missing_required" for i in items), items=items
+        )
+
+    @router.get("/declarations/{declaration_id}/evidence/{item}/{sha256}", response_class=FileResponse)
+    async def download_evidence(declaration_id: str, item: str, sha256: str, who: CurrentPrincipal) -> FileResponse:
+        """One evidence file, as uploaded."""
+        await readable(declaration_id, who)
+        match = [f for f in await handlers.evidence_of(db, declaration_id) if f.item == item and f.sha256 == sha256]
+        if not match:
+            raise ProblemError(404, "未找到该文件 / Not found", "no such evidence file on this declaration")
+        return FileResponse(store.path(sha256), media_type=match[0].content_type, filename=match[0].filename)
 
     app.include_router(router)
     return app

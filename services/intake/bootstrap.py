@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from pathlib import Path
 
 from fastapi import FastAPI
 from faststream.nats import NatsBroker
@@ -19,6 +20,7 @@ from greenfab.messaging import (
     stream_ref,
 )
 from services.intake import api, consumers
+from services.intake.evidence import EvidenceStore
 from services.intake.outbox import OutboxRelay
 from services.intake.settings import IntakeSettings
 from services.intake.submissions import Submissions
@@ -44,7 +46,14 @@ class IntakeService:
         self._relay_task: asyncio.Task[None] | None = None
         self.submissions = Submissions(self.db, self.relay.wake)
         consumers.register_requests(self.broker, self.submissions, settings.auth_secret)
-        self.app: FastAPI = api.build_app(self.db, self.submissions, settings.auth_secret, settings.max_body_bytes)
+        self.app: FastAPI = api.build_app(
+            self.db,
+            self.submissions,
+            settings.auth_secret,
+            settings.max_body_bytes,
+            EvidenceStore(Path(settings.evidence_dir)),
+            settings.max_evidence_bytes,
+        )
         add_health_route(self.app, self.name, self.broker, self.db)
 
     async def start(self) -> None:

@@ -31,13 +31,15 @@ class FormSpec:
     scheme: Scheme
     header: dict[str, list[str]]
     fields: dict[str, dict[str, Any]]
+    evidence: dict[str, dict[str, Any]]
 
 
 def load_forms(directory: Path = FORMS_DIR) -> dict[Scheme, FormSpec]:
     out = {}
     for path in sorted(directory.glob("*.yaml")):
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        spec = FormSpec(Scheme(raw["scheme"]), raw["header"], {n.nfkc(k): v for k, v in raw["fields"].items()})
+        fields = {n.nfkc(k): v for k, v in raw["fields"].items()}
+        spec = FormSpec(Scheme(raw["scheme"]), raw["header"], fields, raw.get("evidence") or {})
         out[spec.scheme] = spec
     return out
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from contracts import subjects
 from contracts.envelope import new_id, utcnow
@@ -14,7 +15,7 @@ from contracts.messages import EvaluationCompleted, SubmissionReceived
 from greenfab.auth import Principal
 from greenfab.db import Database
 from services.intake import domain
-from services.intake.tables import Declaration, OutboxMessage
+from services.intake.tables import Declaration, EvidenceFile, OutboxMessage
 
 
 class Conflict(Exception):
@@ -157,3 +158,49 @@ async def record_evaluation(db: Database, event: EvaluationCompleted) -> None:
         row.evaluated_at = utcnow()
         s.add(row)
         await s.commit()
+
+
+def _same_link(declaration_id: str, item: str, sha256: str) -> SelectOfScalar[EvidenceFile]:
+    return select(EvidenceFile).where(
+        EvidenceFile.declaration_id == declaration_id, EvidenceFile.item == item, EvidenceFile.sha256 == sha256
+    )
+
+
+async def link_evidence(
+    db: Database, declaration_id: str, item: str, sha256: str, filename: str, content_type: str, size: int
+) -> EvidenceFile:
+    """Link stored bytes to an indicator (idempotent: the same file twice is one link)."""
+    async with db.session() as s:
+        row = (await s.exec(_same_link(declaration_id, item, sha256))).first()
+        if row is not None:
+            return row
+        row = EvidenceFile(
+            declaration_id=declaration_id,
+            item=item,
+            sha256=sha256,
+            filename=filename,
+            content_type=content_type,
+            size=size,
+        )
+        s.add(row)
+        try:
+            await s.commit()
+        except IntegrityError:
+            await s.rollback()
+            again = await s.exec(
+                select(EvidenceFile).where(
+                    EvidenceFile.declaration_id == declaration_id,
+                    EvidenceFile.item == item,
+                    EvidenceFile.sha256 == sha256,
+                )
+            )
+            return again.one()
+        return row
+
+
+async def evidence_of(db: Database, declaration_id: str) -> list[EvidenceFile]:
+    async with db.session() as s:
+        rows = await s.exec(
+            select(EvidenceFile).where(EvidenceFile.declaration_id == declaration_id).order_by(col(EvidenceFile.id))
+        )
+        return list(rows.all())

@@ -16,4 +16,8 @@ class IntakeSettings(ServiceSettings):
     )
     http_port: int = Field(default=8001, ge=0, le=65535, validation_alias=AliasChoices("GREENFAB_INTAKE_HTTP_PORT"))
     max_body_bytes: int = Field(default=1_000_000, validation_alias=AliasChoices("GREENFAB_INTAKE_MAX_BODY_BYTES"))
+    evidence_dir: str = Field(default=".data/evidence", validation_alias=AliasChoices("GREENFAB_INTAKE_EVIDENCE_DIR"))
+    max_evidence_bytes: int = Field(
+        default=20_000_000, validation_alias=AliasChoices("GREENFAB_INTAKE_MAX_EVIDENCE_BYTES")
+    )
     outbox_poll_s: float = Field(default=0.5, gt=0, validation_alias=AliasChoices("GREENFAB_INTAKE_OUTBOX_POLL_S"))

@@ -39,6 +39,22 @@ class Declaration(IntakeBase, table=True):
     evaluated_at: datetime | None = None
 
 
+class EvidenceFile(IntakeBase, table=True):
+    """A file linked to one indicator of a declaration; the bytes live once, under their sha256."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (UniqueConstraint("declaration_id", "item", "sha256", name="uq_evidence_item_file"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    declaration_id: str = Field(index=True, max_length=64)
+    item: str = Field(max_length=32)
+    sha256: str = Field(index=True, max_length=64)
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=120)
+    size: int
+    uploaded_at: datetime = Field(default_factory=utcnow)
+
+
 class OutboxMessage(IntakeBase, table=True):
     """An event committed with its declaration, published to JetStream by the relay."""
 

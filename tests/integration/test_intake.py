@@ -37,16 +37,16 @@ def body(**overrides: Any) -> dict[str, Any]:
     return data
 
 
-def settings(nats: Nats, database_url: str) -> IntakeSettings:
+def settings(nats: Nats, database_url: str, tmp_path: Path) -> IntakeSettings:
     return IntakeSettings(
         nats_url=nats.url, database_url=database_url, auth_secret=SECRET, http_port=0, outbox_poll_s=0.1,
-        max_body_bytes=20_000,
+        max_body_bytes=20_000, evidence_dir=str(tmp_path / "evidence"), max_evidence_bytes=100_000,
     )  # fmt: skip
 
 
 @pytest.fixture
-async def intake(nats: Nats, database_url: str) -> AsyncIterator[IntakeService]:
-    service = IntakeService(settings(nats, database_url))
+async def intake(nats: Nats, database_url: str, tmp_path: Path) -> AsyncIterator[IntakeService]:
+    service = IntakeService(settings(nats, database_url, tmp_path))
     await service.start()
     yield service
     await service.stop()
@@ -166,9 +166,11 @@ async def test_an_enterprise_reads_only_its_own(client: httpx.AsyncClient) -> No
     assert (await client.get(f"/v1/declarations/{created['id']}", headers=other_district)).status_code == 404
 
 
-async def test_an_event_committed_before_a_crash_goes_out_at_the_next_start(nats: Nats, database_url: str) -> None:
+async def test_an_event_committed_before_a_crash_goes_out_at_the_next_start(
+    nats: Nats, database_url: str, tmp_path: Path
+) -> None:
     # First life: the declaration and its outbox row are committed, and the process dies before the relay runs.
-    first = IntakeService(settings(nats, database_url))
+    first = IntakeService(settings(nats, database_url, tmp_path))
     from greenfab.db import create_tables
     from services.intake.tables import IntakeBase
 
@@ -180,7 +182,7 @@ async def test_an_event_committed_before_a_crash_goes_out_at_the_next_start(nats
     assert created
     await first.db.close()
     # Second life: the relay finds it and publishes it, once.
-    second = IntakeService(settings(nats, database_url))
+    second = IntakeService(settings(nats, database_url, tmp_path))
     await second.start()
     try:
         events = await published(nats)
@@ -303,3 +305,49 @@ async def test_nats_request_reply_gives_the_same_answers_as_http(intake: IntakeS
     assert forged["status"] == 401 and forged["problem"]["status"] == 401
     assert broken["status"] == 422 and broken["problem"]["errors"][0]["code"] == "uscc_invalid"
     assert nonsense["status"] == 422 and {e["path"] for e in nonsense["problem"]["errors"]} >= {"$.token", "$.hello"}
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PDF = b"%PDF-1.7\n" + b"0" * 64
+
+
+async def test_evidence_is_stored_by_hash_linked_to_its_indicator_and_checked_against_the_form(
+    client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    import hashlib
+
+    form = json.loads((SAMPLES / "beautiful-factory-2025.json").read_text(encoding="utf-8"))
+    owner = {"Authorization": f"Bearer {token('enterprise', '91110108MA01XK3T2Q')}"}
+    created = (await client.post("/v1/forms/beautiful-factory", json=form, headers=owner)).json()
+    base = f"/v1/declarations/{created['id']}/evidence"
+    png = {**owner, "Content-Type": "image/png"}
+    first = await client.post(f"{base}/BF-10?filename=certificate.png", content=PNG, headers=png)
+    again = await client.post(f"{base}/BF-10?filename=certificate.png", content=PNG, headers=png)
+    assert first.status_code == again.status_code == 201, first.text
+    digest = hashlib.sha256(PNG).hexdigest()
+    assert first.json()["sha256"] == digest
+    assert (tmp_path / "evidence" / digest[:2] / digest).read_bytes() == PNG
+    report = (await client.get(base, headers=owner)).json()
+    by_item = {i["item"]: i for i in report["items"]}
+    assert by_item["BF-10"]["status"] == "ok" and len(by_item["BF-10"]["files"]) == 1
+    assert (by_item["BF-1"]["status"], by_item["BF-1"]["severity"]) == ("missing_optional", "warning")
+    assert (by_item["BF-3"]["status"], by_item["BF-3"]["severity"]) == ("missing_required", "error")
+    assert report["complete"] is False
+    download = await client.get(f"{base}/BF-10/{digest}", headers=owner)
+    assert download.status_code == 200 and download.content == PNG
+
+    assert (
+        await client.post(f"{base}/BF-10", content=b"hello", headers={**owner, "Content-Type": "text/plain"})
+    ).status_code == 415
+    assert (await client.post(f"{base}/BF-10", content=PDF, headers=png)).status_code == 415  # not a PNG inside
+    big = b"%PDF" + b"0" * 200_000
+    assert (
+        await client.post(f"{base}/BF-10", content=big, headers={**owner, "Content-Type": "application/pdf"})
+    ).status_code == 413
+    assert (
+        await client.post(f"{base}/BF-99", content=PDF, headers={**owner, "Content-Type": "application/pdf"})
+    ).status_code == 422
+    district = {"Authorization": f"Bearer {token('district', '海淀区')}", "Content-Type": "application/pdf"}
+    assert (await client.post(f"{base}/BF-10", content=PDF, headers=district)).status_code == 403
+    stranger = {"Authorization": f"Bearer {token('enterprise', USCC)}"}
+    assert (await client.get(base, headers=stranger)).status_code == 404
