@@ -20,6 +20,7 @@ from services.intake.bootstrap import IntakeService
 from services.intake.settings import IntakeSettings
 from tests.conftest import SECRET, token
 from tests.support.servers import Nats
+from tests.support.streams import stream_messages
 
 USCC = "91110115MA04C2UX1E"
 
@@ -60,25 +61,9 @@ async def client(intake: IntakeService) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-async def published(nats: Nats, timeout: float = 5.0) -> list[dict[str, Any]]:
-    """Every submission.received in the stream, once the relay has had ``timeout`` to send."""
-    nc = await nats_py.connect(nats.url)
-    js = nc.jetstream()
-    try:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            info = await js.stream_info(subjects.SUBMISSIONS.name)
-            if info.state.messages or asyncio.get_running_loop().time() > deadline:
-                break
-            await asyncio.sleep(0.1)
-        await asyncio.sleep(0.3)  # let any duplicate arrive before counting
-        info = await js.stream_info(subjects.SUBMISSIONS.name)
-        out = []
-        for seq in range(info.state.first_seq, info.state.last_seq + 1):
-            out.append(json.loads((await js.get_msg(subjects.SUBMISSIONS.name, seq)).data or b""))
-        return out
-    finally:
-        await nc.close()
+async def published(nats: Nats) -> list[dict[str, Any]]:
+    """Every submission.received in the stream, once the relay has sent one (and any duplicate has had time)."""
+    return await stream_messages(nats.url, subjects.SUBMISSIONS.name, at_least=1, timeout=5)
 
 
 async def test_a_declaration_is_stored_then_published_once(client: httpx.AsyncClient, nats: Nats) -> None:

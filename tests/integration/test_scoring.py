@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import nats as nats_py
 import pytest
 
 from contracts import subjects
@@ -22,6 +19,7 @@ from services.scoring.worker import EngineCrashed, EnginePool
 from tests.conftest import SECRET
 from tests.integration import crash
 from tests.support.servers import Nats
+from tests.support.streams import stream_messages
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
 
@@ -52,22 +50,8 @@ def submission(n: int, data: dict[str, Any]) -> SubmissionReceived:
     )
 
 
-async def evaluations(nats: Nats, expected: int, timeout: float = 30) -> list[dict[str, Any]]:
-    nc = await nats_py.connect(nats.url)
-    js = nc.jetstream()
-    try:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while (await js.stream_info(subjects.EVALUATIONS.name)).state.messages < expected:
-            assert asyncio.get_running_loop().time() < deadline, "scoring did not answer in time"
-            await asyncio.sleep(0.1)
-        await asyncio.sleep(0.5)
-        info = await js.stream_info(subjects.EVALUATIONS.name)
-        return [
-            json.loads((await js.get_msg(subjects.EVALUATIONS.name, s)).data or b"")
-            for s in range(1, info.state.last_seq + 1)
-        ]
-    finally:
-        await nc.close()
+async def evaluations(nats: Nats, expected: int) -> list[dict[str, Any]]:
+    return await stream_messages(nats.url, subjects.EVALUATIONS.name, at_least=expected)
 
 
 async def test_scoring_answers_each_submission_once_with_a_named_error_for_bad_input(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -11,7 +10,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import nats as nats_py
 import pytest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -32,6 +30,7 @@ from services.workflow.deadlines import load_deadlines
 from services.workflow.tables import UnitProjection, WorkflowBase
 from services.workflow.workflows import UnitLifecycleWorkflow
 from tests.support.servers import Nats
+from tests.support.streams import stream_messages
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
 USCC = "91110115MA04C2UX1E"
@@ -65,16 +64,7 @@ def completed(submission_id: str, error: str | None = None) -> EvaluationComplet
 
 
 async def lifecycle_events(nats: Nats) -> list[dict[str, Any]]:
-    nc = await nats_py.connect(nats.url)
-    js = nc.jetstream()
-    try:
-        info = await js.stream_info(subjects.LIFECYCLE.name)
-        return [
-            json.loads((await js.get_msg(subjects.LIFECYCLE.name, s)).data or b"")
-            for s in range(1, info.state.last_seq + 1)
-        ]
-    finally:
-        await nc.close()
+    return await stream_messages(nats.url, subjects.LIFECYCLE.name)
 
 
 async def test_a_unit_waits_for_its_district_then_the_deadline_fires_once(
