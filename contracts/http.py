@@ -160,3 +160,14 @@ class EvidenceReport(BaseModel):
     items: list[EvidenceStatus] = Field(
         description="Every indicator the form asks evidence for, and any other with files."
     )
+
+
+class NoticePublic(BaseModel):
+    """A stored notice."""
+
+    id: str = Field(description="The notice's id.")
+    kind: str = Field(description="rename | major_adjustment | objection | district_report.")
+    uscc: str = Field(description="The unit it is about.")
+    received_at: datetime = Field(description="When intake stored it (UTC).")
+    actor: dict[str, Any] = Field(description="Who sent it: role, subject, scope.")
+    notice: dict[str, Any] = Field(description="The notice as sent.")

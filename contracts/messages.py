@@ -67,3 +67,14 @@ class DeadlineDue(Envelope):
     deadline: str = Field(description="Which deadline, e.g. `district-recommendation`.")
     due_at: datetime = Field(description="When it fell due (UTC).")
     clause: str = Field(description="The clause that sets it.")
+
+
+class NoticeReceived(Envelope):
+    """Intake stored a notice (rename, major adjustment, objection, district report); the lifecycle acts on it."""
+
+    TYPE: ClassVar[str] = "notice.received"
+
+    notice_id: str = Field(description="The notice's id (business key for idempotency).")
+    uscc: str = Field(description="The unit it is about.")
+    district: str | None = Field(default=None, description="The district, when a district reported it.")
+    notice: dict[str, Any] = Field(description="The notice as stored (one of the kinds in contracts.notices).")

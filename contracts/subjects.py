@@ -8,6 +8,7 @@ PREFIX = "greenfab"
 
 SUBMISSION_RECEIVED = f"{PREFIX}.submission.received"
 EVALUATION_COMPLETED = f"{PREFIX}.evaluation.completed"
+NOTICE_RECEIVED = f"{PREFIX}.submission.notice"
 UNIT_CHANGED = f"{PREFIX}.unit.changed"
 DEADLINE_DUE = f"{PREFIX}.deadline.due"
 TASK_OPENED = f"{PREFIX}.task.opened"

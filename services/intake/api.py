@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Body, FastAPI, Header, Path, Query, Request, Response
 from fastapi.responses import FileResponse
 
 from contracts.http import (
@@ -14,8 +14,10 @@ from contracts.http import (
     EvidencePublic,
     EvidenceReport,
     EvidenceStatus,
+    NoticePublic,
     Problem,
 )
+from contracts.notices import DistrictReport, MajorAdjustmentNotice, Notice, RenameNotice
 from contracts.schemes import Scheme
 from greenfab.auth import Principal, can_declare, can_read_enterprise
 from greenfab.db import Database
@@ -216,6 +218,40 @@ def build_app(
         if not match:
             raise ProblemError(404, "未找到该文件 / Not found", "no such evidence file on this declaration")
         return FileResponse(store.path(sha256), media_type=match[0].content_type, filename=match[0].filename)
+
+    @router.post("/notices", status_code=202, response_model=NoticePublic)
+    async def submit_notice(
+        notice: Annotated[Notice, Body()], response: Response, who: CurrentPrincipal
+    ) -> NoticePublic:
+        """A rename or major-adjustment notice (the enterprise), an objection during publicity (anyone
+        signed in), or a district report (that district's staff). Stored, then passed to the lifecycle."""
+        if isinstance(notice, RenameNotice | MajorAdjustmentNotice) and not can_declare(who, notice.uscc):
+            raise ProblemError(
+                403, "只有该单位可以提交 / Not allowed", "only the enterprise itself may send this notice"
+            )
+        if isinstance(notice, DistrictReport) and who.role != "district":
+            raise ProblemError(403, "只有区工业主管部门可以报告 / Not allowed", "only district staff may send a report")
+        try:
+            answer, created = await handlers.accept_notice(db, notice, who)
+        except handlers.Conflict as exc:
+            raise ProblemError(409, "重复提交冲突 / Conflict", exc.error.message_en, [exc.error]) from exc
+        if created:
+            submissions.committed()
+        else:
+            response.status_code = 200
+        response.headers["Location"] = f"/v1/notices/{answer.id}"
+        return answer
+
+    @router.get("/notices/{notice_id}", response_model=NoticePublic)
+    async def read_notice(notice_id: str, who: CurrentPrincipal) -> NoticePublic:
+        """A notice: for its sender, the enterprise it is about, its district, and bureau or auditors."""
+        row = await handlers.get_notice(db, notice_id)
+        visible = row is not None and (
+            row.actor.get("subject") == who.subject or can_read_enterprise(who, row.uscc, row.district or "")
+        )
+        if row is None or not visible:
+            raise ProblemError(404, "未找到该通知 / Not found", f"no notice {notice_id} visible to you")
+        return handlers.notice_public(row)
 
     app.include_router(router)
     return app

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from faststream.nats import NatsBroker
 
 from contracts import subjects
-from contracts.messages import SubmissionReceived
+from contracts.messages import NoticeReceived, SubmissionReceived
 from greenfab.db import Database, create_tables, make_engine
 from greenfab.health import add_health_route
 from greenfab.messaging import (
@@ -40,6 +40,13 @@ class IntakeService:
             schema=SubmissionReceived,
             title="intake/submission.received",
             description="Published by the outbox relay once a declaration is committed.",
+        )
+        self.broker.publisher(
+            subjects.NOTICE_RECEIVED,
+            stream=stream_ref(subjects.NOTICE_RECEIVED),
+            schema=NoticeReceived,
+            title="intake/notice.received",
+            description="A rename, major-adjustment notice, objection or district report, once committed.",
         )
         consumers.register(self.broker, self.db, settings.max_deliveries)
         self.relay = OutboxRelay(self.db, self.broker, settings.outbox_poll_s)

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from contracts import subjects
 from contracts.envelope import new_id, utcnow
-from contracts.http import DeclarationCreate, DeclarationPublic, FieldError
-from contracts.messages import EvaluationCompleted, SubmissionReceived
+from contracts.http import DeclarationCreate, DeclarationPublic, FieldError, NoticePublic
+from contracts.messages import EvaluationCompleted, NoticeReceived, SubmissionReceived
 from greenfab.auth import Principal
 from greenfab.db import Database
 from services.intake import domain
-from services.intake.tables import Declaration, EvidenceFile, OutboxMessage
+from services.intake.tables import Declaration, EvidenceFile, NoticeRecord, OutboxMessage
 
 
 class Conflict(Exception):
@@ -204,3 +207,66 @@ async def evidence_of(db: Database, declaration_id: str) -> list[EvidenceFile]:
             select(EvidenceFile).where(EvidenceFile.declaration_id == declaration_id).order_by(col(EvidenceFile.id))
         )
         return list(rows.all())
+
+
+def notice_public(row: NoticeRecord) -> NoticePublic:
+    return NoticePublic(
+        id=row.id, kind=row.kind, uscc=row.uscc, received_at=row.received_at, actor=row.actor, notice=row.body
+    )
+
+
+async def accept_notice(db: Database, notice: BaseModel, principal: Principal) -> tuple[NoticePublic, bool]:
+    """Store a notice and its event in one transaction; a retry with the same notice_id gets the first answer."""
+    body = notice.model_dump(mode="json")
+    fingerprint = hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    notice_id = body.get("notice_id") or new_id()
+    async with db.session() as s:
+        existing = await s.get(NoticeRecord, notice_id)
+    if existing is not None:
+        if existing.fingerprint != fingerprint:
+            raise Conflict(
+                FieldError(
+                    path="$.notice_id",
+                    code="idempotency_conflict",
+                    message_zh="该编号已用于另一份不同的通知",
+                    message_en="this notice_id was already used for a different notice",
+                )
+            )
+        return notice_public(existing), False
+    district = principal.scope if principal.role == "district" else None
+    row = NoticeRecord(
+        id=notice_id,
+        kind=body["kind"],
+        uscc=body["uscc"],
+        district=district,
+        actor=principal.actor().model_dump(),
+        body=body,
+        fingerprint=fingerprint,
+    )
+    event = NoticeReceived(
+        correlation_id=new_id(),
+        actor=principal.actor(),
+        notice_id=notice_id,
+        uscc=row.uscc,
+        district=district,
+        notice=body,
+    )
+    async with db.session() as s:
+        s.add(row)
+        s.add(
+            OutboxMessage(message_id=event.id, subject=subjects.NOTICE_RECEIVED, payload=event.model_dump(mode="json"))
+        )
+        try:
+            await s.commit()
+        except IntegrityError:
+            await s.rollback()
+            again = await s.get(NoticeRecord, notice_id)
+            if again is None:
+                raise
+            return notice_public(again), False
+    return notice_public(row), True
+
+
+async def get_notice(db: Database, notice_id: str) -> NoticeRecord | None:
+    async with db.session() as s:
+        return await s.get(NoticeRecord, notice_id)

@@ -27,6 +27,10 @@ class Submissions:
         self._on_commit = on_commit
         self.forms = load_forms()
 
+    def committed(self) -> None:
+        """Something with an outbox event was committed: publish now rather than at the next poll."""
+        self._on_commit()
+
     async def declare(
         self, body: DeclarationCreate, who: Principal, key: str | None, raw: dict[str, Any] | None = None
     ) -> tuple[DeclarationPublic, bool]:

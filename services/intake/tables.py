@@ -55,6 +55,21 @@ class EvidenceFile(IntakeBase, table=True):
     uploaded_at: datetime = Field(default_factory=utcnow)
 
 
+class NoticeRecord(IntakeBase, table=True):
+    """A notice (rename, major adjustment, objection, district report) as received."""
+
+    __tablename__ = "notices"
+
+    id: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(index=True, max_length=32)
+    uscc: str = Field(index=True, max_length=18)
+    district: str | None = Field(default=None, max_length=20)
+    actor: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    fingerprint: str = Field(max_length=64)
+    received_at: datetime = Field(default_factory=utcnow)
+
+
 class OutboxMessage(IntakeBase, table=True):
     """An event committed with its declaration, published to JetStream by the relay."""
 

@@ -336,3 +336,44 @@ async def test_evidence_is_stored_by_hash_linked_to_its_indicator_and_checked_ag
     assert (await client.post(f"{base}/BF-10", content=PDF, headers=district)).status_code == 403
     stranger = {"Authorization": f"Bearer {token('enterprise', USCC)}"}
     assert (await client.get(base, headers=stranger)).status_code == 404
+
+
+async def test_notices_are_stored_published_and_only_sent_by_who_may(client: httpx.AsyncClient, nats: Nats) -> None:
+    rename = {"kind": "rename", "notice_id": "rename-0001", "uscc": USCC, "old_name": "北京示例新能源科技有限公司",
+              "new_name": "北京示例绿能科技有限公司", "completed_on": "2026-10-01"}  # fmt: skip
+    first = await client.post("/v1/notices", json=rename)
+    again = await client.post("/v1/notices", json=rename)
+    changed = await client.post("/v1/notices", json={**rename, "new_name": "别的名字"})
+    assert (first.status_code, again.status_code, changed.status_code) == (202, 200, 409), first.text
+    assert first.json()["actor"] == {"role": "enterprise", "subject": USCC, "scope": USCC}
+
+    stranger = {"Authorization": f"Bearer {token('enterprise', '91110108MA01XK3T2Q')}"}
+    district = {"Authorization": f"Bearer {token('district', '大兴区')}"}
+    assert (await client.post("/v1/notices", json={**rename, "notice_id": None}, headers=stranger)).status_code == 403
+    report = {"kind": "district_report", "uscc": USCC, "finding": "abnormal_operation", "observed_on": "2026-11-01",
+              "details": "连续三个月无生产用电"}  # fmt: skip
+    assert (await client.post("/v1/notices", json=report)).status_code == 403  # an enterprise cannot report
+    reported = await client.post("/v1/notices", json=report, headers=district)
+    assert reported.status_code == 202 and reported.json()["actor"]["scope"] == "大兴区"
+    objection = {
+        "kind": "objection",
+        "uscc": USCC,
+        "designation": "municipal-green-factory",
+        "reason": "申报数据与实际不符",
+    }
+    objected = await client.post("/v1/notices", json=objection, headers=stranger)
+    assert objected.status_code == 202
+
+    assert (await client.get(f"/v1/notices/{objected.json()['id']}", headers=stranger)).status_code == 200
+    assert (await client.get(f"/v1/notices/{reported.json()['id']}", headers=district)).status_code == 200
+    assert (await client.get("/v1/notices/rename-0001", headers=stranger)).status_code == 404
+
+    bad = await client.post("/v1/notices", json={"kind": "rename", "uscc": USCC, "completed_on": "yesterday"})
+    assert bad.status_code == 422
+    assert {"$.rename.old_name", "$.rename.new_name", "$.rename.completed_on"} <= {
+        e["path"] for e in bad.json()["errors"]
+    }
+    assert (await client.post("/v1/notices", json={"kind": "complaint", "uscc": USCC})).status_code == 422
+
+    events = await stream_messages(nats.url, subjects.SUBMISSIONS.name, at_least=3, timeout=5)
+    assert sorted(e["notice"]["kind"] for e in events) == ["district_report", "objection", "rename"]
