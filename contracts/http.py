@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contracts.evaluation import Evaluation
 from contracts.schemes import Scheme
@@ -32,6 +32,37 @@ class DeclarationCreate(BaseModel):
     district: str = Field(description="所在区: one of Beijing's 16 districts.", min_length=1, max_length=20)
     declared_on: date = Field(description="申报日期 (ISO date).")
     data: dict[str, Any] = Field(description="Indicator inputs of the scheme, keyed by item input name.")
+
+    @field_validator("data")
+    @classmethod
+    def _within_limits(cls, data: dict[str, Any]) -> dict[str, Any]:
+        problems = list(_limit_problems(data, "data", depth=0))
+        if problems:
+            raise ValueError("; ".join(problems[:20]))
+        return data
+
+
+# Limits on what a declaration's data may hold (the body as a whole is limited by the service too).
+MAX_KEYS, MAX_KEY_CHARS, MAX_STRING_CHARS, MAX_ITEMS, MAX_DEPTH = 500, 64, 2000, 100, 4
+
+
+def _limit_problems(value: Any, path: str, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        yield f"{path}: nested deeper than {MAX_DEPTH} levels"
+    elif isinstance(value, dict):
+        if len(value) > MAX_KEYS:
+            yield f"{path}: more than {MAX_KEYS} fields"
+        for key, item in value.items():
+            if len(str(key)) > MAX_KEY_CHARS:
+                yield f"{path}: field name longer than {MAX_KEY_CHARS} characters"
+            yield from _limit_problems(item, f"{path}.{key}", depth + 1)
+    elif isinstance(value, list):
+        if len(value) > MAX_ITEMS:
+            yield f"{path}: more than {MAX_ITEMS} items"
+        for i, item in enumerate(value[:MAX_ITEMS]):
+            yield from _limit_problems(item, f"{path}[{i}]", depth + 1)
+    elif isinstance(value, str) and len(value) > MAX_STRING_CHARS:
+        yield f"{path}: text longer than {MAX_STRING_CHARS} characters"
 
 
 class DeclarationPublic(BaseModel):

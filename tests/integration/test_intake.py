@@ -377,3 +377,15 @@ async def test_notices_are_stored_published_and_only_sent_by_who_may(client: htt
 
     events = await stream_messages(nats.url, subjects.SUBMISSIONS.name, at_least=3, timeout=5)
     assert sorted(e["notice"]["kind"] for e in events) == ["district_report", "objection", "rename"]
+
+
+async def test_limits_on_what_data_may_hold_are_named(client: httpx.AsyncClient) -> None:
+    r = await client.post(
+        "/v1/declarations",
+        json=body(data={"energy_input_boxes": ["x"] * 101, "note": "长" * 2001, "a": {"b": {"c": {"d": {"e": 1}}}}}),
+    )
+    assert r.status_code == 422
+    message = r.json()["errors"][0]["message_en"]
+    assert "data.energy_input_boxes: more than 100 items" in message
+    assert "data.note: text longer than 2000 characters" in message
+    assert "nested deeper than 4 levels" in message
