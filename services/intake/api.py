@@ -32,6 +32,7 @@ from services.intake.evidence import TYPES as EVIDENCE_TYPES
 from services.intake.evidence import EvidenceError, EvidenceStore, check_type, requirements
 from services.intake.submissions import Submissions
 from services.intake.tables import Declaration
+from services.intake.workbook import template
 
 PROBLEMS: dict[int | str, dict[str, object]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}}
@@ -99,6 +100,12 @@ def build_app(
         and the raw values are kept beside the normalised ones.
         """
         return answered(await submissions.declare_form(scheme, form, who, idempotency_key), response)
+
+    @router.get("/forms/{scheme}/template.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
+    async def form_template(scheme: Scheme) -> Response:
+        """The fillable workbook of a scheme's form (the same as `greenfab template SCHEME`); no sign-in needed."""
+        headers = {"Content-Disposition": f'attachment; filename="{scheme.value}-form.xlsx"'}
+        return Response(template(submissions.forms[scheme]), media_type=XLSX, headers=headers)
 
     @router.post(
         "/forms/{scheme}/xlsx",

@@ -389,3 +389,9 @@ async def test_limits_on_what_data_may_hold_are_named(client: httpx.AsyncClient)
     assert "data.energy_input_boxes: more than 100 items" in message
     assert "data.note: text longer than 2000 characters" in message
     assert "nested deeper than 4 levels" in message
+
+
+async def test_the_template_can_be_downloaded(client: httpx.AsyncClient) -> None:
+    r = await client.get("/v1/forms/green-factory/template.xlsx", headers={"Authorization": ""})
+    assert r.status_code == 200 and r.content[:2] == b"PK"
+    assert "green-factory-form.xlsx" in r.headers["content-disposition"]

@@ -62,3 +62,49 @@ def test_a_file_that_is_not_a_workbook_is_refused() -> None:
         read_workbook(FORMS[Scheme.GRADING], b"%PDF-1.7 ...")
     with pytest.raises(WorkbookError):
         read_workbook(FORMS[Scheme.GRADING], b"PK\x03\x04 broken zip")
+
+
+def test_the_green_factory_form_covers_every_input_of_its_rulebook() -> None:
+    """Typed as an enterprise would (符合/不符合, amounts with units), the form gives the example's inputs."""
+    from services.scoring.domain.rulebook import RuleLibrary
+
+    example = json.loads(
+        (Path(__file__).resolve().parents[2] / "examples" / "green-factory-declaration.json").read_text()
+    )
+    spec = FORMS[Scheme.GREEN_FACTORY]
+    form: dict[str, Any] = {
+        "申报单位": example["enterprise_name"],
+        "统一社会信用代码": example["uscc"],
+        "所在区": "顺义",
+    }
+    for path, field in spec.fields.items():
+        value = example["data"].get(field.get("input", ""))
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            typed: Any = "符合" if value else "不符合"
+        elif field["type"] == "amount":
+            typed = f"{value:,}{field['unit']}"
+        elif field["type"] == "share":
+            typed = f"{value * 100:g}%"
+        else:
+            typed = str(value)
+        node = form
+        *parents, leaf = path.split("/")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = typed
+    body, _, errors = read_form(spec, form)
+    assert errors == []
+    rulebook_inputs = set()
+    edition = RuleLibrary.load(Path(__file__).resolve().parents[2] / "rules").rulebook(Scheme.GREEN_FACTORY).editions[0]
+    for item in edition.items:
+        rulebook_inputs |= set(item.inputs) | set(item.optional) | ({item.applies_if} if item.applies_if else set())
+        from services.scoring.domain.expressions import parse
+
+        for expr in item.derive.values():
+            rulebook_inputs |= {n for n in parse(expr).names if n not in item.derive}
+    mapped = {f["input"] for f in spec.fields.values() if "input" in f}
+    assert rulebook_inputs <= mapped, sorted(rulebook_inputs - mapped)
+    for name in rulebook_inputs & set(example["data"]):
+        assert body["data"][name] == pytest.approx(example["data"][name]), name
