@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.conftest import SECRET, token
-from tests.support.servers import free_port, nats_server
+from tests.support.servers import free_port, nats_server, start_intake
 
 USCC = "91110115MA04C2UX1E"
 
@@ -33,24 +28,8 @@ def intake_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp: Path = tmp_path_factory.mktemp("fuzz")
     with nats_server() as nats:
         port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GREENFAB_")}
-        env.update(
-            GREENFAB_NATS_URL=nats.url,
-            GREENFAB_AUTH_SECRET=SECRET,
-            GREENFAB_INTAKE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp / 'intake.db'}",
-            GREENFAB_INTAKE_HTTP_PORT=str(port),
-            GREENFAB_LOG_LEVEL="WARNING",
-        )
-        proc = subprocess.Popen([sys.executable, "-m", "services.intake"], env=env, cwd=tmp)
+        proc = start_intake(nats.url, SECRET, tmp, port)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=1):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "intake did not start"
-                time.sleep(0.2)
         yield url
         proc.terminate()
         proc.wait(20)

@@ -11,10 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import httpx
@@ -22,34 +19,14 @@ import httpx
 from contracts import subjects
 from tests.conftest import SECRET, token
 from tests.e2e.stack import declaration
-from tests.support.servers import Nats, free_port
+from tests.support.servers import Nats, free_port, start_intake
 from tests.support.streams import stream_messages
-
-
-def start_intake(nats: Nats, tmp: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GREENFAB_")}
-    env.update(
-        GREENFAB_NATS_URL=nats.url,
-        GREENFAB_AUTH_SECRET=SECRET,
-        GREENFAB_INTAKE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp / 'intake.db'}",
-        GREENFAB_INTAKE_HTTP_PORT=str(port),
-        GREENFAB_INTAKE_EVIDENCE_DIR=str(tmp / "evidence"),
-    )
-    proc = subprocess.Popen([sys.executable, "-m", "services.intake"], env=env, cwd=tmp)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return proc
-        except OSError:
-            assert proc.poll() is None and time.monotonic() < deadline, "intake did not start"
-            time.sleep(0.2)
 
 
 def test_killed_between_commit_and_publish_the_event_still_goes_out_once(nats: Nats, tmp_path: Path) -> None:
     assert nats.proc is not None
     port = free_port()
-    first = start_intake(nats, tmp_path, port)
+    first = start_intake(nats.url, SECRET, tmp_path, port)
     decl = declaration(3)
     headers = {"Authorization": f"Bearer {token('enterprise', str(decl['uscc']))}"}
     os.kill(nats.proc.pid, signal.SIGSTOP)  # the relay's publish now waits for an ack that cannot come
@@ -61,7 +38,7 @@ def test_killed_between_commit_and_publish_the_event_still_goes_out_once(nats: N
         first.wait()
     finally:
         os.kill(nats.proc.pid, signal.SIGCONT)
-    second = start_intake(nats, tmp_path, port)
+    second = start_intake(nats.url, SECRET, tmp_path, port)
     try:
         events = asyncio.run(stream_messages(nats.url, subjects.SUBMISSIONS.name, at_least=1, timeout=20))
         time.sleep(1.5)  # give a duplicate every chance to arrive

@@ -161,3 +161,26 @@ def postgres_server() -> Iterator[Postgres]:
 
 def python() -> str:
     return sys.executable
+
+
+def start_intake(nats_url: str, secret: str, workdir: Path, port: int) -> subprocess.Popen[bytes]:
+    """A real intake process (SQLite in ``workdir``) on ``port``, returned once its /healthz answers."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GREENFAB_")}
+    env.update(
+        GREENFAB_NATS_URL=nats_url,
+        GREENFAB_AUTH_SECRET=secret,
+        GREENFAB_INTAKE_DATABASE_URL=f"sqlite+aiosqlite:///{workdir / 'intake.db'}",
+        GREENFAB_INTAKE_HTTP_PORT=str(port),
+        GREENFAB_INTAKE_EVIDENCE_DIR=str(workdir / "evidence"),
+        GREENFAB_LOG_LEVEL="WARNING",
+    )
+    proc = subprocess.Popen([sys.executable, "-m", "services.intake"], env=env, cwd=workdir)
+
+    def ready() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"intake exited with {proc.returncode}")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+            return bool(r.status == 200)
+
+    wait_until(ready, 30, "intake")
+    return proc
