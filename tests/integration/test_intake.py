@@ -63,7 +63,7 @@ async def client(intake: IntakeService) -> AsyncIterator[httpx.AsyncClient]:
 
 async def published(nats: Nats) -> list[dict[str, Any]]:
     """Every submission.received in the stream, once the relay has sent one (and any duplicate has had time)."""
-    return await stream_messages(nats.url, subjects.SUBMISSIONS.name, at_least=1, timeout=5)
+    return await stream_messages(nats.url, subjects.SUBMISSIONS.name, at_least=1, timeout=20)
 
 
 async def test_a_declaration_is_stored_then_published_once(client: httpx.AsyncClient, nats: Nats) -> None:
@@ -375,7 +375,7 @@ async def test_notices_are_stored_published_and_only_sent_by_who_may(client: htt
     }
     assert (await client.post("/v1/notices", json={"kind": "complaint", "uscc": USCC})).status_code == 422
 
-    events = await stream_messages(nats.url, subjects.SUBMISSIONS.name, at_least=3, timeout=5)
+    events = await stream_messages(nats.url, subjects.SUBMISSIONS.name, at_least=3, timeout=20)
     assert sorted(e["notice"]["kind"] for e in events) == ["district_report", "objection", "rename"]
 
 

@@ -39,7 +39,10 @@ USCC = "91110115MA04C2UX1E"
 @pytest.fixture
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=tool_path("temporal-test-server"), data_converter=pydantic_data_converter
+        test_server_existing_path=tool_path("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+        # The default 5 s is tight on a busy 2-core machine.
+        test_server_startup_timeout=timedelta(seconds=60),
     ) as environment:
         yield environment
 
