@@ -30,6 +30,25 @@ class Service(Protocol):
     async def stop(self) -> None: ...
 
 
+async def bounded(what: str, step: Awaitable[Any], seconds: float = 15.0) -> None:
+    """Await one shutdown step, but never hang a stop on it: log and move on after ``seconds``."""
+    try:
+        await asyncio.wait_for(step, seconds)
+    except TimeoutError:
+        logging.getLogger(__name__).warning("shutdown: %s took over %.0f s; moving on", what, seconds)
+
+
+async def stop_broker(broker: Any) -> None:
+    """Stop a FastStream broker (drain), bounded; if draining hangs, close the connection outright."""
+    connection = broker._connection  # noqa: SLF001 - kept to close it if drain hangs
+    try:
+        await asyncio.wait_for(broker.stop(), 15)
+    except TimeoutError:
+        logging.getLogger(__name__).warning("shutdown: draining NATS took over 15 s; closing the connection")
+        if connection is not None and not connection.is_closed:
+            await connection.close()
+
+
 def configure_logging() -> None:
     logging.basicConfig(
         level=os.environ.get("GREENFAB_LOG_LEVEL", "INFO"),

@@ -19,6 +19,7 @@ from greenfab.messaging import (
     make_broker,
     stream_ref,
 )
+from greenfab.service import bounded, stop_broker
 from services.intake import api, consumers
 from services.intake.evidence import EvidenceStore
 from services.intake.outbox import OutboxRelay
@@ -75,8 +76,8 @@ class IntakeService:
             self._relay_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._relay_task
-        await self.broker.stop()
-        await self.db.close()
+        await stop_broker(self.broker)
+        await bounded("closing the database", self.db.close())
 
 
 async def build() -> tuple[IntakeService, str, int]:

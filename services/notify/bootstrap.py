@@ -5,6 +5,7 @@ from __future__ import annotations
 from greenfab.db import Database, create_tables, make_engine
 from greenfab.health import add_health_route
 from greenfab.messaging import connect_or_fail, ensure_streams, make_broker
+from greenfab.service import bounded, stop_broker
 from services.notify import api, consumers
 from services.notify.settings import NotifySettings
 from services.notify.tables import NotifyBase
@@ -28,8 +29,8 @@ class NotifyService:
         await self.broker.start()
 
     async def stop(self) -> None:
-        await self.broker.stop()
-        await self.db.close()
+        await stop_broker(self.broker)
+        await bounded("closing the database", self.db.close())
 
 
 async def build() -> tuple[NotifyService, str, int]:

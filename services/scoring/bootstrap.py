@@ -10,6 +10,7 @@ from greenfab.db import Database, create_tables, make_engine
 from greenfab.health import add_health_route
 from greenfab.http import install_problem_handlers
 from greenfab.messaging import connect_or_fail, ensure_streams, make_broker
+from greenfab.service import bounded, stop_broker
 from services.scoring import consumers
 from services.scoring.settings import ScoringSettings
 from services.scoring.tables import ScoringBase
@@ -37,9 +38,9 @@ class ScoringService:
         await self.broker.start()
 
     async def stop(self) -> None:
-        await self.broker.stop()
+        await stop_broker(self.broker)
         self.pool.close()
-        await self.db.close()
+        await bounded("closing the database", self.db.close())
 
 
 async def build() -> tuple[ScoringService, str, int]:

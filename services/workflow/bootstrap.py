@@ -20,6 +20,7 @@ from greenfab.messaging import (
     make_broker,
     publish,
 )
+from greenfab.service import bounded, stop_broker
 from services.workflow import api, consumers
 from services.workflow.activities import LifecycleActivities
 from services.workflow.deadlines import load_deadlines
@@ -84,12 +85,13 @@ class WorkflowService:
         await self.broker.start()
 
     async def stop(self) -> None:
-        await self.broker.stop()
+        await stop_broker(self.broker)
         if self.worker is not None and self._worker_task is not None:
-            await self.worker.shutdown()
+            await bounded("stopping the Temporal worker", self.worker.shutdown(), 30)
+            self._worker_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker_task
-        await self.db.close()
+        await bounded("closing the database", self.db.close())
 
 
 async def build() -> tuple[WorkflowService, str, int]:
