@@ -50,7 +50,13 @@ async def intake(nats: Nats, database_url: str, tmp_path: Path) -> AsyncIterator
     service = IntakeService(settings(nats, database_url, tmp_path))
     await service.start()
     yield service
-    await service.stop()
+    try:
+        await asyncio.wait_for(service.stop(), 60)
+    except TimeoutError:
+        # A stop that hangs is a bug: show where every task is waiting, then fail.
+        for task in asyncio.all_tasks():
+            task.print_stack()
+        pytest.fail("intake did not stop within 60 s")
 
 
 @pytest.fixture
