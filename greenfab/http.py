@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Annotated, Any
 
@@ -113,8 +112,3 @@ def current_principal(request: Request) -> Principal:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
-
-
-def dumps(value: Any) -> str:
-    """Compact JSON with Chinese kept readable."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)

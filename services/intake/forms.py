@@ -182,7 +182,7 @@ def _checklist(value: Any, spec: dict[str, Any], listed: bool) -> list[str]:
     return out
 
 
-def _header(spec: FormSpec, flat: dict[str, Any], errors: _Errors) -> tuple[dict[str, Any], set[str]]:
+def _header(spec: FormSpec, flat: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
     out: dict[str, Any] = {}
     used: set[str] = set()
     for name, labels in spec.header.items():
@@ -198,7 +198,7 @@ def read_form(spec: FormSpec, form: dict[str, Any]) -> tuple[dict[str, Any], dic
     """(declaration body, raw values by input, every error) for a form as typed."""
     flat = flatten(form)
     errors = _Errors()
-    header, used = _header(spec, flat, errors)
+    header, used = _header(spec, flat)
     body: dict[str, Any] = {"scheme": spec.scheme.value}
     for name in ("enterprise_name", "uscc", "district"):
         if name not in header:

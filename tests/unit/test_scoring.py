@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from contracts.schemes import Scheme
-from services.scoring.domain import methods, reference
-from services.scoring.domain.facts import InputError
-from services.scoring.domain.rulebook import RuleLibrary, UnknownEdition
+from services.scoring.domain import outcomes, reference
+from services.scoring.domain.facts import Fact, InputError
+from services.scoring.domain.rulebook import BenchmarkEdition, Case, Item, Outcome, RuleLibrary, UnknownEdition
 from services.scoring.engine import RulesEngine
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
@@ -23,25 +24,41 @@ def engine() -> RulesEngine:
     return RulesEngine.from_dir(RULES)
 
 
+def fact(max_points: int, method: str = "cases", params: dict[str, Any] | None = None, **fields: Any) -> Fact:
+    """A one-off item and its fact, to test an outcome formula on its own."""
+    cases = [Case(then=Outcome(points=Decimal(0), explain="-"))] if method == "cases" else []
+    item = Item.model_validate(
+        {"id": "T-1", "name_zh": "测试", "name_en": "test", "max": max_points, "basis": "test", "method": method,
+         "cases": cases, "inputs": list(fields), "params": params or {}}
+    )  # fmt: skip
+    return Fact(item=item, fields=dict(fields))
+
+
+def linear(value: str, max_points: int, zero_at: float, full_at: float) -> Decimal | None:
+    outcome = Outcome(linear={"of": "v", "zero_at": zero_at, "full_at": full_at}, explain="-")
+    return outcomes.apply(outcome, fact(max_points, v=Decimal(value))).points
+
+
 def test_proportional_is_capped_at_full_marks() -> None:
-    assert methods.proportional(Decimal("0.4"), Decimal(4), {"full_at": 0.8}).points == Decimal(2)
-    assert methods.proportional(Decimal("0.95"), Decimal(4), {"full_at": 0.8}).points == Decimal(4)
+    # D-PROP is the linear outcome anchored at 0.
+    assert linear("0.4", 4, 0, 0.8) == Decimal(2)
+    assert linear("0.95", 4, 0, 0.8) == Decimal(4)
 
 
 def test_linear_is_zero_at_its_lower_anchor_and_full_at_its_upper() -> None:
-    p = {"zero_at": 1, "full_at": 2}
-    assert methods.linear(Decimal(1), Decimal(2), p).points == 0
-    assert methods.linear(Decimal("1.5"), Decimal(2), p).points == 1
-    assert methods.linear(Decimal(3), Decimal(2), p).points == 2
+    assert linear("1", 2, 1, 2) == 0
+    assert linear("1.5", 2, 1, 2) == 1
+    assert linear("3", 2, 1, 2) == 2
 
 
 def test_checklist_sums_boxes_and_caps() -> None:
-    p = {"boxes": {"a": 2, "b": 2, "c": 2}, "cap": 4}
-    assert methods.checklist(["a", "b", "c"], Decimal(4), p).points == 4
+    f = fact(4, "checklist", params={"boxes": {"a": 2, "b": 2, "c": 2}, "cap": 4}, boxes=["a", "b", "c"])
+    assert outcomes.checklist(f).points == 4
 
 
 def test_industry_position_without_benchmark_needs_an_expert_never_zero() -> None:
-    out = methods.industry_position(Decimal(1), Decimal(6), {"direction": "lower_is_better"}, None)
+    f = fact(6, "industry_position", params={"direction": "lower_is_better", "indicator": "x"}, value=Decimal(1))
+    out = outcomes.industry_position(f, BenchmarkEdition(edition="none", effective_from=ON, industries={}), "C3841")
     assert out.status == "needs_expert" and out.points is None
 
 
