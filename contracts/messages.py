@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, ClassVar
+from decimal import Decimal
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from contracts.envelope import Envelope
 from contracts.evaluation import Evaluation
@@ -38,35 +39,94 @@ class EvaluationCompleted(Envelope):
     district: str = Field(description="The unit's district.")
     evaluation: Evaluation | None = Field(description="The result; null when scoring failed.")
     error: str | None = Field(default=None, description="Why scoring failed, when it did.")
+    evaluator_uscc: str | None = Field(
+        default=None, description="The third-party evaluator's USCC, when the declaration names one (003 第十八条)."
+    )
 
 
 class UnitChanged(Envelope):
-    """A unit's lifecycle workflow moved to a new state."""
+    """A step of a unit's lifecycle: a new state, or a recorded note; who, why and under which clause."""
 
     TYPE: ClassVar[str] = "unit.changed"
 
     workflow_id: str = Field(description="The lifecycle workflow's id.")
+    seq: int = Field(default=0, description="The step's number in the unit's history (1, 2, …).")
     uscc: str = Field(description="The unit's USCC.")
+    enterprise_name: str = Field(default="", description="单位名称 at the time of the step.")
     district: str = Field(description="The unit's district.")
     designation: Designation = Field(description="What the workflow is about.")
-    state: str = Field(description="The new state.")
-    state_zh: str = Field(description="The new state in Chinese.")
+    state: str = Field(description="The state after the step.")
+    state_zh: str = Field(description="The state in Chinese.")
     submission_id: str | None = Field(default=None, description="The declaration behind the change, if any.")
-    reason: str = Field(description="Why, in Chinese, with the clause.")
+    reason: str = Field(description="Why, in Chinese.")
+    clause: str = Field(default="", description="The clause or DOMAIN.md decision behind the step.")
+    task_id: str | None = Field(default=None, description="The task whose decision made the step, if any.")
     total: str | None = Field(default=None, description="The evaluation's total, when it has one.")
 
 
-class DeadlineDue(Envelope):
-    """A lifecycle deadline passed."""
+DeadlineKind = Literal["upcoming", "due", "missed"]
 
-    TYPE: ClassVar[str] = "deadline.due"
 
+class DeadlineEvent(Envelope):
+    """A lifecycle deadline approaches (`upcoming`, N days before), is today (`due`) or passed unmet (`missed`)."""
+
+    TYPE: ClassVar[str] = "deadline"
+
+    kind: DeadlineKind = Field(description="upcoming | due | missed.")
+    offset_days: int = Field(default=0, description="For `upcoming`: how many days before the due day.")
+    workflow_id: str = Field(description="The lifecycle workflow's id.")
+    uscc: str = Field(description="The unit's USCC.")
+    enterprise_name: str = Field(default="", description="单位名称.")
+    district: str = Field(description="The unit's district.")
+    designation: Designation = Field(description="What the workflow is about.")
+    deadline: str = Field(description="Which deadline, e.g. `district-recommendation`, `rename`.")
+    deadline_zh: str = Field(description="The deadline's name in Chinese.")
+    owner: str = Field(description="The role that must act: enterprise, district, bureau or expert.")
+    due_on: date = Field(description="The last day to act (Beijing time).")
+    due_at: datetime = Field(description="The instant the deadline passes (UTC): midnight after the due day.")
+    clause: str = Field(description="The clause that sets it.")
+    consequence_zh: str = Field(description="What happens when it is missed, in Chinese.")
+    task_id: str | None = Field(default=None, description="The task the deadline belongs to, if any.")
+
+
+TaskChange = Literal["opened", "updated", "claimed", "released", "escalated", "closed", "cancelled"]
+
+
+class TaskEvent(Envelope):
+    """A human task was opened, changed or closed (the staff inbox's feed)."""
+
+    TYPE: ClassVar[str] = "task"
+
+    change: TaskChange = Field(description="What happened to the task.")
+    task_id: str = Field(description="The task's id.")
+    kind: str = Field(description="Task kind, e.g. `recommend`, `review`, `expert_score`.")
+    title_zh: str = Field(description="The task in Chinese.")
+    role: str = Field(description="The role that acts: district, bureau or expert.")
+    task_district: str | None = Field(default=None, description="District tasks: the district whose staff act.")
+    status: str = Field(description="open | claimed | done | cancelled.")
+    escalated: bool = Field(description="Overdue and escalated to the bureau.")
+    due_at: datetime | None = Field(default=None, description="When the task is overdue (UTC).")
     workflow_id: str = Field(description="The lifecycle workflow's id.")
     uscc: str = Field(description="The unit's USCC.")
     district: str = Field(description="The unit's district.")
-    deadline: str = Field(description="Which deadline, e.g. `district-recommendation`.")
-    due_at: datetime = Field(description="When it fell due (UTC).")
-    clause: str = Field(description="The clause that sets it.")
+    designation: Designation = Field(description="What the workflow is about.")
+    decision: str | None = Field(default=None, description="The decision, once made.")
+    reason: str | None = Field(default=None, description="The decision's reason.")
+    clause: str = Field(description="The clause behind the task.")
+
+
+class RescoreRequest(BaseModel):
+    """Workflow → scoring (request/reply): recompute a declaration with the experts' points."""
+
+    submission_id: str = Field(description="The declaration scoring stored.")
+    expert_points: dict[str, Decimal] = Field(description="Points per needs_expert item id.")
+
+
+class RescoreReply(BaseModel):
+    """Scoring's recomputed evaluation, or why it could not."""
+
+    evaluation: Evaluation | None = Field(default=None, description="The evaluation with the experts' points.")
+    error: str | None = Field(default=None, description="Why it could not be recomputed.")
 
 
 class NoticeReceived(Envelope):

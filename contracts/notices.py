@@ -1,6 +1,7 @@
 """Notices that are not scored declarations (003 第十四、十七条; 公示).
 
-Rename, major adjustment, objection during publicity, district report.
+Rename, major adjustment, objection during publicity, district report, and the grade path's
+diagnosis and renovation reports (第十六条).
 """
 
 from __future__ import annotations
@@ -66,4 +67,24 @@ class DistrictReport(_Notice):
     details: str = Field(min_length=1, max_length=5000, description="What was found, in Chinese.")
 
 
-Notice = Annotated[RenameNotice | MajorAdjustmentNotice | Objection | DistrictReport, Field(discriminator="kind")]
+class DiagnosisReport(_Notice):
+    """绿色诊断完成 (003 第十六条): within one year of a grade below 3."""
+
+    kind: Literal["diagnosis"] = "diagnosis"
+    completed_on: date = Field(description="The day the green diagnosis was completed.")
+    summary: str = Field(min_length=1, max_length=5000, description="诊断结论摘要, in Chinese.")
+
+
+class RenovationReport(_Notice):
+    """绿色化改造提升完成 (003 第十六条): within two years of a grade below 3."""
+
+    kind: Literal["renovation"] = "renovation"
+    completed_on: date = Field(description="The day the renovation was completed.")
+    summary: str = Field(min_length=1, max_length=5000, description="改造内容摘要, in Chinese.")
+
+
+Notice = Annotated[
+    RenameNotice | MajorAdjustmentNotice | Objection | DistrictReport | DiagnosisReport | RenovationReport,
+    Field(discriminator="kind"),
+]
+ENTERPRISE_NOTICES = (RenameNotice, MajorAdjustmentNotice, DiagnosisReport, RenovationReport)

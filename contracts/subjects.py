@@ -10,11 +10,23 @@ SUBMISSION_RECEIVED = f"{PREFIX}.submission.received"
 EVALUATION_COMPLETED = f"{PREFIX}.evaluation.completed"
 NOTICE_RECEIVED = f"{PREFIX}.submission.notice"
 UNIT_CHANGED = f"{PREFIX}.unit.changed"
-DEADLINE_DUE = f"{PREFIX}.deadline.due"
-TASK_OPENED = f"{PREFIX}.task.opened"
+DEADLINE_PREFIX = f"{PREFIX}.deadline"
+DEADLINE_EVENTS = f"{DEADLINE_PREFIX}.*"  # .upcoming, .due, .missed
+TASK_PREFIX = f"{PREFIX}.task"
+TASK_EVENTS = f"{TASK_PREFIX}.*"  # .opened, .updated, .claimed, .released, .escalated, .closed, .cancelled
 DEAD_LETTER_PREFIX = f"{PREFIX}.deadletter"
 # Core NATS request/reply (not stored): a front end declares and gets intake's answer back.
 INTAKE_DECLARE = f"{PREFIX}.intake.declare"
+# Core NATS request/reply: the workflow asks scoring to recompute a declaration with experts' points.
+SCORING_RESCORE = f"{PREFIX}.scoring.rescore"
+
+
+def deadline_subject(kind: str) -> str:
+    return f"{DEADLINE_PREFIX}.{kind}"
+
+
+def task_subject(change: str) -> str:
+    return f"{TASK_PREFIX}.{change}"
 
 
 def dead_letter_subject(subject: str) -> str:
@@ -46,5 +58,6 @@ ALL_STREAMS: tuple[StreamSpec, ...] = (SUBMISSIONS, EVALUATIONS, LIFECYCLE, DEAD
 CONSUMER_SCORING_SUBMISSIONS = "scoring-submissions"
 CONSUMER_INTAKE_EVALUATIONS = "intake-evaluations"
 CONSUMER_WORKFLOW_EVALUATIONS = "workflow-evaluations"
+CONSUMER_WORKFLOW_NOTICES = "workflow-notices"
 CONSUMER_NOTIFY_UNITS = "notify-unit-changes"
 CONSUMER_NOTIFY_DEADLINES = "notify-deadlines"

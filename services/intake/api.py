@@ -17,7 +17,7 @@ from contracts.http import (
     NoticePublic,
     Problem,
 )
-from contracts.notices import DistrictReport, MajorAdjustmentNotice, Notice, RenameNotice
+from contracts.notices import ENTERPRISE_NOTICES, DistrictReport, Notice
 from contracts.schemes import Scheme
 from greenfab.auth import Principal, can_declare, can_read_enterprise
 from greenfab.db import Database
@@ -230,9 +230,9 @@ def build_app(
     async def submit_notice(
         notice: Annotated[Notice, Body()], response: Response, who: CurrentPrincipal
     ) -> NoticePublic:
-        """A rename or major-adjustment notice (the enterprise), an objection during publicity (anyone
-        signed in), or a district report (that district's staff). Stored, then passed to the lifecycle."""
-        if isinstance(notice, RenameNotice | MajorAdjustmentNotice) and not can_declare(who, notice.uscc):
+        """A rename, major-adjustment, diagnosis or renovation notice (the enterprise), an objection during
+        publicity (anyone signed in), or a district report (that district's staff). Stored, then passed on."""
+        if isinstance(notice, ENTERPRISE_NOTICES) and not can_declare(who, notice.uscc):
             raise ProblemError(
                 403, "只有该单位可以提交 / Not allowed", "only the enterprise itself may send this notice"
             )

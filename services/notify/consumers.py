@@ -5,7 +5,7 @@ from __future__ import annotations
 from faststream.nats import NatsBroker
 
 from contracts import subjects
-from contracts.messages import DeadlineDue, UnitChanged
+from contracts.messages import DeadlineEvent, UnitChanged
 from greenfab.db import Database
 from greenfab.messaging import durable_subscription
 from services.notify import domain, handlers
@@ -21,9 +21,9 @@ def register(broker: NatsBroker, db: Database, max_deliveries: int) -> None:
         await handlers.record(db, event.id, domain.for_unit_changed(event))
 
     @broker.subscriber(
-        **durable_subscription(subjects.DEADLINE_DUE, subjects.CONSUMER_NOTIFY_DEADLINES, max_deliveries),
-        title="notify/deadline.due",
-        description="Tells the district and the enterprise that a deadline fell due.",
+        **durable_subscription(subjects.DEADLINE_EVENTS, subjects.CONSUMER_NOTIFY_DEADLINES, max_deliveries),
+        title="notify/deadline",
+        description="Reminds whoever must act (enterprise, district, bureau): before, on the day, when missed.",
     )
-    async def on_deadline_due(event: DeadlineDue) -> None:
-        await handlers.record(db, event.id, domain.for_deadline_due(event))
+    async def on_deadline(event: DeadlineEvent) -> None:
+        await handlers.record(db, event.id, domain.for_deadline(event))

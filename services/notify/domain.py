@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from contracts.messages import DeadlineDue, UnitChanged
+from contracts.messages import DeadlineEvent, UnitChanged
 
 
 @dataclass(frozen=True)
@@ -30,20 +30,17 @@ def for_unit_changed(event: UnitChanged) -> list[Draft]:
     ]
 
 
-def for_deadline_due(event: DeadlineDue) -> list[Draft]:
-    """A deadline that fell due goes to the district that owns the unit, and to the enterprise."""
-    when = event.due_at.date().isoformat()
-    return [
-        Draft(
-            recipient=event.district,
-            recipient_role="district",
-            title=f"期限已到：{event.deadline}",
-            body=f"单位 {event.uscc} 的“{event.deadline}”期限已于 {when} 到期（{event.clause}），请尽快处理。",
-        ),
-        Draft(
-            recipient=event.uscc,
-            recipient_role="enterprise",
-            title=f"期限已到：{event.deadline}",
-            body=f"您单位的“{event.deadline}”期限已于 {when} 到期（{event.clause}）。",
-        ),
-    ]
+KIND_ZH = {"upcoming": "即将到期", "due": "今日到期", "missed": "已逾期"}
+
+
+def for_deadline(event: DeadlineEvent) -> list[Draft]:
+    """A deadline reminder goes to whoever must act: the enterprise, the unit's district, or the bureau."""
+    when = event.due_on.isoformat()
+    lead = f"（还有 {event.offset_days} 天）" if event.kind == "upcoming" else ""
+    title = f"{KIND_ZH[event.kind]}：{event.deadline_zh}"
+    body = (
+        f"单位 {event.enterprise_name or event.uscc}（{event.uscc}）的“{event.deadline_zh}”须于 {when} 前办理{lead}"
+        f"（依据：{event.clause}）。逾期后果：{event.consequence_zh}。"
+    )
+    recipient = {"enterprise": event.uscc, "district": event.district}.get(event.owner, event.owner)
+    return [Draft(recipient=recipient, recipient_role=event.owner, title=title, body=body)]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from faststream.nats import NatsBroker
+from pydantic import ValidationError
 
 from contracts import subjects
-from contracts.messages import EvaluationCompleted, SubmissionReceived
+from contracts.messages import EvaluationCompleted, RescoreReply, RescoreRequest, SubmissionReceived
 from greenfab.db import Database
 from greenfab.messaging import durable_subscription, publish, stream_ref
 from services.scoring import handlers
@@ -31,3 +34,15 @@ def register(broker: NatsBroker, db: Database, pool: EnginePool, max_deliveries:
     )
     async def on_submission(event: SubmissionReceived) -> None:
         await handlers.score_submission(db, pool, event, _publish)
+
+    @broker.subscriber(
+        subjects.SCORING_RESCORE,
+        title="scoring/rescore (request/reply)",
+        description="Request: RescoreRequest (a stored declaration, experts' points). Reply: RescoreReply.",
+    )
+    async def on_rescore(body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            request = RescoreRequest.model_validate(body)
+        except ValidationError as exc:
+            return RescoreReply(error=f"invalid request: {exc}").model_dump(mode="json")
+        return (await handlers.rescore(db, pool, request)).model_dump(mode="json")

@@ -219,7 +219,9 @@ class RulesEngine:
                 run.vetoes.append((rest, fact["id"]))
             message = durable_rules_engine.complete_and_start_action(handle, state)
 
-    def evaluate(self, scheme: Scheme, as_of: date, data: dict[str, Any]) -> Evaluation:
+    def evaluate(
+        self, scheme: Scheme, as_of: date, data: dict[str, Any], expert_points: Mapping[str, Decimal] | None = None
+    ) -> Evaluation:
         prep = prepare(self.library, scheme, as_of, data)
         ruleset = self.ruleset(scheme, prep.edition)
         sid = uuid.uuid4().hex
@@ -254,4 +256,4 @@ class RulesEngine:
                     result = describe(by_code[code], as_of, events.get(fact_id), data)
                     result.overridable = by_code[code].overridable
                     vetoes.append(result)
-        return finish(prep, scored, vetoes)
+        return finish(prep, scored, vetoes, expert_points)

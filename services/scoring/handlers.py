@@ -1,4 +1,4 @@
-"""Scoring's use case: evaluate a received declaration once, store it, announce it."""
+"""Scoring's use cases: evaluate a received declaration once, store it, announce it; rescore with experts' points."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pydantic import ValidationError
 
 from contracts.envelope import Actor
 from contracts.evaluation import Evaluation
-from contracts.messages import EvaluationCompleted, SubmissionReceived
+from contracts.messages import EvaluationCompleted, RescoreReply, RescoreRequest, SubmissionReceived
+from contracts.schemes import Scheme
 from greenfab.db import Database
 from services.scoring.domain.facts import InputError
 from services.scoring.domain.rulebook import UnknownEdition
@@ -49,6 +50,8 @@ async def score_submission(
             result=evaluation.model_dump(mode="json") if evaluation else None,
             error=error,
             rulebook_version=evaluation.rulebook_version if evaluation else None,
+            declared_on=event.declared_on,
+            data=event.data,
         )
         async with db.session() as s:
             s.add(stored)
@@ -66,6 +69,24 @@ async def score_submission(
         district=event.district,
         evaluation=Evaluation.model_validate(stored.result) if stored.result else None,
         error=stored.error,
+        evaluator_uscc=evaluator if isinstance(evaluator := event.data.get("evaluator_uscc"), str) else None,
     )
     await publish(answer)
     return answer
+
+
+async def rescore(db: Database, pool: EnginePool, request: RescoreRequest) -> RescoreReply:
+    """The stored declaration scored again with the experts' points (the stored answer is not changed)."""
+    async with db.session() as s:
+        stored = await s.get(StoredEvaluation, request.submission_id)
+    if stored is None or stored.data is None or stored.declared_on is None:
+        return RescoreReply(error=f"no stored declaration {request.submission_id}")
+    try:
+        evaluation = await pool.evaluate(
+            Scheme(stored.scheme), stored.declared_on, stored.data, expert_points=request.expert_points
+        )
+    except InputError as exc:
+        return RescoreReply(error=f"输入有误 / invalid input: {exc}")
+    except EngineCrashed as exc:
+        return RescoreReply(error=f"规则引擎故障 / engine crashed: {exc}")
+    return RescoreReply(evaluation=evaluation)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column
@@ -25,4 +25,7 @@ class StoredEvaluation(ScoringBase, table=True):
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     error: str | None = None
     rulebook_version: str | None = Field(default=None, max_length=64)
+    # The declaration as scored, so the workflow can ask for a rescore with experts' points.
+    declared_on: date | None = None
+    data: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)

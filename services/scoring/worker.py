@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +31,12 @@ def _init(rules_dir: str) -> None:
     _engine = RulesEngine.from_dir(Path(rules_dir))
 
 
-def evaluate_in_worker(scheme: str, as_of: str, data: dict[str, Any]) -> dict[str, Any]:
+def evaluate_in_worker(
+    scheme: str, as_of: str, data: dict[str, Any], expert_points: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Runs in the worker: one evaluation, returned as JSON-able data."""
-    result: Evaluation = _engine.evaluate(Scheme(scheme), date.fromisoformat(as_of), data)
+    points = {k: Decimal(v) for k, v in (expert_points or {}).items()}
+    result: Evaluation = _engine.evaluate(Scheme(scheme), date.fromisoformat(as_of), data, points)
     return result.model_dump(mode="json")
 
 
@@ -56,14 +61,21 @@ class EnginePool:
         )
 
     async def evaluate(
-        self, scheme: Scheme, as_of: date, data: dict[str, Any], fn: Any = evaluate_in_worker
+        self,
+        scheme: Scheme,
+        as_of: date,
+        data: dict[str, Any],
+        fn: Any = evaluate_in_worker,
+        expert_points: Mapping[str, Decimal] | None = None,
     ) -> Evaluation:
         """Evaluate in a worker; if the worker dies, restart it and try once more."""
         loop = asyncio.get_running_loop()
         for attempt in (1, 2):
             pool = self._pool
             try:
-                raw = await loop.run_in_executor(pool, fn, scheme.value, as_of.isoformat(), data)
+                points = {k: str(v) for k, v in (expert_points or {}).items()}
+                args = (scheme.value, as_of.isoformat(), data) + ((points,) if points else ())
+                raw = await loop.run_in_executor(pool, fn, *args)
                 return Evaluation.model_validate(raw)
             except BrokenProcessPool:
                 log.error("scoring worker died (try %d of 2); restarting it", attempt)

@@ -1,85 +1,202 @@
-"""The lifecycle workflow's activities: the only place it touches the database and NATS.
+"""The lifecycle workflow's activities: the only place it touches the database, NATS and the calendar.
 
-Each is idempotent: the message id is derived from the workflow id and step, so a retried
-activity publishes a duplicate JetStream drops, and the projection only moves forward.
+Each is idempotent: message ids derive from the workflow id and the step, task revision or alarm,
+so a retried activity publishes duplicates JetStream drops, and projections only move forward.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import date
+from decimal import Decimal
 
+from pydantic import BaseModel
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from contracts import subjects
-from contracts.envelope import Actor, Envelope
-from contracts.messages import DeadlineDue, UnitChanged
+from contracts.envelope import Envelope, utcnow
+from contracts.messages import DeadlineEvent, RescoreReply, RescoreRequest, TaskEvent, UnitChanged
 from greenfab.db import Database
-from services.workflow.model import STATE_ZH, DeadlineRecord, TransitionRecord
-from services.workflow.tables import UnitProjection
-
-ACTOR = Actor(role="system", subject="workflow")
-
+from services.workflow.domain.calendar import HolidayDataMissing, working_days_from
+from services.workflow.domain.lifecycle import STATE_ZH
+from services.workflow.domain.state import SYSTEM, DeadlineFired, Rescored, TaskChanged, Transitioned
+from services.workflow.model import EffectBatch, PeriodRequest, RescoreCall, UnitSummary
+from services.workflow.tables import TaskProjection, UnitProjection
 
 # Publishes an envelope to JetStream and waits for the server's ack.
 Publish = Callable[[str, Envelope], Awaitable[None]]
+# Core NATS request/reply: subject, request body → the reply's JSON.
+Request = Callable[[str, BaseModel], Awaitable[dict[str, object]]]
 
 
 class LifecycleActivities:
-    def __init__(self, db: Database, publish: Publish) -> None:
+    def __init__(self, db: Database, publish: Publish, request: Request) -> None:
         self._db = db
         self._publish = publish
+        self._request = request
 
     @activity.defn
-    async def record_transition(self, rec: TransitionRecord) -> None:
-        t, inp = rec.transition, rec.input
-        async with self._db.session() as s:
-            row = await s.get(UnitProjection, rec.workflow_id)
-            if row is None:
-                row = UnitProjection(
-                    workflow_id=rec.workflow_id,
-                    uscc=inp.uscc,
-                    district=inp.district,
-                    designation=inp.designation.value,
-                    enterprise_name=inp.enterprise_name,
-                    state=t.state,
-                    last_seq=t.seq,
+    async def record_effects(self, batch: EffectBatch) -> None:
+        """Project the unit and its tasks, then announce each effect (unit.changed, task.*, deadline.*)."""
+        await self._project(batch)
+        u = batch.unit
+        for effect in batch.effects:
+            if isinstance(effect, Transitioned):
+                await self._publish(subjects.UNIT_CHANGED, self._unit_changed(u, effect, batch.correlation_id))
+            elif isinstance(effect, TaskChanged):
+                t = effect.task
+                await self._publish(
+                    subjects.task_subject(effect.change),
+                    TaskEvent(
+                        id=f"{t.id}-r{t.rev}",
+                        correlation_id=batch.correlation_id,
+                        actor=t.decided_by or SYSTEM,
+                        change=effect.change,
+                        task_id=t.id,
+                        kind=t.kind,
+                        title_zh=t.title_zh,
+                        role=t.role,
+                        task_district=t.district,
+                        status=t.status,
+                        escalated=t.escalated,
+                        due_at=t.due_at,
+                        workflow_id=u.workflow_id,
+                        uscc=u.uscc,
+                        district=u.district,
+                        designation=u.designation,
+                        decision=t.decision,
+                        reason=t.reason,
+                        clause=t.clause,
+                    ),
                 )
-            elif t.seq > row.last_seq:
-                row.state, row.last_seq, row.updated_at = t.state, t.seq, t.at
-            s.add(row)
-            await s.commit()
-        await self._publish(
-            subjects.UNIT_CHANGED,
-            UnitChanged(
-                id=f"{rec.workflow_id}-{t.seq}",
-                occurred_at=t.at,
-                correlation_id=rec.correlation_id,
-                actor=ACTOR,
-                workflow_id=rec.workflow_id,
-                uscc=inp.uscc,
-                district=inp.district,
-                designation=inp.designation,
-                state=t.state,
-                state_zh=STATE_ZH.get(t.state, t.state),
-                submission_id=t.submission_id,
-                reason=t.reason,
-                total=t.total,
-            ),
+            else:
+                await self._publish(subjects.deadline_subject(effect.kind), self._deadline(u, effect, batch))
+
+    def _unit_changed(self, u: UnitSummary, effect: Transitioned, correlation_id: str) -> UnitChanged:
+        t = effect.transition
+        return UnitChanged(
+            id=f"{u.workflow_id}-{t.seq}",
+            occurred_at=t.at,
+            correlation_id=correlation_id,
+            actor=t.actor,
+            workflow_id=u.workflow_id,
+            seq=t.seq,
+            uscc=u.uscc,
+            enterprise_name=u.enterprise_name,
+            district=u.district,
+            designation=u.designation,
+            state=t.state,
+            state_zh=STATE_ZH.get(t.state, t.state),
+            submission_id=t.submission_id,
+            reason=t.reason,
+            clause=t.clause,
+            task_id=t.task_id,
+            total=t.total,
         )
 
+    def _deadline(self, u: UnitSummary, effect: DeadlineFired, batch: EffectBatch) -> DeadlineEvent:
+        ob = effect.obligation
+        label = f"upcoming-{effect.offset_days}" if effect.kind == "upcoming" else effect.kind
+        d = effect.deadline
+        return DeadlineEvent(
+            id=f"{u.workflow_id}-{ob.key}-{ob.due_day.isoformat()}-{label}",
+            correlation_id=batch.correlation_id,
+            actor=SYSTEM,
+            kind=effect.kind,
+            offset_days=effect.offset_days,
+            workflow_id=u.workflow_id,
+            uscc=u.uscc,
+            enterprise_name=u.enterprise_name,
+            district=u.district,
+            designation=u.designation,
+            deadline=ob.deadline,
+            deadline_zh=d.name_zh,
+            owner=ob.owner,
+            due_on=ob.due_day,
+            due_at=effect.due_at,
+            clause=d.basis,
+            consequence_zh=d.consequence_zh,
+            task_id=ob.task_id,
+        )
+
+    async def _project(self, batch: EffectBatch) -> None:
+        u = batch.unit
+        async with self._db.session() as s:
+            row = await s.get(UnitProjection, u.workflow_id)
+            if row is None:
+                row = UnitProjection(
+                    workflow_id=u.workflow_id,
+                    uscc=u.uscc,
+                    district=u.district,
+                    designation=u.designation.value,
+                    enterprise_name=u.enterprise_name,
+                    state=u.state,
+                    last_seq=-1,
+                )
+            if u.seq >= row.last_seq:
+                row.enterprise_name, row.state, row.last_seq = u.enterprise_name, u.state, u.seq
+                row.level, row.graded_on, row.listed_on = u.level, u.graded_on, u.listed_on
+                row.national, row.publicity_ends_on = u.national, u.publicity_ends_on
+                row.updated_at = utcnow()
+            s.add(row)
+            for effect in batch.effects:
+                if not isinstance(effect, TaskChanged):
+                    continue
+                t = effect.task
+                task = await s.get(TaskProjection, t.id)
+                if task is not None and task.rev >= t.rev:
+                    continue
+                task = task or TaskProjection(
+                    task_id=t.id,
+                    workflow_id=u.workflow_id,
+                    uscc=u.uscc,
+                    enterprise_name=u.enterprise_name,
+                    unit_district=u.district,
+                    designation=u.designation.value,
+                    kind=t.kind,
+                    title_zh=t.title_zh,
+                    role=t.role,
+                    status=t.status,
+                    opened_at=t.opened_at,
+                    clause=t.clause,
+                )
+                task.task_district, task.status, task.claimed_by = t.district, t.status, t.claimed_by
+                task.escalated, task.due_at, task.decisions = t.escalated, t.due_at, list(t.decisions)
+                task.decision, task.reason, task.rev = t.decision, t.reason, t.rev
+                task.decided_by = t.decided_by.subject if t.decided_by else None
+                task.context = {**t.context, **({"item": t.item.model_dump(mode="json")} if t.item else {})}
+                task.enterprise_name = u.enterprise_name
+                s.add(task)
+            await s.commit()
+
     @activity.defn
-    async def deadline_due(self, rec: DeadlineRecord) -> None:
-        await self._publish(
-            subjects.DEADLINE_DUE,
-            DeadlineDue(
-                id=f"{rec.workflow_id}-due-{rec.deadline.key}-{rec.due_at.isoformat()}",
-                correlation_id=rec.correlation_id,
-                actor=ACTOR,
-                workflow_id=rec.workflow_id,
-                uscc=rec.input.uscc,
-                district=rec.input.district,
-                deadline=rec.deadline.key,
-                due_at=rec.due_at,
-                clause=rec.deadline.basis,
-            ),
+    async def last_working_day(self, req: PeriodRequest) -> date:
+        """The last of ``working_days`` working days from ``start`` (statutory holidays excluded)."""
+        try:
+            return working_days_from(req.start, req.working_days)
+        except HolidayDataMissing as exc:
+            # Retrying cannot help until the package is updated; the workflow waits on a failed
+            # activity that staff see in Temporal's UI, rather than guessing a date.
+            raise ApplicationError(str(exc), type="HolidayDataMissing") from exc
+
+    @activity.defn
+    async def rescore(self, call: RescoreCall) -> Rescored:
+        """Ask scoring to recompute the declaration with the experts' points."""
+        request = RescoreRequest(
+            submission_id=call.submission_id, expert_points={k: Decimal(v) for k, v in call.expert_points.items()}
+        )
+        reply = RescoreReply.model_validate(await self._request(subjects.SCORING_RESCORE, request))
+        if reply.evaluation is None:
+            # Scoring answered and refused: asking again gives the same answer.
+            raise ApplicationError(
+                f"scoring could not recompute {call.submission_id}: {reply.error}", non_retryable=True
+            )
+        ev = reply.evaluation
+        return Rescored(
+            total=ev.total,
+            level=ev.level,
+            passed=ev.passed,
+            provisional=ev.provisional,
+            rulebook_version=ev.rulebook_version,
         )

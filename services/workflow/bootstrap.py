@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
@@ -23,7 +24,7 @@ from greenfab.messaging import (
 from greenfab.service import bounded, stop_broker
 from services.workflow import api, consumers
 from services.workflow.activities import LifecycleActivities
-from services.workflow.deadlines import load_deadlines
+from services.workflow.policy_loader import load_policy
 from services.workflow.settings import WorkflowSettings
 from services.workflow.tables import WorkflowBase
 from services.workflow.workflows import UnitLifecycleWorkflow
@@ -41,6 +42,16 @@ async def connect_temporal(address: str, namespace: str, timeout: float) -> Clie
             await asyncio.sleep(0.3)
 
 
+def make_worker(client: Client, task_queue: str, activities: LifecycleActivities) -> Worker:
+    """The lifecycle worker: the one workflow and its activities."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[UnitLifecycleWorkflow],
+        activities=[activities.record_effects, activities.last_working_day, activities.rescore],
+    )
+
+
 class WorkflowService:
     name = "workflow"
 
@@ -48,12 +59,14 @@ class WorkflowService:
         self.settings = settings
         self.db = Database(make_engine(settings.database_url))
         self.broker = make_broker(settings.nats_servers, "greenfab-workflow", settings.max_deliveries)
-        self.deadlines = load_deadlines(settings.rules_dir)
+        self.policy = load_policy(settings.rules_dir)
         self.client: Client | None = None
         self.worker: Worker | None = None
         self._worker_task: asyncio.Task[None] | None = None
-        consumers.register(self.broker, self._client, settings.task_queue, self.deadlines, settings.max_deliveries)
-        self.app: FastAPI = api.build_app(self.db, self._client, settings.auth_secret)
+        consumers.register(
+            self.broker, self.db, self._client, settings.task_queue, self.policy, settings.max_deliveries
+        )
+        self.app: FastAPI = api.build_app(self.db, self._client, settings.auth_secret, self.policy, settings.task_queue)
 
         async def temporal_ok() -> None:
             await self._client().service_client.check_health()
@@ -68,19 +81,20 @@ class WorkflowService:
     async def _publish(self, subject: str, message: Envelope) -> None:
         await publish(self.broker, subject, message)
 
+    async def _request(self, subject: str, body: BaseModel) -> dict[str, object]:
+        reply = await self.broker.request(body.model_dump(mode="json"), subject, timeout=60)
+        decoded = await reply.decode()
+        if not isinstance(decoded, dict):
+            raise RuntimeError(f"unexpected reply on {subject}: {decoded!r}")
+        return decoded
+
     async def start(self) -> None:
         s = self.settings
         await create_tables(self.db.engine, WorkflowBase.metadata)
         await connect_or_fail(self.broker, s.nats_servers, s.startup_timeout_s)
         await ensure_streams(self.broker)
         self.client = await connect_temporal(s.temporal_address, s.temporal_namespace, s.startup_timeout_s)
-        activities = LifecycleActivities(self.db, self._publish)
-        self.worker = Worker(
-            self.client,
-            task_queue=s.task_queue,
-            workflows=[UnitLifecycleWorkflow],
-            activities=[activities.record_transition, activities.deadline_due],
-        )
+        self.worker = make_worker(self.client, s.task_queue, LifecycleActivities(self.db, self._publish, self._request))
         self._worker_task = asyncio.create_task(self.worker.run(), name="temporal-worker")
         await self.broker.start()
 

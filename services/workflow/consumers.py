@@ -1,4 +1,4 @@
-"""The workflow service's NATS subscriber: scoring's answers start or signal unit workflows."""
+"""The workflow service's NATS subscribers: evaluations and notices start or signal unit workflows."""
 
 from __future__ import annotations
 
@@ -8,23 +8,26 @@ from faststream.nats import NatsBroker
 from temporalio.client import Client
 
 from contracts import subjects
-from contracts.messages import DeadlineDue, EvaluationCompleted, UnitChanged
+from contracts.messages import DeadlineEvent, EvaluationCompleted, NoticeReceived, TaskEvent, UnitChanged
+from greenfab.db import Database
 from greenfab.messaging import durable_subscription, stream_ref
 from services.workflow import handlers
-from services.workflow.model import Deadline
+from services.workflow.domain.policy import Policy
 
 
 def register(
     broker: NatsBroker,
+    db: Database,
     client: Callable[[], Client],
     task_queue: str,
-    deadlines: dict[str, Deadline],
+    policy: Policy,
     max_deliveries: int,
 ) -> None:
     """``client`` gives the Temporal client, which exists only once the service has started."""
     for subject, schema, what in (
-        (subjects.UNIT_CHANGED, UnitChanged, "Every transition of a unit's lifecycle, with its reason and clause."),
-        (subjects.DEADLINE_DUE, DeadlineDue, "A lifecycle deadline fell due."),
+        (subjects.UNIT_CHANGED, UnitChanged, "Every step of a unit's lifecycle: actor, reason and clause."),
+        (subjects.DEADLINE_EVENTS, DeadlineEvent, "deadline.upcoming (7 and 1 days before), .due, .missed."),
+        (subjects.TASK_EVENTS, TaskEvent, "task.opened, .claimed, .released, .escalated, .closed, .cancelled."),
     ):
         broker.publisher(
             subject, stream=stream_ref(subject), schema=schema, title=f"workflow/{subject}", description=what
@@ -36,4 +39,12 @@ def register(
         description="Signal-with-starts the unit's lifecycle workflow (id from USCC and designation).",
     )
     async def on_evaluation(event: EvaluationCompleted) -> None:
-        await handlers.on_evaluation(client(), task_queue, deadlines, event)
+        await handlers.on_evaluation(client(), db, task_queue, policy, event)
+
+    @broker.subscriber(
+        **durable_subscription(subjects.NOTICE_RECEIVED, subjects.CONSUMER_WORKFLOW_NOTICES, max_deliveries),
+        title="workflow/submission.notice",
+        description="Rename, major adjustment, objection, district report, diagnosis, renovation → unit workflows.",
+    )
+    async def on_notice(event: NoticeReceived) -> None:
+        await handlers.on_notice(client(), db, task_queue, policy, event)

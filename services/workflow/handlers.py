@@ -1,31 +1,97 @@
-"""The workflow service's use cases: route scoring's answers into the unit's workflow."""
+"""The workflow service's use cases: route scoring's answers and intake's notices into unit workflows.
+
+What the lifecycle needs beside an evaluation (the open call, the cultivation pool, the evaluator's
+ban, the unit's latest grade and title) is looked up here and passed in, so the workflow stays pure.
+"""
 
 from __future__ import annotations
 
+from datetime import date
+
+from sqlmodel import col, select
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
-from contracts.messages import EvaluationCompleted
-from contracts.schemes import SCHEME_DESIGNATION, workflow_id
-from services.workflow.model import Deadline, EvaluationSignal, LifecycleInput
+from contracts.evaluation import Evaluation
+from contracts.messages import EvaluationCompleted, NoticeReceived
+from contracts.schemes import SCHEME_DESIGNATION, Designation, Scheme, workflow_id
+from greenfab.db import Database
+from services.workflow.domain.lifecycle import HOLDS_TITLE
+from services.workflow.domain.policy import Policy
+from services.workflow.domain.state import EvaluationFacts, ExpertItem, NoticeFacts, OpenCall, VetoBrief
+from services.workflow.model import LifecycleInput
+from services.workflow.tables import EvaluationCopy, EvaluatorBan, OpenCallRow, PoolEntry, UnitProjection
 from services.workflow.workflows import UnitLifecycleWorkflow
+
+CALL_SCHEMES = {Scheme.GREEN_FACTORY, Scheme.BEAUTIFUL_FACTORY}
+# Notices about a title go to the unit's title workflows; grade-path reports to its grading workflow.
+NOTICE_DESIGNATIONS: dict[str, tuple[Designation, ...]] = {
+    "rename": (Designation.MUNICIPAL_GREEN_FACTORY, Designation.BEAUTIFUL_FACTORY),
+    "major_adjustment": (Designation.MUNICIPAL_GREEN_FACTORY, Designation.BEAUTIFUL_FACTORY),
+    "district_report": (Designation.MUNICIPAL_GREEN_FACTORY, Designation.BEAUTIFUL_FACTORY),
+    "diagnosis": (Designation.ANNUAL_GRADING,),
+    "renovation": (Designation.ANNUAL_GRADING,),
+}
+
+
+async def _open_call(db: Database, scheme: Scheme, on: date) -> OpenCall | None:
+    async with db.session() as s:
+        query = select(OpenCallRow).where(
+            OpenCallRow.scheme == scheme.value, col(OpenCallRow.opens_on) <= on, col(OpenCallRow.closes_on) >= on
+        )
+        row = (await s.exec(query.order_by(col(OpenCallRow.closes_on).desc()))).first()
+    return OpenCall(id=row.id, title=row.title, closes_on=row.closes_on) if row else None
+
+
+async def _unit(db: Database, uscc: str, designation: Designation) -> UnitProjection | None:
+    async with db.session() as s:
+        return await s.get(UnitProjection, workflow_id(uscc, designation))
+
+
+async def evaluation_facts(db: Database, event: EvaluationCompleted) -> EvaluationFacts:
+    ev: Evaluation | None = event.evaluation
+    on = ev.as_of if ev else event.occurred_at.date()
+    async with db.session() as s:
+        pool = await s.get(PoolEntry, event.uscc)
+        ban = await s.get(EvaluatorBan, event.evaluator_uscc) if event.evaluator_uscc else None
+    grading = await _unit(db, event.uscc, Designation.ANNUAL_GRADING)
+    title = await _unit(db, event.uscc, Designation.MUNICIPAL_GREEN_FACTORY)
+    return EvaluationFacts(
+        submission_id=event.submission_id,
+        correlation_id=event.correlation_id,
+        enterprise_name=event.enterprise_name,
+        total=ev.total if ev else None,
+        level=ev.level if ev else None,
+        passed=ev.passed if ev else None,
+        provisional=ev.provisional if ev else False,
+        error=event.error,
+        rulebook_version=ev.rulebook_version if ev else None,
+        vetoes=[VetoBrief(**v.model_dump(exclude={"window"})) for v in ev.vetoes] if ev else [],
+        expert_items=[
+            ExpertItem(id=i.id, name_zh=i.name_zh, max=i.max)
+            for i in (ev.items if ev else [])
+            if i.status == "needs_expert"
+        ],
+        evaluator_uscc=event.evaluator_uscc,
+        evaluator_banned_until=ban.until if ban else None,
+        call=await _open_call(db, event.scheme, on) if event.scheme in CALL_SCHEMES else None,
+        in_pool=pool is not None and pool.district == event.district,
+        latest_grade=grading.level if grading else None,
+        holds_title=title is not None and title.state in HOLDS_TITLE,
+    )
 
 
 async def on_evaluation(
-    client: Client, task_queue: str, deadlines: dict[str, Deadline], event: EvaluationCompleted
+    client: Client, db: Database, task_queue: str, policy: Policy, event: EvaluationCompleted
 ) -> str:
     """Signal-with-start the unit's workflow: it starts once, and later declarations signal it."""
     designation = SCHEME_DESIGNATION[event.scheme]
     wid = workflow_id(event.uscc, designation)
-    evaluation = event.evaluation
-    signal = EvaluationSignal(
-        submission_id=event.submission_id,
-        correlation_id=event.correlation_id,
-        total=str(evaluation.total) if evaluation else None,
-        level=evaluation.level if evaluation else None,
-        provisional=evaluation.provisional if evaluation else False,
-        error=event.error,
-    )
+    async with db.session() as s:
+        if await s.get(EvaluationCopy, event.submission_id) is None:
+            result = event.evaluation.model_dump(mode="json") if event.evaluation else None
+            s.add(EvaluationCopy(submission_id=event.submission_id, uscc=event.uscc, result=result))
+            await s.commit()
     await client.start_workflow(
         UnitLifecycleWorkflow.run,
         LifecycleInput(
@@ -33,12 +99,53 @@ async def on_evaluation(
             district=event.district,
             designation=designation,
             enterprise_name=event.enterprise_name,
-            recommendation_deadline=deadlines["district-recommendation"],
+            policy=policy,
         ),
         id=wid,
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         start_signal="evaluation_completed",
-        start_signal_args=[signal],
+        start_signal_args=[await evaluation_facts(db, event)],
     )
     return wid
+
+
+async def on_notice(client: Client, db: Database, task_queue: str, policy: Policy, event: NoticeReceived) -> list[str]:
+    """Signal the workflows a notice concerns; a unit never seen before gets one, so the notice is on record."""
+    kind = str(event.notice.get("kind"))
+    if kind == "objection":
+        targets: tuple[Designation, ...] = (Designation(event.notice["designation"]),)
+    else:
+        targets = NOTICE_DESIGNATIONS.get(kind, (Designation.MUNICIPAL_GREEN_FACTORY,))
+    facts = NoticeFacts(
+        notice_id=event.notice_id,
+        correlation_id=event.correlation_id,
+        kind=kind,
+        data=event.notice,
+        filed_at=event.occurred_at,
+        actor=event.actor,
+    )
+    known: list[tuple[Designation, UnitProjection | None]] = [
+        (d, row) for d in targets if (row := await _unit(db, event.uscc, d)) is not None
+    ]
+    chosen = known or [(targets[0], None)]
+    sent = []
+    for designation, row in chosen:
+        wid = workflow_id(event.uscc, designation)
+        await client.start_workflow(
+            UnitLifecycleWorkflow.run,
+            LifecycleInput(
+                uscc=event.uscc,
+                district=row.district if row else (event.district or "未知"),
+                designation=designation,
+                enterprise_name=row.enterprise_name if row else "",
+                policy=policy,
+            ),
+            id=wid,
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            start_signal="notice_received",
+            start_signal_args=[facts],
+        )
+        sent.append(wid)
+    return sent

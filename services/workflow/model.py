@@ -1,91 +1,83 @@
-"""Inputs, signals and state of the lifecycle workflow: pydantic models Temporal carries."""
+"""What Temporal carries for the lifecycle workflow: its input, inbound signals, activity batches."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import date
 
 from pydantic import BaseModel, Field
 
+from contracts.envelope import Actor
 from contracts.schemes import Designation
+from services.workflow.domain.policy import Policy
+from services.workflow.domain.state import (
+    DeadlineFired,
+    EvaluationFacts,
+    NoticeFacts,
+    TaskChanged,
+    Transitioned,
+    UnitCommand,
+    UnitState,
+)
 
-STATE_ZH: dict[str, str] = {
-    "declared": "已申报",
-    "evaluation_failed": "评价失败",
-    "awaiting_recommendation": "待区级推荐",
-    "recommendation_overdue": "区级推荐已逾期",
-}
+
+class AutoListing(BaseModel):
+    """003 第十条: start the unit already listed, because it holds the national title with a plant in Beijing."""
+
+    actor: Actor
+    reason: str
 
 
-class Deadline(BaseModel):
-    """A deadline the workflow enforces: its key, length and clause."""
+class Inbound(BaseModel):
+    """A signal waiting to be handled: exactly one of its fields is set."""
 
-    key: str
-    days: int = Field(default=0, ge=0, description="Calendar days.")
-    working_days: int | None = Field(default=None, ge=0, description="Working days (statutory holidays excluded).")
-    name_zh: str
-    basis: str
-    owner: str
+    evaluation: EvaluationFacts | None = None
+    notice: NoticeFacts | None = None
+    command: UnitCommand | None = None
 
 
 class LifecycleInput(BaseModel):
-    """What starts a unit's lifecycle workflow."""
+    """What starts (or continues as new) a unit's lifecycle workflow."""
 
     uscc: str
     district: str
     designation: Designation
     enterprise_name: str
-    recommendation_deadline: Deadline
+    policy: Policy
+    state: UnitState | None = Field(default=None, description="Carried over on continue-as-new.")
+    pending: list[Inbound] = Field(default_factory=list, description="Signals not yet handled at continue-as-new.")
+    auto_list: AutoListing | None = None
 
 
-class EvaluationSignal(BaseModel):
-    """Scoring's answer for one declaration of the unit."""
-
-    submission_id: str
-    correlation_id: str
-    total: str | None
-    level: int | None
-    provisional: bool
-    error: str | None
-
-
-class Transition(BaseModel):
-    """One step of the unit's history, emitted as `unit.changed`."""
-
-    seq: int
-    at: datetime
-    state: str
-    reason: str
-    submission_id: str | None = None
-    total: str | None = None
-
-
-class TransitionRecord(BaseModel):
-    """What the record-transition activity gets: enough to project and announce a step."""
-
-    workflow_id: str
-    input: LifecycleInput
-    transition: Transition
-    correlation_id: str
-
-
-class DeadlineRecord(BaseModel):
-    """What the deadline-due activity gets."""
-
-    workflow_id: str
-    input: LifecycleInput
-    deadline: Deadline
-    due_at: datetime
-    correlation_id: str
-
-
-class UnitSnapshot(BaseModel):
-    """The workflow's state as its query returns it."""
+class UnitSummary(BaseModel):
+    """The unit's projected row: what inboxes and public lists read without asking Temporal."""
 
     workflow_id: str
     uscc: str
     district: str
-    designation: str
+    designation: Designation
+    enterprise_name: str
     state: str
-    submissions: list[str]
-    history: list[dict[str, Any]]
+    seq: int
+    level: int | None
+    graded_on: date | None
+    listed_on: date | None
+    national: str
+    publicity_ends_on: date | None
+
+
+class EffectBatch(BaseModel):
+    """Effects to record and announce, in order, with the unit as it stands after them."""
+
+    unit: UnitSummary
+    correlation_id: str
+    effects: list[Transitioned | TaskChanged | DeadlineFired]
+
+
+class PeriodRequest(BaseModel):
+    start: date
+    working_days: int
+
+
+class RescoreCall(BaseModel):
+    submission_id: str
+    expert_points: dict[str, str]

@@ -1,112 +1,283 @@
-"""The unit lifecycle workflow (003 chapters 3–4). Deterministic: time from workflow.now(), I/O in activities."""
+"""The unit lifecycle workflow: a durable host for the pure `Lifecycle` (003 chapters 3–4).
+
+Signals bring evaluations, notices and commands from other workflows; updates (each with a
+validator) are staff actions; one timer always waits for the earliest alarm the lifecycle holds.
+Effects leave through activities. Deterministic: time from workflow.now(), no I/O here.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import contextlib
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from services.workflow.activities import LifecycleActivities
+    from services.workflow.domain.lifecycle import ActionRefused, Lifecycle
+    from services.workflow.domain.state import (
+        DeadlineFired,
+        EvaluationFacts,
+        NoticeFacts,
+        PeriodNeeded,
+        RescoreNeeded,
+        SignalTitle,
+        Task,
+        TaskAction,
+        TaskChanged,
+        TaskClaim,
+        Transitioned,
+        UnitCommand,
+        UnitState,
+    )
     from services.workflow.model import (
-        DeadlineRecord,
-        EvaluationSignal,
+        EffectBatch,
+        Inbound,
         LifecycleInput,
-        Transition,
-        TransitionRecord,
-        UnitSnapshot,
+        PeriodRequest,
+        RescoreCall,
+        UnitSummary,
     )
 
 ACTIVITY_TIMEOUT = timedelta(minutes=2)
+REFUSED = "ActionRefused"
+
+
+def refusal(exc: ActionRefused) -> ApplicationError:
+    """A domain refusal as the caller of an update receives it (status, code, Chinese and English)."""
+    return ApplicationError(
+        exc.message_en,
+        {"status": exc.status, "code": exc.code, "message_zh": exc.message_zh, "message_en": exc.message_en},
+        type=REFUSED,
+        non_retryable=True,
+    )
 
 
 @workflow.defn
 class UnitLifecycleWorkflow:
-    """One unit and designation, from declaration on."""
+    """One unit and designation over the years; continues as new per cycle."""
 
-    def __init__(self) -> None:
-        self._input: LifecycleInput | None = None
-        self._state = "declared"
-        self._history: list[Transition] = []
-        self._submissions: list[str] = []
-        self._inbox: list[EvaluationSignal] = []
+    @workflow.init
+    def __init__(self, inp: LifecycleInput) -> None:
+        info = workflow.info()
+        state = inp.state or UnitState(
+            workflow_id=info.workflow_id,
+            uscc=inp.uscc,
+            district=inp.district,
+            designation=inp.designation,
+            enterprise_name=inp.enterprise_name,
+        )
+        self._input = inp
+        self._life = Lifecycle(state, inp.policy)
+        self._inbox: list[Inbound] = list(inp.pending)
+        self._start_cycle = state.cycle
+        self._correlation = info.workflow_id
+
+    # ----- signals: facts from outside ------------------------------------------------------
 
     @workflow.signal
-    def evaluation_completed(self, signal: EvaluationSignal) -> None:
-        # Redelivered events signal again: one declaration counts once.
-        if signal.submission_id not in self._submissions and all(
-            s.submission_id != signal.submission_id for s in self._inbox
-        ):
-            self._inbox.append(signal)
+    def evaluation_completed(self, ev: EvaluationFacts) -> None:
+        self._inbox.append(Inbound(evaluation=ev))
+
+    @workflow.signal
+    def notice_received(self, notice: NoticeFacts) -> None:
+        self._inbox.append(Inbound(notice=notice))
+
+    @workflow.signal
+    def title_command(self, command: UnitCommand) -> None:
+        """From the unit's other workflows (e.g. grading asks the green-factory title to be revoked)."""
+        self._inbox.append(Inbound(command=command))
+
+    # ----- updates: staff actions, validated before they are accepted -----------------------
+
+    @workflow.update
+    async def act(self, action: TaskAction) -> Task:
+        try:
+            task = self._life.act(action, workflow.now())
+        except ActionRefused as exc:
+            raise refusal(exc) from exc
+        await self._apply(action.task_id)
+        return task
+
+    @act.validator
+    def _check_act(self, action: TaskAction) -> None:
+        try:
+            self._life.check_action(action)
+        except ActionRefused as exc:
+            raise refusal(exc) from exc
+
+    @workflow.update
+    async def claim(self, claim: TaskClaim) -> Task:
+        try:
+            task = self._life.claim(claim, workflow.now())
+        except ActionRefused as exc:
+            raise refusal(exc) from exc
+        await self._apply(claim.task_id)
+        return task
+
+    @claim.validator
+    def _check_claim(self, claim: TaskClaim) -> None:
+        try:
+            self._life.check_claim(claim)
+        except ActionRefused as exc:
+            raise refusal(exc) from exc
+
+    @workflow.update
+    async def command(self, command: UnitCommand) -> UnitState:
+        try:
+            self._life.command(command, workflow.now())
+        except ActionRefused as exc:
+            raise refusal(exc) from exc
+        await self._apply(self._correlation)
+        return self._life.state
+
+    @command.validator
+    def _check_command(self, command: UnitCommand) -> None:
+        try:
+            self._life.check_command(command)
+        except ActionRefused as exc:
+            raise refusal(exc) from exc
 
     @workflow.query
-    def snapshot(self) -> UnitSnapshot:
-        assert self._input is not None
-        return UnitSnapshot(
-            workflow_id=workflow.info().workflow_id,
-            uscc=self._input.uscc,
-            district=self._input.district,
-            designation=self._input.designation.value,
-            state=self._state,
-            submissions=list(self._submissions),
-            history=[t.model_dump(mode="json") for t in self._history],
+    def snapshot(self) -> UnitState:
+        return self._life.state
+
+    # ----- effects ------------------------------------------------------------------------
+
+    def _summary(self) -> UnitSummary:
+        s = self._life.state
+        return UnitSummary(
+            workflow_id=s.workflow_id,
+            uscc=s.uscc,
+            district=s.district,
+            designation=s.designation,
+            enterprise_name=s.enterprise_name,
+            state=s.state,
+            seq=s.seq,
+            level=s.level,
+            graded_on=s.graded_on,
+            listed_on=s.listed_on,
+            national=s.national,
+            publicity_ends_on=s.publicity_ends_on,
         )
 
-    async def _transition(self, state: str, reason: str, signal: EvaluationSignal | None) -> None:
-        assert self._input is not None
-        self._state = state
-        step = Transition(
-            seq=len(self._history) + 1,
-            at=workflow.now(),
-            state=state,
-            reason=reason,
-            submission_id=signal.submission_id if signal else None,
-            total=signal.total if signal else None,
-        )
-        self._history.append(step)
-        await workflow.execute_activity_method(
-            LifecycleActivities.record_transition,
-            TransitionRecord(
-                workflow_id=workflow.info().workflow_id,
-                input=self._input,
-                transition=step,
-                correlation_id=signal.correlation_id if signal else workflow.info().workflow_id,
-            ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-        )
+    async def _apply(self, correlation_id: str) -> None:
+        """Carry out the lifecycle's effects until it has none left (answers can produce more)."""
+        while effects := self._life.drain():
+            batch: list[Transitioned | TaskChanged | DeadlineFired] = []
+            for effect in effects:
+                if isinstance(effect, Transitioned | TaskChanged | DeadlineFired):
+                    batch.append(effect)
+                    continue
+                await self._record(batch, correlation_id)
+                batch = []
+                await self._answer(effect)
+            await self._record(batch, correlation_id)
 
-    @workflow.run
-    async def run(self, inp: LifecycleInput) -> str:
-        self._input = inp
-        while True:
-            await workflow.wait_condition(lambda: bool(self._inbox))
-            signal = self._inbox.pop(0)
-            self._submissions.append(signal.submission_id)
-            if signal.error:
-                await self._transition("evaluation_failed", f"评价未完成：{signal.error}", signal)
-                continue
-            deadline = inp.recommendation_deadline
-            due_at = workflow.now() + timedelta(days=deadline.days)
-            await self._transition(
-                "awaiting_recommendation",
-                f"评价完成（总分 {signal.total}），待{deadline.name_zh}，"
-                f"截止 {due_at.date().isoformat()}（{deadline.basis}）",
-                signal,
+    async def _record(self, batch: list[Transitioned | TaskChanged | DeadlineFired], correlation_id: str) -> None:
+        if batch:
+            await workflow.execute_activity_method(
+                LifecycleActivities.record_effects,
+                EffectBatch(unit=self._summary(), correlation_id=correlation_id, effects=batch),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
             )
+
+    async def _answer(self, effect: PeriodNeeded | RescoreNeeded | SignalTitle) -> None:
+        now = workflow.now()
+        if isinstance(effect, PeriodNeeded):
+            working_days = self._life.policy.deadlines[effect.deadline].working_days
+            assert working_days is not None
+            # The calendar is read in an activity: a later holiday-data update cannot change a
+            # date already in a running workflow's history.
+            last_day = await workflow.execute_activity_method(
+                LifecycleActivities.last_working_day,
+                PeriodRequest(start=effect.start, working_days=working_days),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+            )
+            self._life.on_period(effect, last_day, now)
+        elif isinstance(effect, RescoreNeeded):
             try:
-                await workflow.wait_condition(lambda: bool(self._inbox), timeout=timedelta(days=deadline.days))
-            except TimeoutError:
-                await workflow.execute_activity_method(
-                    LifecycleActivities.deadline_due,
-                    DeadlineRecord(
-                        workflow_id=workflow.info().workflow_id,
-                        input=inp,
-                        deadline=deadline,
-                        due_at=due_at,
-                        correlation_id=signal.correlation_id,
+                rescored = await workflow.execute_activity_method(
+                    LifecycleActivities.rescore,
+                    RescoreCall(
+                        submission_id=effect.submission_id,
+                        expert_points={k: str(v) for k, v in effect.expert_points.items()},
                     ),
                     start_to_close_timeout=ACTIVITY_TIMEOUT,
                 )
-                await self._transition(
-                    "recommendation_overdue", f"{deadline.name_zh}期限已过（{deadline.basis}）", signal
+            except ActivityError as exc:
+                # The review stays blocked on a provisional total; staff see why in the timeline.
+                self._life.note(workflow.now(), f"专家评分后重新计算失败：{exc.cause or exc}", "DOMAIN.md 酌情给分")
+                return
+            self._life.on_rescored(rescored, workflow.now())
+        else:
+            s = self._life.state
+            target = f"unit-{s.uscc}-{effect.designation.value}"
+            try:
+                await workflow.get_external_workflow_handle(target).signal(
+                    UnitLifecycleWorkflow.title_command, effect.command
                 )
+                self._life.note(
+                    now, f"已通知 {target}：{effect.command.command}（{effect.command.reason}）", "003 第十六条"
+                )
+            except Exception as exc:  # noqa: BLE001  # no such workflow: the unit holds no such title, record it
+                self._life.note(now, f"未找到 {target}，无称号可撤销（{exc}）", "003 第十六条")
+
+    # ----- the main loop --------------------------------------------------------------------
+
+    def _handle(self, item: Inbound) -> str:
+        now = workflow.now()
+        if item.evaluation is not None:
+            self._life.on_evaluation(item.evaluation, now)
+            return item.evaluation.correlation_id
+        if item.notice is not None:
+            self._life.on_notice(item.notice, now)
+            return item.notice.correlation_id
+        assert item.command is not None
+        try:
+            self._life.command(item.command, now)
+        except ActionRefused as exc:
+            self._life.note(
+                now,
+                f"{item.command.source or '外部'}请求 {item.command.command} 未执行：{exc.message_zh}",
+                "003 第十六条",
+            )
+        return item.command.source or self._correlation
+
+    def _time_for_new_run(self, item: Inbound) -> bool:
+        # One run per cycle: a declaration that would start a second cycle in this run goes to a new run.
+        return item.evaluation is not None and self._life.state.cycle > self._start_cycle
+
+    async def _continue_as_new(self) -> None:
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        inp = self._input.model_copy(
+            update={"state": self._life.state, "pending": list(self._inbox), "auto_list": None}
+        )
+        workflow.continue_as_new(inp)
+
+    def _woken(self, alarm: datetime | None) -> Callable[[], bool]:
+        return lambda: bool(self._inbox) or self._life.next_alarm() != alarm
+
+    @workflow.run
+    async def run(self, inp: LifecycleInput) -> None:
+        if inp.auto_list is not None and inp.state is None:
+            self._life.auto_list(workflow.now(), inp.auto_list.actor, inp.auto_list.reason)
+            await self._apply(self._correlation)
+        while True:
+            alarm = self._life.next_alarm()
+            wait = None if alarm is None else alarm - workflow.now()
+            if wait is None or wait > timedelta(0):
+                with contextlib.suppress(TimeoutError):
+                    # Wake for a signal, or when an update changed the earliest alarm.
+                    await workflow.wait_condition(self._woken(alarm), timeout=wait)
+            while self._inbox:
+                if self._time_for_new_run(self._inbox[0]) or workflow.info().is_continue_as_new_suggested():
+                    await self._continue_as_new()
+                correlation = self._handle(self._inbox.pop(0))
+                await self._apply(correlation)
+            self._life.on_time(workflow.now())
+            await self._apply(self._correlation)
+            if workflow.info().is_continue_as_new_suggested():
+                await self._continue_as_new()

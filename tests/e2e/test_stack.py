@@ -61,7 +61,7 @@ def test_a_declaration_crosses_all_four_services(stack: Stack) -> None:
         if unit.status_code == 200:
             break
         time.sleep(0.1)
-    assert unit.json()["state"] == "awaiting_recommendation" and unit.json()["state_zh"] == "待区级推荐"
+    assert unit.json()["state"] == "graded" and unit.json()["state_zh"] == "已分级"
     assert stack.client("workflow", "district", "海淀区").get(f"/v1/units/{wid}").status_code == 404
 
     inbox = stack.client("notify", "enterprise", example["uscc"])
@@ -70,7 +70,7 @@ def test_a_declaration_crosses_all_four_services(stack: Stack) -> None:
         if items:
             break
         time.sleep(0.1)
-    assert len(items) == 1 and "待区级推荐" in items[0]["title"] and "79.72" in items[0]["body"]
+    assert len(items) == 1 and "已分级" in items[0]["title"] and "79.72" in items[0]["body"]
 
 
 def test_status_reports_every_part_healthy(stack: Stack) -> None:

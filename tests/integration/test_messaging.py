@@ -4,30 +4,38 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, date, datetime
 
 import nats as nats_py
 from faststream.nats import NatsBroker
 
 from contracts import subjects
 from contracts.envelope import Actor
-from contracts.messages import DeadlineDue
+from contracts.messages import DeadlineEvent
+from contracts.schemes import Designation
 from greenfab.messaging import durable_subscription, ensure_streams, make_broker, publish
 from tests.support.servers import Nats
 
 ACTOR = Actor(role="system", subject="test")
 
 
-def due(message_id: str) -> DeadlineDue:
-    return DeadlineDue(
+def due(message_id: str) -> DeadlineEvent:
+    return DeadlineEvent(
         id=message_id,
         correlation_id="c1",
         actor=ACTOR,
+        kind="due",
         workflow_id="unit-x",
         uscc="91110115MA04C2UX1E",
         district="大兴区",
+        designation=Designation.MUNICIPAL_GREEN_FACTORY,
         deadline="district-recommendation",
-        due_at="2025-11-07T00:00:00Z",
+        deadline_zh="区工业主管部门推荐",
+        owner="district",
+        due_on=date(2025, 11, 6),
+        due_at=datetime(2025, 11, 6, 16, tzinfo=UTC),
         clause="003 第八条",
+        consequence_zh="逾期未推荐的，任务升级至市经济和信息化局",
     )
 
 
@@ -58,9 +66,9 @@ async def test_ensure_streams_is_idempotent(nats: Nats) -> None:
 async def test_a_republished_message_id_is_stored_once(nats: Nats) -> None:
     broker = await started_broker(nats)
     try:
-        await publish(broker, subjects.DEADLINE_DUE, due("same-id"))
-        await publish(broker, subjects.DEADLINE_DUE, due("same-id"))
-        await publish(broker, subjects.DEADLINE_DUE, due("other-id"))
+        await publish(broker, subjects.deadline_subject("due"), due("same-id"))
+        await publish(broker, subjects.deadline_subject("due"), due("same-id"))
+        await publish(broker, subjects.deadline_subject("due"), due("other-id"))
         assert await count(nats, subjects.LIFECYCLE.name) == 2
     finally:
         await broker.stop()
@@ -70,8 +78,8 @@ async def test_a_failing_handler_is_retried_then_dead_lettered_with_its_error(na
     broker = make_broker([nats.url], "test", max_deliveries=3)
     tries: list[int] = []
 
-    @broker.subscriber(**durable_subscription(subjects.DEADLINE_DUE, "test-failing", 3))
-    async def always_fails(event: DeadlineDue) -> None:
+    @broker.subscriber(**durable_subscription(subjects.deadline_subject("due"), "test-failing", 3))
+    async def always_fails(event: DeadlineEvent) -> None:
         tries.append(1)
         raise RuntimeError("district mailbox unreachable")
 
@@ -79,9 +87,9 @@ async def test_a_failing_handler_is_retried_then_dead_lettered_with_its_error(na
     await ensure_streams(broker)
     await broker.start()
     try:
-        await publish(broker, subjects.DEADLINE_DUE, due("poison-1"))
+        await publish(broker, subjects.deadline_subject("due"), due("poison-1"))
         nc = await nats_py.connect(nats.url)
-        sub = await nc.jetstream().subscribe(subjects.dead_letter_subject(subjects.DEADLINE_DUE))
+        sub = await nc.jetstream().subscribe(subjects.dead_letter_subject(subjects.deadline_subject("due")))
         msg = await sub.next_msg(timeout=20)
         record = json.loads(msg.data)
         await nc.close()
@@ -95,10 +103,10 @@ async def test_a_failing_handler_is_retried_then_dead_lettered_with_its_error(na
 
 async def test_a_message_that_does_not_fit_its_schema_is_dead_lettered_not_lost(nats: Nats) -> None:
     broker = make_broker([nats.url], "test", max_deliveries=1)
-    handled: list[DeadlineDue] = []
+    handled: list[DeadlineEvent] = []
 
-    @broker.subscriber(**durable_subscription(subjects.DEADLINE_DUE, "test-schema", 1))
-    async def handler(event: DeadlineDue) -> None:
+    @broker.subscriber(**durable_subscription(subjects.deadline_subject("due"), "test-schema", 1))
+    async def handler(event: DeadlineEvent) -> None:
         handled.append(event)
 
     await broker.connect()
@@ -106,9 +114,9 @@ async def test_a_message_that_does_not_fit_its_schema_is_dead_lettered_not_lost(
     await broker.start()
     try:
         js = broker.connection.jetstream()
-        await js.publish(subjects.DEADLINE_DUE, b'{"id": "broken"}', headers={"Nats-Msg-Id": "broken"})
+        await js.publish(subjects.deadline_subject("due"), b'{"id": "broken"}', headers={"Nats-Msg-Id": "broken"})
         nc = await nats_py.connect(nats.url)
-        sub = await nc.jetstream().subscribe(subjects.dead_letter_subject(subjects.DEADLINE_DUE))
+        sub = await nc.jetstream().subscribe(subjects.dead_letter_subject(subjects.deadline_subject("due")))
         record = json.loads((await sub.next_msg(timeout=20)).data)
         await nc.close()
     finally:
@@ -122,8 +130,8 @@ async def test_a_handler_that_fails_once_succeeds_on_retry(nats: Nats) -> None:
     seen: list[str] = []
     done = asyncio.Event()
 
-    @broker.subscriber(**durable_subscription(subjects.DEADLINE_DUE, "test-flaky", 5))
-    async def flaky(event: DeadlineDue) -> None:
+    @broker.subscriber(**durable_subscription(subjects.deadline_subject("due"), "test-flaky", 5))
+    async def flaky(event: DeadlineEvent) -> None:
         seen.append(event.id)
         if len(seen) == 1:
             raise ConnectionError("transient")
@@ -133,7 +141,7 @@ async def test_a_handler_that_fails_once_succeeds_on_retry(nats: Nats) -> None:
     await ensure_streams(broker)
     await broker.start()
     try:
-        await publish(broker, subjects.DEADLINE_DUE, due("flaky-1"))
+        await publish(broker, subjects.deadline_subject("due"), due("flaky-1"))
         await asyncio.wait_for(done.wait(), 20)
     finally:
         await broker.stop()

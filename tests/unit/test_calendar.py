@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from services.workflow.calendar import HolidayDataMissing, working_days_from
+from services.workflow.domain.calendar import HolidayDataMissing, working_days_from
 
 
 def test_an_ordinary_week() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -10,7 +11,7 @@ from typing import Any, cast
 from contracts.evaluation import CategoryResult, Evaluation, Flag, ItemResult, ItemStatus
 from contracts.evaluation import Veto as VetoResult
 from contracts.schemes import Scheme
-from services.scoring.domain.facts import Fact
+from services.scoring.domain.facts import Fact, InputError
 from services.scoring.domain.outcomes import Scored, holds
 from services.scoring.domain.rulebook import Check, Edition, Item
 
@@ -65,6 +66,17 @@ def decide_item(item: Item, facts: list[Fact], scored: dict[str, Scored]) -> Dec
     if capped < total:
         text += f"；合计 {round_points(total)} 分，按满分 {cap} 分封顶"
     return Decided(item, "scored", capped, text, inputs, [], flags)
+
+
+def apply_expert(d: Decided, expert_points: Mapping[str, Decimal]) -> None:
+    """An expert's points for an item the rules could not score (酌情给分): the whole item, within its maximum."""
+    given = expert_points.get(d.item.id)
+    if given is None or d.status != "needs_expert":
+        return
+    if not ZERO <= given <= d.item.max:
+        raise InputError(d.item.id, f"expert points {given} outside 0..{d.item.max}")
+    d.status, d.points = "scored", given
+    d.explanation = f"专家评定 {round_points(given)} 分（{d.explanation}）"
 
 
 def _result(d: Decided) -> ItemResult:
@@ -141,12 +153,15 @@ def assemble(
     scored: dict[str, Scored],
     vetoes: list[VetoResult],
     data: dict[str, Any],
+    expert_points: Mapping[str, Decimal] | None = None,
 ) -> Evaluation:
-    """The evaluation; exact sums inside, rounded once when shown."""
+    """The evaluation; exact sums inside, rounded once when shown. ``expert_points`` score needs_expert items."""
     by_item: dict[str, list[Fact]] = {}
     for f in facts:
         by_item.setdefault(f.item.id, []).append(f)
     decided = [decide_item(item, by_item[item.id], scored) for item in edition.items]
+    for d in decided:
+        apply_expert(d, expert_points or {})
     vetoes = list(vetoes)
     for d in decided:
         if d.item.requirement == "veto" and UNMET in d.flags:

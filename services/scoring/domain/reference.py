@@ -6,8 +6,10 @@ Python, is what the engine leaves to durable_rules: deciding which case holds an
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from contracts.evaluation import Evaluation
@@ -87,11 +89,24 @@ def score(fact: Fact, case_index: int | None, prep: Prepared) -> outcomes.Scored
     return outcomes.apply(fact.cases[case_index].then, fact)
 
 
-def finish(prep: Prepared, scored: dict[str, outcomes.Scored], vetoes: list[VetoResult]) -> Evaluation:
-    return assemble(prep.scheme, prep.edition, prep.version, prep.as_of, prep.facts, scored, vetoes, prep.data)
+def finish(
+    prep: Prepared,
+    scored: dict[str, outcomes.Scored],
+    vetoes: list[VetoResult],
+    expert_points: Mapping[str, Decimal] | None = None,
+) -> Evaluation:
+    return assemble(
+        prep.scheme, prep.edition, prep.version, prep.as_of, prep.facts, scored, vetoes, prep.data, expert_points
+    )
 
 
-def evaluate(library: RuleLibrary, scheme: Scheme, as_of: date, data: dict[str, Any]) -> Evaluation:
+def evaluate(
+    library: RuleLibrary,
+    scheme: Scheme,
+    as_of: date,
+    data: dict[str, Any],
+    expert_points: Mapping[str, Decimal] | None = None,
+) -> Evaluation:
     prep = prepare(library, scheme, as_of, data)
     replies = answers(library.eligibility, data)
     scored = {}
@@ -110,4 +125,4 @@ def evaluate(library: RuleLibrary, scheme: Scheme, as_of: date, data: dict[str, 
             vetoes.append(describe(veto, as_of, None, data))
     for v in vetoes:
         v.overridable = next(x.overridable for x in library.eligibility.vetoes if x.code == v.code)
-    return finish(prep, scored, vetoes)
+    return finish(prep, scored, vetoes, expert_points)

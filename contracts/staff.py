@@ -1,0 +1,200 @@
+"""HTTP bodies of the staff API (workflow service): tasks, unit actions, registers and public lists."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from contracts.envelope import Actor
+from contracts.evaluation import Evaluation
+from contracts.notices import USCC_PATTERN
+from contracts.schemes import Scheme
+
+Text = Field(default=None, min_length=1, max_length=2000)
+
+
+class TaskPublic(BaseModel):
+    """A task as an inbox lists it."""
+
+    task_id: str = Field(description="The task's id.")
+    workflow_id: str = Field(description="The unit's lifecycle workflow.")
+    uscc: str = Field(description="The unit's USCC.")
+    enterprise_name: str = Field(description="单位名称.")
+    district: str = Field(description="The unit's district.")
+    designation: str = Field(description="What the workflow is about.")
+    kind: str = Field(description="recommend, expert_score, review, resolve_objection, review_listed, rename, …")
+    title_zh: str = Field(description="The task in Chinese.")
+    role: str = Field(description="The role that acts.")
+    status: str = Field(description="open | claimed | done | cancelled.")
+    claimed_by: str | None = Field(description="Who claimed it.")
+    escalated: bool = Field(description="Overdue: the bureau may act on it too.")
+    opened_at: datetime = Field(description="When it was opened.")
+    due_at: datetime | None = Field(description="When it is overdue (UTC).")
+    decisions: list[str] = Field(description="The decisions it accepts.")
+    decision: str | None = Field(description="The decision taken.")
+    reason: str | None = Field(description="Its reason.")
+    decided_by: str | None = Field(description="Who decided.")
+    clause: str = Field(description="The clause behind the task.")
+    context: dict[str, Any] = Field(description="What the decision needs: totals, vetoes, names, dates.")
+
+
+class TaskDetail(TaskPublic):
+    """A task with the evaluation behind it, item by item with explanations."""
+
+    evaluation: Evaluation | None = Field(description="The declaration's evaluation, when the task concerns one.")
+
+
+class TaskDecision(BaseModel):
+    """A decision on a task."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: str = Field(min_length=1, max_length=40, description="One of the task's decisions.")
+    reason: str | None = Field(default=None, max_length=2000, description="Why; required for some decisions.")
+    ground: str | None = Field(
+        default=None, max_length=40, description="Revoking decisions: the ground (e.g. `review_failed`)."
+    )
+    points: Decimal | None = Field(default=None, ge=0, le=1000, description="Expert tasks: the points awarded.")
+
+
+class UnitAction(BaseModel):
+    """A unit-level action: recommend_national, start_review, revoke (bureau) or withdraw (the enterprise)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    command: Literal["recommend_national", "start_review", "revoke", "withdraw"] = Field(description="The action.")
+    reason: str | None = Field(default=None, max_length=2000, description="Why; required for revocation.")
+    ground: str | None = Field(default=None, max_length=40, description="Revocation ground (003 第十三条).")
+
+
+class TimelineEntry(BaseModel):
+    """One step of a unit's history."""
+
+    seq: int = Field(description="1, 2, …")
+    at: datetime = Field(description="When (UTC).")
+    state: str = Field(description="State after the step.")
+    state_zh: str = Field(description="State in Chinese.")
+    reason: str = Field(description="Why, in Chinese.")
+    clause: str = Field(description="The clause behind it.")
+    actor: Actor = Field(description="Who.")
+    task_id: str | None = Field(description="The task decided, if any.")
+    submission_id: str | None = Field(description="The declaration concerned, if any.")
+
+
+class UnitDetail(BaseModel):
+    """A unit's current state, open deadlines and whole timeline, read live from its workflow."""
+
+    workflow_id: str = Field(description="The lifecycle workflow's id.")
+    uscc: str = Field(description="The unit's USCC.")
+    enterprise_name: str = Field(description="单位名称.")
+    district: str = Field(description="The unit's district.")
+    designation: str = Field(description="What the workflow is about.")
+    state: str = Field(description="Current state.")
+    state_zh: str = Field(description="Current state in Chinese.")
+    level: int | None = Field(description="Latest grade level (grading).")
+    listed_on: date | None = Field(description="When listed.")
+    national: str = Field(description="National title: none | recommended | listed | not_listed.")
+    banned_until: date | None = Field(description="003 第十五条: no new declaration until this day.")
+    publicity_ends_on: date | None = Field(description="Last day of publicity, while publicised.")
+    deadlines: list[dict[str, Any]] = Field(description="Running deadlines: key, owner, due day.")
+    submissions: list[str] = Field(description="Declarations received, oldest first.")
+    timeline: list[TimelineEntry] = Field(description="Every step, oldest first.")
+
+
+class AutoListingCreate(BaseModel):
+    """003 第十条: a unit on the national list with its plant in Beijing joins the municipal list."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    uscc: str = Field(pattern=USCC_PATTERN, description="The unit's USCC.")
+    district: str = Field(min_length=2, max_length=20, description="The district its plant is in.")
+    enterprise_name: str = Field(min_length=1, max_length=200, description="单位名称.")
+    reason: str = Field(min_length=1, max_length=2000, description="E.g. the national list and year it is on.")
+
+
+class CallCreate(BaseModel):
+    """征集通知 (003 第八条): declarations of a scheme count only within an open call."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scheme: Literal[Scheme.GREEN_FACTORY, Scheme.BEAUTIFUL_FACTORY] = Field(description="The scheme called for.")
+    title: str = Field(min_length=1, max_length=200, description="通知名称.")
+    opens_on: date = Field(description="First day declarations count.")
+    closes_on: date = Field(description="Last day declarations count.")
+
+    @model_validator(mode="after")
+    def _window(self) -> CallCreate:
+        if self.closes_on < self.opens_on:
+            raise ValueError("closes_on is before opens_on")
+        return self
+
+
+class CallPublic(CallCreate):
+    id: str = Field(description="The call's id.")
+    opened_by: str = Field(description="Who opened it.")
+
+
+class PoolEntryCreate(BaseModel):
+    """区级培育名单 (003 第六条): the district adds a unit to its cultivation pool."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    uscc: str = Field(pattern=USCC_PATTERN, description="The unit's USCC.")
+    enterprise_name: str = Field(min_length=1, max_length=200, description="单位名称.")
+    note: str | None = Field(default=None, max_length=2000, description="E.g. how it was found (诊断, 自荐).")
+
+
+class PoolEntryPublic(PoolEntryCreate):
+    district: str = Field(description="The district whose pool it is in.")
+    added_by: str = Field(description="Who added it.")
+    added_at: datetime = Field(description="When.")
+
+
+class EvaluatorBanCreate(BaseModel):
+    """003 第十八条: refuse an evaluator's reports for three years."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    evaluator_uscc: str = Field(pattern=USCC_PATTERN, description="The evaluator's USCC.")
+    ground: Literal["falsification", "concealment", "miit_blacklist"] = Field(
+        description="弄虚作假 | 故意隐瞒 | 工信部平台黑名单."
+    )
+    reason: str = Field(min_length=1, max_length=2000, description="What was found.")
+
+
+class EvaluatorBanPublic(EvaluatorBanCreate):
+    since: date = Field(description="First day of the ban.")
+    until: date = Field(description="Last day of the ban.")
+    banned_by: str = Field(description="Who.")
+
+
+class ListedUnit(BaseModel):
+    """A unit on a published list (003 第十九条)."""
+
+    uscc: str
+    enterprise_name: str
+    district: str
+    designation: str
+    listed_on: date | None
+    national: str
+
+
+class UnitRow(ListedUnit):
+    """A unit as staff lists show it."""
+
+    workflow_id: str
+    state: str
+    state_zh: str
+
+
+class PublishedGrade(BaseModel):
+    """A unit's published grade (003 第十九条)."""
+
+    uscc: str
+    enterprise_name: str
+    district: str
+    level: int | None
+    graded_on: date | None
