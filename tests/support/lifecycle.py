@@ -7,6 +7,7 @@ time on the time-skipping server; they read what left the workflow from JetStrea
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -19,8 +20,10 @@ from typing import Any
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from contracts import subjects
 from contracts.envelope import Actor, Envelope, utcnow
@@ -162,7 +165,7 @@ class Bench:
     db: Database
     policy: Policy
     task_queue: str
-    started: list[str] = field(default_factory=list)
+    started: list[tuple[str, str | None]] = field(default_factory=list)
 
     @property
     def client(self) -> Client:
@@ -193,7 +196,7 @@ class Bench:
             start_signal="evaluation_completed" if first else None,
             start_signal_args=[first] if first else [],
         )
-        self.started.append(wid)
+        self.started.append((wid, handle.run_id))
         # Follow the workflow id, not this run: a new cycle continues as new under the same id.
         return Unit(self, self.client.get_workflow_handle(handle.id))
 
@@ -228,6 +231,34 @@ async def bench(
     task_queue = f"tq-{uuid.uuid4().hex}"
     worker = make_worker(env.client, task_queue, LifecycleActivities(db, _publish, request))
     async with worker:
-        yield Bench(env, nats, db, load_policy(RULES), task_queue)
+        the_bench = Bench(env, nats, db, load_policy(RULES), task_queue)
+        yield the_bench
+        await replay_and_keep(the_bench)
     await broker.stop()
     await db.close()
+
+
+async def replay_and_keep(b: Bench) -> None:
+    """Replay every run the test made against today's code; with GREENFAB_SAVE_HISTORIES=DIR, keep them.
+
+    Kept histories are replayed by tests/unit/test_replay.py on every CI run, so a change that would
+    break workflows already running for years fails there first.
+    """
+    histories = []
+    for wid, first_run in b.started:
+        # The first run and the latest (they differ once the unit continued as new).
+        for run in dict.fromkeys([first_run, (await b.client.get_workflow_handle(wid).describe()).run_id]):
+            histories.append(await b.client.get_workflow_handle(wid, run_id=run).fetch_history())
+    replayer = Replayer(workflows=[UnitLifecycleWorkflow], data_converter=pydantic_data_converter)
+    for history in histories:
+        await replayer.replay_workflow(history)
+    keep = os.environ.get("GREENFAB_SAVE_HISTORIES")
+    if keep:
+        test = os.environ.get("PYTEST_CURRENT_TEST", "test").split("::")[-1].split(" ")[0]
+        await asyncio.to_thread(save_histories, Path(keep), test, [h.to_json() for h in histories])
+
+
+def save_histories(folder: Path, test: str, histories: list[str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for n, history in enumerate(histories):
+        (folder / f"{test}-{n}.json").write_text(history, encoding="utf-8")
