@@ -105,19 +105,6 @@ class FieldError(BaseModel):
 Problem.model_rebuild()
 
 
-class UnitState(BaseModel):
-    """A unit's lifecycle state as the workflow holds it."""
-
-    workflow_id: str = Field(description="The lifecycle workflow's id.")
-    uscc: str = Field(description="The unit's USCC.")
-    district: str = Field(description="The unit's district.")
-    designation: str = Field(description="What the workflow is about.")
-    state: str = Field(description="Current state.")
-    state_zh: str = Field(description="Current state in Chinese.")
-    submissions: list[str] = Field(description="Declarations received, oldest first.")
-    history: list[dict[str, Any]] = Field(description="Transitions, oldest first.")
-
-
 class Notification(BaseModel):
     """One in-app notification."""
 

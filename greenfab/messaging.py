@@ -23,6 +23,7 @@ from faststream.message import StreamMessage
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 from nats.js.api import ConsumerConfig, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
+from pydantic import BaseModel
 
 from contracts import subjects
 from contracts.envelope import Envelope, utcnow
@@ -131,6 +132,15 @@ async def publish(broker: NatsBroker, subject: str, message: Envelope) -> None:
         stream=stream_of(subject),
         timeout=10,
     )
+
+
+async def request(broker: NatsBroker, subject: str, body: BaseModel, timeout: float = 60) -> dict[str, Any]:
+    """Core NATS request/reply with a pydantic body; the reply's JSON object."""
+    reply = await broker.request(body.model_dump(mode="json"), subject, timeout=timeout)
+    decoded = await reply.decode()
+    if not isinstance(decoded, dict):
+        raise RuntimeError(f"unexpected reply on {subject}: {decoded!r}")
+    return decoded
 
 
 def _is_jetstream(msg: StreamMessage[Any]) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import date
-from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel
 from temporalio import activity
@@ -21,13 +21,13 @@ from greenfab.db import Database
 from services.workflow.domain.calendar import HolidayDataMissing, working_days_from
 from services.workflow.domain.lifecycle import STATE_ZH
 from services.workflow.domain.state import SYSTEM, DeadlineFired, Rescored, TaskChanged, Transitioned
-from services.workflow.model import EffectBatch, PeriodRequest, RescoreCall, UnitSummary
+from services.workflow.model import EffectBatch, PeriodRequest, UnitSummary
 from services.workflow.tables import TaskProjection, UnitProjection
 
 # Publishes an envelope to JetStream and waits for the server's ack.
 Publish = Callable[[str, Envelope], Awaitable[None]]
 # Core NATS request/reply: subject, request body → the reply's JSON.
-Request = Callable[[str, BaseModel], Awaitable[dict[str, object]]]
+Request = Callable[[str, BaseModel], Awaitable[dict[str, Any]]]
 
 
 class LifecycleActivities:
@@ -181,16 +181,13 @@ class LifecycleActivities:
             raise ApplicationError(str(exc), type="HolidayDataMissing") from exc
 
     @activity.defn
-    async def rescore(self, call: RescoreCall) -> Rescored:
+    async def rescore(self, request: RescoreRequest) -> Rescored:
         """Ask scoring to recompute the declaration with the experts' points."""
-        request = RescoreRequest(
-            submission_id=call.submission_id, expert_points={k: Decimal(v) for k, v in call.expert_points.items()}
-        )
         reply = RescoreReply.model_validate(await self._request(subjects.SCORING_RESCORE, request))
         if reply.evaluation is None:
             # Scoring answered and refused: asking again gives the same answer.
             raise ApplicationError(
-                f"scoring could not recompute {call.submission_id}: {reply.error}", non_retryable=True
+                f"scoring could not recompute {request.submission_id}: {reply.error}", non_retryable=True
             )
         ev = reply.evaluation
         return Rescored(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 from fastapi import FastAPI
 from pydantic import BaseModel
@@ -20,6 +21,7 @@ from greenfab.messaging import (
     ensure_streams,
     make_broker,
     publish,
+    request,
 )
 from greenfab.service import bounded, stop_broker
 from services.workflow import api, consumers
@@ -81,12 +83,8 @@ class WorkflowService:
     async def _publish(self, subject: str, message: Envelope) -> None:
         await publish(self.broker, subject, message)
 
-    async def _request(self, subject: str, body: BaseModel) -> dict[str, object]:
-        reply = await self.broker.request(body.model_dump(mode="json"), subject, timeout=60)
-        decoded = await reply.decode()
-        if not isinstance(decoded, dict):
-            raise RuntimeError(f"unexpected reply on {subject}: {decoded!r}")
-        return decoded
+    async def _request(self, subject: str, body: BaseModel) -> dict[str, Any]:
+        return await request(self.broker, subject, body)
 
     async def start(self) -> None:
         s = self.settings

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from pydantic import BaseModel
 from sqlmodel import col, select
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
@@ -92,22 +93,28 @@ async def on_evaluation(
             result = event.evaluation.model_dump(mode="json") if event.evaluation else None
             s.add(EvaluationCopy(submission_id=event.submission_id, uscc=event.uscc, result=result))
             await s.commit()
+    unit = LifecycleInput(
+        uscc=event.uscc,
+        district=event.district,
+        designation=designation,
+        enterprise_name=event.enterprise_name,
+        policy=policy,
+    )
+    await signal_with_start(client, task_queue, unit, "evaluation_completed", await evaluation_facts(db, event))
+    return wid
+
+
+async def signal_with_start(client: Client, task_queue: str, unit: LifecycleInput, signal: str, arg: BaseModel) -> None:
+    """Signal the unit's workflow, starting it first if it is not running (one per unit and designation)."""
     await client.start_workflow(
         UnitLifecycleWorkflow.run,
-        LifecycleInput(
-            uscc=event.uscc,
-            district=event.district,
-            designation=designation,
-            enterprise_name=event.enterprise_name,
-            policy=policy,
-        ),
-        id=wid,
+        unit,
+        id=workflow_id(unit.uscc, unit.designation),
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        start_signal="evaluation_completed",
-        start_signal_args=[await evaluation_facts(db, event)],
+        start_signal=signal,
+        start_signal_args=[arg],
     )
-    return wid
 
 
 async def on_notice(client: Client, db: Database, task_queue: str, policy: Policy, event: NoticeReceived) -> list[str]:
@@ -131,21 +138,13 @@ async def on_notice(client: Client, db: Database, task_queue: str, policy: Polic
     chosen = known or [(targets[0], None)]
     sent = []
     for designation, row in chosen:
-        wid = workflow_id(event.uscc, designation)
-        await client.start_workflow(
-            UnitLifecycleWorkflow.run,
-            LifecycleInput(
-                uscc=event.uscc,
-                district=row.district if row else (event.district or "未知"),
-                designation=designation,
-                enterprise_name=row.enterprise_name if row else "",
-                policy=policy,
-            ),
-            id=wid,
-            task_queue=task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            start_signal="notice_received",
-            start_signal_args=[facts],
+        unit = LifecycleInput(
+            uscc=event.uscc,
+            district=row.district if row else (event.district or "未知"),
+            designation=designation,
+            enterprise_name=row.enterprise_name if row else "",
+            policy=policy,
         )
-        sent.append(wid)
+        await signal_with_start(client, task_queue, unit, "notice_received", facts)
+        sent.append(workflow_id(event.uscc, designation))
     return sent

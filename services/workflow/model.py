@@ -76,8 +76,3 @@ class EffectBatch(BaseModel):
 class PeriodRequest(BaseModel):
     start: date
     working_days: int
-
-
-class RescoreCall(BaseModel):
-    submission_id: str
-    expert_points: dict[str, str]

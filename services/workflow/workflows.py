@@ -8,13 +8,14 @@ Effects leave through activities. Deterministic: time from workflow.now(), no I/
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from contracts.messages import RescoreRequest
     from services.workflow.activities import LifecycleActivities
     from services.workflow.domain.lifecycle import ActionRefused, Lifecycle
     from services.workflow.domain.state import (
@@ -37,7 +38,6 @@ with workflow.unsafe.imports_passed_through():
         Inbound,
         LifecycleInput,
         PeriodRequest,
-        RescoreCall,
         UnitSummary,
     )
 
@@ -45,14 +45,22 @@ ACTIVITY_TIMEOUT = timedelta(minutes=2)
 REFUSED = "ActionRefused"
 
 
-def refusal(exc: ActionRefused) -> ApplicationError:
-    """A domain refusal as the caller of an update receives it (status, code, Chinese and English)."""
-    return ApplicationError(
-        exc.message_en,
-        {"status": exc.status, "code": exc.code, "message_zh": exc.message_zh, "message_en": exc.message_en},
-        type=REFUSED,
-        non_retryable=True,
-    )
+@contextlib.contextmanager
+def refusals() -> Iterator[None]:
+    """A domain refusal as the caller of an update receives it (status, code, Chinese and English).
+
+    Raised from a validator it rejects the update; from a handler it fails the update, not the
+    workflow task (a plain exception there would retry the task forever).
+    """
+    try:
+        yield
+    except ActionRefused as exc:
+        raise ApplicationError(
+            exc.message_en,
+            {"status": exc.status, "code": exc.code, "message_zh": exc.message_zh, "message_en": exc.message_en},
+            type=REFUSED,
+            non_retryable=True,
+        ) from exc
 
 
 @workflow.defn
@@ -94,51 +102,39 @@ class UnitLifecycleWorkflow:
 
     @workflow.update
     async def act(self, action: TaskAction) -> Task:
-        try:
+        with refusals():
             task = self._life.act(action, workflow.now())
-        except ActionRefused as exc:
-            raise refusal(exc) from exc
         await self._apply(action.task_id)
         return task
 
     @act.validator
     def _check_act(self, action: TaskAction) -> None:
-        try:
+        with refusals():
             self._life.check_action(action)
-        except ActionRefused as exc:
-            raise refusal(exc) from exc
 
     @workflow.update
     async def claim(self, claim: TaskClaim) -> Task:
-        try:
+        with refusals():
             task = self._life.claim(claim, workflow.now())
-        except ActionRefused as exc:
-            raise refusal(exc) from exc
         await self._apply(claim.task_id)
         return task
 
     @claim.validator
     def _check_claim(self, claim: TaskClaim) -> None:
-        try:
+        with refusals():
             self._life.check_claim(claim)
-        except ActionRefused as exc:
-            raise refusal(exc) from exc
 
     @workflow.update
     async def command(self, command: UnitCommand) -> UnitState:
-        try:
+        with refusals():
             self._life.command(command, workflow.now())
-        except ActionRefused as exc:
-            raise refusal(exc) from exc
         await self._apply(self._correlation)
         return self._life.state
 
     @command.validator
     def _check_command(self, command: UnitCommand) -> None:
-        try:
+        with refusals():
             self._life.check_command(command)
-        except ActionRefused as exc:
-            raise refusal(exc) from exc
 
     @workflow.query
     def snapshot(self) -> UnitState:
@@ -201,10 +197,7 @@ class UnitLifecycleWorkflow:
             try:
                 rescored = await workflow.execute_activity_method(
                     LifecycleActivities.rescore,
-                    RescoreCall(
-                        submission_id=effect.submission_id,
-                        expert_points={k: str(v) for k, v in effect.expert_points.items()},
-                    ),
+                    RescoreRequest(submission_id=effect.submission_id, expert_points=effect.expert_points),
                     start_to_close_timeout=ACTIVITY_TIMEOUT,
                 )
             except ActivityError as exc:

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
@@ -21,7 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 from contracts.messages import EvaluationCompleted, SubmissionReceived
 from contracts.schemes import Designation, Scheme
 from greenfab.db import Database, create_tables, make_engine
-from greenfab.messaging import ensure_streams, make_broker
+from greenfab.messaging import ensure_streams, make_broker, request
 from greenfab.stack import tool_path
 from services.scoring import consumers as scoring_consumers
 from services.scoring import handlers as scoring_handlers
@@ -225,14 +226,11 @@ async def test_experts_score_the_discretionary_items_and_scoring_recomputes_the_
     pending = [i for i in scored.evaluation.items if i.status == "needs_expert"]
     assert pending
 
-    async def request(subject: str, body: BaseModel) -> dict[str, object]:
-        reply = await broker.request(body.model_dump(mode="json"), subject, timeout=60)
-        decoded = await reply.decode()
-        assert isinstance(decoded, dict)
-        return decoded
+    async def ask_scoring(subject: str, body: BaseModel) -> dict[str, Any]:
+        return await request(broker, subject, body)
 
     try:
-        async with bench(env, nats, tmp_path, request) as b:
+        async with bench(env, nats, tmp_path, ask_scoring) as b:
             ev = facts(
                 "sub-bf", total=scored.evaluation.total, provisional=True, passed=None,
                 expert_items=[expert_item(i.id, str(i.max)) for i in pending],

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -30,7 +30,7 @@ from contracts.envelope import Actor, Envelope, utcnow
 from contracts.schemes import Designation, workflow_id
 from greenfab.db import Database, create_tables, make_engine
 from greenfab.messaging import ensure_streams, make_broker, publish
-from services.workflow.activities import LifecycleActivities
+from services.workflow.activities import LifecycleActivities, Request
 from services.workflow.bootstrap import make_worker
 from services.workflow.domain.policy import Policy
 from services.workflow.domain.state import (
@@ -208,10 +208,7 @@ class Bench:
         return [e for e in found if workflow is None or e.get("workflow_id") == workflow]
 
 
-Request = Callable[[str, BaseModel], Awaitable[dict[str, object]]]
-
-
-async def no_scoring(subject: str, body: BaseModel) -> dict[str, object]:
+async def no_scoring(subject: str, body: BaseModel) -> dict[str, Any]:
     raise AssertionError(f"this bench has no scoring service: {subject}")
 
 

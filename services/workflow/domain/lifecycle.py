@@ -474,11 +474,7 @@ class Lifecycle:
             )
             return
         if n.kind == "rename":
-            completed = date.fromisoformat(str(d["completed_on"]))
-            due = self.policy.deadlines["rename"].due_day(completed)
-            late = (today - due).days
-            self._release("rename")
-            timing = f"逾期 {late} 天" if late > 0 else "按期"
+            completed, due, late, timing = self._filed("rename", d, today)
             task = self._open_task(
                 "rename",
                 now,
@@ -486,7 +482,7 @@ class Lifecycle:
                     "old_name": d.get("old_name"),
                     "new_name": d.get("new_name"),
                     "completed_on": str(completed),
-                    "late_days": max(late, 0),
+                    "late_days": late,
                 },
             )
             self._move(
@@ -498,16 +494,12 @@ class Lifecycle:
                 task,
             )
         elif n.kind == "major_adjustment":
-            completed = date.fromisoformat(str(d["completed_on"]))
-            due = self.policy.deadlines["major-adjustment"].due_day(completed)
-            late = (today - due).days
-            self._release("major-adjustment")
-            timing = f"逾期 {late} 天" if late > 0 else "按期"
+            _, _, late, timing = self._filed("major-adjustment", d, today)
             self._start_recheck(
                 now,
                 n.actor,
                 f"重大调整（{d.get('adjustment')}，{timing}）申请复核",
-                {"trigger": "major_adjustment", "adjustment": d.get("adjustment"), "late_days": max(late, 0)},
+                {"trigger": "major_adjustment", "adjustment": d.get("adjustment"), "late_days": late},
             )
         elif n.kind == "district_report":
             finding = str(d.get("finding"))
@@ -519,6 +511,23 @@ class Lifecycle:
             follow = {"name_change": "rename", "main_business_change": "major-adjustment"}.get(finding)
             if follow:
                 self._oblige(follow, now, observed, note=f"区级报告 {observed.isoformat()}")
+
+    def _filed(self, deadline: str, d: dict[str, object], today: date) -> tuple[date, date, int, str]:
+        """A notice filed ``deadline`` days after completing a change: met, and how late (第十四条)."""
+        completed = date.fromisoformat(str(d["completed_on"]))
+        due = self.policy.deadlines[deadline].due_day(completed)
+        late = (today - due).days
+        self._release(deadline)
+        return completed, due, max(late, 0), f"逾期 {late} 天" if late > 0 else "按期"
+
+    def _check_ground(self, ground: str | None) -> None:
+        if ground not in self.policy.revocation_grounds:
+            raise ActionRefused(
+                422,
+                "ground_required",
+                "撤销须注明依据（003 第十三条所列情形）",
+                f"ground must be one of {sorted(self.policy.revocation_grounds)}",
+            )
 
     def _start_recheck(self, now: datetime, actor: Actor, why: str, context: dict[str, object]) -> None:
         task = self._open_task("review_listed", now, context)
@@ -598,13 +607,8 @@ class Lifecycle:
         reason = (a.reason or "").strip()
         if a.decision in spec.reason_required and not reason:
             raise ActionRefused(422, "reason_required", "该决定须填写理由", f"{task.kind}/{a.decision} needs a reason")
-        if (task.kind, a.decision) in REVOKING and a.ground not in self.policy.revocation_grounds:
-            raise ActionRefused(
-                422,
-                "ground_required",
-                "撤销须注明依据（003 第十三条所列情形）",
-                f"ground must be one of {sorted(self.policy.revocation_grounds)}",
-            )
+        if (task.kind, a.decision) in REVOKING:
+            self._check_ground(a.ground)
         needs = self._reason_needed(task, a)
         if needs and not reason:
             raise ActionRefused(
@@ -792,13 +796,7 @@ class Lifecycle:
                 409, "no_title", f"单位当前状态为{STATE_ZH.get(s.state, s.state)}，未持有称号", f"the unit is {s.state}"
             )
         if c.command == "revoke":
-            if c.ground not in self.policy.revocation_grounds:
-                raise ActionRefused(
-                    422,
-                    "ground_required",
-                    "撤销须注明依据（003 第十三条所列情形）",
-                    f"ground must be one of {sorted(self.policy.revocation_grounds)}",
-                )
+            self._check_ground(c.ground)
             if not reason:
                 raise ActionRefused(422, "reason_required", "撤销须填写理由", "revocation needs a reason")
         if c.command == "start_review" and s.state == "under_recheck":
