@@ -104,11 +104,17 @@ def _scoring() -> Any:
     return cli
 
 
+def _audit() -> Any:
+    from services.audit import cli
+
+    return cli
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="greenfab", description="Beijing green manufacturing programme: local tools.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    up = sub.add_parser("up", help="start NATS, Temporal and the four services; Ctrl-C stops them")
+    up = sub.add_parser("up", help="start NATS, Temporal and the five services; Ctrl-C stops them")
     _add_stack_options(up)
     up.set_defaults(func=cmd_up)
 
@@ -153,6 +159,38 @@ def main(argv: list[str] | None = None) -> None:
     tmpl.add_argument("scheme", help="grading | green-factory | beautiful-factory")
     tmpl.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
     tmpl.set_defaults(func=cmd_template)
+
+    data_dir = Path(os.environ.get("GREENFAB_DATA_DIR", ".data"))
+
+    def audit_db(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data-dir", type=Path, default=data_dir)
+        p.add_argument("--database-url", default=os.environ.get("GREENFAB_AUDIT_DATABASE_URL"),
+                       help="the audit store (default: audit.db in the data folder)")  # fmt: skip
+
+    def url(a: argparse.Namespace) -> str:
+        return str(_audit().database_url(a.data_dir, a.database_url))
+
+    history = sub.add_parser("history", help="a unit's whole audit timeline")
+    history.add_argument("uscc")
+    history.add_argument("--format", choices=["table", "jsonl", "csv"], default="table")
+    audit_db(history)
+    history.set_defaults(func=lambda a: _audit().cmd_history(a.uscc, a.format, url(a)))
+
+    audit = sub.add_parser("audit", help="verify, export and reconcile the audit store")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="check the hash chain; name each tampered record")
+    audit_db(verify)
+    verify.set_defaults(func=lambda a: _audit().cmd_verify(url(a)))
+    exp = audit_sub.add_parser("export", help="the whole chain as JSON Lines or CSV")
+    exp.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    audit_db(exp)
+    exp.set_defaults(func=lambda a: _audit().cmd_export(a.format, url(a)))
+    rec = audit_sub.add_parser("reconcile", help="compare a unit's audit timeline with its Temporal workflow history")
+    rec.add_argument("uscc")
+    rec.add_argument("--temporal-address", default=os.environ.get("GREENFAB_TEMPORAL_ADDRESS", "127.0.0.1:7233"))
+    rec.add_argument("--namespace", default="default")
+    audit_db(rec)
+    rec.set_defaults(func=lambda a: _audit().cmd_reconcile(a.uscc, url(a), a.temporal_address, a.namespace))
 
     specs = sub.add_parser("specs", help="write the AsyncAPI and OpenAPI documents into contracts/")
     specs.add_argument("--check", action="store_true", help="fail if a checked-in document is out of date")

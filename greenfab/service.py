@@ -81,7 +81,7 @@ def _env_name(loc: tuple[int | str, ...]) -> str:
 
 
 def main(name: str, build: Callable[[], Awaitable[tuple[Service, str, int]]]) -> None:
-    """Entry point shared by the four services; settings errors name the variable and exit 2."""
+    """Entry point shared by the five services; settings errors name the variable and exit 2."""
     configure_logging()
 
     async def _run() -> int:

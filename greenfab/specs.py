@@ -18,6 +18,8 @@ _SPEC_SETTINGS = {"auth_secret": "specs-only-secret-not-used-to-sign-anything", 
 
 
 def _services() -> list[Any]:
+    from services.audit.bootstrap import AuditService
+    from services.audit.settings import AuditSettings
     from services.intake.bootstrap import IntakeService
     from services.intake.settings import IntakeSettings
     from services.notify.bootstrap import NotifyService
@@ -32,6 +34,7 @@ def _services() -> list[Any]:
         ScoringService(ScoringSettings(**_SPEC_SETTINGS)),  # type: ignore[arg-type]
         WorkflowService(WorkflowSettings(**_SPEC_SETTINGS)),  # type: ignore[arg-type]
         NotifyService(NotifySettings(**_SPEC_SETTINGS)),  # type: ignore[arg-type]
+        AuditService(AuditSettings(**_SPEC_SETTINGS)),  # type: ignore[arg-type]
     ]
 
 

@@ -1,7 +1,7 @@
 """`greenfab up`: the whole system on one machine, no Docker.
 
 Starts, in order, each waiting until healthy: nats-server with JetStream on disk, the Temporal dev
-server with its SQLite file and Web UI, then the four services. Every child dies with the
+server with its SQLite file and Web UI, then the five services. Every child dies with the
 supervisor (PR_SET_PDEATHSIG), so a killed ``greenfab up`` leaves nothing behind, and a second
 ``greenfab up`` resumes from the data folder.
 """
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-SERVICES = ("scoring", "intake", "workflow", "notify")
+SERVICES = ("scoring", "intake", "workflow", "notify", "audit")
 PR_SET_PDEATHSIG = 1
 
 
@@ -43,6 +43,7 @@ class StackConfig:
     workflow_port: int = 8002
     notify_port: int = 8003
     scoring_port: int = 8004
+    audit_port: int = 8005
     database_url: str | None = None  # PostgreSQL URL for every service; SQLite files when None
     ready_timeout_s: float = 60.0
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -57,6 +58,7 @@ class StackConfig:
             "staff API (workflow)": self.workflow_port,
             "notify API": self.notify_port,
             "scoring health": self.scoring_port,
+            "audit API": self.audit_port,
         }
 
     def service_port(self, name: str) -> int:
@@ -68,6 +70,7 @@ class StackConfig:
             "intake API": f"http://{h}:{self.intake_port}/docs",
             "staff API": f"http://{h}:{self.workflow_port}/docs",
             "notify API": f"http://{h}:{self.notify_port}/docs",
+            "audit API": f"http://{h}:{self.audit_port}/docs",
             "Temporal Web UI": f"http://{h}:{self.temporal_ui_port}",
             "NATS": f"nats://{h}:{self.nats_port}",
         }
@@ -301,7 +304,7 @@ async def run_stack(config: StackConfig, out: object = sys.stdout) -> int:
     started: list[Child] = []
     code = 0
     try:
-        # NATS, then Temporal, then the four services together: they depend on the first two only.
+        # NATS, then Temporal, then the five services together: they depend on the first two only.
         for wave in (children[:1], children[1:2], children[2:]):
             for child in wave:
                 child.start()

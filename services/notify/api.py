@@ -1,33 +1,62 @@
-"""Notify's HTTP API (/v1): the caller's in-app inbox."""
+"""Notify's HTTP API (/v1): the caller's inbox, its channel choice, and the delivery log."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Query
+from fastapi import APIRouter, FastAPI, Path, Query
 
 from contracts.http import Notification, Problem
+from contracts.notify import ChannelChoice, ChannelChoicePublic, ChannelName, Delivery, DeliveryStatus
+from greenfab.auth import Principal
 from greenfab.db import Database
 from greenfab.http import CurrentPrincipal, ProblemError, install_problem_handlers
 from services.notify import handlers
+from services.notify.domain import recipient_of
+from services.notify.tables import DeliveryRow, RecipientRow
 
 PROBLEMS: dict[int | str, dict[str, object]] = {
-    code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (401, 403, 422)
+    code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (401, 403, 404, 422)
 }
+STAFF_WIDE = ("bureau", "auditor")
 
 
-def build_app(db: Database, secret: str) -> FastAPI:
-    app = FastAPI(title="greenfab notify API", version="1.0.0", description="The in-app inbox. 站内消息。")
+def _recipient(who: Principal) -> str:
+    name = recipient_of(who.role, who.scope)
+    if not name:
+        raise ProblemError(403, "该身份没有收件范围 / No inbox scope", "the token carries no scope")
+    return name
+
+
+def _choice(row: RecipientRow, secret: str | None = None) -> ChannelChoicePublic:
+    return ChannelChoicePublic(
+        recipient=row.recipient,
+        channels=row.channels.split(","),
+        email=row.email,
+        webhook_url=row.webhook_url,
+        webhook_secret=secret,
+    )
+
+
+def _delivery(row: DeliveryRow) -> Delivery:
+    return Delivery.model_validate(row, from_attributes=True)
+
+
+def build_app(db: Database, secret: str, wake: Callable[[], None] = lambda: None) -> FastAPI:
+    app = FastAPI(
+        title="greenfab notify API",
+        version="1.0.0",
+        description="The in-app inbox, channel choice and delivery log. 站内消息、提醒渠道与投递记录。",
+    )
     install_problem_handlers(app)
     app.state.auth_secret = secret
     router = APIRouter(prefix="/v1", responses=PROBLEMS)
 
     @router.get("/inbox", response_model=list[Notification])
     async def read_inbox(who: CurrentPrincipal, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[Notification]:
-        """Notifications for the caller's scope (its USCC, or its district), newest first."""
-        if who.scope is None:
-            raise ProblemError(403, "该身份没有收件范围 / No inbox scope", "the token carries no scope")
-        rows = await handlers.inbox(db, who.scope, limit)
+        """Notifications for the caller (its USCC, its district, or the bureau's shared inbox), newest first."""
+        rows = await handlers.inbox(db, _recipient(who), limit)
         return [
             Notification(
                 id=str(r.id),
@@ -39,6 +68,53 @@ def build_app(db: Database, secret: str) -> FastAPI:
             )
             for r in rows
         ]
+
+    @router.get("/channels", response_model=ChannelChoicePublic)
+    async def read_channels(who: CurrentPrincipal) -> ChannelChoicePublic:
+        """The caller's channel choice (the inbox alone until it chooses)."""
+        name = _recipient(who)
+        row = await handlers.recipient(db, name)
+        if row is None:
+            return ChannelChoicePublic(recipient=name, channels=["inbox"], email=None, webhook_url=None)
+        return _choice(row)
+
+    @router.put("/channels", response_model=ChannelChoicePublic)
+    async def choose_channels(who: CurrentPrincipal, body: ChannelChoice) -> ChannelChoicePublic:
+        """Choose channels. Choosing a new webhook URL returns its signing secret, once."""
+        if who.role not in ("enterprise", "district", "bureau"):
+            raise ProblemError(403, "该角色不接收提醒 / This role receives no reminders", who.role)
+        row, new_secret = await handlers.choose(
+            db,
+            _recipient(who),
+            list(dict.fromkeys(body.channels)),
+            str(body.email) if body.email else None,
+            str(body.webhook_url) if body.webhook_url else None,
+        )
+        return _choice(row, new_secret)
+
+    @router.get("/deliveries", response_model=list[Delivery])
+    async def delivery_log(
+        who: CurrentPrincipal,
+        status: Annotated[DeliveryStatus | None, Query(description="Only this status, e.g. `dead`.")] = None,
+        channel: Annotated[ChannelName | None, Query()] = None,
+        recipient: Annotated[str | None, Query(max_length=64, description="Bureau, auditors: one recipient.")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[Delivery]:
+        """The delivery log, newest first: bureau and auditors see every recipient, others their own."""
+        if who.role not in STAFF_WIDE:
+            recipient = _recipient(who)
+        return [_delivery(r) for r in await handlers.deliveries(db, recipient, status, channel, limit)]
+
+    @router.post("/deliveries/{delivery_id}/retry", response_model=Delivery)
+    async def retry_delivery(who: CurrentPrincipal, delivery_id: Annotated[int, Path(ge=1)]) -> Delivery:
+        """Bureau staff: send a dead delivery again (after fixing the address or server)."""
+        if who.role != "bureau":
+            raise ProblemError(403, "仅市局人员可重发 / Bureau staff only", who.role)
+        row = await handlers.retry(db, delivery_id)
+        if row is None:
+            raise ProblemError(404, "没有该投递记录 / No such delivery", str(delivery_id))
+        wake()
+        return _delivery(row)
 
     app.include_router(router)
     return app

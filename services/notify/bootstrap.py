@@ -7,29 +7,52 @@ from greenfab.health import add_health_route
 from greenfab.messaging import connect_or_fail, ensure_streams, make_broker
 from greenfab.service import bounded, stop_broker
 from services.notify import api, consumers
+from services.notify.channels import SmtpChannel, WebhookChannel
+from services.notify.dispatcher import Channel, Dispatcher, RetryPolicy
+from services.notify.domain import Links
 from services.notify.settings import NotifySettings
 from services.notify.tables import NotifyBase
+from services.notify.template_loader import load_templates
 
 
 class NotifyService:
     name = "notify"
 
     def __init__(self, settings: NotifySettings) -> None:
-        self.settings = settings
-        self.db = Database(make_engine(settings.database_url))
-        self.broker = make_broker(settings.nats_servers, "greenfab-notify", settings.max_deliveries)
-        consumers.register(self.broker, self.db, settings.max_deliveries)
-        self.app = api.build_app(self.db, settings.auth_secret)
+        self.settings = s = settings
+        self.db = Database(make_engine(s.database_url))
+        channels: dict[str, Channel] = {
+            "email": SmtpChannel(
+                host=s.smtp_host,
+                port=s.smtp_port,
+                sender=s.smtp_from,
+                timeout_s=s.send_timeout_s,
+                username=s.smtp_username,
+                password=s.smtp_password,
+                starttls=s.smtp_starttls,
+            ),
+            "webhook": WebhookChannel(s.send_timeout_s),
+        }
+        self.dispatcher = Dispatcher(
+            self.db, channels, RetryPolicy(s.max_attempts, s.retry_base_s, s.retry_cap_s, s.lease_s), s.poll_s
+        )
+        self.broker = make_broker(s.nats_servers, "greenfab-notify", s.max_deliveries)
+        links = Links(enterprise=s.enterprise_url, staff=s.staff_url)
+        templates = load_templates(s.templates)
+        consumers.register(self.broker, self.db, s.max_deliveries, templates, links, self.dispatcher.wake.set)
+        self.app = api.build_app(self.db, s.auth_secret, self.dispatcher.wake.set)
         add_health_route(self.app, self.name, self.broker, self.db)
 
     async def start(self) -> None:
         await create_tables(self.db.engine, NotifyBase.metadata)
         await connect_or_fail(self.broker, self.settings.nats_servers, self.settings.startup_timeout_s)
         await ensure_streams(self.broker)
+        self.dispatcher.start()
         await self.broker.start()
 
     async def stop(self) -> None:
         await stop_broker(self.broker)
+        await bounded("stopping the dispatcher", self.dispatcher.stop())
         await bounded("closing the database", self.db.close())
 
 

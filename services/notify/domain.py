@@ -1,46 +1,108 @@
-"""Notify's pure core: who hears of an event, and what it says (in Chinese)."""
+"""Notify's pure core: who hears of an event, over which channels, and what it says (in Chinese).
+
+Templates are data (services/notify/templates.yaml); recipients' channel choices come in as a
+mapping. A recipient that cannot be named or a template that is missing gives a Draft with an
+error, so the failure is recorded where staff see it instead of being skipped.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
-from contracts.messages import DeadlineEvent, UnitChanged
+from contracts.messages import DeadlineEvent, TaskEvent, UnitChanged
+
+CHANNELS = ("inbox", "email", "webhook")
+BUREAU = "bureau"
 
 
 @dataclass(frozen=True)
-class Draft:
-    """A notification before it is stored: recipient, title, body."""
-
-    recipient: str
-    recipient_role: str
+class Template:
     title: str
     body: str
 
 
-def for_unit_changed(event: UnitChanged) -> list[Draft]:
+@dataclass(frozen=True)
+class Draft:
+    """A notification for one recipient before channels are chosen; ``error`` when it cannot be sent."""
+
+    recipient: str
+    recipient_role: str
+    template: str
+    title: str = ""
+    body: str = ""
+    error: str = ""
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Links:
+    """Where each kind of recipient acts, named in every message."""
+
+    enterprise: str
+    staff: str
+
+    def for_role(self, role: str) -> str:
+        return self.enterprise if role == "enterprise" else self.staff
+
+
+def recipient_of(role: str, scope: str | None) -> str:
+    """The inbox a principal reads: an enterprise's USCC, a district's name, else the role's shared inbox."""
+    return scope or "" if role in ("enterprise", "district") else role
+
+
+def render(templates: Mapping[str, Template], name: str, recipient: str, role: str, facts: dict[str, Any]) -> Draft:
+    if not recipient:
+        return Draft("", role, name, error=f"unknown recipient: role {role}, facts {sorted(facts.items())[:6]}")
+    template = templates.get(name)
+    if template is None:
+        return Draft(recipient, role, name, error=f"no template named {name!r}", facts=facts)
+    try:
+        return Draft(recipient, role, name, template.title.format(**facts), template.body.format(**facts), facts=facts)
+    except (KeyError, IndexError, ValueError) as exc:
+        return Draft(recipient, role, name, error=f"template {name!r} needs {exc}", facts=facts)
+
+
+def for_unit_changed(event: UnitChanged, templates: Mapping[str, Template], links: Links) -> list[Draft]:
     """The enterprise hears of every change to its own unit."""
-    total = f"，总分 {event.total}" if event.total else ""
-    return [
-        Draft(
-            recipient=event.uscc,
-            recipient_role="enterprise",
-            title=f"申报状态更新：{event.state_zh}",
-            body=f"您单位（{event.uscc}）的申报状态已更新为“{event.state_zh}”{total}。{event.reason}",
-        )
-    ]
+    facts = {
+        **event.model_dump(mode="json"),
+        "total_text": f"，总分 {event.total}" if event.total else "",
+        "clause_text": event.clause or "—",
+        "act_at": links.enterprise,
+    }
+    return [render(templates, "unit.changed", event.uscc, "enterprise", facts)]
 
 
-KIND_ZH = {"upcoming": "即将到期", "due": "今日到期", "missed": "已逾期"}
-
-
-def for_deadline(event: DeadlineEvent) -> list[Draft]:
+def for_deadline(event: DeadlineEvent, templates: Mapping[str, Template], links: Links) -> list[Draft]:
     """A deadline reminder goes to whoever must act: the enterprise, the unit's district, or the bureau."""
-    when = event.due_on.isoformat()
-    lead = f"（还有 {event.offset_days} 天）" if event.kind == "upcoming" else ""
-    title = f"{KIND_ZH[event.kind]}：{event.deadline_zh}"
-    body = (
-        f"单位 {event.enterprise_name or event.uscc}（{event.uscc}）的“{event.deadline_zh}”须于 {when} 前办理{lead}"
-        f"（依据：{event.clause}）。逾期后果：{event.consequence_zh}。"
-    )
     recipient = {"enterprise": event.uscc, "district": event.district}.get(event.owner, event.owner)
-    return [Draft(recipient=recipient, recipient_role=event.owner, title=title, body=body)]
+    facts = {**event.model_dump(mode="json"), "act_at": links.for_role(event.owner)}
+    facts["enterprise_name"] = event.enterprise_name or event.uscc
+    return [render(templates, f"deadline.{event.kind}", recipient, event.owner, facts)]
+
+
+def for_task(event: TaskEvent, templates: Mapping[str, Template], links: Links) -> list[Draft]:
+    """A new task goes to whoever acts on it; an escalation goes to the bureau. Other changes tell no one."""
+    facts = {
+        **event.model_dump(mode="json"),
+        "due_text": event.due_at.date().isoformat() if event.due_at else "尽快",
+        "act_at": links.staff,
+    }
+    if event.change == "opened":
+        recipient = event.task_district if event.role == "district" else event.role
+        return [render(templates, "task.opened", recipient or "", event.role, facts)]
+    if event.change == "escalated":
+        return [render(templates, "task.escalated", BUREAU, BUREAU, facts)]
+    return []
+
+
+def channels_for(choice: Mapping[str, list[str]], recipient: str) -> list[str]:
+    """A recipient's chosen channels; the in-app inbox when it has chosen none."""
+    return list(dict.fromkeys(choice.get(recipient) or ["inbox"]))
+
+
+def backoff_s(attempt: int, base_s: float, cap_s: float) -> float:
+    """Seconds before try ``attempt + 1``: base, 2×base, 4×base, … up to the cap."""
+    return float(min(cap_s, base_s * 2 ** max(0, attempt - 1)))

@@ -1,35 +1,71 @@
-"""Notify's use cases: record each notification once, list a principal's inbox."""
+"""Notify's use cases: record each event's notifications once per recipient and channel, list inboxes,
+the delivery log and recipients' choices."""
 
 from __future__ import annotations
+
+import json
+import secrets
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
+from contracts.envelope import utcnow
 from greenfab.db import Database
-from services.notify.domain import Draft
-from services.notify.tables import InboxItem
+from services.notify.domain import Draft, channels_for
+from services.notify.tables import DeliveryRow, InboxItem, RecipientRow
 
 
-async def record(db: Database, source_event: str, drafts: list[Draft]) -> int:
-    """Store the drafts; a redelivered event adds nothing (unique per event and recipient). How many were new."""
+async def record(db: Database, source_event: str, drafts: list[Draft], event: dict[str, Any]) -> int:
+    """Store each draft's deliveries; a redelivered event adds nothing. How many rows were new.
+
+    The inbox is written at once (it is our own table); e-mail and webhook rows wait for the
+    dispatcher. A draft with an error becomes a dead delivery, where staff see it.
+    """
     added = 0
+    payload = json.dumps(event, ensure_ascii=False, default=str)
     for draft in drafts:
-        try:
-            async with db.session() as s:
-                s.add(
-                    InboxItem(
-                        recipient=draft.recipient,
-                        recipient_role=draft.recipient_role,
-                        title=draft.title,
-                        body=draft.body,
-                        source_event=source_event,
-                    )
-                )
-                await s.commit()
-            added += 1
-        except IntegrityError:
-            continue
+        channels = ["inbox"] if draft.error else channels_for(await _choices(db, draft.recipient), draft.recipient)
+        for channel in channels:
+            row = DeliveryRow(
+                source_event=source_event,
+                recipient=draft.recipient or "?",
+                recipient_role=draft.recipient_role,
+                channel=channel,
+                template=draft.template,
+                title=draft.title[:200],
+                body=draft.body,
+                payload=payload,
+            )
+            if draft.error:
+                row.status, row.last_error = "dead", draft.error
+            elif channel == "inbox":
+                row.status, row.attempts, row.sent_at = "sent", 1, utcnow()
+            try:
+                async with db.session() as s:
+                    s.add(row)
+                    if channel == "inbox" and not draft.error:
+                        s.add(
+                            InboxItem(
+                                recipient=draft.recipient,
+                                recipient_role=draft.recipient_role,
+                                title=draft.title[:200],
+                                body=draft.body,
+                                source_event=source_event,
+                            )
+                        )
+                    await s.commit()
+                added += 1
+            except IntegrityError:
+                continue
     return added
+
+
+async def _choices(db: Database, recipient: str) -> dict[str, list[str]]:
+    async with db.session() as s:
+        row = await s.get(RecipientRow, recipient)
+    return {recipient: row.channels.split(",")} if row else {}
 
 
 async def inbox(db: Database, recipient: str, limit: int) -> list[InboxItem]:
@@ -38,3 +74,60 @@ async def inbox(db: Database, recipient: str, limit: int) -> list[InboxItem]:
             select(InboxItem).where(InboxItem.recipient == recipient).order_by(col(InboxItem.id).desc()).limit(limit)
         )
         return list((await s.exec(query)).all())
+
+
+async def deliveries(
+    db: Database, recipient: str | None, status: str | None, channel: str | None, limit: int
+) -> list[DeliveryRow]:
+    async with db.session() as s:
+        query = select(DeliveryRow)
+        if recipient is not None:
+            query = query.where(DeliveryRow.recipient == recipient)
+        if status is not None:
+            query = query.where(DeliveryRow.status == status)
+        if channel is not None:
+            query = query.where(DeliveryRow.channel == channel)
+        return list((await s.exec(query.order_by(col(DeliveryRow.id).desc()).limit(limit))).all())
+
+
+async def retry(db: Database, delivery_id: int) -> DeliveryRow | None:
+    """Put a dead (or failing) delivery back in the queue, now; None if there is no such delivery."""
+    async with db.session() as s:
+        row = await s.get(DeliveryRow, delivery_id)
+        if row is None:
+            return None
+        if row.status != "sent":
+            row.status, row.next_attempt_at, row.attempts = "pending", utcnow(), 0
+            s.add(row)
+            await s.commit()
+            await s.refresh(row)
+        return row
+
+
+async def recipient(db: Database, name: str) -> RecipientRow | None:
+    async with db.session() as s:
+        return await s.get(RecipientRow, name)
+
+
+async def choose(
+    db: Database, name: str, channels: list[str], email: str | None, webhook_url: str | None
+) -> tuple[RecipientRow, str | None]:
+    """Save a recipient's choice; a new webhook secret when a webhook is chosen without one (shown once)."""
+    async with db.session() as s:
+        row = await s.get(RecipientRow, name) or RecipientRow(recipient=name)
+        new_secret = None
+        if webhook_url and (row.webhook_secret is None or row.webhook_url != webhook_url):
+            new_secret = secrets.token_urlsafe(32)
+            row.webhook_secret = new_secret
+        row.channels, row.email, row.webhook_url, row.updated_at = ",".join(channels), email, webhook_url, utcnow()
+        s.add(row)
+        await s.commit()
+        await s.refresh(row)
+    return row, new_secret
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands datetimes back naive; they were stored in UTC."""
+    from datetime import UTC
+
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

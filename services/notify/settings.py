@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import AliasChoices, Field
 
 from greenfab.settings import ServiceSettings
 
 
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(f"GREENFAB_NOTIFY_{name}")
+
+
 class NotifySettings(ServiceSettings):
     """GREENFAB_NOTIFY_* plus the shared GREENFAB_* settings."""
 
-    database_url: str = Field(
-        default="sqlite+aiosqlite:///.data/notify.db",
-        validation_alias=AliasChoices("GREENFAB_NOTIFY_DATABASE_URL"),
+    database_url: str = Field(default="sqlite+aiosqlite:///.data/notify.db", validation_alias=_env("DATABASE_URL"))
+    http_port: int = Field(default=8003, ge=0, le=65535, validation_alias=_env("HTTP_PORT"))
+    smtp_host: str = Field(default="127.0.0.1", validation_alias=_env("SMTP_HOST"))
+    smtp_port: int = Field(default=1025, ge=1, le=65535, validation_alias=_env("SMTP_PORT"))
+    smtp_from: str = Field(default="greenfab@jxj.beijing.gov.cn", validation_alias=_env("SMTP_FROM"))
+    smtp_username: str | None = Field(default=None, validation_alias=_env("SMTP_USERNAME"))
+    smtp_password: str | None = Field(default=None, validation_alias=_env("SMTP_PASSWORD"))
+    smtp_starttls: bool = Field(default=False, validation_alias=_env("SMTP_STARTTLS"))
+    send_timeout_s: float = Field(default=10.0, gt=0, validation_alias=_env("SEND_TIMEOUT_S"))
+    max_attempts: int = Field(default=8, ge=1, validation_alias=_env("MAX_ATTEMPTS"))
+    retry_base_s: float = Field(default=5.0, gt=0, validation_alias=_env("RETRY_BASE_S"))
+    retry_cap_s: float = Field(default=3600.0, gt=0, validation_alias=_env("RETRY_CAP_S"))
+    lease_s: float = Field(default=120.0, gt=0, validation_alias=_env("LEASE_S"))
+    poll_s: float = Field(default=1.0, gt=0, validation_alias=_env("POLL_S"))
+    templates: Path | None = Field(default=None, validation_alias=_env("TEMPLATES"))
+    enterprise_url: str = Field(
+        default="http://127.0.0.1:8001/docs", description="Where enterprises act.", validation_alias=_env("PORTAL_URL")
     )
-    http_port: int = Field(default=8003, ge=0, le=65535, validation_alias=AliasChoices("GREENFAB_NOTIFY_HTTP_PORT"))
+    staff_url: str = Field(
+        default="http://127.0.0.1:8002/docs", description="Where staff act.", validation_alias=_env("STAFF_URL")
+    )

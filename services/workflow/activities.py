@@ -102,6 +102,7 @@ class LifecycleActivities:
         return DeadlineEvent(
             id=f"{u.workflow_id}-{ob.key}-{ob.due_day.isoformat()}-{label}",
             correlation_id=batch.correlation_id,
+            occurred_at=effect.fired_at or utcnow(),
             actor=SYSTEM,
             kind=effect.kind,
             offset_days=effect.offset_days,

@@ -17,7 +17,7 @@ from tests.support.servers import free_port
 
 PORT_FLAGS = (
     "nats-port", "nats-monitor-port", "temporal-port", "temporal-ui-port",
-    "intake-port", "workflow-port", "notify-port", "scoring-port",
+    "intake-port", "workflow-port", "notify-port", "scoring-port", "audit-port",
 )  # fmt: skip
 
 

@@ -225,6 +225,7 @@ class Lifecycle:
                     obligation=ob.model_copy(),
                     due_at=due_at,
                     deadline=self.policy.deadlines[ob.deadline],
+                    fired_at=now,
                 )
             )
             if kind == "missed":

@@ -232,6 +232,7 @@ class DeadlineFired(BaseModel):
     obligation: Obligation
     due_at: datetime
     deadline: Deadline
+    fired_at: datetime | None = Field(default=None, description="Workflow time the alarm fired (None in old runs).")
 
 
 class PeriodNeeded(BaseModel):

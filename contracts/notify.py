@@ -1,0 +1,57 @@
+"""The notify service's HTTP bodies: channel choice and the delivery log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal, Self
+
+from pydantic import BaseModel, EmailStr, Field, HttpUrl, model_validator
+
+ChannelName = Literal["inbox", "email", "webhook"]
+DeliveryStatus = Literal["pending", "sending", "sent", "dead"]
+
+
+class ChannelChoice(BaseModel):
+    """How the caller (its enterprise, district or the bureau) wants to be told."""
+
+    channels: list[ChannelName] = Field(min_length=1, max_length=3, description="Any of inbox, email, webhook.")
+    email: EmailStr | None = Field(default=None, description="Required when `email` is chosen.")
+    webhook_url: HttpUrl | None = Field(default=None, description="Required when `webhook` is chosen.")
+
+    @model_validator(mode="after")
+    def _addresses(self) -> Self:
+        if "email" in self.channels and self.email is None:
+            raise ValueError("`email` is required when the email channel is chosen")
+        if "webhook" in self.channels and self.webhook_url is None:
+            raise ValueError("`webhook_url` is required when the webhook channel is chosen")
+        return self
+
+
+class ChannelChoicePublic(BaseModel):
+    """A recipient's saved choice."""
+
+    recipient: str = Field(description="The inbox: a USCC, a district, or a role's shared inbox (`bureau`).")
+    channels: list[ChannelName]
+    email: str | None
+    webhook_url: str | None
+    webhook_secret: str | None = Field(
+        default=None,
+        description="Only in the answer that set a new webhook URL: the HMAC-SHA256 key to check signatures with.",
+    )
+
+
+class Delivery(BaseModel):
+    """One notification to one recipient over one channel."""
+
+    id: int
+    source_event: str = Field(description="The event that caused it.")
+    recipient: str
+    channel: ChannelName
+    template: str
+    title: str
+    status: DeliveryStatus = Field(description="pending, sending, sent, or dead (failed every try; staff retry it).")
+    attempts: int
+    last_error: str = Field(description="Why the last try failed, or why it could not be sent at all.")
+    next_attempt_at: datetime
+    created_at: datetime
+    sent_at: datetime | None

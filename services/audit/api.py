@@ -1,0 +1,79 @@
+"""Audit's HTTP API (/v1): a unit's timeline (JSON, JSON Lines, CSV), the whole chain's export and verdict."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, FastAPI, Path, Query
+from fastapi.responses import StreamingResponse
+
+from contracts.audit import AuditRecord, AuditVerdict
+from contracts.http import Problem
+from greenfab.auth import Principal, can_read_enterprise
+from greenfab.db import Database
+from greenfab.http import CurrentPrincipal, ProblemError, install_problem_handlers
+from services.audit import export, handlers
+
+PROBLEMS: dict[int | str, dict[str, object]] = {
+    code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (401, 403, 404, 422)
+}
+USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{18}$"
+
+
+def _auditor(who: Principal) -> None:
+    if who.role not in ("auditor", "bureau"):
+        raise ProblemError(403, "仅审计或市局人员可查看 / Auditors and bureau staff only", f"role {who.role}")
+
+
+def build_app(db: Database, secret: str) -> FastAPI:
+    app = FastAPI(
+        title="greenfab audit API",
+        version="1.0.0",
+        description="Every step of every unit, hash-chained. 审计记录：每一步操作，哈希链防篡改。",
+    )
+    install_problem_handlers(app)
+    app.state.auth_secret = secret
+    router = APIRouter(prefix="/v1", responses=PROBLEMS)
+
+    @router.get(
+        "/units/{uscc}/history",
+        response_model=list[AuditRecord],
+        responses={200: {"content": {m: {} for m in export.MEDIA_TYPES.values()}}},
+    )
+    async def unit_history(
+        who: CurrentPrincipal,
+        uscc: Annotated[str, Path(pattern=USCC_PATTERN, description="The unit's USCC.")],
+        format: Annotated[Literal["json", "jsonl", "csv"], Query(description="json, jsonl or csv.")] = "json",
+    ) -> object:
+        """A unit's whole timeline: declarations, evaluations, every step, task decision and deadline."""
+        rows = await handlers.timeline(db, uscc)
+        if not rows:
+            raise ProblemError(404, "没有该单位的记录 / No records for this unit", uscc)
+        if not can_read_enterprise(who, uscc, rows[0].district):
+            raise ProblemError(403, "无权查看该单位 / Not yours to read", f"{who.role} {who.scope}")
+        records = [handlers.public(r) for r in rows]
+        if format == "json":
+            return records
+        return StreamingResponse(
+            export.lines(records, format),
+            media_type=export.MEDIA_TYPES[format],
+            headers={"content-disposition": f'attachment; filename="{uscc}-history.{format}"'},
+        )
+
+    @router.get("/audit/export", responses={200: {"content": {m: {} for m in export.MEDIA_TYPES.values()}}})
+    async def export_all(
+        who: CurrentPrincipal, format: Annotated[Literal["jsonl", "csv"], Query()] = "jsonl"
+    ) -> StreamingResponse:
+        """The whole chain in seq order, for an auditor to keep or check elsewhere."""
+        _auditor(who)
+        records = [handlers.public(r) for r in await handlers.all_rows(db)]
+        return StreamingResponse(export.lines(records, format), media_type=export.MEDIA_TYPES[format])
+
+    @router.get("/audit/verify", response_model=AuditVerdict)
+    async def verify_chain(who: CurrentPrincipal) -> AuditVerdict:
+        """Walk the whole chain; name every record edited, deleted, inserted or moved."""
+        _auditor(who)
+        return await handlers.verdict(db)
+
+    app.include_router(router)
+    return app

@@ -1,0 +1,96 @@
+"""Audit's use cases: append a message to the chain once, read a unit's timeline, load the chain to verify."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from contracts.audit import AuditFinding, AuditRecord, AuditVerdict
+from contracts.envelope import utcnow
+from greenfab.db import Database
+from services.audit.domain.chain import GENESIS, SEALED_FIELDS, Row, payload_text, seal, verify
+from services.audit.domain.entries import entry_of
+from services.audit.tables import AuditRow
+
+
+class Chain:
+    """The append side. One writer per process (the lock); replicas race on seq and the loser retries."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._lock = asyncio.Lock()
+
+    async def append(self, message: dict[str, Any]) -> int | None:
+        """Record ``message``; its seq, or None when it is already on record (a redelivery)."""
+        entry = entry_of(message)
+        async with self._lock:
+            for _ in range(20):
+                async with self.db.session() as s:
+                    if (await s.exec(select(AuditRow.seq).where(AuditRow.source_id == entry.source_id))).first():
+                        return None
+                    last = (await s.exec(select(AuditRow).order_by(col(AuditRow.seq).desc()).limit(1))).first()
+                    fields = {
+                        **{k: v for k, v in entry.__dict__.items() if k != "payload"},
+                        "payload": payload_text(entry.payload),
+                        "recorded_at": utcnow().isoformat(),
+                        "prev_hash": last.hash if last else GENESIS,
+                    }
+                    row = AuditRow(seq=(last.seq + 1) if last else 1, hash=seal(fields), **fields)
+                    s.add(row)
+                    try:
+                        await s.commit()
+                    except IntegrityError:
+                        await s.rollback()
+                        continue  # another replica took this seq (or recorded this message): look again
+                    return row.seq
+        raise RuntimeError(f"could not append {entry.source_id}: the chain kept moving")
+
+
+def public(row: AuditRow) -> AuditRecord:
+    data = row.model_dump()
+    data["payload"] = json.loads(row.payload)
+    return AuditRecord.model_validate(data)
+
+
+async def timeline(db: Database, uscc: str) -> list[AuditRow]:
+    """Every record about a unit, in the order things happened (ties in chain order)."""
+    async with db.session() as s:
+        query = select(AuditRow).where(AuditRow.uscc == uscc).order_by(col(AuditRow.occurred_at), col(AuditRow.seq))
+        return list((await s.exec(query)).all())
+
+
+async def chain_rows(db: Database, batch: int = 5000) -> AsyncIterator[Row]:
+    """The whole chain in seq order, a batch at a time (it grows for years)."""
+    after = 0
+    while True:
+        async with db.session() as s:
+            query = select(AuditRow).where(AuditRow.seq > after).order_by(col(AuditRow.seq)).limit(batch)
+            rows = list((await s.exec(query)).all())
+        if not rows:
+            return
+        for r in rows:
+            yield Row(seq=r.seq, hash=r.hash, fields={k: str(getattr(r, k)) for k in SEALED_FIELDS})
+        after = rows[-1].seq
+
+
+async def all_rows(db: Database) -> list[AuditRow]:
+    async with db.session() as s:
+        return list((await s.exec(select(AuditRow).order_by(col(AuditRow.seq)))).all())
+
+
+async def verdict(db: Database) -> AuditVerdict:
+    """Verify the whole chain."""
+    rows = [r async for r in chain_rows(db)]
+    findings = verify(rows)
+    return AuditVerdict(
+        records=len(rows),
+        head_seq=rows[-1].seq if rows else 0,
+        head_hash=rows[-1].hash if rows else GENESIS,
+        intact=not findings,
+        findings=[AuditFinding(**f.__dict__) for f in findings],
+    )

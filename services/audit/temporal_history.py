@@ -1,0 +1,58 @@
+"""Reading a lifecycle workflow's own history from Temporal, across its continue-as-new runs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+
+from contracts.audit import Reconciliation
+from greenfab.db import Database
+from services.audit import handlers
+from services.audit.domain.reconcile import announced_ids, reconcile
+
+RECORD_ACTIVITY = "record_effects"
+
+
+async def record_inputs(client: Client, workflow_id: str) -> tuple[int, list[dict[str, Any]]]:
+    """How many runs, and every `record_effects` input of every run, oldest run first.
+
+    Runs are followed backwards through each start event's `continued_execution_run_id`, so no
+    visibility query is needed (the time-skipping test server has none).
+    """
+    inputs: list[list[dict[str, Any]]] = []
+    run_id: str | None = None
+    while True:
+        handle = client.get_workflow_handle(workflow_id, run_id=run_id)
+        history = await handle.fetch_history()
+        run_inputs: list[dict[str, Any]] = []
+        previous = ""
+        for event in history.events:
+            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+                previous = event.workflow_execution_started_event_attributes.continued_execution_run_id
+            elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                attrs = event.activity_task_scheduled_event_attributes
+                if attrs.activity_type.name == RECORD_ACTIVITY:
+                    run_inputs.extend(json.loads(p.data) for p in attrs.input.payloads)
+        inputs.append(run_inputs)
+        if not previous:
+            break
+        run_id = previous
+    return len(inputs), [batch for run in reversed(inputs) for batch in run]
+
+
+async def reconcile_unit(db: Database, client: Client, uscc: str) -> list[Reconciliation]:
+    """For each lifecycle workflow of the unit: does the audit timeline agree with Temporal's history?"""
+    rows = await handlers.timeline(db, uscc)
+    audited: dict[str, dict[str, str]] = {}
+    for r in rows:
+        if r.workflow_id and r.kind in ("unit.changed", "task"):
+            audited.setdefault(r.workflow_id, {})[r.source_id] = r.summary_zh
+    out = []
+    for workflow_id, on_record in sorted(audited.items()):
+        runs, inputs = await record_inputs(client, workflow_id)
+        verdict = reconcile(workflow_id, runs, announced_ids(workflow_id, inputs), on_record)
+        out.append(Reconciliation(**verdict.__dict__, agrees=verdict.agrees))
+    return out
