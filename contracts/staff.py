@@ -133,6 +133,8 @@ class CallCreate(BaseModel):
 
 
 class CallPublic(CallCreate):
+    model_config = ConfigDict(extra="ignore")  # rows carry bookkeeping columns the answer leaves out
+
     id: str = Field(description="The call's id.")
     opened_by: str = Field(description="Who opened it.")
 
@@ -148,6 +150,8 @@ class PoolEntryCreate(BaseModel):
 
 
 class PoolEntryPublic(PoolEntryCreate):
+    model_config = ConfigDict(extra="ignore")  # rows carry bookkeeping columns the answer leaves out
+
     district: str = Field(description="The district whose pool it is in.")
     added_by: str = Field(description="Who added it.")
     added_at: datetime = Field(description="When.")
@@ -166,6 +170,8 @@ class EvaluatorBanCreate(BaseModel):
 
 
 class EvaluatorBanPublic(EvaluatorBanCreate):
+    model_config = ConfigDict(extra="ignore")  # rows carry bookkeeping columns the answer leaves out
+
     since: date = Field(description="First day of the ban.")
     until: date = Field(description="Last day of the ban.")
     banned_by: str = Field(description="Who.")

@@ -289,10 +289,13 @@ async def tamper(db_path: Path, sql: str) -> None:
     await engine.dispose()
 
 
-async def test_an_unreachable_smtp_server_loses_nothing_and_blocks_no_one(nats: Nats, tmp_path: Path) -> None:
+async def test_an_unreachable_smtp_server_loses_nothing_and_blocks_no_one(
+    nats: Nats, tmp_path: Path, database_url: str
+) -> None:
     port = free_port()  # nothing listens here yet
     with webhook_server() as hooks:
-        notify = await started_notify(notify_settings(nats, tmp_path, port, max_attempts=3, retry_base_s=0.1))
+        settings = notify_settings(nats, tmp_path, port, max_attempts=3, retry_base_s=0.1, database_url=database_url)
+        notify = await started_notify(settings)
         try:
             _, secret = await notify_handlers.choose(notify.db, USCC, ["email"], "energy@example.com", None)
             _, secret = await notify_handlers.choose(notify.db, DISTRICT, ["webhook"], None, hooks.url("/hooks/daxing"))
