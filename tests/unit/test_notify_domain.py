@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from services.notify.domain import Links, Template, backoff_s, channels_for, recipient_of, render
+from services.notify.domain import Template, backoff_s, channels_for, recipient_of, render
 from services.notify.signature import sign, valid
 from services.notify.template_loader import load_templates
-
-LINKS = Links(enterprise="https://portal", staff="https://staff")
 
 
 def test_every_shipped_template_renders_in_chinese_from_a_deadline_event() -> None:
