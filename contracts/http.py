@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contracts.evaluation import Evaluation
+from contracts.notices import USCC_PATTERN
 from contracts.schemes import Scheme
 
 
@@ -26,7 +27,7 @@ class DeclarationCreate(BaseModel):
         description="统一社会信用代码 (18 characters, GB 32100; the check character is verified too).",
         min_length=18,
         max_length=18,
-        pattern=r"^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$",
+        pattern=USCC_PATTERN,
     )
     enterprise_name: str = Field(description="申报单位名称.", min_length=1, max_length=200)
     district: str = Field(description="所在区: one of Beijing's 16 districts.", min_length=1, max_length=20)

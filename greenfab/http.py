@@ -27,6 +27,11 @@ class ProblemError(Exception):
         self.problem = Problem(status=status, title=title, detail=detail, errors=errors or [])
 
 
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` entry saying each of ``statuses`` answers with a problem document."""
+    return {status: {"model": Problem, "content": {PROBLEM_JSON: {}}} for status in statuses}
+
+
 def problem_response(problem: Problem) -> JSONResponse:
     return JSONResponse(problem.model_dump(mode="json"), status_code=problem.status, media_type=PROBLEM_JSON)
 

@@ -8,15 +8,12 @@ from fastapi import APIRouter, FastAPI, Path, Query
 from fastapi.responses import StreamingResponse
 
 from contracts.audit import AuditRecord, AuditVerdict
-from contracts.http import Problem
 from greenfab.auth import Principal, can_read_enterprise
 from greenfab.db import Database
-from greenfab.http import CurrentPrincipal, ProblemError, install_problem_handlers
+from greenfab.http import CurrentPrincipal, ProblemError, install_problem_handlers, problem_responses
 from services.audit import export, handlers
 
-PROBLEMS: dict[int | str, dict[str, object]] = {
-    code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (401, 403, 404, 422)
-}
+PROBLEMS = problem_responses(401, 403, 404, 422)
 USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{18}$"
 
 

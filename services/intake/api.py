@@ -26,6 +26,7 @@ from greenfab.http import (
     ProblemError,
     install_problem_handlers,
     problem_response,
+    problem_responses,
 )
 from services.intake import handlers
 from services.intake.evidence import TYPES as EVIDENCE_TYPES
@@ -34,10 +35,7 @@ from services.intake.submissions import Submissions
 from services.intake.tables import Declaration
 from services.intake.workbook import template
 
-PROBLEMS: dict[int | str, dict[str, object]] = {
-    code: {"model": Problem, "content": {"application/problem+json": {}}}
-    for code in (401, 403, 404, 409, 413, 415, 422)
-}
+PROBLEMS = problem_responses(401, 403, 404, 409, 413, 415, 422)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EVIDENCE_UPLOAD = re.compile(r"^/v1/declarations/[^/]+/evidence/[^/]+$")
 

@@ -7,18 +7,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Path, Query
 
-from contracts.http import Notification, Problem
+from contracts.http import Notification
 from contracts.notify import ChannelChoice, ChannelChoicePublic, ChannelName, Delivery, DeliveryStatus
 from greenfab.auth import Principal
 from greenfab.db import Database
-from greenfab.http import CurrentPrincipal, ProblemError, install_problem_handlers
+from greenfab.http import CurrentPrincipal, ProblemError, install_problem_handlers, problem_responses
 from services.notify import handlers
 from services.notify.domain import recipient_of
 from services.notify.tables import DeliveryRow, RecipientRow
 
-PROBLEMS: dict[int | str, dict[str, object]] = {
-    code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (401, 403, 404, 422)
-}
+PROBLEMS = problem_responses(401, 403, 404, 422)
 STAFF_WIDE = ("bureau", "auditor")
 
 

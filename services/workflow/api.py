@@ -20,7 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.envelope import utcnow
 from contracts.evaluation import Evaluation
-from contracts.http import FieldError, Problem
+from contracts.http import FieldError
 from contracts.schemes import Designation, workflow_id
 from contracts.staff import (
     AutoListingCreate,
@@ -42,7 +42,7 @@ from contracts.staff import (
 )
 from greenfab.auth import Principal, can_read_enterprise
 from greenfab.db import Database
-from greenfab.http import CurrentPrincipal, ProblemError, install_problem_handlers
+from greenfab.http import CurrentPrincipal, ProblemError, install_problem_handlers, problem_responses
 from services.workflow.domain.lifecycle import HOLDS_TITLE, STATE_ZH
 from services.workflow.domain.policy import Policy, add_years
 from services.workflow.domain.state import TaskAction, TaskClaim, UnitCommand, UnitState
@@ -57,9 +57,7 @@ from services.workflow.tables import (
 )
 from services.workflow.workflows import REFUSED, UnitLifecycleWorkflow
 
-PROBLEMS: dict[int | str, dict[str, object]] = {
-    code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (401, 403, 404, 409, 422)
-}
+PROBLEMS = problem_responses(401, 403, 404, 409, 422)
 STAFF = ("district", "bureau", "expert", "auditor")
 
 
