@@ -14,8 +14,8 @@ from typing import TypeVar
 
 from contracts.audit import AuditRecord
 from greenfab.db import Database, make_engine
+from greenfab.text_table import table
 from services.audit import export, handlers
-from services.scoring.cli import table
 
 T = TypeVar("T")
 

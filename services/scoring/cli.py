@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import unicodedata
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from pydantic import ValidationError
 
 from contracts.evaluation import Evaluation
 from contracts.schemes import SCHEME_LABELS, Scheme
+from greenfab.text_table import table
 from services.scoring.cases import load_cases, mismatches
 from services.scoring.domain import reference
 from services.scoring.domain.expressions import ExpressionError
@@ -23,22 +23,6 @@ from services.scoring.engine import RulesEngine
 from services.scoring.settings import REPO_RULES
 
 STATUS_ZH = {"scored": "已评分", "needs_expert": "待专家评定", "missing_input": "缺少输入", "not_applicable": "不适用"}
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * max(0, width - _width(text))
-
-
-def table(rows: list[list[str]], headers: list[str]) -> str:
-    widths = [max(_width(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
-    lines = ["  ".join(_pad(h, w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(_pad(c, w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    return "\n".join(lines)
 
 
 def render(result: Evaluation) -> str:
