@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
-from contracts.audit import AuditRecord
+from contracts.audit import AuditRecord, Reconciliation
 from greenfab.db import Database, make_engine
 from greenfab.text_table import table
 from services.audit import export, handlers
@@ -77,16 +77,14 @@ def cmd_reconcile(uscc: str, url: str, temporal_address: str, namespace: str) ->
 
     from services.audit.temporal_history import reconcile_unit
 
-    async def work(db: Database) -> list[object]:
+    async def work(db: Database) -> list[Reconciliation]:
         client = await Client.connect(temporal_address, namespace=namespace)
-        return list(await reconcile_unit(db, client, uscc))
+        return await reconcile_unit(db, client, uscc)
 
     results = _with_db(url, work)
     if not results:
         print(f"no lifecycle records for {uscc}", file=sys.stderr)
         return 1
-    ok = True
     for r in results:
-        print(json.dumps(r.model_dump(), ensure_ascii=False, indent=2))  # type: ignore[attr-defined]
-        ok = ok and r.agrees  # type: ignore[attr-defined]
-    return 0 if ok else 1
+        print(json.dumps(r.model_dump(), ensure_ascii=False, indent=2))
+    return 0 if all(r.agrees for r in results) else 1
