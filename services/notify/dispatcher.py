@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy import or_, update
+from sqlalchemy import update
 from sqlmodel import col, select
 
 from contracts.envelope import utcnow
@@ -74,10 +74,8 @@ class Dispatcher:
     async def _claim(self, limit: int = 64) -> list[DeliveryRow]:
         now = utcnow()
         async with self.db.session() as s:
-            due = or_(
-                (col(DeliveryRow.status) == "pending") & (col(DeliveryRow.next_attempt_at) <= now),
-                (col(DeliveryRow.status) == "sending") & (col(DeliveryRow.next_attempt_at) <= now),
-            )
+            # `sending` rows are due again only when their lease (next_attempt_at) has run out.
+            due = col(DeliveryRow.status).in_(("pending", "sending")) & (col(DeliveryRow.next_attempt_at) <= now)
             rows = list((await s.exec(select(DeliveryRow).where(due).order_by(col(DeliveryRow.id)).limit(limit))).all())
             claimed = []
             for row in rows:

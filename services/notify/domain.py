@@ -1,14 +1,14 @@
 """Notify's pure core: who hears of an event, over which channels, and what it says (in Chinese).
 
-Templates are data (services/notify/templates.yaml); recipients' channel choices come in as a
-mapping. A recipient that cannot be named or a template that is missing gives a Draft with an
-error, so the failure is recorded where staff see it instead of being skipped.
+Templates are data (services/notify/templates.yaml). A recipient that cannot be named or a
+template that is missing gives a Draft with an error, so the failure is recorded where staff see
+it instead of being skipped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from contracts.messages import DeadlineEvent, TaskEvent, UnitChanged
@@ -33,7 +33,6 @@ class Draft:
     title: str = ""
     body: str = ""
     error: str = ""
-    facts: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -57,11 +56,11 @@ def render(templates: Mapping[str, Template], name: str, recipient: str, role: s
         return Draft("", role, name, error=f"unknown recipient: role {role}, facts {sorted(facts.items())[:6]}")
     template = templates.get(name)
     if template is None:
-        return Draft(recipient, role, name, error=f"no template named {name!r}", facts=facts)
+        return Draft(recipient, role, name, error=f"no template named {name!r}")
     try:
-        return Draft(recipient, role, name, template.title.format(**facts), template.body.format(**facts), facts=facts)
+        return Draft(recipient, role, name, template.title.format(**facts), template.body.format(**facts))
     except (KeyError, IndexError, ValueError) as exc:
-        return Draft(recipient, role, name, error=f"template {name!r} needs {exc}", facts=facts)
+        return Draft(recipient, role, name, error=f"template {name!r} needs {exc}")
 
 
 def for_unit_changed(event: UnitChanged, templates: Mapping[str, Template], links: Links) -> list[Draft]:
@@ -98,9 +97,9 @@ def for_task(event: TaskEvent, templates: Mapping[str, Template], links: Links) 
     return []
 
 
-def channels_for(choice: Mapping[str, list[str]], recipient: str) -> list[str]:
-    """A recipient's chosen channels; the in-app inbox when it has chosen none."""
-    return list(dict.fromkeys(choice.get(recipient) or ["inbox"]))
+def channels_for(chosen: list[str] | None) -> list[str]:
+    """A recipient's chosen channels, once each; the in-app inbox when it has chosen none."""
+    return list(dict.fromkeys(chosen or ["inbox"]))
 
 
 def backoff_s(attempt: int, base_s: float, cap_s: float) -> float:

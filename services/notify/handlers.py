@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +25,7 @@ async def record(db: Database, source_event: str, drafts: list[Draft], event: di
     added = 0
     payload = json.dumps(event, ensure_ascii=False, default=str)
     for draft in drafts:
-        channels = ["inbox"] if draft.error else channels_for(await _choices(db, draft.recipient), draft.recipient)
+        channels = ["inbox"] if draft.error else channels_for(await _chosen(db, draft.recipient))
         for channel in channels:
             row = DeliveryRow(
                 source_event=source_event,
@@ -62,10 +61,9 @@ async def record(db: Database, source_event: str, drafts: list[Draft], event: di
     return added
 
 
-async def _choices(db: Database, recipient: str) -> dict[str, list[str]]:
-    async with db.session() as s:
-        row = await s.get(RecipientRow, recipient)
-    return {recipient: row.channels.split(",")} if row else {}
+async def _chosen(db: Database, name: str) -> list[str] | None:
+    row = await recipient(db, name)
+    return row.channels.split(",") if row else None
 
 
 async def inbox(db: Database, recipient: str, limit: int) -> list[InboxItem]:
@@ -124,10 +122,3 @@ async def choose(
         await s.commit()
         await s.refresh(row)
     return row, new_secret
-
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite hands datetimes back naive; they were stored in UTC."""
-    from datetime import UTC
-
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
