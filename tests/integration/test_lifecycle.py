@@ -16,14 +16,12 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from contracts.messages import EvaluationCompleted, SubmissionReceived
 from contracts.schemes import Designation, Scheme
 from greenfab.db import Database, create_tables, make_engine
 from greenfab.messaging import ensure_streams, make_broker, request
-from greenfab.stack import tool_path
 from services.scoring import consumers as scoring_consumers
 from services.scoring import handlers as scoring_handlers
 from services.scoring.tables import ScoringBase
@@ -49,16 +47,6 @@ from tests.support.servers import Nats
 ROOT = Path(__file__).resolve().parents[2]
 USCC = "91110115MA04C2UX1E"
 USCC_B = "91110108551385082Q"
-
-
-@pytest.fixture
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=tool_path("temporal-test-server"),
-        data_converter=pydantic_data_converter,
-        test_server_startup_timeout=timedelta(seconds=60),
-    ) as environment:
-        yield environment
 
 
 @pytest.fixture

@@ -12,24 +12,22 @@ import asyncio
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import nats as nats_py
-import pytest
 from sqlalchemy import text
 from sqlmodel import select
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from contracts import subjects
 from contracts.envelope import Actor
 from contracts.messages import DeadlineEvent
 from contracts.schemes import Designation
-from greenfab.stack import tool_path
+from greenfab.messaging import stream_of
 from services.audit.bootstrap import AuditService
 from services.audit.consumers import FEEDS
 from services.audit.handlers import verdict
@@ -46,21 +44,13 @@ from tests.support.servers import Nats, free_port
 from tests.support.sinks import Mailbox, WebhookSink, smtp_server, webhook_server
 
 USCC = "91110115MA04C2UX1E"
-NOTIFY_CONSUMERS = (
-    subjects.CONSUMER_NOTIFY_UNITS,
-    subjects.CONSUMER_NOTIFY_DEADLINES,
-    subjects.CONSUMER_NOTIFY_TASKS,
+# (subject, durable consumer) of each service's subscriptions.
+NOTIFY_FEEDS = (
+    (subjects.UNIT_CHANGED, subjects.CONSUMER_NOTIFY_UNITS),
+    (subjects.DEADLINE_EVENTS, subjects.CONSUMER_NOTIFY_DEADLINES),
+    (subjects.TASK_EVENTS, subjects.CONSUMER_NOTIFY_TASKS),
 )
-
-
-@pytest.fixture
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=tool_path("temporal-test-server"),
-        data_converter=pydantic_data_converter,
-        test_server_startup_timeout=timedelta(seconds=60),
-    ) as environment:
-        yield environment
+AUDIT_FEEDS = tuple((subject, durable) for subject, durable, _ in FEEDS)
 
 
 def notify_settings(nats: Nats, tmp_path: Path, smtp_port: int, **extra: Any) -> NotifySettings:
@@ -108,13 +98,12 @@ async def eventually(check: Callable[[], Any], what: str, timeout: float = 30) -
         await asyncio.sleep(0.1)
 
 
-async def consumers_caught_up(nats: Nats, durables: tuple[str, ...]) -> bool:
+async def consumers_caught_up(nats: Nats, feeds: tuple[tuple[str, str], ...]) -> bool:
     nc = await nats_py.connect(nats.url)
     try:
         js = nc.jetstream()
-        for durable in durables:
-            stream = next(s for subj, d, _ in [*FEEDS, *NOTIFY_FEEDS] if d == durable for s in [_stream(subj)])
-            info = await js.consumer_info(stream, durable)
+        for subject, durable in feeds:
+            info = await js.consumer_info(stream_of(subject), durable)
             if info.num_pending or info.num_ack_pending:
                 return False
         return True
@@ -122,26 +111,13 @@ async def consumers_caught_up(nats: Nats, durables: tuple[str, ...]) -> bool:
         await nc.close()
 
 
-NOTIFY_FEEDS = (
-    (subjects.UNIT_CHANGED, subjects.CONSUMER_NOTIFY_UNITS, ""),
-    (subjects.DEADLINE_EVENTS, subjects.CONSUMER_NOTIFY_DEADLINES, ""),
-    (subjects.TASK_EVENTS, subjects.CONSUMER_NOTIFY_TASKS, ""),
-)
-
-
-def _stream(subject: str) -> str:
-    from greenfab.messaging import stream_of
-
-    return stream_of(subject)
-
-
-async def delete_consumers(nats: Nats, feeds: tuple[tuple[str, str, str], ...]) -> None:
+async def delete_consumers(nats: Nats, feeds: tuple[tuple[str, str], ...]) -> None:
     """Forget where the durable consumers were: on restart every stored event is delivered again."""
     nc = await nats_py.connect(nats.url)
     try:
         js = nc.jetstream()
-        for subject, durable, _ in feeds:
-            await js.delete_consumer(_stream(subject), durable)
+        for subject, durable in feeds:
+            await js.delete_consumer(stream_of(subject), durable)
     finally:
         await nc.close()
 
@@ -153,8 +129,6 @@ async def settled(db_service: NotifyService) -> list[DeliveryRow]:
 
 
 def local_day(iso: str) -> date:
-    from datetime import datetime
-
     return load_policy(RULES).local_day(datetime.fromisoformat(iso))
 
 
@@ -178,8 +152,7 @@ async def test_three_years_below_grade_three_every_reminder_once_on_time_to_the_
             deadline_events = [e for e in events if e["type"] == "deadline"]
             assert len(deadline_events) >= 12
 
-            rows = await eventually(lambda: settled(notify), "every delivery sent")
-            await eventually(lambda: consumers_caught_up(nats, NOTIFY_CONSUMERS), "notify read every event")
+            await eventually(lambda: consumers_caught_up(nats, NOTIFY_FEEDS), "notify read every event")
             rows = await eventually(lambda: settled(notify), "every delivery sent")
             check_each_reminder_once_on_time(deadline_events, rows, mail, hooks)
 
@@ -188,7 +161,7 @@ async def test_three_years_below_grade_three_every_reminder_once_on_time_to_the_
             await notify.stop()
             await delete_consumers(nats, NOTIFY_FEEDS)
             notify = await started_notify(notify_settings(nats, tmp_path, mail.port))
-            await eventually(lambda: consumers_caught_up(nats, NOTIFY_CONSUMERS), "notify re-read every event")
+            await eventually(lambda: consumers_caught_up(nats, NOTIFY_FEEDS), "notify re-read every event")
             await asyncio.sleep(1)
             rows = await eventually(lambda: settled(notify), "nothing left to send")
             assert (len(mail.messages), len(hooks.calls), len(rows)) == counts, "a redelivered event sent nothing"
@@ -244,8 +217,7 @@ def check_each_reminder_once_on_time(
 async def check_audit(
     audit: AuditService, env: WorkflowEnvironment, nats: Nats, tmp_path: Path, events: list[dict[str, Any]]
 ) -> None:
-    durables = tuple(d for _, d, _ in FEEDS)
-    await eventually(lambda: consumers_caught_up(nats, durables), "audit read every event")
+    await eventually(lambda: consumers_caught_up(nats, AUDIT_FEEDS), "audit read every event")
     v = await verdict(audit.db)
     assert v.intact and v.records >= len(events)
     results = await reconcile_unit(audit.db, env.client, USCC)
@@ -256,10 +228,10 @@ async def check_audit(
 
     # Redelivered events add nothing to the chain.
     await audit.stop()
-    await delete_consumers(nats, FEEDS)
+    await delete_consumers(nats, AUDIT_FEEDS)
     again = await started_audit(nats, tmp_path)
     try:
-        await eventually(lambda: consumers_caught_up(nats, durables), "audit re-read every event")
+        await eventually(lambda: consumers_caught_up(nats, AUDIT_FEEDS), "audit re-read every event")
         v2 = await verdict(again.db)
         assert (v2.records, v2.head_hash, v2.intact) == (v.records, v.head_hash, True)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=again.app), base_url="http://audit") as c:
