@@ -53,6 +53,5 @@ async def reconcile_unit(db: Database, client: Client, uscc: str) -> list[Reconc
     out = []
     for workflow_id, on_record in sorted(audited.items()):
         runs, inputs = await record_inputs(client, workflow_id)
-        verdict = reconcile(workflow_id, runs, announced_ids(workflow_id, inputs), on_record)
-        out.append(Reconciliation(**verdict.__dict__, agrees=verdict.agrees))
+        out.append(reconcile(workflow_id, runs, announced_ids(workflow_id, inputs), on_record))
     return out

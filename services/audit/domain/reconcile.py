@@ -8,8 +8,9 @@ its history. Pure: both sides as sets of announcement ids, a verdict out.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
+
+from contracts.audit import Reconciliation
 
 
 def announced_ids(workflow_id: str, activity_inputs: Iterable[dict[str, Any]]) -> dict[str, str]:
@@ -26,27 +27,15 @@ def announced_ids(workflow_id: str, activity_inputs: Iterable[dict[str, Any]]) -
     return out
 
 
-@dataclass
-class Reconciliation:
-    """The comparison of one workflow's history with the audit records of the same workflow."""
-
-    workflow_id: str
-    runs: int
-    in_both: int
-    missing_from_audit: dict[str, str] = field(default_factory=dict)
-    not_in_history: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def agrees(self) -> bool:
-        return not self.missing_from_audit and not self.not_in_history
-
-
 def reconcile(workflow_id: str, runs: int, history: dict[str, str], audited: dict[str, str]) -> Reconciliation:
     """``history``: ids Temporal says were announced; ``audited``: ids on record (unit.changed and task kinds)."""
+    missing = {k: v for k, v in sorted(history.items()) if k not in audited}
+    extra = {k: v for k, v in sorted(audited.items()) if k not in history}
     return Reconciliation(
         workflow_id=workflow_id,
         runs=runs,
         in_both=len(history.keys() & audited.keys()),
-        missing_from_audit={k: v for k, v in sorted(history.items()) if k not in audited},
-        not_in_history={k: v for k, v in sorted(audited.items()) if k not in history},
+        missing_from_audit=missing,
+        not_in_history=extra,
+        agrees=not missing and not extra,
     )
