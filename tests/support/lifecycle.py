@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
@@ -252,10 +252,15 @@ async def replay_and_keep(b: Bench) -> None:
     keep = os.environ.get("GREENFAB_SAVE_HISTORIES")
     if keep:
         test = os.environ.get("PYTEST_CURRENT_TEST", "test").split("::")[-1].split(" ")[0]
-        await asyncio.to_thread(save_histories, Path(keep), test, [h.to_json() for h in histories])
+        await asyncio.to_thread(save_histories, Path(keep), test, histories)
 
 
-def save_histories(folder: Path, test: str, histories: list[str]) -> None:
+def save_histories(folder: Path, test: str, histories: list[WorkflowHistory]) -> None:
+    """One Temporal JSON history per file, named `<test>-<n>@<workflow id>.json`.
+
+    The id is part of the name because a replay must run under the id the workflow had: task ids
+    are derived from it, so under another id every update's validator refuses and replay fails.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     for n, history in enumerate(histories):
-        (folder / f"{test}-{n}.json").write_text(history, encoding="utf-8")
+        (folder / f"{test}-{n}@{history.workflow_id}.json").write_text(history.to_json(), encoding="utf-8")
