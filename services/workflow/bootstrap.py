@@ -44,11 +44,14 @@ async def connect_temporal(address: str, namespace: str, timeout: float) -> Clie
             await asyncio.sleep(0.3)
 
 
-def make_worker(client: Client, task_queue: str, activities: LifecycleActivities) -> Worker:
+def make_worker(
+    client: Client, task_queue: str, activities: LifecycleActivities, max_cached_workflows: int = 1000
+) -> Worker:
     """The lifecycle worker: the one workflow and its activities."""
     return Worker(
         client,
         task_queue=task_queue,
+        max_cached_workflows=max_cached_workflows,
         workflows=[UnitLifecycleWorkflow],
         activities=[activities.record_effects, activities.last_working_day, activities.rescore],
     )
@@ -92,7 +95,12 @@ class WorkflowService:
         await connect_or_fail(self.broker, s.nats_servers, s.startup_timeout_s)
         await ensure_streams(self.broker)
         self.client = await connect_temporal(s.temporal_address, s.temporal_namespace, s.startup_timeout_s)
-        self.worker = make_worker(self.client, s.task_queue, LifecycleActivities(self.db, self._publish, self._request))
+        self.worker = make_worker(
+            self.client,
+            s.task_queue,
+            LifecycleActivities(self.db, self._publish, self._request),
+            s.max_cached_workflows,
+        )
         self._worker_task = asyncio.create_task(self.worker.run(), name="temporal-worker")
         await self.broker.start()
 

@@ -22,4 +22,10 @@ class WorkflowSettings(ServiceSettings):
     temporal_address: str = Field(default="127.0.0.1:7233", validation_alias=AliasChoices("GREENFAB_TEMPORAL_ADDRESS"))
     temporal_namespace: str = Field(default="default", validation_alias=AliasChoices("GREENFAB_TEMPORAL_NAMESPACE"))
     task_queue: str = Field(default="greenfab-lifecycle", validation_alias=AliasChoices("GREENFAB_TEMPORAL_TASK_QUEUE"))
+    max_cached_workflows: int = Field(
+        default=1000,
+        ge=0,
+        description="Workflows kept in the worker's memory between tasks (0: none, every task replays its history).",
+        validation_alias=AliasChoices("GREENFAB_TEMPORAL_MAX_CACHED_WORKFLOWS"),
+    )
     rules_dir: Path = Field(default=REPO_RULES, validation_alias=AliasChoices("GREENFAB_RULES_DIR"))

@@ -41,7 +41,12 @@ with workflow.unsafe.imports_passed_through():
         UnitSummary,
     )
 
-ACTIVITY_TIMEOUT = timedelta(minutes=2)
+# How long an attempt may run before Temporal gives it to another worker: also how long a unit waits
+# when the worker running its activity dies. Recording is a database write and a few acknowledged
+# publishes (10 s each at worst); a rescore waits for the scoring service (60 s at worst).
+RECORD_TIMEOUT = timedelta(seconds=30)
+CALENDAR_TIMEOUT = timedelta(seconds=10)
+RESCORE_TIMEOUT = timedelta(minutes=2)
 REFUSED = "ActionRefused"
 
 
@@ -177,7 +182,7 @@ class UnitLifecycleWorkflow:
             await workflow.execute_activity_method(
                 LifecycleActivities.record_effects,
                 EffectBatch(unit=self._summary(), correlation_id=correlation_id, effects=batch),
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                start_to_close_timeout=RECORD_TIMEOUT,
             )
 
     async def _answer(self, effect: PeriodNeeded | RescoreNeeded | SignalTitle) -> None:
@@ -190,7 +195,7 @@ class UnitLifecycleWorkflow:
             last_day = await workflow.execute_activity_method(
                 LifecycleActivities.last_working_day,
                 PeriodRequest(start=effect.start, working_days=working_days),
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                start_to_close_timeout=CALENDAR_TIMEOUT,
             )
             self._life.on_period(effect, last_day, now)
         elif isinstance(effect, RescoreNeeded):
@@ -198,7 +203,7 @@ class UnitLifecycleWorkflow:
                 rescored = await workflow.execute_activity_method(
                     LifecycleActivities.rescore,
                     RescoreRequest(submission_id=effect.submission_id, expert_points=effect.expert_points),
-                    start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    start_to_close_timeout=RESCORE_TIMEOUT,
                 )
             except ActivityError as exc:
                 # The review stays blocked on a provisional total; staff see why in the timeline.

@@ -7,6 +7,7 @@ time on the time-skipping server; they read what left the workflow from JetStrea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -214,8 +215,14 @@ async def no_scoring(subject: str, body: BaseModel) -> dict[str, Any]:
 
 @asynccontextmanager
 async def bench(
-    env: WorkflowEnvironment, nats: Nats, tmp_path: Path, request: Request = no_scoring
+    env: WorkflowEnvironment,
+    nats: Nats,
+    tmp_path: Path,
+    request: Request = no_scoring,
+    task_queue: str | None = None,
 ) -> AsyncIterator[Bench]:
+    """A bench with its own in-process worker, or, given ``task_queue``, one that drives the units a
+    workflow service process runs on that queue (its SQLite database is ``tmp_path/workflow.db``)."""
     db = Database(make_engine(f"sqlite+aiosqlite:///{tmp_path / 'workflow.db'}"))
     await create_tables(db.engine, WorkflowBase.metadata)
     broker = make_broker([nats.url], "test-lifecycle", 5)
@@ -225,9 +232,12 @@ async def bench(
     async def _publish(subject: str, message: Envelope) -> None:
         await publish(broker, subject, message)
 
-    task_queue = f"tq-{uuid.uuid4().hex}"
-    worker = make_worker(env.client, task_queue, LifecycleActivities(db, _publish, request))
-    async with worker:
+    async with contextlib.AsyncExitStack() as stack:
+        if task_queue is None:
+            task_queue = f"tq-{uuid.uuid4().hex}"
+            await stack.enter_async_context(
+                make_worker(env.client, task_queue, LifecycleActivities(db, _publish, request))
+            )
         the_bench = Bench(env, nats, db, load_policy(RULES), task_queue)
         yield the_bench
         await replay_and_keep(the_bench)

@@ -63,6 +63,8 @@ def wait_until(check: object, timeout: float, what: str) -> None:
         try:
             if check():  # type: ignore[operator]
                 return
+        except AssertionError:
+            raise  # the process died: waiting longer cannot help
         except Exception:
             pass
         time.sleep(0.1)
@@ -191,24 +193,34 @@ def python() -> str:
     return sys.executable
 
 
-def start_intake(nats_url: str, secret: str, workdir: Path, port: int) -> subprocess.Popen[bytes]:
-    """A real intake process (SQLite in ``workdir``) on ``port``, returned once its /healthz answers."""
+def start_service(name: str, port: int, workdir: Path, **settings: str) -> subprocess.Popen[bytes]:
+    """A real service process (`python -m services.NAME`, cwd ``workdir``), returned once its /healthz answers.
+
+    ``settings`` are its GREENFAB_* variables; none are inherited from the test's own environment.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("GREENFAB_")}
-    env.update(
-        GREENFAB_NATS_URL=nats_url,
-        GREENFAB_AUTH_SECRET=secret,
-        GREENFAB_INTAKE_DATABASE_URL=f"sqlite+aiosqlite:///{workdir / 'intake.db'}",
-        GREENFAB_INTAKE_HTTP_PORT=str(port),
-        GREENFAB_INTAKE_EVIDENCE_DIR=str(workdir / "evidence"),
-        GREENFAB_LOG_LEVEL="WARNING",
-    )
-    proc = subprocess.Popen([sys.executable, "-m", "services.intake"], env=env, cwd=workdir)
+    env.update(settings, GREENFAB_LOG_LEVEL="WARNING")
+    env[f"GREENFAB_{name.upper()}_HTTP_PORT"] = str(port)
+    proc = subprocess.Popen([sys.executable, "-m", f"services.{name}"], env=env, cwd=workdir)
 
     def ready() -> bool:
         if proc.poll() is not None:
-            raise AssertionError(f"intake exited with {proc.returncode}")
+            raise AssertionError(f"{name} exited with {proc.returncode}")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
             return bool(r.status == 200)
 
-    wait_until(ready, 30, "intake")
+    wait_until(ready, 30, name)
     return proc
+
+
+def start_intake(nats_url: str, secret: str, workdir: Path, port: int) -> subprocess.Popen[bytes]:
+    """A real intake process (SQLite in ``workdir``) on ``port``."""
+    return start_service(
+        "intake",
+        port,
+        workdir,
+        GREENFAB_NATS_URL=nats_url,
+        GREENFAB_AUTH_SECRET=secret,
+        GREENFAB_INTAKE_DATABASE_URL=f"sqlite+aiosqlite:///{workdir / 'intake.db'}",
+        GREENFAB_INTAKE_EVIDENCE_DIR=str(workdir / "evidence"),
+    )
