@@ -11,16 +11,17 @@ import uuid
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import JSONResponse
 from sqlmodel import col, or_, select
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.envelope import utcnow
 from contracts.evaluation import Evaluation
-from contracts.http import FieldError
+from contracts.http import FieldError, Problem
 from contracts.schemes import Designation, workflow_id
 from contracts.staff import (
     AutoListingCreate,
@@ -42,7 +43,7 @@ from contracts.staff import (
 )
 from greenfab.auth import Principal, can_read_enterprise
 from greenfab.db import Database
-from greenfab.http import CurrentPrincipal, ProblemError, install_problem_handlers, problem_responses
+from greenfab.http import CurrentPrincipal, ProblemError, install_problem_handlers, problem_response, problem_responses
 from services.workflow.domain.lifecycle import HOLDS_TITLE, STATE_ZH
 from services.workflow.domain.policy import Policy, add_years
 from services.workflow.domain.state import TaskAction, TaskClaim, UnitCommand, UnitState
@@ -57,7 +58,8 @@ from services.workflow.tables import (
 )
 from services.workflow.workflows import REFUSED, UnitLifecycleWorkflow
 
-PROBLEMS = problem_responses(401, 403, 404, 409, 422)
+PROBLEMS = problem_responses(401, 403, 404, 409, 422, 503)
+RETRY_AFTER_S = 5
 STAFF = ("district", "bureau", "expert", "auditor")
 
 
@@ -106,6 +108,23 @@ def _refused(exc: Exception) -> ProblemError:
     return ProblemError(409, "操作未完成 / Action not carried out", str(cause or exc))
 
 
+def engine_away(exc: RPCError | WorkflowUpdateRPCTimeoutOrCancelledError) -> JSONResponse:
+    """Temporal did not answer (after the client's own retries): 503, and whether anything may have changed.
+
+    A refused connection reached nothing; a call that timed out may have been carried out.
+    """
+    refused = isinstance(exc, RPCError) and exc.status == RPCStatusCode.UNAVAILABLE
+    detail = (
+        f"Temporal is unavailable ({exc}); nothing was changed, try again shortly"
+        if refused
+        else f"Temporal did not answer in time ({exc}); read the task or unit before trying again"
+    )
+    title = "工作流引擎暂不可用 / Workflow engine unavailable"
+    response = problem_response(Problem(status=503, title=title, detail=detail))
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
 def build_app(db: Database, client: Callable[[], Client], secret: str, policy: Policy, task_queue: str) -> FastAPI:
     """``client`` gives the Temporal client once the service has connected it."""
     app = FastAPI(
@@ -116,6 +135,15 @@ def build_app(db: Database, client: Callable[[], Client], secret: str, policy: P
     )
     install_problem_handlers(app)
     app.state.auth_secret = secret
+
+    @app.exception_handler(RPCError)
+    async def _rpc(_: Request, exc: RPCError) -> JSONResponse:
+        return engine_away(exc)
+
+    @app.exception_handler(WorkflowUpdateRPCTimeoutOrCancelledError)
+    async def _update_timeout(_: Request, exc: WorkflowUpdateRPCTimeoutOrCancelledError) -> JSONResponse:
+        return engine_away(exc)
+
     router = APIRouter(prefix="/v1", responses=PROBLEMS)
 
     def require(who: Principal, *roles: str) -> None:
@@ -238,7 +266,9 @@ def build_app(db: Database, client: Callable[[], Client], secret: str, policy: P
         try:
             state: UnitState = await client().get_workflow_handle(wid).query(UnitLifecycleWorkflow.snapshot)
         except RPCError as exc:
-            raise not_found from exc
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise not_found from exc
+            raise
         if not can_read_enterprise(who, state.uscc, state.district):
             raise not_found
         return state

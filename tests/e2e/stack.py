@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -27,6 +28,16 @@ class Stack:
     ports: dict[str, int] = field(default_factory=lambda: {flag: free_port() for flag in PORT_FLAGS})
     proc: subprocess.Popen[bytes] | None = None
     log: Path | None = None
+
+    @property
+    def nats_url(self) -> str:
+        return f"nats://127.0.0.1:{self.ports['nats-port']}"
+
+    def health(self) -> dict[str, bool]:
+        """Each part's health right now, as `greenfab status` reads it."""
+        from greenfab.stack import health_of, load_state
+
+        return asyncio.run(health_of(load_state(self.data_dir)))
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service + '-port']}"
