@@ -13,6 +13,7 @@ from services.workflow.domain.state import (
     DeadlineFired,
     EvaluationFacts,
     NoticeFacts,
+    StartNational,
     TaskChanged,
     Transitioned,
     UnitCommand,
@@ -46,6 +47,9 @@ class LifecycleInput(BaseModel):
     state: UnitState | None = Field(default=None, description="Carried over on continue-as-new.")
     pending: list[Inbound] = Field(default_factory=list, description="Signals not yet handled at continue-as-new.")
     auto_list: AutoListing | None = None
+    national: StartNational | None = Field(
+        default=None, description="Starts a national-recommendation workflow (003 第九条), from the municipal one."
+    )
 
 
 class UnitSummary(BaseModel):

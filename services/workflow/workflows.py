@@ -13,9 +13,11 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from contracts.messages import RescoreRequest
+    from contracts.schemes import Designation, workflow_id
     from services.workflow.activities import LifecycleActivities
     from services.workflow.domain.lifecycle import ActionRefused, Lifecycle
     from services.workflow.domain.state import (
@@ -25,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         PeriodNeeded,
         RescoreNeeded,
         SignalTitle,
+        StartNational,
         Task,
         TaskAction,
         TaskChanged,
@@ -185,7 +188,7 @@ class UnitLifecycleWorkflow:
                 start_to_close_timeout=RECORD_TIMEOUT,
             )
 
-    async def _answer(self, effect: PeriodNeeded | RescoreNeeded | SignalTitle) -> None:
+    async def _answer(self, effect: PeriodNeeded | RescoreNeeded | SignalTitle | StartNational) -> None:
         now = workflow.now()
         if isinstance(effect, PeriodNeeded):
             working_days = self._life.policy.deadlines[effect.deadline].working_days
@@ -210,18 +213,42 @@ class UnitLifecycleWorkflow:
                 self._life.note(workflow.now(), f"专家评分后重新计算失败：{exc.cause or exc}", "DOMAIN.md 酌情给分")
                 return
             self._life.on_rescored(rescored, workflow.now())
+        elif isinstance(effect, StartNational):
+            await self._start_national(effect)
         else:
             s = self._life.state
-            target = f"unit-{s.uscc}-{effect.designation.value}"
+            target = workflow_id(s.uscc, effect.designation)
             try:
                 await workflow.get_external_workflow_handle(target).signal(
-                    UnitLifecycleWorkflow.title_command, effect.command
+                    UnitLifecycleWorkflow.title_command, effect.command.model_copy(update={"source": s.workflow_id})
                 )
                 self._life.note(
-                    now, f"已通知 {target}：{effect.command.command}（{effect.command.reason}）", "003 第十六条"
+                    now, f"已通知 {target}：{effect.command.command}（{effect.command.reason or ''}）", effect.clause
                 )
             except Exception as exc:  # noqa: BLE001  # no such workflow: the unit holds no such title, record it
-                self._life.note(now, f"未找到 {target}，无称号可撤销（{exc}）", "003 第十六条")
+                self._life.note(now, f"未找到 {target}，未能通知（{exc}）", effect.clause)
+
+    async def _start_national(self, effect: StartNational) -> None:
+        """003 第九条: the national recommendation lives on in a workflow of its own, past this run's cycles."""
+        s = self._life.state
+        target = workflow_id(s.uscc, Designation.NATIONAL_RECOMMENDATION)
+        inp = self._input.model_copy(
+            update={
+                "designation": Designation.NATIONAL_RECOMMENDATION,
+                "enterprise_name": s.enterprise_name,
+                "state": None,
+                "pending": [],
+                "auto_list": None,
+                "national": effect,
+            }
+        )
+        try:
+            await workflow.start_child_workflow(
+                UnitLifecycleWorkflow.run, inp, id=target, parent_close_policy=ParentClosePolicy.ABANDON
+            )
+            self._life.note(workflow.now(), f"国家级推荐流程 {target} 已启动", "003 第九条", effect.actor)
+        except Exception as exc:  # noqa: BLE001  # already started: a unit is recommended once; record why
+            self._life.note(workflow.now(), f"国家级推荐流程 {target} 未启动：{exc}", "003 第九条", effect.actor)
 
     # ----- the main loop --------------------------------------------------------------------
 
@@ -240,7 +267,7 @@ class UnitLifecycleWorkflow:
             self._life.note(
                 now,
                 f"{item.command.source or '外部'}请求 {item.command.command} 未执行：{exc.message_zh}",
-                "003 第十六条",
+                "003 第九条" if item.command.command == "record_national" else "003 第十六条",
             )
         return item.command.source or self._correlation
 
@@ -251,7 +278,7 @@ class UnitLifecycleWorkflow:
     async def _continue_as_new(self) -> None:
         await workflow.wait_condition(workflow.all_handlers_finished)
         inp = self._input.model_copy(
-            update={"state": self._life.state, "pending": list(self._inbox), "auto_list": None}
+            update={"state": self._life.state, "pending": list(self._inbox), "auto_list": None, "national": None}
         )
         workflow.continue_as_new(inp)
 
@@ -262,6 +289,9 @@ class UnitLifecycleWorkflow:
     async def run(self, inp: LifecycleInput) -> None:
         if inp.auto_list is not None and inp.state is None:
             self._life.auto_list(workflow.now(), inp.auto_list.actor, inp.auto_list.reason)
+            await self._apply(self._correlation)
+        if inp.national is not None and inp.state is None:
+            self._life.national_recommended(workflow.now(), inp.national.actor, inp.national.reason)
             await self._apply(self._correlation)
         while True:
             alarm = self._life.next_alarm()

@@ -30,6 +30,7 @@ from services.workflow.domain.policy import add_years
 from services.workflow.tables import TaskProjection, UnitProjection
 from tests.support.lifecycle import (
     BUREAU,
+    DISTRICT,
     DISTRICT_STAFF,
     EXPERT,
     OTHER_DISTRICT,
@@ -328,6 +329,41 @@ async def test_withdrawal_of_a_national_title_raises_a_request_to_miit(b: Bench)
     assert s.revoked_ground == "withdrawn" and s.banned_until is None
     task = await unit.task("miit_request")
     assert task.role == "bureau"
+
+
+async def test_national_recommendation_runs_as_its_own_workflow_and_reports_back(b: Bench) -> None:
+    unit = await b.start(USCC, first=facts("sub-1", latest_grade=4))
+    await unit.act("recommend", "recommend", DISTRICT_STAFF)
+    await unit.act("review", "approve", BUREAU)
+    await unit.wait_state("publicity")
+    await b.skip(10)
+    await unit.wait_state("listed")
+    with pytest.raises(WorkflowUpdateFailedError):
+        await unit.command("recommend_national", DISTRICT_STAFF)  # the bureau recommends (第九条)
+    await unit.command("recommend_national", BUREAU)
+    with pytest.raises(WorkflowUpdateFailedError):
+        await unit.command("recommend_national", BUREAU)  # once
+
+    national = b.follow(USCC, Designation.NATIONAL_RECOMMENDATION)
+    s = await national.wait_state("national_recommended")
+    assert s.district == DISTRICT and s.enterprise_name == (await unit.state()).enterprise_name
+    await refused(national, "wrong_role", "national_outcome", "listed", DISTRICT_STAFF)
+    await national.act("national_outcome", "listed", BUREAU, reason="工业和信息化部2026年度绿色工厂名单")
+    await national.wait_state("national_listed")
+    listed = await unit.wait(lambda s: s.national == "listed", "the municipal unit records MIIT's outcome")
+    assert listed.history[-1].actor == BUREAU and listed.history[-1].clause == "003 第九条"
+
+    # A municipal title revoked while the national one is held raises the request to MIIT (第十三条).
+    await unit.command("revoke", BUREAU, ground="falsified", reason="材料造假")
+    await unit.task("miit_request")
+    events = await b.events(national.handle.id)
+    steps = [(e["state"], e["reason"]) for e in events if e["type"] == "unit.changed"]
+    assert [state for state, _ in steps] == ["national_recommended", "national_listed", "national_listed"]
+    assert "record_national" in steps[-1][1], "the last step notes that the municipal workflow was told"
+    assert {e["designation"] for e in events} == {"national-recommendation"}
+    async with b.db.session() as db:
+        row = await db.get(UnitProjection, national.handle.id)
+    assert row is not None and row.state == "national_listed" and row.national == "listed"
 
 
 async def grade_path_start(b: Bench) -> tuple[Unit, Unit]:

@@ -201,6 +201,12 @@ class Bench:
         # Follow the workflow id, not this run: a new cycle continues as new under the same id.
         return Unit(self, self.client.get_workflow_handle(handle.id))
 
+    def follow(self, uscc: str, designation: Designation) -> Unit:
+        """A unit's workflow that another workflow started (its runs are replayed at the end too)."""
+        wid = workflow_id(uscc, designation)
+        self.started.append((wid, None))
+        return Unit(self, self.client.get_workflow_handle(wid))
+
     async def skip(self, days: float) -> None:
         await self.env.sleep(timedelta(days=days))
 
@@ -254,7 +260,8 @@ async def replay_and_keep(b: Bench) -> None:
     histories = []
     for wid, first_run in b.started:
         # The first run and the latest (they differ once the unit continued as new).
-        for run in dict.fromkeys([first_run, (await b.client.get_workflow_handle(wid).describe()).run_id]):
+        latest = (await b.client.get_workflow_handle(wid).describe()).run_id
+        for run in dict.fromkeys([first_run or latest, latest]):
             histories.append(await b.client.get_workflow_handle(wid, run_id=run).fetch_history())
     replayer = Replayer(workflows=[UnitLifecycleWorkflow], data_converter=pydantic_data_converter)
     for history in histories:

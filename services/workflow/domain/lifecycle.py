@@ -20,12 +20,14 @@ from services.workflow.domain.state import (
     EvaluationFacts,
     ExpertItem,
     GradePath,
+    NationalOutcome,
     NoticeFacts,
     Obligation,
     PeriodNeeded,
     Rescored,
     RescoreNeeded,
     SignalTitle,
+    StartNational,
     Task,
     TaskAction,
     TaskChanged,
@@ -53,6 +55,9 @@ STATE_ZH: dict[str, str] = {
     "revoked": "已撤销",
     "graded": "已分级",
     "grade_path": "未达三级整改中",
+    "national_recommended": "已推荐国家级，待工业和信息化部评定",
+    "national_listed": "已入围国家级绿色工厂名单",
+    "national_not_listed": "未入围国家级绿色工厂名单",
 }
 IN_PROGRESS = {"awaiting_recommendation", "under_review", "publicity", "objection_review"}
 HOLDS_TITLE = {"listed", "under_recheck"}
@@ -771,9 +776,14 @@ class Lifecycle:
         self._move(now, None, "已报请工业和信息化部撤销国家级称号", task.clause, a.actor, task)
 
     def _on_national_outcome(self, task: Task, a: TaskAction, now: datetime) -> None:
-        self.state.national = "listed" if a.decision == "listed" else "not_listed"
-        text = "入围国家级绿色工厂名单" if a.decision == "listed" else "未入围国家级绿色工厂名单"
-        self._move(now, None, text, task.clause, a.actor, task)
+        outcome: NationalOutcome = "listed" if a.decision == "listed" else "not_listed"
+        self.state.national = outcome
+        self._move(now, f"national_{outcome}", STATE_ZH[f"national_{outcome}"], task.clause, a.actor, task)
+        # The municipal title's workflow records it too: revoking that title must then ask MIIT (第十三条).
+        command = UnitCommand(command="record_national", outcome=outcome, reason=a.reason, actor=a.actor)
+        self._effects.append(
+            SignalTitle(designation=Designation.MUNICIPAL_GREEN_FACTORY, command=command, clause=task.clause)
+        )
 
     # ----- unit-level commands --------------------------------------------------------------
 
@@ -802,6 +812,13 @@ class Lifecycle:
                 raise ActionRefused(422, "reason_required", "撤销须填写理由", "revocation needs a reason")
         if c.command == "start_review" and s.state == "under_recheck":
             raise ActionRefused(409, "already_reviewing", "复核已在进行中", "a review is already open")
+        if c.command == "record_national" and (c.source is None or c.outcome is None or s.national != "recommended"):
+            raise ActionRefused(
+                409,
+                "not_recommended",
+                "仅由国家级推荐流程登记已推荐单位的评定结果",
+                "only the national-recommendation workflow records an outcome, for a recommended unit",
+            )
         if c.command == "recommend_national":
             if s.designation is not Designation.MUNICIPAL_GREEN_FACTORY or s.national != "none":
                 raise ActionRefused(
@@ -834,9 +851,13 @@ class Lifecycle:
             )
         elif c.command == "recommend_national":
             s.national = "recommended"
-            task = self._open_task("national_outcome", now, {"reason": c.reason})
             why = f"推荐申报国家级绿色工厂{'（理由：' + c.reason + '）' if c.reason else ''}"
-            self._move(now, None, why, self.policy.thresholds.national_min_level.basis, c.actor, task)
+            self._move(now, None, why, self.policy.thresholds.national_min_level.basis, c.actor)
+            self._effects.append(StartNational(actor=c.actor, reason=c.reason))
+        elif c.command == "record_national":
+            assert c.outcome is not None
+            s.national = c.outcome
+            self._move(now, None, f"工业和信息化部评定结果：{STATE_ZH['national_' + c.outcome]}", "003 第九条", c.actor)
 
     def _revoke(self, now: datetime, ground: str, reason: str, actor: Actor, task: Task | None = None) -> None:
         s = self.state
@@ -852,6 +873,15 @@ class Lifecycle:
         if s.national == "listed":
             follow = self._open_task("miit_request", now, {"ground": ground})
             self._move(now, None, "持有国家级称号：已生成报请工业和信息化部撤销的待办", "003 第十三条", actor, follow)
+
+    # ----- the national recommendation's own workflow ----------------------------------------
+
+    def national_recommended(self, now: datetime, actor: Actor, reason: str | None) -> None:
+        """003 第九条: recommended to MIIT; the bureau records MIIT's outcome when it is published."""
+        self.state.national = "recommended"
+        task = self._open_task("national_outcome", now, {"reason": reason})
+        why = f"市经济和信息化局推荐申报国家级绿色工厂{'（理由：' + reason + '）' if reason else ''}"
+        self._move(now, "national_recommended", why, self.policy.thresholds.national_min_level.basis, actor, task)
 
     # ----- auto-listing ---------------------------------------------------------------------
 

@@ -105,7 +105,8 @@ class TaskClaim(BaseModel):
     actor: Actor
 
 
-UnitCommandName = Literal["recommend_national", "start_review", "revoke", "withdraw"]
+UnitCommandName = Literal["recommend_national", "start_review", "revoke", "withdraw", "record_national"]
+NationalOutcome = Literal["listed", "not_listed"]
 
 
 class UnitCommand(BaseModel):
@@ -116,6 +117,9 @@ class UnitCommand(BaseModel):
     ground: str | None = None
     actor: Actor
     source: str | None = Field(default=None, description="The workflow that sent it, when one did.")
+    outcome: NationalOutcome | None = Field(
+        default=None, description="record_national: MIIT's decision, from the national-recommendation workflow."
+    )
 
 
 class Task(BaseModel):
@@ -268,6 +272,15 @@ class SignalTitle(BaseModel):
     effect: Literal["signal"] = "signal"
     designation: Designation
     command: UnitCommand
+    clause: str = "003 第十六条"
 
 
-Effect = Transitioned | TaskChanged | DeadlineFired | PeriodNeeded | RescoreNeeded | SignalTitle
+class StartNational(BaseModel):
+    """003 第九条: the bureau recommended the unit to MIIT; its national recommendation runs as its own workflow."""
+
+    effect: Literal["national"] = "national"
+    actor: Actor
+    reason: str | None = None
+
+
+Effect = Transitioned | TaskChanged | DeadlineFired | PeriodNeeded | RescoreNeeded | SignalTitle | StartNational
