@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -247,8 +247,8 @@ class UnitLifecycleWorkflow:
                 UnitLifecycleWorkflow.run, inp, id=target, parent_close_policy=ParentClosePolicy.ABANDON
             )
             self._life.note(workflow.now(), f"国家级推荐流程 {target} 已启动", "003 第九条", effect.actor)
-        except Exception as exc:  # noqa: BLE001  # already started: a unit is recommended once; record why
-            self._life.note(workflow.now(), f"国家级推荐流程 {target} 未启动：{exc}", "003 第九条", effect.actor)
+        except WorkflowAlreadyStartedError:  # a unit is recommended once; an earlier recommendation runs on
+            self._life.note(workflow.now(), f"国家级推荐流程 {target} 已在运行，未重复启动", "003 第九条", effect.actor)
 
     # ----- the main loop --------------------------------------------------------------------
 
