@@ -111,6 +111,14 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(Problem(status=exc.status_code, title=str(exc.detail)))
 
 
+def service_app(title: str, version: str, description: str, secret: str) -> FastAPI:
+    """A service's API: every error a problem document, bearer tokens checked against ``secret``."""
+    app = FastAPI(title=title, version=version, description=description)
+    install_problem_handlers(app)
+    app.state.auth_secret = secret
+    return app
+
+
 def current_principal(request: Request) -> Principal:
     """The caller's Principal from its bearer token (secret in ``app.state.auth_secret``), or a 401 problem."""
     return read_token(request.app.state.auth_secret, request.headers.get("authorization"))

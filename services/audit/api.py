@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 from contracts.audit import AuditRecord, AuditVerdict
 from greenfab.auth import Principal, can_read_enterprise
 from greenfab.db import Database
-from greenfab.http import CurrentPrincipal, ProblemError, install_problem_handlers, problem_responses
+from greenfab.http import CurrentPrincipal, ProblemError, problem_responses, service_app
 from services.audit import export, handlers
 
 PROBLEMS = problem_responses(401, 403, 404, 422)
@@ -23,13 +23,12 @@ def _auditor(who: Principal) -> None:
 
 
 def build_app(db: Database, secret: str) -> FastAPI:
-    app = FastAPI(
+    app = service_app(
         title="greenfab audit API",
         version="1.0.0",
         description="Every step of every unit, hash-chained. 审计记录：每一步操作，哈希链防篡改。",
+        secret=secret,
     )
-    install_problem_handlers(app)
-    app.state.auth_secret = secret
     router = APIRouter(prefix="/v1", responses=PROBLEMS)
 
     @router.get(

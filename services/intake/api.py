@@ -24,9 +24,9 @@ from greenfab.db import Database
 from greenfab.http import (
     CurrentPrincipal,
     ProblemError,
-    install_problem_handlers,
     problem_response,
     problem_responses,
+    service_app,
 )
 from services.intake import handlers
 from services.intake.evidence import TYPES as EVIDENCE_TYPES
@@ -48,13 +48,12 @@ def build_app(
     store: EvidenceStore,
     max_evidence_bytes: int,
 ) -> FastAPI:
-    app = FastAPI(
+    app = service_app(
         title="greenfab intake API",
         version="1.0.0",
         description="Declarations from enterprises: submit, then read back with the evaluation. 申报受理接口。",
+        secret=secret,
     )
-    install_problem_handlers(app)
-    app.state.auth_secret = secret
     router = APIRouter(prefix="/v1", responses=PROBLEMS)
 
     @app.middleware("http")

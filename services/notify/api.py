@@ -11,7 +11,7 @@ from contracts.http import Notification
 from contracts.notify import ChannelChoice, ChannelChoicePublic, ChannelName, Delivery, DeliveryStatus
 from greenfab.auth import Principal
 from greenfab.db import Database
-from greenfab.http import CurrentPrincipal, ProblemError, install_problem_handlers, problem_responses
+from greenfab.http import CurrentPrincipal, ProblemError, problem_responses, service_app
 from services.notify import handlers
 from services.notify.domain import recipient_of
 from services.notify.tables import DeliveryRow, RecipientRow
@@ -42,13 +42,12 @@ def _delivery(row: DeliveryRow) -> Delivery:
 
 
 def build_app(db: Database, secret: str, wake: Callable[[], None] = lambda: None) -> FastAPI:
-    app = FastAPI(
+    app = service_app(
         title="greenfab notify API",
         version="1.0.0",
         description="The in-app inbox, channel choice and delivery log. 站内消息、提醒渠道与投递记录。",
+        secret=secret,
     )
-    install_problem_handlers(app)
-    app.state.auth_secret = secret
     router = APIRouter(prefix="/v1", responses=PROBLEMS)
 
     @router.get("/inbox", response_model=list[Notification])

@@ -43,7 +43,7 @@ from contracts.staff import (
 )
 from greenfab.auth import Principal, can_read_enterprise
 from greenfab.db import Database
-from greenfab.http import CurrentPrincipal, ProblemError, install_problem_handlers, problem_response, problem_responses
+from greenfab.http import CurrentPrincipal, ProblemError, problem_response, problem_responses, service_app
 from services.workflow.domain.lifecycle import HOLDS_TITLE, STATE_ZH
 from services.workflow.domain.policy import Policy, add_years
 from services.workflow.domain.state import TaskAction, TaskClaim, UnitCommand, UnitState
@@ -127,14 +127,13 @@ def engine_away(exc: RPCError | WorkflowUpdateRPCTimeoutOrCancelledError) -> JSO
 
 def build_app(db: Database, client: Callable[[], Client], secret: str, policy: Policy, task_queue: str) -> FastAPI:
     """``client`` gives the Temporal client once the service has connected it."""
-    app = FastAPI(
+    app = service_app(
         title="greenfab staff API",
         version="2.0.0",
         description="Task inboxes and actions for district, bureau and expert staff; units' lifecycle and "
         "timeline; the bureau's registers; the public lists. 绿色制造单位管理接口。",
+        secret=secret,
     )
-    install_problem_handlers(app)
-    app.state.auth_secret = secret
 
     @app.exception_handler(RPCError)
     async def _rpc(_: Request, exc: RPCError) -> JSONResponse:
