@@ -53,7 +53,10 @@ class LifecycleInput(BaseModel):
 
 
 class UnitSummary(BaseModel):
-    """The unit's projected row: what inboxes and public lists read without asking Temporal."""
+    """The unit's projected row: what inboxes and public lists read without asking Temporal.
+
+    Every field is UnitState's field of the same name; the workflow fills it from the state by name.
+    """
 
     workflow_id: str
     uscc: str

@@ -151,21 +151,7 @@ class UnitLifecycleWorkflow:
     # ----- effects ------------------------------------------------------------------------
 
     def _summary(self) -> UnitSummary:
-        s = self._life.state
-        return UnitSummary(
-            workflow_id=s.workflow_id,
-            uscc=s.uscc,
-            district=s.district,
-            designation=s.designation,
-            enterprise_name=s.enterprise_name,
-            state=s.state,
-            seq=s.seq,
-            level=s.level,
-            graded_on=s.graded_on,
-            listed_on=s.listed_on,
-            national=s.national,
-            publicity_ends_on=s.publicity_ends_on,
-        )
+        return UnitSummary.model_validate(self._life.state.model_dump(include=set(UnitSummary.model_fields)))
 
     async def _apply(self, correlation_id: str) -> None:
         """Carry out the lifecycle's effects until it has none left (answers can produce more)."""
@@ -220,7 +206,7 @@ class UnitLifecycleWorkflow:
             target = workflow_id(s.uscc, effect.designation)
             try:
                 await workflow.get_external_workflow_handle(target).signal(
-                    UnitLifecycleWorkflow.title_command, effect.command.model_copy(update={"source": s.workflow_id})
+                    UnitLifecycleWorkflow.title_command, effect.command
                 )
                 self._life.note(
                     now, f"已通知 {target}：{effect.command.command}（{effect.command.reason or ''}）", effect.clause

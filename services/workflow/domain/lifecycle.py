@@ -780,7 +780,9 @@ class Lifecycle:
         self.state.national = outcome
         self._move(now, f"national_{outcome}", STATE_ZH[f"national_{outcome}"], task.clause, a.actor, task)
         # The municipal title's workflow records it too: revoking that title must then ask MIIT (第十三条).
-        command = UnitCommand(command="record_national", outcome=outcome, reason=a.reason, actor=a.actor)
+        command = UnitCommand(
+            command="record_national", outcome=outcome, reason=a.reason, actor=a.actor, source=self.state.workflow_id
+        )
         self._effects.append(
             SignalTitle(designation=Designation.MUNICIPAL_GREEN_FACTORY, command=command, clause=task.clause)
         )
