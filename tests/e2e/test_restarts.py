@@ -15,7 +15,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import pytest
 from contracts import subjects
 from tests.e2e.stack import Stack
 from tests.e2e.test_stack import wait_evaluated
+from tests.support.servers import wait_until
 from tests.support.streams import stream_messages
 
 pytestmark = pytest.mark.e2e
@@ -42,7 +42,7 @@ def child(stack: Stack, marker: str) -> psutil.Process:
                 return proc
         except psutil.Error:
             continue  # one that died and is not reaped yet
-    raise AssertionError(f"no child of greenfab up runs {marker}")
+    raise LookupError(f"no child of greenfab up runs {marker}")
 
 
 def child_pid(stack: Stack, marker: str) -> int:
@@ -60,17 +60,7 @@ def kill_child(stack: Stack, marker: str) -> None:
         except psutil.NoSuchProcess:
             return True
 
-    wait_for(dead, f"{marker} dies", timeout=10)
-
-
-def wait_for(check: Any, what: str, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: not within {timeout} s")
+    wait_until(dead, 10, f"{marker} dies")
 
 
 def unit_view(staff: httpx.Client, wid: str) -> dict[str, Any] | None:
@@ -95,11 +85,12 @@ def test_killing_temporal_and_the_workflow_service_mid_path_loses_nothing(tmp_pa
         r = enterprise.post("/v1/declarations", json=example)
         assert r.status_code == 202, r.text
         assert wait_evaluated(enterprise, r.json()["id"])["status"] == "evaluated"
-        before = wait_for(
+        before = wait_until(
             lambda: (u := unit_view(shunyi, wid)) and u["state"] == "awaiting_recommendation" and u["deadlines"] and u,
+            60,
             "the unit waits for its district",
         )
-        task = wait_for(lambda: shunyi.get("/v1/tasks").json(), "the district's task")[0]
+        task = wait_until(lambda: shunyi.get("/v1/tasks").json(), 60, "the district's task")[0]
 
         # 1. Temporal's server dies while the unit waits on the district and its deadline timers,
         # and stays away (its supervisor paused) long enough for the staff API to give up asking.
@@ -116,14 +107,16 @@ def test_killing_temporal_and_the_workflow_service_mid_path_loses_nothing(tmp_pa
         assert down.status_code == 503, down.text
         assert down.headers["content-type"].startswith("application/problem+json") and down.headers["retry-after"]
         assert unit_while_down.status_code == 503, unit_while_down.text
-        wait_for(lambda: stack.health().get("temporal"), "the supervisor restarts Temporal")
-        assert wait_for(lambda: unit_view(shunyi, wid), "the unit answers again") == before, "it came back changed"
+        wait_until(lambda: stack.health().get("temporal"), 60, "the supervisor restarts Temporal")
+        assert wait_until(lambda: unit_view(shunyi, wid), 60, "the unit answers again") == before, (
+            "it came back changed"
+        )
         r = shunyi.post(f"/v1/tasks/{task['task_id']}/decision", json=decision)
         assert r.status_code == 200, r.text
         # The worker found the new server by itself: the workflow service was never restarted.
         assert child_pid(stack, "services.workflow") == workflow_pid
-        review = wait_for(
-            lambda: [t for t in bureau.get("/v1/tasks").json() if t["kind"] == "review"], "the bureau's review task"
+        review = wait_until(
+            lambda: [t for t in bureau.get("/v1/tasks").json() if t["kind"] == "review"], 60, "the bureau's review task"
         )[0]
 
         # 2. The workflow service dies just after the bureau's approval was carried out.
@@ -131,11 +124,15 @@ def test_killing_temporal_and_the_workflow_service_mid_path_loses_nothing(tmp_pa
             f"/v1/tasks/{review['task_id']}/decision", json={"decision": "approve", "reason": "分级结果另行核实"}
         )
         assert approved.status_code == 200, approved.text
-        publicised = wait_for(lambda: (u := unit_view(bureau, wid)) and u["state"] == "publicity" and u, "publicity")
+        publicised = wait_until(
+            lambda: (u := unit_view(bureau, wid)) and u["state"] == "publicity" and u, 60, "publicity"
+        )
         old = child_pid(stack, "services.workflow")
         kill_child(stack, "services.workflow")
-        wait_for(lambda: stack.health().get("workflow") and child_pid(stack, "services.workflow") != old, "a new one")
-        again = wait_for(lambda: unit_view(bureau, wid), "the unit answers again")
+        wait_until(
+            lambda: stack.health().get("workflow") and child_pid(stack, "services.workflow") != old, 60, "a new one"
+        )
+        again = wait_until(lambda: unit_view(bureau, wid), 60, "the unit answers again")
         assert again == publicised
         assert again["publicity_ends_on"] and len(again["timeline"]) == len(publicised["timeline"])
 

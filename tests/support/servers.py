@@ -15,13 +15,16 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from greenfab.stack import tool_path
+
+T = TypeVar("T")
 
 _handed_out: set[int] = set()
 
@@ -57,12 +60,14 @@ def _ephemeral_low() -> int:
     return max(low, 20001)
 
 
-def wait_until(check: object, timeout: float, what: str) -> None:
+def wait_until(check: Callable[[], T | None], timeout: float, what: str) -> T:
+    """Poll ``check`` until it returns something truthy, and return that; errors count as not yet."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if check():  # type: ignore[operator]
-                return
+            result = check()
+            if result:
+                return result
         except AssertionError:
             raise  # the process died: waiting longer cannot help
         except Exception:
