@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, FastAPI, Header, Path, Query, Request, Response
@@ -15,16 +14,15 @@ from contracts.http import (
     EvidenceReport,
     EvidenceStatus,
     NoticePublic,
-    Problem,
 )
 from contracts.notices import ENTERPRISE_NOTICES, DistrictReport, Notice
 from contracts.schemes import Scheme
 from greenfab.auth import Principal, can_declare, can_read_enterprise
+from greenfab.bodies import BodyLimits
 from greenfab.db import Database
 from greenfab.http import (
     CurrentPrincipal,
     ProblemError,
-    problem_response,
     problem_responses,
     service_app,
 )
@@ -37,7 +35,7 @@ from services.intake.workbook import template
 
 PROBLEMS = problem_responses(401, 403, 404, 409, 413, 415, 422)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-EVIDENCE_UPLOAD = re.compile(r"^/v1/declarations/[^/]+/evidence/[^/]+$")
+EVIDENCE_UPLOAD = r"/v1/declarations/[^/]+/evidence/[^/]+"
 
 
 def build_app(
@@ -47,24 +45,16 @@ def build_app(
     max_body_bytes: int,
     store: EvidenceStore,
     max_evidence_bytes: int,
+    body_timeout_s: float = 5.0,
 ) -> FastAPI:
     app = service_app(
         title="greenfab intake API",
         version="1.0.0",
         description="Declarations from enterprises: submit, then read back with the evaluation. 申报受理接口。",
         secret=secret,
+        body_limits=BodyLimits(max_body_bytes, [(EVIDENCE_UPLOAD, max_evidence_bytes)], body_timeout_s),
     )
     router = APIRouter(prefix="/v1", responses=PROBLEMS)
-
-    @app.middleware("http")
-    async def _limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
-        length = request.headers.get("content-length")
-        limit = max_evidence_bytes if EVIDENCE_UPLOAD.match(request.url.path) else max_body_bytes
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            return problem_response(
-                Problem(status=413, title="请求体过大 / Request body too large", detail=f"limit is {limit} bytes")
-            )
-        return await call_next(request)
 
     def answered(result: tuple[DeclarationPublic, bool], response: Response) -> DeclarationPublic:
         answer, created = result

@@ -61,6 +61,7 @@ class IntakeService:
             settings.max_body_bytes,
             EvidenceStore(Path(settings.evidence_dir)),
             settings.max_evidence_bytes,
+            settings.body_timeout_s,
         )
         add_health_route(self.app, self.name, self.broker, self.db)
 
