@@ -16,7 +16,7 @@ from contracts.schemes import Scheme
 from greenfab.auth import Principal, can_declare
 from greenfab.db import Database
 from greenfab.http import ProblemError, field_errors
-from services.intake import domain, handlers
+from services.intake import handlers
 from services.intake.forms import load_forms, read_form
 from services.intake.workbook import WorkbookError, read_workbook
 
@@ -34,10 +34,8 @@ class Submissions:
     async def declare(
         self, body: DeclarationCreate, who: Principal, key: str | None, raw: dict[str, Any] | None = None
     ) -> tuple[DeclarationPublic, bool]:
-        """Store a typed declaration; (answer, created?)."""
-        decl, errors = domain.check_declaration(body)
-        if errors:
-            raise ProblemError(422, "申报内容有误 / Invalid declaration", f"{len(errors)} field(s) invalid", errors)
+        """Store a typed declaration (its USCC and district already checked by its model); (answer, created?)."""
+        decl = body
         if not can_declare(who, decl.uscc):
             raise ProblemError(
                 403, "无权为该单位申报 / Not allowed", "only the enterprise itself may declare for its USCC"
@@ -60,8 +58,6 @@ class Submissions:
         except ValidationError as exc:
             errors += field_errors(list(exc.errors()))
             decl = None
-        if decl is not None:
-            errors += domain.check_declaration(decl)[1]
         if errors or decl is None:
             raise ProblemError(422, "申报表内容有误 / Invalid form", f"{len(errors)} field(s) invalid", errors)
         return await self.declare(decl, who, key, raw)
