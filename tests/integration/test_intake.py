@@ -109,8 +109,26 @@ async def test_a_client_chosen_id_makes_a_retry_safe(client: httpx.AsyncClient, 
         *(client.post("/v1/declarations", json=body(declaration_id="client-0001")) for _ in range(5))
     )
     assert sorted(r.status_code for r in results) == [200, 200, 200, 200, 202]
-    assert {r.json()["id"] for r in results} == {"client-0001"}
+    assert {r.json()["declaration_id"] for r in results} == {"client-0001"}
+    assert len({r.json()["id"] for r in results}) == 1
     assert len(await published(nats)) == 1
+
+
+async def test_a_client_chosen_id_belongs_to_its_enterprise_alone(client: httpx.AsyncClient, nats: Nats) -> None:
+    other = "91110108MA01XK3T2Q"
+    mine = await client.post("/v1/declarations", json=body(declaration_id="shared-0001"))
+    theirs = await client.post(
+        "/v1/declarations",
+        json=body(declaration_id="shared-0001", uscc=other, enterprise_name="别的企业"),
+        headers={"Authorization": f"Bearer {token('enterprise', other)}"},
+    )
+    # The second enterprise is neither blocked (409) nor shown the first one's declaration.
+    assert (mine.status_code, theirs.status_code) == (202, 202), theirs.text
+    assert mine.json()["id"] != theirs.json()["id"]
+    assert (theirs.json()["uscc"], theirs.json()["declaration_id"]) == (other, "shared-0001")
+    again = await client.post("/v1/declarations", json=body(declaration_id="shared-0001"))
+    assert again.status_code == 200 and again.json()["id"] == mine.json()["id"]
+    assert len(await stream_messages(nats.url, subjects.SUBMISSIONS.name, at_least=2, timeout=20)) == 2
 
 
 async def test_bad_input_names_every_field_at_once(client: httpx.AsyncClient) -> None:
@@ -126,7 +144,8 @@ async def test_bad_input_names_every_field_at_once(client: httpx.AsyncClient) ->
     paths = {e["path"] for e in r.json()["errors"]}
     assert {"$.scheme", "$.uscc", "$.extra", "$.data"} <= paths
     r = await client.post("/v1/declarations", content=b"{not json", headers={"content-type": "application/json"})
-    assert r.status_code == 422
+    assert r.status_code == 400
+    assert [(e["path"], e["code"]) for e in r.json()["errors"]] == [("$", "json_invalid")]
 
 
 async def test_body_limit_and_auth(client: httpx.AsyncClient) -> None:
