@@ -6,12 +6,13 @@ refusal is a ProblemError carrying the RFC 9457 problem with every bad field.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
 
-from contracts.http import DeclarationCreate, DeclarationPublic
+from contracts.http import DeclarationCreate, DeclarationPublic, FieldError
 from contracts.schemes import Scheme
 from greenfab.auth import Principal, can_declare
 from greenfab.db import Database
@@ -65,8 +66,10 @@ class Submissions:
     async def declare_workbook(
         self, scheme: Scheme, content: bytes, who: Principal, key: str | None
     ) -> tuple[DeclarationPublic, bool]:
+        """Read a filled workbook in a worker thread (bounded: see workbook.py), then store it as its form."""
         try:
-            form = read_workbook(self.forms[scheme], content)
+            form = await asyncio.to_thread(read_workbook, self.forms[scheme], content)
         except WorkbookError as exc:
-            raise ProblemError(422, "工作簿有误 / Invalid workbook", str(exc)) from exc
+            error = FieldError(path="$", code=exc.code, message_zh=exc.message_zh, message_en=exc.message_en)
+            raise ProblemError(422, "工作簿有误 / Invalid workbook", str(exc), [error]) from exc
         return await self.declare_form(scheme, form, who, key)
