@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, FastAPI, Header, Path, Query, Request, Response
@@ -13,6 +14,7 @@ from contracts.http import (
     EvidencePublic,
     EvidenceReport,
     EvidenceStatus,
+    FieldError,
     NoticePublic,
 )
 from contracts.notices import ENTERPRISE_NOTICES, DistrictReport, Notice
@@ -28,7 +30,7 @@ from greenfab.http import (
 )
 from services.intake import handlers
 from services.intake.evidence import TYPES as EVIDENCE_TYPES
-from services.intake.evidence import EvidenceError, EvidenceStore, check_type, requirements
+from services.intake.evidence import EvidenceError, EvidenceStore, check_file, requirements, safe_name
 from services.intake.submissions import Submissions
 from services.intake.tables import Declaration
 from services.intake.workbook import template
@@ -172,11 +174,13 @@ def build_app(
         if not content:
             raise ProblemError(422, "文件为空 / Empty file", "the upload has no content")
         try:
-            check_type(content_type, content)
+            await asyncio.to_thread(check_file, content_type, content)
         except EvidenceError as exc:
-            raise ProblemError(exc.status, exc.message_zh, exc.message_en) from exc
-        digest = store.put(content)
-        link = await handlers.link_evidence(db, declaration_id, item, digest, filename, content_type, len(content))
+            error = FieldError(path="$", code=exc.code, message_zh=exc.message_zh, message_en=exc.message_en)
+            raise ProblemError(exc.status, exc.message_zh, exc.message_en, [error]) from exc
+        digest = await asyncio.to_thread(store.put, content)
+        name = safe_name(filename, content_type)
+        link = await handlers.link_evidence(db, declaration_id, item, digest, name, content_type, len(content))
         return EvidencePublic.model_validate(link, from_attributes=True)
 
     @router.get("/declarations/{declaration_id}/evidence", response_model=EvidenceReport)
@@ -211,7 +215,13 @@ def build_app(
         match = [f for f in await handlers.evidence_of(db, declaration_id) if f.item == item and f.sha256 == sha256]
         if not match:
             raise ProblemError(404, "未找到该文件 / Not found", "no such evidence file on this declaration")
-        return FileResponse(store.path(sha256), media_type=match[0].content_type, filename=match[0].filename)
+        # Served as the type it was checked as, never sniffed, never rendered as a page of ours.
+        return FileResponse(
+            store.path(sha256),
+            media_type=match[0].content_type,
+            filename=safe_name(match[0].filename, match[0].content_type),
+            headers={"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; sandbox"},
+        )
 
     @router.post("/notices", status_code=202, response_model=NoticePublic)
     async def submit_notice(
