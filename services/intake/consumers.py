@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from faststream.message import StreamMessage
 from faststream.nats import NatsBroker
 from pydantic import ValidationError
 
@@ -11,11 +13,14 @@ from contracts import subjects
 from contracts.http import DeclareReply, DeclareRequest, Problem
 from contracts.messages import EvaluationCompleted
 from greenfab.auth import AuthError, read_token
+from greenfab.bodies import BodyError, parse_json
 from greenfab.db import Database
 from greenfab.http import ProblemError, field_errors
 from greenfab.messaging import durable_subscription
 from services.intake import handlers
 from services.intake.submissions import Submissions
+
+log = logging.getLogger(__name__)
 
 
 def register(broker: NatsBroker, db: Database, max_deliveries: int) -> None:
@@ -34,13 +39,30 @@ def register_requests(broker: NatsBroker, submissions: Submissions, secret: str)
     @broker.subscriber(
         subjects.INTAKE_DECLARE,
         title="intake/declare (request/reply)",
-        description="Request: DeclareRequest (token, declaration | scheme + form). Reply: DeclareReply.",
+        description="Request: DeclareRequest (token, declaration | scheme + form). Reply: DeclareReply, always: "
+        "a body that is not JSON gets the 400 problem, NaN or Infinity a 422 naming the field.",
+        decoder=_raw,
     )
-    async def on_declare(body: dict[str, Any]) -> dict[str, Any]:
-        return (await declare(submissions, secret, body)).model_dump(mode="json")
+    async def on_declare(body: bytes) -> dict[str, Any]:
+        try:
+            reply = await declare(submissions, secret, body)
+        except Exception:  # the caller must get an answer, never a timeout
+            log.exception("declare over NATS failed")
+            problem = Problem(status=500, title="服务器内部错误 / Internal error")
+            reply = DeclareReply(status=500, problem=problem)
+        return reply.model_dump(mode="json")
 
 
-async def declare(submissions: Submissions, secret: str, body: dict[str, Any]) -> DeclareReply:
+async def _raw(msg: StreamMessage[Any]) -> bytes:
+    """The request's bytes as sent: parsed by greenfab.bodies, like an HTTP body, not by the broker."""
+    return bytes(msg.body)
+
+
+async def declare(submissions: Submissions, secret: str, raw: bytes) -> DeclareReply:
+    try:
+        body = parse_json(raw)
+    except BodyError as exc:
+        return DeclareReply(status=exc.problem.status, problem=exc.problem)
     try:
         request = DeclareRequest.model_validate(body)
     except ValidationError as exc:
