@@ -11,19 +11,19 @@ from pydantic import ValidationError
 
 from contracts import subjects
 from contracts.http import DeclareReply, DeclareRequest, Problem
-from contracts.messages import EvaluationCompleted
+from contracts.messages import DeadLettered, EvaluationCompleted
 from greenfab.auth import AuthError, read_token
 from greenfab.bodies import BodyError, parse_json
 from greenfab.db import Database
 from greenfab.http import ProblemError, field_errors
-from greenfab.messaging import durable_subscription
+from greenfab.messaging import DeadLetterHooks, durable_subscription
 from services.intake import handlers
 from services.intake.submissions import Submissions
 
 log = logging.getLogger(__name__)
 
 
-def register(broker: NatsBroker, db: Database, max_deliveries: int) -> None:
+def register(broker: NatsBroker, db: Database, max_deliveries: int, dead_letters: DeadLetterHooks) -> None:
     @broker.subscriber(
         **durable_subscription(subjects.EVALUATION_COMPLETED, subjects.CONSUMER_INTAKE_EVALUATIONS, max_deliveries),
         title="intake/evaluation.completed",
@@ -31,6 +31,24 @@ def register(broker: NatsBroker, db: Database, max_deliveries: int) -> None:
     )
     async def on_evaluation(event: EvaluationCompleted) -> None:
         await handlers.record_evaluation(db, event)
+
+    async def evaluation_failed(letter: DeadLettered) -> str | None:
+        submission_id = _field(letter.data, "submission_id")
+        reason = f"评价结果无法记录 / the evaluation could not be recorded: {letter.error[:300]}"
+        if submission_id is None or not await handlers.mark_failed(db, submission_id, reason):
+            return None
+        return f"declaration {submission_id}"
+
+    dead_letters[subjects.CONSUMER_INTAKE_EVALUATIONS] = evaluation_failed
+
+
+def _field(data: str, name: str) -> str | None:
+    try:
+        value = parse_json(data)
+    except BodyError:
+        return None
+    found = value.get(name) if isinstance(value, dict) else None
+    return found if isinstance(found, str) else None
 
 
 def register_requests(broker: NatsBroker, submissions: Submissions, secret: str) -> None:

@@ -169,6 +169,20 @@ async def record_evaluation(db: Database, event: EvaluationCompleted) -> None:
         await s.commit()
 
 
+async def mark_failed(db: Database, declaration_id: str, reason: str) -> bool:
+    """Set a declaration that is still pending to failed with ``reason``; whether it did (one already answered
+    keeps its answer)."""
+    async with db.session() as s:
+        row = await s.get(Declaration, declaration_id)
+        if row is None or row.evaluation is not None or row.error:
+            return False
+        row.error = reason
+        row.evaluated_at = utcnow()
+        s.add(row)
+        await s.commit()
+    return True
+
+
 def _same_link(declaration_id: str, item: str, sha256: str) -> SelectOfScalar[EvidenceFile]:
     return select(EvidenceFile).where(
         EvidenceFile.declaration_id == declaration_id, EvidenceFile.item == item, EvidenceFile.sha256 == sha256

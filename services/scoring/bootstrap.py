@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from greenfab.db import Database, create_tables, make_engine
 from greenfab.health import add_health_route
 from greenfab.http import install_problem_handlers
-from greenfab.messaging import connect_or_fail, ensure_streams, make_broker
+from greenfab.messaging import DeadLetterHooks, connect_or_fail, ensure_streams, make_broker
 from greenfab.service import bounded, stop_broker
 from services.scoring import consumers
 from services.scoring.settings import ScoringSettings
@@ -24,8 +24,9 @@ class ScoringService:
         self.settings = settings
         self.db = Database(make_engine(settings.database_url))
         self.pool = EnginePool(settings.rules_dir, settings.engine_processes)
-        self.broker = make_broker(settings.nats_servers, "greenfab-scoring", settings.max_deliveries)
-        consumers.register(self.broker, self.db, self.pool, settings.max_deliveries)
+        dead_letters: DeadLetterHooks = {}
+        self.broker = make_broker(settings.nats_servers, "greenfab-scoring", settings.max_deliveries, dead_letters)
+        consumers.register(self.broker, self.db, self.pool, settings.max_deliveries, dead_letters)
         self.app = FastAPI(title="greenfab scoring", version="1.0.0", description="Scoring service health. 评分服务。")
         install_problem_handlers(self.app)
         add_health_route(self.app, self.name, self.broker, self.db)
