@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import FastAPI
 
 from greenfab.db import Database, create_tables, make_engine
@@ -33,7 +31,7 @@ class ScoringService:
 
     async def start(self) -> None:
         await create_tables(self.db.engine, ScoringBase.metadata)
-        await asyncio.get_running_loop().run_in_executor(None, self.pool.warm_up)
+        await self.pool.warm_up()
         await connect_or_fail(self.broker, self.settings.nats_servers, self.settings.startup_timeout_s)
         await ensure_streams(self.broker)
         await self.broker.start()
