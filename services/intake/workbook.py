@@ -133,9 +133,16 @@ def read_workbook(spec: FormSpec, content: bytes) -> dict[str, Any]:
             raise WorkbookError(
                 f"工作簿中没有“{SHEET}”工作表 / the workbook has no sheet {SHEET!r}", "workbook_sheet_missing"
             )
-        # Never more rows than MAX_ROWS + 1: read-only openpyxl pads empty rows up to the sheet's declared
-        # dimension, which a hostile file sets to millions.
-        rows = wb[SHEET].iter_rows(min_row=2, max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS, values_only=True)
+        sheet = wb[SHEET]
+        declared = sheet.max_row  # from the sheet's <dimension>, which read-only openpyxl pads out to
+        if declared is not None and declared > MAX_ROWS + 1:
+            raise WorkbookError(
+                f"工作表声明了 {declared} 行，超过上限 {MAX_ROWS} 行 / "
+                f"the sheet declares {declared} rows; at most {MAX_ROWS} are accepted",
+                "workbook_too_large",
+            )
+        # Never more rows than MAX_ROWS + 1, whatever the sheet declares or holds.
+        rows = sheet.iter_rows(min_row=2, max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS, values_only=True)
         return _form_of(spec, rows, started)
     finally:
         wb.close()

@@ -20,7 +20,7 @@ GRADING = load_forms()[Scheme.GRADING]
 @pytest.mark.parametrize(
     ("make", "code"),
     [
-        (hostile.dimension_bomb, None),  # read as the few rows it has, not 99,999,999
+        (hostile.dimension_bomb, "workbook_too_large"),  # used to pad out 99,999,999 empty rows for 37 s
         (hostile.inflating_bomb, "package_too_large"),
         (hostile.shared_strings_bomb, "workbook_too_large"),
         (hostile.macro_workbook, "package_executable"),
@@ -50,8 +50,25 @@ def test_rows_beyond_the_limit_are_refused() -> None:
     wb[SHEET].cell(row=MAX_ROWS + 2, column=2, value="y")
     out = io.BytesIO()
     wb.save(out)
-    with pytest.raises(WorkbookError, match=f"more than {MAX_ROWS} rows"):
+    with pytest.raises(WorkbookError, match=f"declares {MAX_ROWS + 2} rows"):
         read_workbook(GRADING, out.getvalue())
+    # A sheet whose dimension understates what it holds is still read no further than the limit.
+    understated = hostile.rezip(
+        out.getvalue(), replace={"xl/worksheets/sheet1.xml": _dimension(out.getvalue(), "A1:C10")}
+    )
+    with pytest.raises(WorkbookError, match=f"more than {MAX_ROWS} rows"):
+        read_workbook(GRADING, understated)
+
+
+def _dimension(content: bytes, ref: str) -> bytes:
+    import io
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(content)) as z:
+        return re.sub(
+            rb'<dimension ref="[^"]*"', f'<dimension ref="{ref}"'.encode(), z.read("xl/worksheets/sheet1.xml")
+        )
 
 
 @pytest.mark.parametrize(
