@@ -81,3 +81,13 @@ def test_every_model_with_a_uscc_field_refuses_a_bad_one_by_field(value: object,
 def test_fingerprint_ignores_the_client_id_but_not_the_content() -> None:
     assert domain.fingerprint(decl()) == domain.fingerprint(decl(declaration_id="client-12345678"))
     assert domain.fingerprint(decl()) != domain.fingerprint(decl(data={"plot_ratio": 1}))
+
+
+@pytest.mark.parametrize("argv", [["history", "aaaaaaaaaaaaaaaaaa"], ["audit", "reconcile", "91110108MA01XK3T2R"]])
+def test_the_command_line_refuses_a_bad_uscc_by_name(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    from greenfab.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert "is not a valid USCC" in capsys.readouterr().err
