@@ -186,8 +186,13 @@ class _Stream:
         self._limits = limits
         self._deadline = time.monotonic() + limits.total_s
         self.size = 0
+        self.complete = False
 
     async def __call__(self) -> Message:
+        if self.complete:
+            # After the body, receive() only waits for the client to go away (a streamed answer listens for
+            # that for as long as it streams): no time limit applies to it.
+            return await self._receive()
         wait = min(self._limits.idle_s, self._deadline - time.monotonic())
         try:
             message = await asyncio.wait_for(self._receive(), max(wait, 0.0))
@@ -197,6 +202,7 @@ class _Stream:
             self.size += len(message.get("body", b""))
             if self.size > self._limit:
                 raise _too_large(self._limit)
+            self.complete = not message.get("more_body", False)
         return message
 
 
