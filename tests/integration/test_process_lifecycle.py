@@ -28,6 +28,7 @@ def test_sigkill_of_the_scoring_service_leaves_no_process_behind(nats: Nats, tmp
         "scoring",
         free_port(),
         tmp_path,
+        ready_timeout=90,  # two engine workers load the rules before the service answers
         GREENFAB_NATS_URL=nats.url,
         GREENFAB_AUTH_SECRET=SECRET,
         GREENFAB_SCORING_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'scoring.db'}",
