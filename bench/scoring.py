@@ -80,7 +80,7 @@ def worker_pool(n: int) -> None:
     print(f"2. the service's worker pool ({n} evaluations per scheme, 8 in flight)")
     for processes in (1, 2):
         pool = EnginePool(RULES, processes)
-        pool.warm_up()
+        asyncio.run(pool.warm_up())
         rates = {}
         for scheme in Scheme:
             asyncio.run(_pool_rate(pool, scheme, 50, 8))  # compile the rulesets in every worker

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contracts.evaluation import Evaluation
-from contracts.notices import USCC_PATTERN
+from contracts.identifiers import District, Uscc
 from contracts.schemes import Scheme
 
 
@@ -19,18 +19,14 @@ class DeclarationCreate(BaseModel):
 
     declaration_id: str | None = Field(
         default=None,
-        description="Optional client-chosen id: sending the same id again returns the first answer.",
+        description="Optional client-chosen id, unique within the enterprise: sending it again returns the first "
+        "answer. The stored declaration's `id` is intake's own.",
         pattern=r"^[A-Za-z0-9_-]{8,64}$",
     )
     scheme: Scheme = Field(description="grading | green-factory | beautiful-factory.")
-    uscc: str = Field(
-        description="统一社会信用代码 (18 characters, GB 32100; the check character is verified too).",
-        min_length=18,
-        max_length=18,
-        pattern=USCC_PATTERN,
-    )
+    uscc: Uscc
     enterprise_name: str = Field(description="申报单位名称.", min_length=1, max_length=200)
-    district: str = Field(description="所在区: one of Beijing's 16 districts.", min_length=1, max_length=20)
+    district: District
     declared_on: date = Field(description="申报日期 (ISO date).")
     data: dict[str, Any] = Field(description="Indicator inputs of the scheme, keyed by item input name.")
 
@@ -70,6 +66,7 @@ class DeclarationPublic(BaseModel):
     """A stored declaration, with its evaluation once scoring has finished."""
 
     id: str = Field(description="The declaration's id.")
+    declaration_id: str | None = Field(default=None, description="The client-chosen id it was sent with, if any.")
     scheme: Scheme = Field(description="The scheme.")
     uscc: str = Field(description="The enterprise's USCC.")
     enterprise_name: str = Field(description="申报单位名称.")

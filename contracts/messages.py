@@ -138,3 +138,30 @@ class NoticeReceived(Envelope):
     uscc: str = Field(description="The unit it is about.")
     district: str | None = Field(default=None, description="The district, when a district reported it.")
     notice: dict[str, Any] = Field(description="The notice as stored (one of the kinds in contracts.notices).")
+
+
+class DeadLettered(Envelope):
+    """A message failed every try and was set aside on `greenfab.deadletter.<subject>`.
+
+    Before it is set aside, the service that gave up lets the message's owner mark what it was about as
+    failed (a declaration becomes `failed` with the reason); ``marked_failed`` says what was marked, or
+    ``mark_error`` why it could not be. Staff are told of every one (notify), so nothing is stuck unseen.
+    """
+
+    TYPE: ClassVar[str] = "deadletter"
+
+    subject: str = Field(description="The subject the message was published on.")
+    stream: str = Field(description="The JetStream stream that stores it.")
+    stream_seq: int = Field(description="Its sequence number in that stream.")
+    consumer: str = Field(description="The durable consumer that gave up on it.")
+    service: str = Field(description="The service that gave up.")
+    deliveries: int = Field(description="How many times it was tried.")
+    error: str = Field(description="The last try's error.")
+    traceback: str = Field(default="", description="The last try's traceback (its end).")
+    data: str = Field(description="The message as it was received (UTF-8).")
+    uscc: str | None = Field(default=None, description="The unit it was about, when the message names one.")
+    district: str | None = Field(default=None, description="The unit's district, when the message names one.")
+    marked_failed: str | None = Field(
+        default=None, description="What the owner marked failed, e.g. `declaration 0f3c…`; null if nothing was."
+    )
+    mark_error: str | None = Field(default=None, description="Why the owner could not mark it, if it could not.")

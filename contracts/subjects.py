@@ -15,6 +15,7 @@ DEADLINE_EVENTS = f"{DEADLINE_PREFIX}.*"  # .upcoming, .due, .missed
 TASK_PREFIX = f"{PREFIX}.task"
 TASK_EVENTS = f"{TASK_PREFIX}.*"  # .opened, .updated, .claimed, .released, .escalated, .closed, .cancelled
 DEAD_LETTER_PREFIX = f"{PREFIX}.deadletter"
+DEAD_LETTERS_ALL = f"{DEAD_LETTER_PREFIX}.>"
 # Core NATS request/reply (not stored): a front end declares and gets intake's answer back.
 INTAKE_DECLARE = f"{PREFIX}.intake.declare"
 # Core NATS request/reply: the workflow asks scoring to recompute a declaration with experts' points.
@@ -62,6 +63,7 @@ CONSUMER_WORKFLOW_NOTICES = "workflow-notices"
 CONSUMER_NOTIFY_UNITS = "notify-unit-changes"
 CONSUMER_NOTIFY_DEADLINES = "notify-deadlines"
 CONSUMER_NOTIFY_TASKS = "notify-tasks"
+CONSUMER_NOTIFY_DEAD_LETTERS = "notify-dead-letters"
 CONSUMER_AUDIT_SUBMISSIONS = "audit-submissions"
 CONSUMER_AUDIT_EVALUATIONS = "audit-evaluations"
 CONSUMER_AUDIT_UNITS = "audit-unit-changes"

@@ -97,6 +97,16 @@ def cmd_specs(args: argparse.Namespace) -> int:
     return specs_main(check=args.check)
 
 
+def _uscc(value: str) -> str:
+    """An argument that must be a USCC: checked as every boundary checks one (GB 32100 check character)."""
+    from contracts.identifiers import check_uscc
+
+    code = check_uscc(value)
+    if code is None:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a valid USCC (统一社会信用代码; GB 32100 check failed)")
+    return code
+
+
 def _scoring() -> Any:
     # Imported on use: `greenfab up` should not load the rules engine.
     from services.scoring import cli
@@ -171,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
         return str(_audit().database_url(a.data_dir, a.database_url))
 
     history = sub.add_parser("history", help="a unit's whole audit timeline")
-    history.add_argument("uscc")
+    history.add_argument("uscc", type=_uscc)
     history.add_argument("--format", choices=["table", "jsonl", "csv"], default="table")
     audit_db(history)
     history.set_defaults(func=lambda a: _audit().cmd_history(a.uscc, a.format, url(a)))
@@ -186,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
     audit_db(exp)
     exp.set_defaults(func=lambda a: _audit().cmd_export(a.format, url(a)))
     rec = audit_sub.add_parser("reconcile", help="compare a unit's audit timeline with its Temporal workflow history")
-    rec.add_argument("uscc")
+    rec.add_argument("uscc", type=_uscc)
     rec.add_argument("--temporal-address", default=os.environ.get("GREENFAB_TEMPORAL_ADDRESS", "127.0.0.1:7233"))
     rec.add_argument("--namespace", default="default")
     audit_db(rec)

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contracts.http import FieldError, Problem
 from greenfab.auth import AuthError, Principal, read_token
+from greenfab.bodies import BodyError, BodyGuard, BodyLimits
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ _CODE_ZH = {
     "string_type": "应为字符串",
     "json_invalid": "JSON 格式错误",
     "model_attributes_type": "应为 JSON 对象",
+    "finite_number": "数值无效：不能是 NaN 或 Infinity",
 }
 
 
@@ -71,7 +73,8 @@ def field_errors(errors: list[Any]) -> list[FieldError]:
             FieldError(
                 path=_json_path(tuple(err.get("loc", ()))),
                 code=code,
-                message_zh=_CODE_ZH.get(code, "字段取值无效"),
+                # A custom error (pydantic_core.PydanticCustomError) may carry its own Chinese message.
+                message_zh=str((err.get("ctx") or {}).get("message_zh") or _CODE_ZH.get(code, "字段取值无效")),
                 message_en=str(err.get("msg", "invalid value")),
             )
         )
@@ -84,6 +87,17 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = field_errors(list(exc.errors()))
+        if any(e.code == "json_invalid" for e in errors):
+            # An unparsable body is a bad request, not a bad field (BodyGuard answers it first on JSON bodies).
+            body = [
+                FieldError(
+                    path="$",
+                    code="json_invalid",
+                    message_zh="请求体不是有效的 JSON",
+                    message_en="the body is not valid JSON",
+                )
+            ]
+            return problem_response(Problem(status=400, title="请求体无法解析 / Unparsable body", errors=body))
         return problem_response(
             Problem(
                 status=422,
@@ -95,6 +109,10 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ProblemError)
     async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
+        return problem_response(exc.problem)
+
+    @app.exception_handler(BodyError)
+    async def _body(_: Request, exc: BodyError) -> JSONResponse:
         return problem_response(exc.problem)
 
     @app.exception_handler(AuthError)
@@ -111,12 +129,49 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(Problem(status=exc.status_code, title=str(exc.detail)))
 
 
-def service_app(title: str, version: str, description: str, secret: str) -> FastAPI:
-    """A service's API: every error a problem document, bearer tokens checked against ``secret``."""
+# What any route that takes a body can answer before it runs (greenfab.bodies.BodyGuard).
+BODY_PROBLEMS = problem_responses(400, 408, 413)
+
+
+def service_app(
+    title: str, version: str, description: str, secret: str, body_limits: BodyLimits | None = None
+) -> FastAPI:
+    """A service's API: every error a problem document, bearer tokens checked against ``secret``, every request
+    body within ``body_limits`` (bytes as they stream, time) and every JSON body strict JSON."""
     app = FastAPI(title=title, version=version, description=description)
     install_problem_handlers(app)
+    app.add_middleware(BodyGuard, limits=body_limits or BodyLimits())
     app.state.auth_secret = secret
+    _document_body_problems(app)
     return app
+
+
+def _document_body_problems(app: FastAPI) -> None:
+    """Every operation that takes a body lists BodyGuard's answers (400, 408, 413) in the OpenAPI document."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            problem = {"$ref": "#/components/schemas/Problem"}
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    if isinstance(operation, dict) and "requestBody" in operation:
+                        for status in BODY_PROBLEMS:
+                            operation.setdefault("responses", {}).setdefault(
+                                str(status),
+                                {
+                                    "description": _STATUS_TEXT[int(status)],
+                                    "content": {PROBLEM_JSON: {"schema": problem}},
+                                },
+                            )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+_STATUS_TEXT = {400: "Bad Request", 408: "Request Timeout", 413: "Content Too Large"}
 
 
 def current_principal(request: Request) -> Principal:

@@ -2,8 +2,11 @@
 
 At-least-once delivery: messages are acked only after their handler succeeded; a failure is
 retried with backoff, and after ``max_deliveries`` tries the message goes to a dead-letter
-subject with its error, where staff can see it. Publishing sets ``Nats-Msg-Id`` so JetStream
-drops a duplicate published within the stream's duplicate window.
+subject with its error. Before that, the owner of what the message was about is called (a
+``DeadLetterHook`` registered for the consumer) to set it to a visible failed state, and the
+dead letter itself (contracts.messages.DeadLettered) is an event staff are notified of: no
+message fails unseen. Publishing sets ``Nats-Msg-Id`` so JetStream drops a duplicate published
+within the stream's duplicate window.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from nats.js.errors import BadRequestError, NotFoundError
 from pydantic import BaseModel
 
 from contracts import subjects
-from contracts.envelope import Envelope, utcnow
+from contracts.envelope import Actor, Envelope, new_id
+from contracts.messages import DeadLettered
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +40,25 @@ DUPLICATE_WINDOW = timedelta(hours=1)
 ACK_WAIT_S = 10
 
 
+# Tries of a dead-letter hook before the dead letter goes out saying the owner could not mark it.
+HOOK_TRIES = 3
+
+DeadLetterHook = Callable[[DeadLettered], Awaitable[str | None]]
+"""Marks what a dead-lettered message was about as failed; returns what it marked (None: nothing to mark)."""
+DeadLetterHooks = dict[str, DeadLetterHook]
+"""Hooks by durable consumer name: a service fills it as it registers its subscribers."""
+
+
 class StartupError(RuntimeError):
     """A dependency could not be reached at start-up; the message names it."""
 
 
-def make_broker(servers: list[str], name: str, max_deliveries: int) -> NatsBroker:
-    """A broker for one service; nothing connects until ``start``."""
+def make_broker(servers: list[str], name: str, max_deliveries: int, hooks: DeadLetterHooks | None = None) -> NatsBroker:
+    """A broker for one service; nothing connects until ``start``. ``hooks`` may be filled after this call."""
     return NatsBroker(
         servers,
         name=name,
-        middlewares=(dead_letter_middleware(max_deliveries),),
+        middlewares=(dead_letter_middleware(max_deliveries, name, hooks if hooks is not None else {}),),
         max_reconnect_attempts=-1,
         connect_timeout=2,
     )
@@ -153,7 +166,7 @@ def backoff(attempt: int) -> float:
     return float(min(30.0, 0.5 * 2 ** max(0, attempt - 1)))
 
 
-def dead_letter_middleware(max_deliveries: int) -> type[BaseMiddleware]:
+def dead_letter_middleware(max_deliveries: int, service: str, hooks: DeadLetterHooks) -> type[BaseMiddleware]:
     """A consume middleware: ack on success, retry with backoff on failure, dead-letter at the end."""
 
     class DeadLetter(BaseMiddleware):
@@ -165,7 +178,7 @@ def dead_letter_middleware(max_deliveries: int) -> type[BaseMiddleware]:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - every failure is retried or dead-lettered
-                await _fail(msg, exc, max_deliveries)
+                await _fail(msg, exc, max_deliveries, service, hooks)
                 return None
             await msg.ack()
             return result
@@ -173,7 +186,59 @@ def dead_letter_middleware(max_deliveries: int) -> type[BaseMiddleware]:
     return DeadLetter
 
 
-async def _fail(msg: StreamMessage[Any], exc: Exception, max_deliveries: int) -> None:
+def _peek(data: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value[:64] if isinstance(value, str) else None
+
+
+def dead_letter_record(msg: StreamMessage[Any], exc: Exception, service: str) -> DeadLettered:
+    """The dead letter of ``msg``, which failed with ``exc``: everything staff need to see and replay it."""
+    raw = msg.raw_message
+    meta = raw.metadata
+    body = _peek(raw.data)
+    return DeadLettered(
+        id=f"dlq-{meta.stream}-{meta.sequence.stream}-{meta.consumer}",
+        correlation_id=_text(body.get("correlation_id")) or new_id(),
+        actor=Actor(role="system", subject=service),
+        subject=raw.subject,
+        stream=meta.stream,
+        stream_seq=meta.sequence.stream,
+        consumer=meta.consumer,
+        service=service,
+        deliveries=meta.num_delivered,
+        error=f"{type(exc).__name__}: {exc}"[:2000],
+        traceback="".join(traceback.format_exception(exc))[-4000:],
+        data=raw.data.decode("utf-8", "replace"),
+        uscc=_text(body.get("uscc")),
+        district=_text(body.get("district")),
+    )
+
+
+async def _mark_failed(hook: DeadLetterHook, record: DeadLettered) -> DeadLettered:
+    """Let the owner mark what the message was about as failed; retried, since the dead letter is the last word."""
+    for attempt in range(1, HOOK_TRIES + 1):
+        try:
+            return record.model_copy(update={"marked_failed": await hook(record)})
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # reported on the dead letter itself
+            log.exception("marking %s seq %s failed did not work (try %d)", record.subject, record.stream_seq, attempt)
+            if attempt == HOOK_TRIES:
+                return record.model_copy(update={"mark_error": f"{type(exc).__name__}: {exc}"[:2000]})
+            await asyncio.sleep(backoff(attempt))
+    raise AssertionError("unreachable")
+
+
+async def _fail(
+    msg: StreamMessage[Any], exc: Exception, max_deliveries: int, service: str, hooks: DeadLetterHooks
+) -> None:
     raw = msg.raw_message
     meta = raw.metadata
     attempt = meta.num_delivered
@@ -181,22 +246,20 @@ async def _fail(msg: StreamMessage[Any], exc: Exception, max_deliveries: int) ->
     if attempt < max_deliveries:
         await cast(NatsMessage, msg).nack(delay=backoff(attempt))
         return
-    record = {
-        "subject": raw.subject,
-        "stream": meta.stream,
-        "stream_seq": meta.sequence.stream,
-        "consumer": meta.consumer,
-        "deliveries": attempt,
-        "error": f"{type(exc).__name__}: {exc}",
-        "traceback": "".join(traceback.format_exception(exc))[-4000:],
-        "failed_at": utcnow().isoformat(),
-        "data": raw.data.decode("utf-8", "replace"),
-    }
+    if raw.subject.startswith(subjects.DEAD_LETTER_PREFIX + "."):
+        # A dead letter's own consumer gave up: the letter stays in its stream; another would only loop.
+        log.error("handling dead letter %s seq %s failed for good: %s", raw.subject, meta.sequence.stream, exc)
+        await msg.reject()
+        return
+    record = dead_letter_record(msg, exc, service)
+    hook = hooks.get(meta.consumer)
+    if hook is not None:
+        record = await _mark_failed(hook, record)
     js = raw._client.jetstream()  # noqa: SLF001 - the message's own connection
     await js.publish(
         subjects.dead_letter_subject(raw.subject),
-        json.dumps(record, ensure_ascii=False).encode(),
-        headers={"Nats-Msg-Id": f"dlq-{meta.stream}-{meta.sequence.stream}-{meta.consumer}"},
+        record.model_dump_json().encode(),
+        headers={"Nats-Msg-Id": record.id},
         stream=subjects.DEAD_LETTERS.name,
     )
     log.error("dead-lettered %s seq %s after %d tries: %s", raw.subject, meta.sequence.stream, attempt, exc)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, FastAPI, Header, Path, Query, Request, Response
@@ -14,30 +14,30 @@ from contracts.http import (
     EvidencePublic,
     EvidenceReport,
     EvidenceStatus,
+    FieldError,
     NoticePublic,
-    Problem,
 )
 from contracts.notices import ENTERPRISE_NOTICES, DistrictReport, Notice
 from contracts.schemes import Scheme
 from greenfab.auth import Principal, can_declare, can_read_enterprise
+from greenfab.bodies import BodyLimits
 from greenfab.db import Database
 from greenfab.http import (
     CurrentPrincipal,
     ProblemError,
-    problem_response,
     problem_responses,
     service_app,
 )
 from services.intake import handlers
 from services.intake.evidence import TYPES as EVIDENCE_TYPES
-from services.intake.evidence import EvidenceError, EvidenceStore, check_type, requirements
+from services.intake.evidence import EvidenceError, EvidenceStore, check_file, requirements, safe_name
 from services.intake.submissions import Submissions
 from services.intake.tables import Declaration
 from services.intake.workbook import template
 
 PROBLEMS = problem_responses(401, 403, 404, 409, 413, 415, 422)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-EVIDENCE_UPLOAD = re.compile(r"^/v1/declarations/[^/]+/evidence/[^/]+$")
+EVIDENCE_UPLOAD = r"/v1/declarations/[^/]+/evidence/[^/]+"
 
 
 def build_app(
@@ -47,24 +47,16 @@ def build_app(
     max_body_bytes: int,
     store: EvidenceStore,
     max_evidence_bytes: int,
+    body_timeout_s: float = 5.0,
 ) -> FastAPI:
     app = service_app(
         title="greenfab intake API",
         version="1.0.0",
         description="Declarations from enterprises: submit, then read back with the evaluation. 申报受理接口。",
         secret=secret,
+        body_limits=BodyLimits(max_body_bytes, [(EVIDENCE_UPLOAD, max_evidence_bytes)], body_timeout_s),
     )
     router = APIRouter(prefix="/v1", responses=PROBLEMS)
-
-    @app.middleware("http")
-    async def _limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
-        length = request.headers.get("content-length")
-        limit = max_evidence_bytes if EVIDENCE_UPLOAD.match(request.url.path) else max_body_bytes
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            return problem_response(
-                Problem(status=413, title="请求体过大 / Request body too large", detail=f"limit is {limit} bytes")
-            )
-        return await call_next(request)
 
     def answered(result: tuple[DeclarationPublic, bool], response: Response) -> DeclarationPublic:
         answer, created = result
@@ -182,11 +174,13 @@ def build_app(
         if not content:
             raise ProblemError(422, "文件为空 / Empty file", "the upload has no content")
         try:
-            check_type(content_type, content)
+            await asyncio.to_thread(check_file, content_type, content)
         except EvidenceError as exc:
-            raise ProblemError(exc.status, exc.message_zh, exc.message_en) from exc
-        digest = store.put(content)
-        link = await handlers.link_evidence(db, declaration_id, item, digest, filename, content_type, len(content))
+            error = FieldError(path="$", code=exc.code, message_zh=exc.message_zh, message_en=exc.message_en)
+            raise ProblemError(exc.status, exc.message_zh, exc.message_en, [error]) from exc
+        digest = await asyncio.to_thread(store.put, content)
+        name = safe_name(filename, content_type)
+        link = await handlers.link_evidence(db, declaration_id, item, digest, name, content_type, len(content))
         return EvidencePublic.model_validate(link, from_attributes=True)
 
     @router.get("/declarations/{declaration_id}/evidence", response_model=EvidenceReport)
@@ -221,7 +215,13 @@ def build_app(
         match = [f for f in await handlers.evidence_of(db, declaration_id) if f.item == item and f.sha256 == sha256]
         if not match:
             raise ProblemError(404, "未找到该文件 / Not found", "no such evidence file on this declaration")
-        return FileResponse(store.path(sha256), media_type=match[0].content_type, filename=match[0].filename)
+        # Served as the type it was checked as, never sniffed, never rendered as a page of ours.
+        return FileResponse(
+            store.path(sha256),
+            media_type=match[0].content_type,
+            filename=safe_name(match[0].filename, match[0].content_type),
+            headers={"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; sandbox"},
+        )
 
     @router.post("/notices", status_code=202, response_model=NoticePublic)
     async def submit_notice(

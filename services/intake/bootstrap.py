@@ -14,6 +14,7 @@ from contracts.messages import NoticeReceived, SubmissionReceived
 from greenfab.db import Database, create_tables, make_engine
 from greenfab.health import add_health_route
 from greenfab.messaging import (
+    DeadLetterHooks,
     connect_or_fail,
     ensure_streams,
     make_broker,
@@ -34,7 +35,10 @@ class IntakeService:
     def __init__(self, settings: IntakeSettings) -> None:
         self.settings = settings
         self.db = Database(make_engine(settings.database_url))
-        self.broker: NatsBroker = make_broker(settings.nats_servers, "greenfab-intake", settings.max_deliveries)
+        dead_letters: DeadLetterHooks = {}
+        self.broker: NatsBroker = make_broker(
+            settings.nats_servers, "greenfab-intake", settings.max_deliveries, dead_letters
+        )
         self.broker.publisher(
             subjects.SUBMISSION_RECEIVED,
             stream=stream_ref(subjects.SUBMISSION_RECEIVED),
@@ -49,7 +53,7 @@ class IntakeService:
             title="intake/notice.received",
             description="A rename, major-adjustment notice, objection or district report, once committed.",
         )
-        consumers.register(self.broker, self.db, settings.max_deliveries)
+        consumers.register(self.broker, self.db, settings.max_deliveries, dead_letters)
         self.relay = OutboxRelay(self.db, self.broker, settings.outbox_poll_s)
         self._relay_task: asyncio.Task[None] | None = None
         self.submissions = Submissions(self.db, self.relay.wake)
@@ -61,6 +65,7 @@ class IntakeService:
             settings.max_body_bytes,
             EvidenceStore(Path(settings.evidence_dir)),
             settings.max_evidence_bytes,
+            settings.body_timeout_s,
         )
         add_health_route(self.app, self.name, self.broker, self.db)
 

@@ -16,8 +16,8 @@ from typing import Any
 import yaml
 
 from contracts.http import FieldError
+from contracts.identifiers import check_uscc
 from contracts.schemes import Scheme
-from services.intake import domain
 from services.intake import normalise as n
 
 FORMS_DIR = Path(__file__).resolve().parent / "forms"
@@ -154,7 +154,7 @@ def _read(kind: str, value: Any, spec: dict[str, Any]) -> Any:
     if kind == "date":
         return n.day(value).isoformat()
     if kind == "uscc":
-        code = domain.check_uscc(str(value))
+        code = check_uscc(str(value))
         if code is None:
             raise n.NormaliseError(
                 "uscc_invalid", "统一社会信用代码无效（GB 32100）", "not a valid unified social credit code"

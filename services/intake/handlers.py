@@ -33,6 +33,7 @@ def to_public(row: Declaration) -> DeclarationPublic:
     status = domain.status_of(row.evaluation, row.error)
     return DeclarationPublic(
         id=row.id,
+        declaration_id=row.client_id,
         scheme=row.scheme,
         uscc=row.uscc,
         enterprise_name=row.enterprise_name,
@@ -51,7 +52,10 @@ def to_public(row: Declaration) -> DeclarationPublic:
 async def _existing(db: Database, decl: DeclarationCreate, idempotency_key: str | None) -> Declaration | None:
     async with db.session() as s:
         if decl.declaration_id:
-            row = await s.get(Declaration, decl.declaration_id)
+            by_id = select(Declaration).where(
+                Declaration.uscc == decl.uscc, Declaration.client_id == decl.declaration_id
+            )
+            row = (await s.exec(by_id)).first()
             if row is not None:
                 return row
         if idempotency_key:
@@ -90,10 +94,12 @@ async def accept_declaration(
         _check_same(existing, fingerprint, how)
         return to_public(existing), False
 
-    declaration_id = decl.declaration_id or new_id()
+    # Always our own id: the client's declaration_id is only unique within its enterprise.
+    declaration_id = new_id()
     correlation_id = new_id()
     row = Declaration(
         id=declaration_id,
+        client_id=decl.declaration_id,
         scheme=decl.scheme.value,
         uscc=decl.uscc,
         enterprise_name=decl.enterprise_name,
@@ -161,6 +167,20 @@ async def record_evaluation(db: Database, event: EvaluationCompleted) -> None:
         row.evaluated_at = utcnow()
         s.add(row)
         await s.commit()
+
+
+async def mark_failed(db: Database, declaration_id: str, reason: str) -> bool:
+    """Set a declaration that is still pending to failed with ``reason``; whether it did (one already answered
+    keeps its answer)."""
+    async with db.session() as s:
+        row = await s.get(Declaration, declaration_id)
+        if row is None or row.evaluation is not None or row.error:
+            return False
+        row.error = reason
+        row.evaluated_at = utcnow()
+        s.add(row)
+        await s.commit()
+    return True
 
 
 def _same_link(declaration_id: str, item: str, sha256: str) -> SelectOfScalar[EvidenceFile]:

@@ -20,4 +20,10 @@ class IntakeSettings(ServiceSettings):
     max_evidence_bytes: int = Field(
         default=20_000_000, validation_alias=AliasChoices("GREENFAB_INTAKE_MAX_EVIDENCE_BYTES")
     )
+    body_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        validation_alias=AliasChoices("GREENFAB_INTAKE_BODY_TIMEOUT_S"),
+        description="Seconds a request body may pause before it is refused (408).",
+    )
     outbox_poll_s: float = Field(default=0.5, gt=0, validation_alias=AliasChoices("GREENFAB_INTAKE_OUTBOX_POLL_S"))

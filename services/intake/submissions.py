@@ -6,17 +6,18 @@ refusal is a ProblemError carrying the RFC 9457 problem with every bad field.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
 
-from contracts.http import DeclarationCreate, DeclarationPublic
+from contracts.http import DeclarationCreate, DeclarationPublic, FieldError
 from contracts.schemes import Scheme
 from greenfab.auth import Principal, can_declare
 from greenfab.db import Database
 from greenfab.http import ProblemError, field_errors
-from services.intake import domain, handlers
+from services.intake import handlers
 from services.intake.forms import load_forms, read_form
 from services.intake.workbook import WorkbookError, read_workbook
 
@@ -34,10 +35,8 @@ class Submissions:
     async def declare(
         self, body: DeclarationCreate, who: Principal, key: str | None, raw: dict[str, Any] | None = None
     ) -> tuple[DeclarationPublic, bool]:
-        """Store a typed declaration; (answer, created?)."""
-        decl, errors = domain.check_declaration(body)
-        if errors:
-            raise ProblemError(422, "申报内容有误 / Invalid declaration", f"{len(errors)} field(s) invalid", errors)
+        """Store a typed declaration (its USCC and district already checked by its model); (answer, created?)."""
+        decl = body
         if not can_declare(who, decl.uscc):
             raise ProblemError(
                 403, "无权为该单位申报 / Not allowed", "only the enterprise itself may declare for its USCC"
@@ -60,8 +59,6 @@ class Submissions:
         except ValidationError as exc:
             errors += field_errors(list(exc.errors()))
             decl = None
-        if decl is not None:
-            errors += domain.check_declaration(decl)[1]
         if errors or decl is None:
             raise ProblemError(422, "申报表内容有误 / Invalid form", f"{len(errors)} field(s) invalid", errors)
         return await self.declare(decl, who, key, raw)
@@ -69,8 +66,10 @@ class Submissions:
     async def declare_workbook(
         self, scheme: Scheme, content: bytes, who: Principal, key: str | None
     ) -> tuple[DeclarationPublic, bool]:
+        """Read a filled workbook in a worker thread (bounded: see workbook.py), then store it as its form."""
         try:
-            form = read_workbook(self.forms[scheme], content)
+            form = await asyncio.to_thread(read_workbook, self.forms[scheme], content)
         except WorkbookError as exc:
-            raise ProblemError(422, "工作簿有误 / Invalid workbook", str(exc)) from exc
+            error = FieldError(path="$", code=exc.code, message_zh=exc.message_zh, message_en=exc.message_en)
+            raise ProblemError(422, "工作簿有误 / Invalid workbook", str(exc), [error]) from exc
         return await self.declare_form(scheme, form, who, key)

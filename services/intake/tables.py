@@ -20,9 +20,15 @@ class Declaration(IntakeBase, table=True):
     """A declaration as stored, and its evaluation once scoring answers."""
 
     __tablename__ = "declarations"
-    __table_args__ = (UniqueConstraint("uscc", "idempotency_key", name="uq_declaration_idempotency"),)
+    # A client's own id (declaration_id) and its Idempotency-Key are each unique within its enterprise only:
+    # one enterprise's choice never blocks, or reveals, another's.
+    __table_args__ = (
+        UniqueConstraint("uscc", "idempotency_key", name="uq_declaration_idempotency"),
+        UniqueConstraint("uscc", "client_id", name="uq_declaration_client_id"),
+    )
 
     id: str = Field(primary_key=True, max_length=64)
+    client_id: str | None = Field(default=None, max_length=64)
     scheme: str = Field(index=True, max_length=32)
     uscc: str = Field(index=True, max_length=18)
     enterprise_name: str = Field(max_length=200)

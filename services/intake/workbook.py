@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
+import time
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
@@ -17,6 +17,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 
 from services.intake import normalise as n
 from services.intake.forms import FormSpec, split_labels
+from services.intake.packages import XLSX, PackageError, PackageLimits, check_ooxml, count_shared_strings
 
 SHEET = "申报表"
 HEADERS = ("栏目", "填写", "说明")
@@ -39,8 +40,23 @@ _HELP = {
 }
 
 
+# A filled form is a few hundred rows of three cells; these bounds are far above any real one and keep a
+# hostile workbook (a zip bomb, a dimension of 99,999,999 rows, a million shared strings) under a second.
+WORKBOOK_LIMITS = PackageLimits(max_members=100, max_member_bytes=5_000_000, max_total_bytes=10_000_000)
+MAX_ROWS = 1_000
+MAX_COLUMNS = 3
+MAX_SHARED_STRINGS = 20_000
+MAX_SECONDS = 5.0
+
+
 class WorkbookError(ValueError):
-    """The upload is not a workbook of this form."""
+    """The upload is not a workbook of this form: a stable code and why, as "中文 / English"."""
+
+    def __init__(self, message: str, code: str = "workbook_invalid") -> None:
+        super().__init__(message)
+        self.code = code
+        zh, _, en = message.partition(" / ")
+        self.message_zh, self.message_en = zh, en or zh
 
 
 def _help(spec: dict[str, Any]) -> str:
@@ -90,19 +106,61 @@ def _set(form: dict[str, Any], path: str, value: Any) -> None:
 
 
 def read_workbook(spec: FormSpec, content: bytes) -> dict[str, Any]:
-    """The nested form a filled workbook holds (only the rows that were filled in)."""
-    if not zipfile.is_zipfile(io.BytesIO(content)):
-        raise WorkbookError("上传的文件不是 xlsx 工作簿 / the upload is not an .xlsx workbook")
+    """The nested form a filled workbook holds (only the rows that were filled in).
+
+    CPU-bound and bounded (size, parts, rows, cells, shared strings, seconds): call it off the event loop.
+    """
+    started = time.monotonic()
+    try:
+        package = check_ooxml(content, XLSX, WORKBOOK_LIMITS)
+        strings = count_shared_strings(package)
+    except PackageError as exc:
+        if exc.code == "not_a_package":
+            raise WorkbookError("上传的文件不是 xlsx 工作簿 / the upload is not an .xlsx workbook", exc.code) from None
+        raise WorkbookError(f"{exc.message_zh} / {exc.message_en}", exc.code) from None
+    if strings > MAX_SHARED_STRINGS:
+        raise WorkbookError(
+            f"工作簿含 {strings} 个共享字符串，超过上限 {MAX_SHARED_STRINGS} / "
+            f"the workbook holds {strings} shared strings; at most {MAX_SHARED_STRINGS} are accepted",
+            "workbook_too_large",
+        )
     try:
         wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable workbook is the user's file, not our fault
         raise WorkbookError(f"无法读取工作簿 / cannot read the workbook: {type(exc).__name__}") from None
-    if SHEET not in wb.sheetnames:
-        raise WorkbookError(f"工作簿中没有“{SHEET}”工作表 / the workbook has no sheet {SHEET!r}")
+    try:
+        if SHEET not in wb.sheetnames:
+            raise WorkbookError(
+                f"工作簿中没有“{SHEET}”工作表 / the workbook has no sheet {SHEET!r}", "workbook_sheet_missing"
+            )
+        sheet = wb[SHEET]
+        declared = sheet.max_row  # from the sheet's <dimension>, which read-only openpyxl pads out to
+        if declared is not None and declared > MAX_ROWS + 1:
+            raise WorkbookError(
+                f"工作表声明了 {declared} 行，超过上限 {MAX_ROWS} 行 / "
+                f"the sheet declares {declared} rows; at most {MAX_ROWS} are accepted",
+                "workbook_too_large",
+            )
+        # Never more rows than MAX_ROWS + 1, whatever the sheet declares or holds.
+        rows = sheet.iter_rows(min_row=2, max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS, values_only=True)
+        return _form_of(spec, rows, started)
+    finally:
+        wb.close()
+
+
+def _form_of(spec: FormSpec, rows: Any, started: float) -> dict[str, Any]:
     form: dict[str, Any] = {}
-    for row in wb[SHEET].iter_rows(min_row=2, values_only=True):
+    for number, row in enumerate(rows, start=2):
+        if time.monotonic() - started > MAX_SECONDS:
+            raise WorkbookError(
+                f"工作簿读取超时 / reading the workbook took over {MAX_SECONDS:g} s", "workbook_too_large"
+            )
         if not row or row[0] is None or len(row) < 2 or row[1] is None or str(row[1]).strip() == "":
             continue
+        if number > MAX_ROWS + 1:
+            raise WorkbookError(
+                f"工作簿超过 {MAX_ROWS} 行 / the workbook has more than {MAX_ROWS} rows", "workbook_too_large"
+            )
         path = n.nfkc(row[0])
         value: Any = row[1]
         fspec = spec.fields.get(path)

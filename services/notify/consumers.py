@@ -8,7 +8,7 @@ from faststream.nats import NatsBroker
 
 from contracts import subjects
 from contracts.envelope import Envelope
-from contracts.messages import DeadlineEvent, TaskEvent, UnitChanged
+from contracts.messages import DeadLettered, DeadlineEvent, TaskEvent, UnitChanged
 from greenfab.db import Database
 from greenfab.messaging import durable_subscription
 from services.notify import domain, handlers
@@ -50,3 +50,11 @@ def register(
     )
     async def on_task(event: TaskEvent) -> None:
         await deliver(event, domain.for_task(event, templates, links))
+
+    @broker.subscriber(
+        **durable_subscription(subjects.DEAD_LETTERS_ALL, subjects.CONSUMER_NOTIFY_DEAD_LETTERS, max_deliveries),
+        title="notify/deadletter",
+        description="Tells the bureau of every message that failed every try, and what was marked failed.",
+    )
+    async def on_dead_letter(event: DeadLettered) -> None:
+        await deliver(event, domain.for_dead_letter(event, links, templates))

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from contracts.messages import DeadlineEvent, TaskEvent, UnitChanged
+from contracts.messages import DeadLettered, DeadlineEvent, TaskEvent, UnitChanged
 
 CHANNELS = ("inbox", "email", "webhook")
 BUREAU = "bureau"
@@ -95,6 +95,22 @@ def for_task(event: TaskEvent, templates: Mapping[str, Template], links: Links) 
     if event.change == "escalated":
         return [render(templates, "task.escalated", BUREAU, BUREAU, facts)]
     return []
+
+
+def for_dead_letter(event: DeadLettered, links: Links, templates: Mapping[str, Template]) -> list[Draft]:
+    """A message that failed every try is the bureau's to see: what it was, why, and what was marked failed."""
+    facts = {
+        **event.model_dump(mode="json"),
+        "uscc_text": event.uscc or "未知",
+        "error_text": event.error[:300],
+        "marked_text": (
+            f"已将 {event.marked_failed} 标记为失败。"
+            if event.marked_failed
+            else (f"未能标记失败（{event.mark_error[:200]}），需人工处理。" if event.mark_error else "")
+        ),
+        "act_at": links.staff,
+    }
+    return [render(templates, "deadletter", BUREAU, BUREAU, facts)]
 
 
 def channels_for(chosen: list[str] | None) -> list[str]:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import FastAPI
 
 from greenfab.db import Database, create_tables, make_engine
 from greenfab.health import add_health_route
 from greenfab.http import install_problem_handlers
-from greenfab.messaging import connect_or_fail, ensure_streams, make_broker
+from greenfab.messaging import DeadLetterHooks, connect_or_fail, ensure_streams, make_broker
 from greenfab.service import bounded, stop_broker
 from services.scoring import consumers
 from services.scoring.settings import ScoringSettings
@@ -24,15 +22,16 @@ class ScoringService:
         self.settings = settings
         self.db = Database(make_engine(settings.database_url))
         self.pool = EnginePool(settings.rules_dir, settings.engine_processes)
-        self.broker = make_broker(settings.nats_servers, "greenfab-scoring", settings.max_deliveries)
-        consumers.register(self.broker, self.db, self.pool, settings.max_deliveries)
+        dead_letters: DeadLetterHooks = {}
+        self.broker = make_broker(settings.nats_servers, "greenfab-scoring", settings.max_deliveries, dead_letters)
+        consumers.register(self.broker, self.db, self.pool, settings.max_deliveries, dead_letters)
         self.app = FastAPI(title="greenfab scoring", version="1.0.0", description="Scoring service health. 评分服务。")
         install_problem_handlers(self.app)
         add_health_route(self.app, self.name, self.broker, self.db)
 
     async def start(self) -> None:
         await create_tables(self.db.engine, ScoringBase.metadata)
-        await asyncio.get_running_loop().run_in_executor(None, self.pool.warm_up)
+        await self.pool.warm_up()
         await connect_or_fail(self.broker, self.settings.nats_servers, self.settings.startup_timeout_s)
         await ensure_streams(self.broker)
         await self.broker.start()

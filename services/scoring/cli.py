@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import date
 from pathlib import Path
@@ -11,7 +10,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from contracts.evaluation import Evaluation
+from contracts.http import DeclarationCreate
 from contracts.schemes import SCHEME_LABELS, Scheme
+from greenfab.bodies import BodyError, parse_json
+from greenfab.http import field_errors
 from greenfab.text_table import table
 from services.scoring.cases import load_cases, mismatches
 from services.scoring.domain import reference
@@ -72,11 +74,20 @@ def cmd_score(scheme_name: str, on: str | None, path: Path, fmt: str, engine_kin
     except ValueError:
         return fail(f"unknown scheme {scheme_name!r}; one of {[s.value for s in Scheme]}")
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+        raw = parse_json(path.read_bytes())
+    except OSError as exc:
         return fail(f"cannot read {path}: {exc}")
+    except BodyError as exc:
+        return fail(f"cannot read {path}: " + "; ".join(f"{e.path}: {e.message_en}" for e in exc.problem.errors))
     if not isinstance(raw, dict):
         return fail(f"{path}: should hold a JSON object (a declaration, or its data)")
+    if "uscc" in raw or "data" in raw:
+        # A whole declaration is held to what intake holds it to (the USCC's check character included).
+        try:
+            DeclarationCreate.model_validate(raw)
+        except ValidationError as exc:
+            problems = "; ".join(f"{e.path} ({e.code}): {e.message_en}" for e in field_errors(list(exc.errors())))
+            return fail(f"{path} is not a valid declaration: {problems}")
     data: Any = raw.get("data", raw)
     if "scheme" in raw and raw["scheme"] != scheme.value:
         return fail(f"{path} is a {raw['scheme']} declaration, not {scheme.value}")

@@ -8,14 +8,16 @@ from faststream.nats import NatsBroker
 from pydantic import ValidationError
 
 from contracts import subjects
-from contracts.messages import EvaluationCompleted, RescoreReply, RescoreRequest, SubmissionReceived
+from contracts.messages import DeadLettered, EvaluationCompleted, RescoreReply, RescoreRequest, SubmissionReceived
 from greenfab.db import Database
-from greenfab.messaging import durable_subscription, publish, stream_ref
+from greenfab.messaging import DeadLetterHooks, durable_subscription, publish, stream_ref
 from services.scoring import handlers
 from services.scoring.worker import EnginePool
 
 
-def register(broker: NatsBroker, db: Database, pool: EnginePool, max_deliveries: int) -> None:
+def register(
+    broker: NatsBroker, db: Database, pool: EnginePool, max_deliveries: int, dead_letters: DeadLetterHooks
+) -> None:
     broker.publisher(
         subjects.EVALUATION_COMPLETED,
         stream=stream_ref(subjects.EVALUATION_COMPLETED),
@@ -34,6 +36,19 @@ def register(broker: NatsBroker, db: Database, pool: EnginePool, max_deliveries:
     )
     async def on_submission(event: SubmissionReceived) -> None:
         await handlers.score_submission(db, pool, event, _publish)
+
+    async def submission_failed(letter: DeadLettered) -> str | None:
+        # Whatever made every try fail (the engine, a bug, bad data), the declaration is answered as failed.
+        try:
+            event = SubmissionReceived.model_validate_json(letter.data)
+        except ValidationError:
+            return None  # not a submission at all: nothing to mark; staff see the dead letter
+        tries = letter.deliveries
+        reason = f"评价失败：重试 {tries} 次均出错 / scoring failed after {tries} tries: {letter.error[:300]}"
+        await handlers.fail_submission(db, event, reason, _publish)
+        return f"declaration {event.submission_id}"
+
+    dead_letters[subjects.CONSUMER_SCORING_SUBMISSIONS] = submission_failed
 
     @broker.subscriber(
         subjects.SCORING_RESCORE,

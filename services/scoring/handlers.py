@@ -58,6 +58,33 @@ async def score_submission(
             await s.commit()
         if error:
             log.warning("declaration %s not scored: %s", event.submission_id, error)
+    return await _announce(event, stored, publish)
+
+
+async def fail_submission(
+    db: Database, event: SubmissionReceived, reason: str, publish: Callable[[EvaluationCompleted], Awaitable[None]]
+) -> EvaluationCompleted:
+    """A submission scoring gave up on: answered as failed with ``reason`` (unless an answer is already stored,
+    which is announced again), so its declaration and unit show the failure instead of waiting for ever."""
+    async with db.session() as s:
+        stored = await s.get(StoredEvaluation, event.submission_id)
+        if stored is None:
+            stored = StoredEvaluation(
+                submission_id=event.submission_id,
+                scheme=event.scheme.value,
+                uscc=event.uscc,
+                error=reason,
+                declared_on=event.declared_on,
+                data=event.data,
+            )
+            s.add(stored)
+            await s.commit()
+    return await _announce(event, stored, publish)
+
+
+async def _announce(
+    event: SubmissionReceived, stored: StoredEvaluation, publish: Callable[[EvaluationCompleted], Awaitable[None]]
+) -> EvaluationCompleted:
     answer = EvaluationCompleted(
         id=f"evaluation-{event.submission_id}",
         correlation_id=event.correlation_id,

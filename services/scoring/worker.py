@@ -1,13 +1,19 @@
 """The engine's worker process: restarted when it dies; the evaluation it was on is retried once.
 
 durable_rules' C core can segfault; in a child process that costs one retry, not the service.
+A worker dies with the service, however the service dies (SIGKILL included): the kernel sends it
+SIGKILL when its parent goes (PR_SET_PDEATHSIG), and multiprocessing's resource tracker, which
+the workers keep open, then sees its pipe close and exits too. Nothing is left under init.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import multiprocessing
+import os
+import signal
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -22,10 +28,20 @@ from contracts.schemes import Scheme
 log = logging.getLogger(__name__)
 
 _engine: Any = None
+PR_SET_PDEATHSIG = 1
 
 
-def _init(rules_dir: str) -> None:
+def die_with_parent(parent: int) -> None:
+    """In a child process: be killed when ``parent`` exits, or exit now if it already has."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+
+def _init(rules_dir: str, parent: int) -> None:
     global _engine
+    die_with_parent(parent)
     from services.scoring.engine import RulesEngine
 
     _engine = RulesEngine.from_dir(Path(rules_dir))
@@ -53,11 +69,13 @@ class EnginePool:
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
+        # Concurrency hazard: PR_SET_PDEATHSIG fires when the *thread* that started the worker exits. Workers
+        # are started by submit(), so submit only from the event loop's thread, which lives as long as we do.
         return ProcessPoolExecutor(
             max_workers=self._processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init,
-            initargs=(self._rules_dir,),
+            initargs=(self._rules_dir, os.getpid()),
         )
 
     async def evaluate(
@@ -84,10 +102,10 @@ class EnginePool:
                     self._pool = self._new_pool()
         raise EngineCrashed("the rules engine process crashed twice on this declaration; it was not scored")
 
-    def warm_up(self) -> None:
-        """Start the workers now rather than on the first declaration."""
-        for future in [self._pool.submit(_noop) for _ in range(self._processes)]:
-            future.result(timeout=60)
+    async def warm_up(self) -> None:
+        """Start the workers now (from the event loop's thread) rather than on the first declaration."""
+        futures = [asyncio.wrap_future(self._pool.submit(_noop)) for _ in range(self._processes)]
+        await asyncio.wait_for(asyncio.gather(*futures), 60)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

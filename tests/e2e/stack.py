@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psutil
 
 from tests.conftest import uscc
 from tests.support.servers import free_port
@@ -62,19 +63,41 @@ class Stack:
         raise AssertionError(f"greenfab up not ready in {timeout} s:\n{self.log.read_text(errors='replace')}")
 
     def kill(self) -> None:
-        """SIGKILL the supervisor, as a crash would; its children die with it."""
+        """SIGKILL the supervisor, as a crash would; its children, and theirs, die with it."""
         assert self.proc is not None
+        family = self._descendants()
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
         self._wait_ports_free()
+        self._wait_gone(family)
 
     def stop(self) -> int:
         assert self.proc is not None
+        family = self._descendants()
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             self.proc.wait(60)
         self._wait_ports_free()
+        self._wait_gone(family)
         return int(self.proc.returncode)
+
+    def _descendants(self) -> list[psutil.Process]:
+        assert self.proc is not None
+        try:
+            return list(psutil.Process(self.proc.pid).children(recursive=True))
+        except psutil.NoSuchProcess:
+            return []
+
+    @staticmethod
+    def _wait_gone(family: list[psutil.Process], timeout: float = 20) -> None:
+        """Every process the stack had started (engine workers and multiprocessing's tracker too) has exited."""
+        _, alive = psutil.wait_procs(family, timeout=timeout)
+        left = [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        if left:
+            names = [" ".join(p.cmdline()) for p in left]
+            for p in left:
+                p.kill()  # the test fails, but leaves nothing running
+            raise AssertionError(f"left behind by greenfab up: {names}")
 
     def _wait_ports_free(self, timeout: float = 20) -> None:
         from greenfab.stack import port_in_use

@@ -19,6 +19,7 @@ from services.intake import handlers
 from services.intake.bootstrap import IntakeService
 from services.intake.settings import IntakeSettings
 from tests.conftest import SECRET, token
+from tests.support import hostile
 from tests.support.servers import Nats
 from tests.support.streams import stream_messages
 
@@ -109,8 +110,26 @@ async def test_a_client_chosen_id_makes_a_retry_safe(client: httpx.AsyncClient, 
         *(client.post("/v1/declarations", json=body(declaration_id="client-0001")) for _ in range(5))
     )
     assert sorted(r.status_code for r in results) == [200, 200, 200, 200, 202]
-    assert {r.json()["id"] for r in results} == {"client-0001"}
+    assert {r.json()["declaration_id"] for r in results} == {"client-0001"}
+    assert len({r.json()["id"] for r in results}) == 1
     assert len(await published(nats)) == 1
+
+
+async def test_a_client_chosen_id_belongs_to_its_enterprise_alone(client: httpx.AsyncClient, nats: Nats) -> None:
+    other = "91110108MA01XK3T2Q"
+    mine = await client.post("/v1/declarations", json=body(declaration_id="shared-0001"))
+    theirs = await client.post(
+        "/v1/declarations",
+        json=body(declaration_id="shared-0001", uscc=other, enterprise_name="别的企业"),
+        headers={"Authorization": f"Bearer {token('enterprise', other)}"},
+    )
+    # The second enterprise is neither blocked (409) nor shown the first one's declaration.
+    assert (mine.status_code, theirs.status_code) == (202, 202), theirs.text
+    assert mine.json()["id"] != theirs.json()["id"]
+    assert (theirs.json()["uscc"], theirs.json()["declaration_id"]) == (other, "shared-0001")
+    again = await client.post("/v1/declarations", json=body(declaration_id="shared-0001"))
+    assert again.status_code == 200 and again.json()["id"] == mine.json()["id"]
+    assert len(await stream_messages(nats.url, subjects.SUBMISSIONS.name, at_least=2, timeout=20)) == 2
 
 
 async def test_bad_input_names_every_field_at_once(client: httpx.AsyncClient) -> None:
@@ -126,7 +145,8 @@ async def test_bad_input_names_every_field_at_once(client: httpx.AsyncClient) ->
     paths = {e["path"] for e in r.json()["errors"]}
     assert {"$.scheme", "$.uscc", "$.extra", "$.data"} <= paths
     r = await client.post("/v1/declarations", content=b"{not json", headers={"content-type": "application/json"})
-    assert r.status_code == 422
+    assert r.status_code == 400
+    assert [(e["path"], e["code"]) for e in r.json()["errors"]] == [("$", "json_invalid")]
 
 
 async def test_body_limit_and_auth(client: httpx.AsyncClient) -> None:
@@ -288,6 +308,18 @@ async def test_nats_request_reply_gives_the_same_answers_as_http(intake: IntakeS
         forged = await ask({"token": "not-a-token", "declaration": body()})
         broken = await ask({"token": token("enterprise", USCC), "declaration": body(uscc="91110108MA01XK3T2R")})
         nonsense = await ask({"hello": "world"})
+        not_json = dict(json.loads((await nc.request(subjects.INTAKE_DECLARE, b"{not json", timeout=10)).data))
+        declared_json = await nc.request(
+            subjects.INTAKE_DECLARE, b"\xff\xfe", headers={"content-type": "application/json"}, timeout=10
+        )
+        nan = body(data={"output_value": float("nan"), "land_area": [1, float("inf")]})
+        not_finite = dict(
+            json.loads(
+                (
+                    await nc.request(subjects.INTAKE_DECLARE, json.dumps({"token": "t", "declaration": nan}).encode())
+                ).data
+            )
+        )
     finally:
         await nc.close()
     assert ok["status"] == 202 and ok["declaration"]["status"] == "pending"
@@ -296,10 +328,19 @@ async def test_nats_request_reply_gives_the_same_answers_as_http(intake: IntakeS
     assert forged["status"] == 401 and forged["problem"]["status"] == 401
     assert broken["status"] == 422 and broken["problem"]["errors"][0]["code"] == "uscc_invalid"
     assert nonsense["status"] == 422 and {e["path"] for e in nonsense["problem"]["errors"]} >= {"$.token", "$.hello"}
+    # A body that is not JSON gets the same 400 problem as over HTTP, not silence (the caller used to time out).
+    assert not_json["status"] == 400
+    assert [(e["path"], e["code"]) for e in not_json["problem"]["errors"]] == [("$", "json_invalid")]
+    assert json.loads(declared_json.data)["status"] == 400
+    assert not_finite["status"] == 422
+    assert {(e["path"], e["code"]) for e in not_finite["problem"]["errors"]} == {
+        ("$.declaration.data.output_value", "number_not_finite"),
+        ("$.declaration.data.land_area[1]", "number_not_finite"),
+    }
 
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-PDF = b"%PDF-1.7\n" + b"0" * 64
+PNG = hostile.png()
+PDF = hostile.pdf()
 
 
 async def test_evidence_is_stored_by_hash_linked_to_its_indicator_and_checked_against_the_form(
@@ -326,12 +367,31 @@ async def test_evidence_is_stored_by_hash_linked_to_its_indicator_and_checked_ag
     assert report["complete"] is False
     download = await client.get(f"{base}/BF-10/{digest}", headers=owner)
     assert download.status_code == 200 and download.content == PNG
+    assert download.headers["content-type"] == "image/png"
+    assert download.headers["x-content-type-options"] == "nosniff"
+    assert 'filename="certificate.png"' in download.headers["content-disposition"]
+
+    # What an attacker sends: each refused by what the file is as a whole, and nothing of it stored.
+    for content_type, content, code in (
+        ("application/pdf", hostile.PDF_THEN_HTML, "file_invalid"),
+        ("image/png", hostile.PNG_THEN_PHP, "file_invalid"),
+        ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", hostile.exe_in_zip(),
+         "package_executable"),
+    ):  # fmt: skip
+        refused = await client.post(
+            f"{base}/BF-10?filename=../../shell.php", content=content, headers={**owner, "Content-Type": content_type}
+        )
+        assert refused.status_code == 415, refused.text
+        assert [e["code"] for e in refused.json()["errors"]] == [code]
+    assert [p.name for p in (tmp_path / "evidence").rglob("*") if p.is_file()] == [digest]
+    renamed = await client.post(f"{base}/BF-10?filename=../../shell.php", content=hostile.png((9, 9)), headers=png)
+    assert renamed.status_code == 201 and renamed.json()["filename"] == "shell.png"
 
     assert (
         await client.post(f"{base}/BF-10", content=b"hello", headers={**owner, "Content-Type": "text/plain"})
     ).status_code == 415
     assert (await client.post(f"{base}/BF-10", content=PDF, headers=png)).status_code == 415  # not a PNG inside
-    big = b"%PDF" + b"0" * 200_000
+    big = PDF + b"0" * 200_000
     assert (
         await client.post(f"{base}/BF-10", content=big, headers={**owner, "Content-Type": "application/pdf"})
     ).status_code == 413

@@ -197,7 +197,7 @@ async def test_experts_score_the_discretionary_items_and_scoring_recomputes_the_
     scoring_db = Database(make_engine(f"sqlite+aiosqlite:///{tmp_path / 'scoring.db'}"))
     await create_tables(scoring_db.engine, ScoringBase.metadata)
     broker = make_broker([nats.url], "test-scoring", 5)
-    scoring_consumers.register(broker, scoring_db, pool, 5)
+    scoring_consumers.register(broker, scoring_db, pool, 5, {})
     await broker.connect()
     await ensure_streams(broker)
     await broker.start()

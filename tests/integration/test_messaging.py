@@ -147,3 +147,48 @@ async def test_a_handler_that_fails_once_succeeds_on_retry(nats: Nats) -> None:
         await broker.stop()
     assert seen == ["flaky-1", "flaky-1"]
     assert await count(nats, subjects.DEAD_LETTERS.name) == 0
+
+
+async def test_the_owner_marks_a_dead_lettered_message_failed_or_the_letter_says_why_it_could_not(nats: Nats) -> None:
+    from contracts.messages import DeadLettered
+    from greenfab.messaging import DeadLetterHooks
+
+    hooks: DeadLetterHooks = {}
+    broker = make_broker([nats.url], "test-owner", max_deliveries=1, hooks=hooks)
+    marked: list[DeadLettered] = []
+
+    @broker.subscriber(**durable_subscription(subjects.deadline_subject("due"), "test-marked", 1))
+    async def fails(event: DeadlineEvent) -> None:
+        raise RuntimeError("no district mailbox")
+
+    @broker.subscriber(**durable_subscription(subjects.deadline_subject("missed"), "test-unmarkable", 1))
+    async def fails_too(event: DeadlineEvent) -> None:
+        raise RuntimeError("no district mailbox")
+
+    async def mark(letter: DeadLettered) -> str:
+        marked.append(letter)
+        return f"reminder {letter.uscc}"
+
+    async def cannot_mark(letter: DeadLettered) -> str:
+        raise ConnectionError("database away")
+
+    hooks["test-marked"] = mark
+    hooks["test-unmarkable"] = cannot_mark
+    await broker.connect()
+    await ensure_streams(broker)
+    await broker.start()
+    try:
+        await publish(broker, subjects.deadline_subject("due"), due("marked-1"))
+        await publish(broker, subjects.deadline_subject("missed"), due("unmarkable-1"))
+        nc = await nats_py.connect(nats.url)
+        sub = await nc.jetstream().subscribe(subjects.DEAD_LETTERS_ALL)
+        letters = [json.loads((await sub.next_msg(timeout=30)).data) for _ in range(2)]
+        await nc.close()
+    finally:
+        await broker.stop()
+    by_subject = {letter["subject"]: letter for letter in letters}
+    ok, failed = by_subject[subjects.deadline_subject("due")], by_subject[subjects.deadline_subject("missed")]
+    assert [m.stream_seq for m in marked] == [ok["stream_seq"]]
+    assert ok["marked_failed"] == "reminder 91110115MA04C2UX1E" and ok["service"] == "test-owner"
+    assert failed["marked_failed"] is None and "database away" in failed["mark_error"]
+    assert ok["uscc"] == "91110115MA04C2UX1E" and ok["district"] == "大兴区"

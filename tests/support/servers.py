@@ -198,7 +198,9 @@ def python() -> str:
     return sys.executable
 
 
-def start_service(name: str, port: int, workdir: Path, **settings: str) -> subprocess.Popen[bytes]:
+def start_service(
+    name: str, port: int, workdir: Path, ready_timeout: float = 30, **settings: str
+) -> subprocess.Popen[bytes]:
     """A real service process (`python -m services.NAME`, cwd ``workdir``), returned once its /healthz answers.
 
     ``settings`` are its GREENFAB_* variables; none are inherited from the test's own environment.
@@ -214,7 +216,11 @@ def start_service(name: str, port: int, workdir: Path, **settings: str) -> subpr
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
             return bool(r.status == 200)
 
-    wait_until(ready, 30, name)
+    try:
+        wait_until(ready, ready_timeout, name)
+    except BaseException:
+        _stop(proc)  # a service that never became ready is not left running
+        raise
     return proc
 
 

@@ -48,3 +48,23 @@ def test_webhook_signatures_check_body_secret_and_age() -> None:
 
 def test_backoff_doubles_up_to_its_cap() -> None:
     assert [backoff_s(n, 5, 60) for n in range(1, 7)] == [5, 10, 20, 40, 60, 60]
+
+
+def test_a_dead_letter_tells_the_bureau_what_failed_and_what_was_marked() -> None:
+    from contracts.envelope import Actor
+    from contracts.messages import DeadLettered
+    from services.notify.domain import Links, for_dead_letter
+
+    letter = DeadLettered(
+        correlation_id="c", actor=Actor(role="system", subject="greenfab-scoring"),
+        subject="greenfab.submission.received", stream="GREENFAB_SUBMISSIONS", stream_seq=7,
+        consumer="scoring-submissions", service="greenfab-scoring", deliveries=5,
+        error="InvalidOperation: quantize", data="{}", uscc="91110115MA04C2UX1E",
+        marked_failed="declaration 0f3c",
+    )  # fmt: skip
+    [draft] = for_dead_letter(letter, Links("https://portal", "https://staff"), load_templates())
+    assert not draft.error, draft.error
+    assert (draft.recipient, draft.recipient_role) == ("bureau", "bureau")
+    assert all(part in draft.body for part in ("91110115MA04C2UX1E", "5 次", "InvalidOperation", "declaration 0f3c"))
+    unmarked = letter.model_copy(update={"marked_failed": None, "mark_error": "OperationalError: db down"})
+    assert "需人工处理" in for_dead_letter(unmarked, Links("p", "s"), load_templates())[0].body

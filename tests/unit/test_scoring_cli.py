@@ -73,6 +73,19 @@ def test_errors_name_the_problem(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "cannot read" in capsys.readouterr().err
 
 
+def test_a_declaration_file_is_checked_as_intake_checks_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    example = json.loads((ROOT / "examples" / "grading-declaration.json").read_text())
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**example, "uscc": "aaaaaaaaaaaaaaaaaa", "district": "浦东"}))
+    assert cli.cmd_score("grading", None, bad, "json", "durable", None) == 2
+    err = capsys.readouterr().err
+    assert "$.uscc (uscc_invalid)" in err and "GB 32100" in err and "$.district (district_unknown)" in err
+    bad.write_text(json.dumps(example).replace('"plot_ratio": 1.35', '"plot_ratio": NaN'))
+    assert '"plot_ratio": NaN' in bad.read_text()
+    assert cli.cmd_score("grading", None, bad, "json", "durable", None) == 2
+    assert "$.data.plot_ratio: NaN is not a finite number" in capsys.readouterr().err
+
+
 def test_rules_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.cmd_rules_list(None) == 0
     listed = capsys.readouterr().out

@@ -1,0 +1,112 @@
+"""Uploaded files checked whole: workbooks (zip bombs, lying dimensions, shared strings) and evidence
+(a PDF parses, an image decodes, an OOXML package is the document it claims, nothing executable)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from contracts.schemes import Scheme
+from services.intake.evidence import EvidenceError, check_file, safe_name
+from services.intake.forms import load_forms
+from services.intake.packages import DOCX, XLSX
+from services.intake.workbook import WorkbookError, read_workbook
+from tests.support import hostile
+
+GRADING = load_forms()[Scheme.GRADING]
+
+
+@pytest.mark.parametrize(
+    ("make", "code"),
+    [
+        (hostile.dimension_bomb, "workbook_too_large"),  # used to pad out 99,999,999 empty rows for 37 s
+        (hostile.inflating_bomb, "package_too_large"),
+        (hostile.shared_strings_bomb, "workbook_too_large"),
+        (hostile.macro_workbook, "package_executable"),
+    ],
+)
+def test_a_hostile_workbook_is_read_or_refused_in_under_a_second(make: object, code: str | None) -> None:
+    content = make()  # type: ignore[operator]
+    started = time.monotonic()
+    if code is None:
+        assert read_workbook(GRADING, content) == {}
+    else:
+        with pytest.raises(WorkbookError) as caught:
+            read_workbook(GRADING, content)
+        assert caught.value.code == code and caught.value.message_zh and caught.value.message_en
+    assert time.monotonic() - started < 1.0
+
+
+def test_rows_beyond_the_limit_are_refused() -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    from services.intake.workbook import MAX_ROWS, SHEET
+
+    wb = load_workbook(io.BytesIO(hostile.workbook()))
+    wb[SHEET].cell(row=MAX_ROWS + 2, column=1, value="x")
+    wb[SHEET].cell(row=MAX_ROWS + 2, column=2, value="y")
+    out = io.BytesIO()
+    wb.save(out)
+    with pytest.raises(WorkbookError, match=f"declares {MAX_ROWS + 2} rows"):
+        read_workbook(GRADING, out.getvalue())
+    # A sheet whose dimension understates what it holds is still read no further than the limit.
+    understated = hostile.rezip(
+        out.getvalue(), replace={"xl/worksheets/sheet1.xml": _dimension(out.getvalue(), "A1:C10")}
+    )
+    with pytest.raises(WorkbookError, match=f"more than {MAX_ROWS} rows"):
+        read_workbook(GRADING, understated)
+
+
+def _dimension(content: bytes, ref: str) -> bytes:
+    import io
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(content)) as z:
+        return re.sub(
+            rb'<dimension ref="[^"]*"', f'<dimension ref="{ref}"'.encode(), z.read("xl/worksheets/sheet1.xml")
+        )
+
+
+@pytest.mark.parametrize(
+    ("content_type", "make"),
+    [("application/pdf", hostile.pdf), ("image/png", hostile.png), ("image/jpeg", hostile.jpeg),
+     (DOCX, hostile.docx), (XLSX, hostile.workbook)],
+)  # fmt: skip
+def test_whole_files_of_each_type_are_accepted(content_type: str, make: object) -> None:
+    check_file(content_type, make())  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "content", "code"),
+    [
+        ("application/pdf", hostile.PDF_THEN_HTML, "file_invalid"),
+        ("application/pdf", hostile.pdf_with_javascript(), "file_executable"),
+        ("image/png", hostile.PNG_THEN_PHP, "file_invalid"),
+        ("image/png", hostile.png() + b"<?php system($_GET['c']); ?>", "file_invalid"),
+        ("image/jpeg", hostile.png(), "file_type_mismatch"),
+        ("image/png", hostile.png()[:-20], "file_invalid"),
+        (DOCX, hostile.exe_in_zip(), "package_executable"),
+        (DOCX, hostile.workbook(), "package_wrong_type"),
+        (XLSX, hostile.macro_workbook(), "package_executable"),
+        (XLSX, hostile.inflating_bomb(250), "package_too_large"),
+        ("text/html", b"<html>", "file_type_unsupported"),
+    ],
+)
+def test_files_that_are_not_wholly_what_they_claim_are_refused(content_type: str, content: bytes, code: str) -> None:
+    with pytest.raises(EvidenceError) as caught:
+        check_file(content_type, content)
+    assert caught.value.code == code and caught.value.message_zh and caught.value.message_en
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type", "kept"),
+    [("../../shell.php", "image/png", "shell.png"), ("..\\..\\证书.PDF", "application/pdf", "证书.pdf"),
+     ("report\x00.docx", DOCX, "report.docx"), ("...", XLSX, "upload.xlsx"),
+     ("a/b/能耗台账.xlsx", XLSX, "能耗台账.xlsx")],
+)  # fmt: skip
+def test_only_a_safe_base_name_with_the_types_extension_is_kept(name: str, content_type: str, kept: str) -> None:
+    assert safe_name(name, content_type) == kept
