@@ -47,7 +47,7 @@ class WorkflowProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     async def start(self) -> None:
-        self.proc = await asyncio.to_thread(start_service, "workflow", self.port, self.workdir, **self.settings)
+        self.proc = await asyncio.to_thread(start_service, "workflow", self.port, self.workdir, 30, **self.settings)
 
     def kill(self) -> None:
         assert self.proc is not None
