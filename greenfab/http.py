@@ -14,6 +14,8 @@ from contracts.http import FieldError, Problem
 from greenfab.auth import AuthError, Principal, read_token
 
 PROBLEM_JSON = "application/problem+json"
+SQL_INT_MAX = 2**31 - 1
+"""The largest value of an SQL INTEGER column (32 bits on PostgreSQL): integer path and query parameters stay below."""
 log = logging.getLogger(__name__)
 
 
