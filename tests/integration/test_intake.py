@@ -126,7 +126,7 @@ async def test_bad_input_names_every_field_at_once(client: httpx.AsyncClient) ->
     paths = {e["path"] for e in r.json()["errors"]}
     assert {"$.scheme", "$.uscc", "$.extra", "$.data"} <= paths
     r = await client.post("/v1/declarations", content=b"{not json", headers={"content-type": "application/json"})
-    assert r.status_code == 422
+    assert r.status_code == 400 and r.json()["errors"][0]["code"] == "body_unparsable"
 
 
 async def test_body_limit_and_auth(client: httpx.AsyncClient) -> None:
