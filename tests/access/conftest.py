@@ -1,5 +1,6 @@
-"""A real `greenfab up` (NATS, Temporal's dev server, the five services, SQLite) per test module, with the
-two enterprises' records of world.py in it."""
+"""One real `greenfab up` (NATS, Temporal's dev server, the five services, SQLite) for the access tests, with
+the two enterprises' records of world.py in it. The matrix runs first (its file sorts first), on the
+records as built; the fuzzing after it may add and change records at will."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from tests.access.world import World, build
 from tests.e2e.stack import Stack
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     s = Stack(tmp_path_factory.mktemp("access") / "data")
     s.up(timeout=180)
@@ -21,6 +22,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         assert s.stop() == 0
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def world(stack: Stack) -> World:
     return build(stack)
