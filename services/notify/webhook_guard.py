@@ -60,7 +60,8 @@ class WebhookGuard:
             literal: IPAddress | None = ipaddress.ip_address(host)
         except ValueError:
             literal = None
-        addresses = [literal] if literal else await self._lookup(host, parsed.port or 443)
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        addresses = [literal] if literal else await self._lookup(host, port)
         problem = addresses_problem(host, addresses, self.allow, literal is not None)
         if problem:
             raise WebhookRefused(problem)
