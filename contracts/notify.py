@@ -45,7 +45,8 @@ class Delivery(BaseModel):
 
     id: int
     source_event: str = Field(description="The event that caused it.")
-    recipient: str
+    recipient: str = Field(description="A USCC, a district, or a role's shared inbox (`bureau`).")
+    recipient_role: str = Field(description="The recipient's role: its inbox is this role and name together.")
     channel: ChannelName
     template: str
     title: str

@@ -2,26 +2,59 @@
 
 Tokens are HS256 JWTs signed with the shared ``GREENFAB_AUTH_SECRET``; ``greenfab token`` issues
 them. Access checks live here, in one place, so every service asks the same question.
+
+A token names a person in one of the six roles, with the scope that role needs: an enterprise its
+USCC, district staff their district, an evaluator (optionally) its own USCC, the others none. A
+token for any other role (`system` is how services sign their own messages) or with a scope that
+does not fit its role is refused, whoever signed it.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Literal, Self
 
 import jwt
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from contracts.envelope import Actor, Role
+from contracts.envelope import Actor
+from contracts.identifiers import DISTRICTS, check_uscc
 
 ISSUER = "greenfab"
 
+PersonRole = Literal["enterprise", "evaluator", "district", "bureau", "expert", "auditor"]
+"""The roles a person can hold (DOMAIN.md §1); services act as `system`, which no token carries."""
+
+
+def is_uscc(value: str) -> bool:
+    """A USCC exactly as stored: 18 characters, upper case, with a valid GB 32100 check character."""
+    return check_uscc(value) == value
+
+
+def scope_problem(role: str, scope: str | None) -> str | None:
+    """Why ``scope`` does not fit ``role``, or None when it does."""
+    if role == "enterprise":
+        return None if scope and is_uscc(scope) else "an enterprise's scope is its USCC (GB 32100, check character too)"
+    if role == "district":
+        return None if scope in DISTRICTS else f"a district's scope is one of {'、'.join(DISTRICTS)}"
+    if role == "evaluator":
+        return None if scope is None or is_uscc(scope) else "an evaluator's scope, when given, is its own USCC"
+    return None if scope is None else f"the {role} role carries no scope"
+
 
 class Principal(BaseModel):
-    """An authenticated caller."""
+    """An authenticated person: one of the six roles, with the scope the role needs."""
 
-    role: Role = Field(description="enterprise, evaluator, district, bureau, expert, auditor.")
-    subject: str = Field(description="Who: the enterprise's USCC or a staff id.")
+    role: PersonRole = Field(description="enterprise, evaluator, district, bureau, expert, auditor.")
+    subject: str = Field(min_length=1, max_length=128, description="Who: the enterprise's USCC or a staff id.")
     scope: str | None = Field(default=None, description="The USCC (enterprise) or district the principal acts on.")
+
+    @model_validator(mode="after")
+    def _scope_fits_role(self) -> Self:
+        problem = scope_problem(self.role, self.scope)
+        if problem:
+            raise ValueError(problem)
+        return self
 
     def actor(self) -> Actor:
         return Actor(role=self.role, subject=self.subject, scope=self.scope)
@@ -58,11 +91,15 @@ def read_token(secret: str, authorization: str | None) -> Principal:
     token = authorization.split(" ", 1)[1].strip()
     try:
         claims = jwt.decode(token, secret, algorithms=["HS256"], issuer=ISSUER, options={"require": ["exp", "sub"]})
-        return Principal(role=claims["role"], subject=claims["sub"], scope=claims.get("scope"))
     except jwt.ExpiredSignatureError as exc:
         raise AuthError(401, "访问令牌已过期", "token expired") from exc
-    except (jwt.InvalidTokenError, KeyError, ValueError) as exc:
+    except jwt.InvalidTokenError as exc:
         raise AuthError(401, "访问令牌无效", f"invalid token: {exc}") from exc
+    try:
+        return Principal(role=claims.get("role"), subject=claims["sub"], scope=claims.get("scope"))
+    except (KeyError, ValidationError) as exc:
+        why = "; ".join(str(e["msg"]) for e in exc.errors()) if isinstance(exc, ValidationError) else str(exc)
+        raise AuthError(401, "访问令牌的角色或范围无效", f"invalid token: {why}") from exc
 
 
 def can_read_enterprise(principal: Principal, uscc: str, district: str) -> bool:

@@ -59,10 +59,12 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from greenfab.auth import Principal, issue_token
+    from greenfab.auth import Principal, issue_token, scope_problem
 
-    if args.role in ("enterprise", "district") and not args.scope:
-        print("greenfab token: --scope is required for enterprise (its USCC) and district (its name)", file=sys.stderr)
+    problem = scope_problem(args.role, args.scope)
+    if problem:
+        print(f"greenfab token: --scope {args.scope or '(none)'} does not fit --role {args.role}: {problem}",
+              file=sys.stderr)  # fmt: skip
         return 2
     principal = Principal(role=args.role, subject=args.subject or args.scope or args.role, scope=args.scope)
     print(issue_token(auth_secret(args.data_dir), principal, timedelta(days=args.days)))
@@ -136,7 +138,8 @@ def main(argv: list[str] | None = None) -> None:
     token.add_argument(
         "--role", required=True, choices=["enterprise", "evaluator", "district", "bureau", "expert", "auditor"]
     )
-    token.add_argument("--scope", help="the enterprise's USCC, or the district (e.g. 海淀区)")
+    token.add_argument("--scope", help="enterprise: its USCC; district: one of the 16 (e.g. 海淀区); "
+                       "evaluator: its USCC or none; bureau, expert, auditor: none")  # fmt: skip
     token.add_argument("--subject", help="who (defaults to the scope)")
     token.add_argument("--days", type=int, default=30, help="validity in days (default 30)")
     token.add_argument("--data-dir", type=Path, default=Path(os.environ.get("GREENFAB_DATA_DIR", ".data")))

@@ -5,16 +5,21 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 
 from contracts.http import FieldError, Problem
 from greenfab.auth import AuthError, Principal, read_token
 from greenfab.bodies import BodyError, BodyGuard, BodyLimits
+from greenfab.openapi import document_problems
 
 PROBLEM_JSON = "application/problem+json"
+SQL_INT_MAX = 2**31 - 1
+"""The largest value of an SQL INTEGER column (32 bits on PostgreSQL): integer path and query parameters stay below."""
 log = logging.getLogger(__name__)
 
 
@@ -81,23 +86,41 @@ def field_errors(errors: list[Any]) -> list[FieldError]:
     return out
 
 
+FASTAPI_BODY_ERROR = "There was an error parsing the body"
+
+
+def unparsable(detail: str) -> Problem:
+    """The 400 problem for a body that is not JSON at all (bad syntax, not UTF-8), before any field is read."""
+    error = FieldError(
+        path="$",
+        code="json_invalid",
+        message_zh="请求体无法解析：须为 UTF-8 编码的 JSON",
+        message_en=f"the body could not be parsed as UTF-8 JSON: {detail}",
+    )
+    return Problem(status=400, title="请求体无法解析 / Unparsable body", detail=detail, errors=[error])
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this request's path (for a 405's ``Allow``)."""
+    scope = {**request.scope, "method": ""}
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, BaseRoute) and route.matches(scope)[0] is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Every error becomes problem+json; no input produces a 5xx."""
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = field_errors(list(exc.errors()))
-        if any(e.code == "json_invalid" for e in errors):
-            # An unparsable body is a bad request, not a bad field (BodyGuard answers it first on JSON bodies).
-            body = [
-                FieldError(
-                    path="$",
-                    code="json_invalid",
-                    message_zh="请求体不是有效的 JSON",
-                    message_en="the body is not valid JSON",
-                )
-            ]
-            return problem_response(Problem(status=400, title="请求体无法解析 / Unparsable body", errors=body))
+        raw = list(exc.errors())
+        syntax = next((e for e in raw if e.get("type") == "json_invalid"), None)
+        if syntax is not None:
+            where = syntax.get("loc", ("body", 0))[-1]
+            return problem_response(unparsable(f"{syntax.get('ctx', {}).get('error', 'invalid JSON')} at {where}"))
+        errors = field_errors(raw)
         return problem_response(
             Problem(
                 status=422,
@@ -117,7 +140,10 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AuthError)
     async def _auth(_: Request, exc: AuthError) -> JSONResponse:
-        return problem_response(Problem(status=exc.status, title=exc.message_zh, detail=exc.message_en))
+        response = problem_response(Problem(status=exc.status, title=exc.message_zh, detail=exc.message_en))
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -125,12 +151,25 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(Problem(status=500, title="服务器内部错误 / Internal error", detail=type(exc).__name__))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem_response(Problem(status=exc.status_code, title=str(exc.detail)))
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == FASTAPI_BODY_ERROR:
+            # A JSON body FastAPI could not even decode, e.g. bytes that are not UTF-8.
+            response = problem_response(unparsable(type(exc.__cause__).__name__))
+        else:
+            response = problem_response(Problem(status=exc.status_code, title=str(exc.detail)))
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the first matching route's methods; a path can have several routes.
+            response.headers["Allow"] = ", ".join(allowed_methods(request))
+        return response
 
 
-# What any route that takes a body can answer before it runs (greenfab.bodies.BodyGuard).
-BODY_PROBLEMS = problem_responses(400, 408, 413)
+BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    bearerFormat="JWT",
+    description="An access token: `greenfab token --role ROLE [--scope USCC|DISTRICT]`. 访问令牌。",
+)
 
 
 def service_app(
@@ -142,40 +181,18 @@ def service_app(
     install_problem_handlers(app)
     app.add_middleware(BodyGuard, limits=body_limits or BodyLimits())
     app.state.auth_secret = secret
-    _document_body_problems(app)
+    document_problems(app)
     return app
 
 
-def _document_body_problems(app: FastAPI) -> None:
-    """Every operation that takes a body lists BodyGuard's answers (400, 408, 413) in the OpenAPI document."""
-    build = app.openapi
+def current_principal(
+    request: Request, _declared: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)]
+) -> Principal:
+    """The caller's Principal from its bearer token (secret in ``app.state.auth_secret``), or a 401 problem.
 
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = build()
-            problem = {"$ref": "#/components/schemas/Problem"}
-            for operations in schema.get("paths", {}).values():
-                for operation in operations.values():
-                    if isinstance(operation, dict) and "requestBody" in operation:
-                        for status in BODY_PROBLEMS:
-                            operation.setdefault("responses", {}).setdefault(
-                                str(status),
-                                {
-                                    "description": _STATUS_TEXT[int(status)],
-                                    "content": {PROBLEM_JSON: {"schema": problem}},
-                                },
-                            )
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
-_STATUS_TEXT = {400: "Bad Request", 408: "Request Timeout", 413: "Content Too Large"}
-
-
-def current_principal(request: Request) -> Principal:
-    """The caller's Principal from its bearer token (secret in ``app.state.auth_secret``), or a 401 problem."""
+    ``BEARER`` is read only so that OpenAPI declares the scheme on every route that needs a token
+    (Swagger's Authorize button); the header itself is checked here, with a problem document for every failure.
+    """
     return read_token(request.app.state.auth_secret, request.headers.get("authorization"))
 
 

@@ -12,6 +12,7 @@ from greenfab.auth import Principal, can_read_enterprise
 from greenfab.db import Database
 from greenfab.http import CurrentPrincipal, ProblemError, problem_responses, service_app
 from services.audit import export, handlers
+from services.audit.domain.entries import unit_district
 
 PROBLEMS = problem_responses(401, 403, 404, 422)
 USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{18}$"
@@ -43,10 +44,10 @@ def build_app(db: Database, secret: str) -> FastAPI:
     ) -> object:
         """A unit's whole timeline: declarations, evaluations, every step, task decision and deadline."""
         rows = await handlers.timeline(db, uscc)
-        if not rows:
-            raise ProblemError(404, "没有该单位的记录 / No records for this unit", uscc)
-        if not can_read_enterprise(who, uscc, rows[0].district):
-            raise ProblemError(403, "无权查看该单位 / Not yours to read", f"{who.role} {who.scope}")
+        district = unit_district((r.kind, r.district) for r in rows)
+        if not rows or not can_read_enterprise(who, uscc, district):
+            # One answer for "no such unit" and "not yours", so a caller cannot learn which USCCs are on record.
+            raise ProblemError(404, "没有可查看的该单位记录 / No records for this unit visible to you", uscc)
         records = [handlers.public(r) for r in rows]
         if format == "json":
             return records

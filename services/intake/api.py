@@ -38,6 +38,9 @@ from services.intake.workbook import template
 PROBLEMS = problem_responses(401, 403, 404, 409, 413, 415, 422)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EVIDENCE_UPLOAD = r"/v1/declarations/[^/]+/evidence/[^/]+"
+# A retry (same Idempotency-Key or client id, same body) answers 200 with the first answer.
+RETRY: dict[int | str, Any] = {200: {"model": DeclarationPublic, "description": "A retry: as first answered."}}
+NOTICE_RETRY: dict[int | str, Any] = {200: {"model": NoticePublic, "description": "A retry: as first answered."}}
 
 
 def build_app(
@@ -65,7 +68,7 @@ def build_app(
         response.headers["Location"] = f"/v1/declarations/{answer.id}"
         return answer
 
-    @router.post("/declarations", status_code=202, response_model=DeclarationPublic)
+    @router.post("/declarations", status_code=202, response_model=DeclarationPublic, responses=RETRY)
     async def submit(
         body: DeclarationCreate,
         response: Response,
@@ -75,7 +78,7 @@ def build_app(
         """Submit a declaration. It is stored before anything else; scoring follows asynchronously."""
         return answered(await submissions.declare(body, who, idempotency_key), response)
 
-    @router.post("/forms/{scheme}", status_code=202, response_model=DeclarationPublic)
+    @router.post("/forms/{scheme}", status_code=202, response_model=DeclarationPublic, responses=RETRY)
     async def submit_form(
         scheme: Scheme,
         form: dict[str, Any],
@@ -100,6 +103,7 @@ def build_app(
         "/forms/{scheme}/xlsx",
         status_code=202,
         response_model=DeclarationPublic,
+        responses=RETRY,
         openapi_extra={
             "requestBody": {"required": True, "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}
         },
@@ -223,7 +227,7 @@ def build_app(
             headers={"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; sandbox"},
         )
 
-    @router.post("/notices", status_code=202, response_model=NoticePublic)
+    @router.post("/notices", status_code=202, response_model=NoticePublic, responses=NOTICE_RETRY)
     async def submit_notice(
         notice: Annotated[Notice, Body()], response: Response, who: CurrentPrincipal
     ) -> NoticePublic:

@@ -7,24 +7,40 @@ from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Path, Query
 
-from contracts.http import Notification
+from contracts.http import FieldError, Notification
 from contracts.notify import ChannelChoice, ChannelChoicePublic, ChannelName, Delivery, DeliveryStatus
 from greenfab.auth import Principal
 from greenfab.db import Database
-from greenfab.http import CurrentPrincipal, ProblemError, problem_responses, service_app
+from greenfab.http import SQL_INT_MAX, CurrentPrincipal, ProblemError, problem_responses, service_app
 from services.notify import handlers
 from services.notify.domain import recipient_of
 from services.notify.tables import DeliveryRow, RecipientRow
+from services.notify.webhook_guard import WebhookGuard, WebhookRefused
 
 PROBLEMS = problem_responses(401, 403, 404, 422)
 STAFF_WIDE = ("bureau", "auditor")
 
 
-def _recipient(who: Principal) -> str:
+def _recipient(who: Principal) -> tuple[str, str]:
+    """The caller's inbox: its role and the name within it (a USCC, a district, the role's shared inbox)."""
     name = recipient_of(who.role, who.scope)
     if not name:
         raise ProblemError(403, "该身份没有收件范围 / No inbox scope", "the token carries no scope")
-    return name
+    return who.role, name
+
+
+async def _check_webhook(webhooks: WebhookGuard, url: str) -> None:
+    """Refuse a webhook URL that points inside (after resolving it), naming the field."""
+    try:
+        await webhooks.target(url)
+    except WebhookRefused as exc:
+        error = FieldError(
+            path="$.webhook_url",
+            code="webhook_address_refused",
+            message_zh="回调地址须为公网 https 地址，不能指向内网、本机或云元数据地址",
+            message_en=str(exc),
+        )
+        raise ProblemError(422, "回调地址不可用 / Webhook URL refused", str(exc), [error]) from exc
 
 
 def _choice(row: RecipientRow, secret: str | None = None) -> ChannelChoicePublic:
@@ -41,7 +57,7 @@ def _delivery(row: DeliveryRow) -> Delivery:
     return Delivery.model_validate(row, from_attributes=True)
 
 
-def build_app(db: Database, secret: str, wake: Callable[[], None] = lambda: None) -> FastAPI:
+def build_app(db: Database, secret: str, webhooks: WebhookGuard, wake: Callable[[], None] = lambda: None) -> FastAPI:
     app = service_app(
         title="greenfab notify API",
         version="1.0.0",
@@ -53,7 +69,7 @@ def build_app(db: Database, secret: str, wake: Callable[[], None] = lambda: None
     @router.get("/inbox", response_model=list[Notification])
     async def read_inbox(who: CurrentPrincipal, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[Notification]:
         """Notifications for the caller (its USCC, its district, or the bureau's shared inbox), newest first."""
-        rows = await handlers.inbox(db, _recipient(who), limit)
+        rows = await handlers.inbox(db, *_recipient(who), limit)
         return [
             Notification(
                 id=str(r.id),
@@ -69,8 +85,8 @@ def build_app(db: Database, secret: str, wake: Callable[[], None] = lambda: None
     @router.get("/channels", response_model=ChannelChoicePublic)
     async def read_channels(who: CurrentPrincipal) -> ChannelChoicePublic:
         """The caller's channel choice (the inbox alone until it chooses)."""
-        name = _recipient(who)
-        row = await handlers.recipient(db, name)
+        role, name = _recipient(who)
+        row = await handlers.recipient(db, role, name)
         if row is None:
             return ChannelChoicePublic(recipient=name, channels=["inbox"], email=None, webhook_url=None)
         return _choice(row)
@@ -80,9 +96,11 @@ def build_app(db: Database, secret: str, wake: Callable[[], None] = lambda: None
         """Choose channels. Choosing a new webhook URL returns its signing secret, once."""
         if who.role not in ("enterprise", "district", "bureau"):
             raise ProblemError(403, "该角色不接收提醒 / This role receives no reminders", who.role)
+        if body.webhook_url:
+            await _check_webhook(webhooks, str(body.webhook_url))
         row, new_secret = await handlers.choose(
             db,
-            _recipient(who),
+            *_recipient(who),
             list(dict.fromkeys(body.channels)),
             str(body.email) if body.email else None,
             str(body.webhook_url) if body.webhook_url else None,
@@ -98,12 +116,15 @@ def build_app(db: Database, secret: str, wake: Callable[[], None] = lambda: None
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[Delivery]:
         """The delivery log, newest first: bureau and auditors see every recipient, others their own."""
+        role = None
         if who.role not in STAFF_WIDE:
-            recipient = _recipient(who)
-        return [_delivery(r) for r in await handlers.deliveries(db, recipient, status, channel, limit)]
+            role, recipient = _recipient(who)
+        return [_delivery(r) for r in await handlers.deliveries(db, role, recipient, status, channel, limit)]
 
     @router.post("/deliveries/{delivery_id}/retry", response_model=Delivery)
-    async def retry_delivery(who: CurrentPrincipal, delivery_id: Annotated[int, Path(ge=1)]) -> Delivery:
+    async def retry_delivery(
+        who: CurrentPrincipal, delivery_id: Annotated[int, Path(ge=1, le=SQL_INT_MAX)]
+    ) -> Delivery:
         """Bureau staff: send a dead delivery again (after fixing the address or server)."""
         if who.role != "bureau":
             raise ProblemError(403, "仅市局人员可重发 / Bureau staff only", who.role)

@@ -13,6 +13,7 @@ from services.notify.domain import Links
 from services.notify.settings import NotifySettings
 from services.notify.tables import NotifyBase
 from services.notify.template_loader import load_templates
+from services.notify.webhook_guard import WebhookGuard
 
 
 class NotifyService:
@@ -21,6 +22,7 @@ class NotifyService:
     def __init__(self, settings: NotifySettings) -> None:
         self.settings = s = settings
         self.db = Database(make_engine(s.database_url))
+        guard = WebhookGuard(s.webhook_allow_list, s.webhook_require_https)
         channels: dict[str, Channel] = {
             "email": SmtpChannel(
                 host=s.smtp_host,
@@ -31,7 +33,7 @@ class NotifyService:
                 password=s.smtp_password,
                 starttls=s.smtp_starttls,
             ),
-            "webhook": WebhookChannel(s.send_timeout_s),
+            "webhook": WebhookChannel(s.send_timeout_s, guard),
         }
         self.dispatcher = Dispatcher(
             self.db, channels, RetryPolicy(s.max_attempts, s.retry_base_s, s.retry_cap_s, s.lease_s), s.poll_s
@@ -40,7 +42,7 @@ class NotifyService:
         links = Links(enterprise=s.enterprise_url, staff=s.staff_url)
         templates = load_templates(s.templates)
         consumers.register(self.broker, self.db, s.max_deliveries, templates, links, self.dispatcher.wake.set)
-        self.app = api.build_app(self.db, s.auth_secret, self.dispatcher.wake.set)
+        self.app = api.build_app(self.db, s.auth_secret, guard, self.dispatcher.wake.set)
         add_health_route(self.app, self.name, self.broker, self.db)
 
     async def start(self) -> None:

@@ -14,6 +14,7 @@ import httpx
 
 from services.notify.signature import sign
 from services.notify.tables import DeliveryRow, RecipientRow
+from services.notify.webhook_guard import WebhookGuard, WebhookRefused, post
 
 
 class SendFailed(Exception):
@@ -61,10 +62,15 @@ class SmtpChannel:
 @dataclass(frozen=True)
 class WebhookChannel:
     timeout_s: float
+    guard: WebhookGuard
 
     async def send(self, d: DeliveryRow, to: RecipientRow) -> None:
         if not to.webhook_url or not to.webhook_secret:
             raise SendFailed(f"recipient {to.recipient} chose webhooks but has no URL")
+        try:
+            target = await self.guard.target(to.webhook_url)
+        except WebhookRefused as exc:
+            raise SendFailed(f"webhook refused: {exc}") from exc
         body = json.dumps(
             {"delivery": delivery_key(d), "title": d.title, "body": d.body, "event": json.loads(d.payload)},
             ensure_ascii=False,
@@ -77,10 +83,13 @@ class WebhookChannel:
             # Recipients can be districts (大兴区): headers must be ASCII, so the key is percent-encoded.
             "greenfab-delivery": quote(delivery_key(d), safe="/:-_."),
         }
+        # Only a status and a short reason are kept: the receiver's answer (its body, its own reason
+        # phrase, an error's text) could carry anything, and the delivery log is shown to the caller.
         try:
-            async with httpx.AsyncClient(timeout=self.timeout_s) as client:
-                r = await client.post(to.webhook_url, content=body, headers=headers)
+            status = await post(target, body, headers, self.timeout_s)
+        except httpx.TimeoutException as exc:
+            raise SendFailed(f"webhook: no answer within {self.timeout_s:g} s ({type(exc).__name__})") from exc
         except httpx.HTTPError as exc:
-            raise SendFailed(f"webhook {to.webhook_url}: {type(exc).__name__}: {exc}") from exc
-        if r.status_code >= 300:
-            raise SendFailed(f"webhook {to.webhook_url}: HTTP {r.status_code} {r.text[:200]}")
+            raise SendFailed(f"webhook: could not deliver ({type(exc).__name__})") from exc
+        if status >= 300:
+            raise SendFailed(f"webhook: HTTP {status} {httpx.codes.get_reason_phrase(status)}".rstrip())

@@ -98,7 +98,7 @@ class Dispatcher:
             error = ""
             try:
                 async with self.db.session() as s:
-                    to = await s.get(RecipientRow, row.recipient)
+                    to = await s.get(RecipientRow, (row.recipient_role, row.recipient))
                 channel = self.channels.get(row.channel)
                 if to is None or channel is None:
                     raise SendFailed(f"no {row.channel} address for recipient {row.recipient}")

@@ -25,7 +25,7 @@ async def record(db: Database, source_event: str, drafts: list[Draft], event: di
     added = 0
     payload = json.dumps(event, ensure_ascii=False, default=str)
     for draft in drafts:
-        channels = ["inbox"] if draft.error else channels_for(await _chosen(db, draft.recipient))
+        channels = ["inbox"] if draft.error else channels_for(await _chosen(db, draft.recipient_role, draft.recipient))
         for channel in channels:
             row = DeliveryRow(
                 source_event=source_event,
@@ -61,24 +61,31 @@ async def record(db: Database, source_event: str, drafts: list[Draft], event: di
     return added
 
 
-async def _chosen(db: Database, name: str) -> list[str] | None:
-    row = await recipient(db, name)
+async def _chosen(db: Database, role: str, name: str) -> list[str] | None:
+    row = await recipient(db, role, name)
     return row.channels.split(",") if row else None
 
 
-async def inbox(db: Database, recipient: str, limit: int) -> list[InboxItem]:
+async def inbox(db: Database, role: str, name: str, limit: int) -> list[InboxItem]:
+    """A recipient's inbox, newest first: its role and its name, never the name alone."""
     async with db.session() as s:
-        query = (
-            select(InboxItem).where(InboxItem.recipient == recipient).order_by(col(InboxItem.id).desc()).limit(limit)
-        )
+        mine = (InboxItem.recipient_role == role) & (InboxItem.recipient == name)
+        query = select(InboxItem).where(mine).order_by(col(InboxItem.id).desc()).limit(limit)
         return list((await s.exec(query)).all())
 
 
 async def deliveries(
-    db: Database, recipient: str | None, status: str | None, channel: str | None, limit: int
+    db: Database,
+    role: str | None,
+    recipient: str | None,
+    status: str | None,
+    channel: str | None,
+    limit: int,
 ) -> list[DeliveryRow]:
     async with db.session() as s:
         query = select(DeliveryRow)
+        if role is not None:
+            query = query.where(DeliveryRow.recipient_role == role)
         if recipient is not None:
             query = query.where(DeliveryRow.recipient == recipient)
         if status is not None:
@@ -102,17 +109,17 @@ async def retry(db: Database, delivery_id: int) -> DeliveryRow | None:
         return row
 
 
-async def recipient(db: Database, name: str) -> RecipientRow | None:
+async def recipient(db: Database, role: str, name: str) -> RecipientRow | None:
     async with db.session() as s:
-        return await s.get(RecipientRow, name)
+        return await s.get(RecipientRow, (role, name))
 
 
 async def choose(
-    db: Database, name: str, channels: list[str], email: str | None, webhook_url: str | None
+    db: Database, role: str, name: str, channels: list[str], email: str | None, webhook_url: str | None
 ) -> tuple[RecipientRow, str | None]:
     """Save a recipient's choice; a new webhook secret when a webhook is chosen without one (shown once)."""
     async with db.session() as s:
-        row = await s.get(RecipientRow, name) or RecipientRow(recipient=name)
+        row = await s.get(RecipientRow, (role, name)) or RecipientRow(recipient_role=role, recipient=name)
         new_secret = None
         if webhook_url and (row.webhook_secret is None or row.webhook_url != webhook_url):
             new_secret = secrets.token_urlsafe(32)

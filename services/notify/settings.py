@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 
 from greenfab.settings import ServiceSettings
+from services.notify.webhook_address import AllowList
 
 
 def _env(name: str) -> AliasChoices:
@@ -30,6 +31,17 @@ class NotifySettings(ServiceSettings):
     retry_cap_s: float = Field(default=3600.0, gt=0, validation_alias=_env("RETRY_CAP_S"))
     lease_s: float = Field(default=120.0, gt=0, validation_alias=_env("LEASE_S"))
     poll_s: float = Field(default=1.0, gt=0, validation_alias=_env("POLL_S"))
+    webhook_allow: str = Field(
+        default="",
+        description="Comma-separated networks (CIDR) and host names that webhooks may reach although they are "
+        "not public, e.g. `10.20.0.0/16,hooks.intranet.example` (tests, intranets). Empty: public addresses only.",
+        validation_alias=_env("WEBHOOK_ALLOW"),
+    )
+    webhook_require_https: bool = Field(
+        default=True,
+        description="Refuse webhook URLs that are not https:// (turn off only for development).",
+        validation_alias=_env("WEBHOOK_REQUIRE_HTTPS"),
+    )
     templates: Path | None = Field(default=None, validation_alias=_env("TEMPLATES"))
     enterprise_url: str = Field(
         default="http://127.0.0.1:8001/docs", description="Where enterprises act.", validation_alias=_env("PORTAL_URL")
@@ -37,3 +49,13 @@ class NotifySettings(ServiceSettings):
     staff_url: str = Field(
         default="http://127.0.0.1:8002/docs", description="Where staff act.", validation_alias=_env("STAFF_URL")
     )
+
+    @field_validator("webhook_allow")
+    @classmethod
+    def _allow_list(cls, value: str) -> str:
+        AllowList.parse(value.split(","))
+        return value
+
+    @property
+    def webhook_allow_list(self) -> AllowList:
+        return AllowList.parse(self.webhook_allow.split(","))

@@ -1,11 +1,15 @@
 """Notify's tables: recipients' channel choices, the delivery log (one row per event, recipient and
-channel) and the in-app inbox."""
+channel) and the in-app inbox.
+
+A recipient is a role and a name (an enterprise's USCC, a district, or a role's shared inbox):
+every key holds both, so a name never opens another role's inbox.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -18,10 +22,13 @@ class NotifyBase(SQLModel, registry=registry()):
 
 class InboxItem(NotifyBase, table=True):
     __tablename__ = "inbox"
-    __table_args__ = (UniqueConstraint("source_event", "recipient", name="uq_inbox_event_recipient"),)
+    __table_args__ = (
+        UniqueConstraint("source_event", "recipient_role", "recipient", name="uq_inbox_event_recipient"),
+        Index("ix_inbox_recipient", "recipient_role", "recipient", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    recipient: str = Field(index=True, max_length=64)
+    recipient: str = Field(max_length=64)
     recipient_role: str = Field(max_length=20)
     title: str = Field(max_length=200)
     body: str
@@ -30,10 +37,11 @@ class InboxItem(NotifyBase, table=True):
 
 
 class RecipientRow(NotifyBase, table=True):
-    """A recipient's channel choice and addresses (a USCC, a district, or `bureau`)."""
+    """A recipient's channel choice and addresses: (enterprise, USCC), (district, 大兴区), (bureau, bureau)…"""
 
     __tablename__ = "recipients"
 
+    recipient_role: str = Field(primary_key=True, max_length=20)
     recipient: str = Field(primary_key=True, max_length=64)
     channels: str = Field(default="inbox", max_length=40, description="Comma-separated: inbox,email,webhook.")
     email: str | None = Field(default=None, max_length=254)
@@ -47,7 +55,9 @@ class DeliveryRow(NotifyBase, table=True):
 
     __tablename__ = "deliveries"
     __table_args__ = (
-        UniqueConstraint("source_event", "recipient", "channel", name="uq_delivery_event_recipient_channel"),
+        UniqueConstraint(
+            "source_event", "recipient_role", "recipient", "channel", name="uq_delivery_event_recipient_channel"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

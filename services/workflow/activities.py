@@ -51,7 +51,7 @@ class LifecycleActivities:
                     TaskEvent(
                         id=f"{t.id}-r{t.rev}",
                         correlation_id=batch.correlation_id,
-                        actor=t.decided_by or SYSTEM,
+                        actor=effect.actor or t.decided_by or SYSTEM,
                         change=effect.change,
                         task_id=t.id,
                         kind=t.kind,

@@ -63,6 +63,8 @@ def notify_settings(nats: Nats, tmp_path: Path, smtp_port: int, **extra: Any) ->
         "retry_base_s": 0.2,
         "poll_s": 0.1,
         "send_timeout_s": 2,
+        "webhook_allow": "127.0.0.1/32",  # the test's webhook receiver
+        "webhook_require_https": False,
         **extra,
     }
     return NotifySettings(**values)
@@ -140,11 +142,18 @@ async def test_three_years_below_grade_three_every_reminder_once_on_time_to_the_
         audit = await started_audit(nats, tmp_path)
         try:
             _, secret = await notify_handlers.choose(
-                notify.db, USCC, ["inbox", "email", "webhook"], "energy@example.com", hooks.url("/hooks/enterprise")
+                notify.db,
+                "enterprise",
+                USCC,
+                ["inbox", "email", "webhook"],
+                "energy@example.com",
+                hooks.url("/hooks/enterprise"),
             )
             assert secret is not None
             hooks.secrets["/hooks/enterprise"] = secret
-            await notify_handlers.choose(notify.db, DISTRICT, ["inbox", "email"], "daxing@example.com", None)
+            await notify_handlers.choose(
+                notify.db, "district", DISTRICT, ["inbox", "email"], "daxing@example.com", None
+            )
 
             async with bench(env, nats, tmp_path) as b:
                 await run_grade_path_to_revocation(b)
@@ -241,7 +250,7 @@ async def check_audit(
             csv_text = (await c.get(f"/v1/units/{USCC}/history?format=csv", headers=auth)).text
             assert csv_text.splitlines()[0].startswith("seq,") and len(csv_text.splitlines()) >= len(timeline) + 1
             other = {"authorization": f"Bearer {token('enterprise', '91110108551385082Q')}"}
-            assert (await c.get(f"/v1/units/{USCC}/history", headers=other)).status_code == 403
+            assert (await c.get(f"/v1/units/{USCC}/history", headers=other)).status_code == 404
     finally:
         await again.stop()
     db_path = tmp_path / "audit.db"
@@ -269,8 +278,12 @@ async def test_an_unreachable_smtp_server_loses_nothing_and_blocks_no_one(
         settings = notify_settings(nats, tmp_path, port, max_attempts=3, retry_base_s=0.1, database_url=database_url)
         notify = await started_notify(settings)
         try:
-            _, secret = await notify_handlers.choose(notify.db, USCC, ["email"], "energy@example.com", None)
-            _, secret = await notify_handlers.choose(notify.db, DISTRICT, ["webhook"], None, hooks.url("/hooks/daxing"))
+            _, secret = await notify_handlers.choose(
+                notify.db, "enterprise", USCC, ["email"], "energy@example.com", None
+            )
+            _, secret = await notify_handlers.choose(
+                notify.db, "district", DISTRICT, ["webhook"], None, hooks.url("/hooks/daxing")
+            )
             hooks.secrets["/hooks/daxing"] = secret or ""
             from greenfab.messaging import publish
 
@@ -278,7 +291,7 @@ async def test_an_unreachable_smtp_server_loses_nothing_and_blocks_no_one(
                 await publish(notify.broker, subjects.deadline_subject("due"), deadline_event(owner, district, n))
 
             async def dead_and_delivered() -> bool:
-                rows = await notify_handlers.deliveries(notify.db, None, None, None, 100)
+                rows = await notify_handlers.deliveries(notify.db, None, None, None, None, 100)
                 return {(r.channel, r.status) for r in rows} == {
                     ("email", "dead"),
                     ("webhook", "sent"),

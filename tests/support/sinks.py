@@ -50,6 +50,7 @@ class WebhookSink:
     port: int
     secrets: dict[str, str] = field(default_factory=dict)  # path → secret
     calls: list[dict[str, Any]] = field(default_factory=list)
+    answers: dict[str, tuple[int, bytes]] = field(default_factory=dict)  # path → (status, body) instead of 204
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -66,9 +67,15 @@ def webhook_server() -> Iterator[WebhookSink]:
             signature = self.headers.get("greenfab-signature", "")
             signed = valid(sink.secrets.get(self.path, ""), ts, body, signature, int(time.time()))
             delivery = unquote(self.headers.get("greenfab-delivery", ""))
-            sink.calls.append({"path": self.path, "delivery": delivery, "signed": signed, **json.loads(body)})
-            self.send_response(204 if signed else 401)
+            host = self.headers.get("host", "")
+            sink.calls.append(
+                {"path": self.path, "host": host, "delivery": delivery, "signed": signed, **json.loads(body)}
+            )
+            status, content = sink.answers.get(self.path, (204 if signed else 401, b""))
+            self.send_response(status, "LEAKED-REASON" if content else None)
+            self.send_header("content-length", str(len(content)))
             self.end_headers()
+            self.wfile.write(content)
 
         def log_message(self, *args: object) -> None:
             pass

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,3 +121,17 @@ def _summary(kind: str, m: dict[str, Any]) -> str:
     if kind == "submission.received":
         return f"{label}：{m.get('scheme', '')}（{m.get('submission_id', '')}）"
     return label
+
+
+# Records whose district is the unit's own: the enterprise's declaration and the workflow's steps.
+# A notice's district is its sender's (a district reporting on a unit), which says nothing about the unit.
+UNIT_DISTRICT_KINDS = frozenset({"submission.received", "unit.changed", "task", "deadline"})
+
+
+def unit_district(records: Iterable[tuple[str, str]]) -> str:
+    """The unit's district from its (kind, district) records in time order: the latest that states it, or ""."""
+    found = ""
+    for kind, district in records:
+        if kind in UNIT_DISTRICT_KINDS and district:
+            found = district
+    return found

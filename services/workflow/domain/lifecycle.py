@@ -145,10 +145,10 @@ class Lifecycle:
         self._task_changed("opened", task)
         return task
 
-    def _task_changed(self, change: str, task: Task) -> None:
+    def _task_changed(self, change: str, task: Task, actor: Actor | None = None) -> None:
         # Projections apply a task's changes in revision order, whatever order activities run in.
         task.rev += 1
-        self._effects.append(TaskChanged(change=change, task=task.model_copy()))
+        self._effects.append(TaskChanged(change=change, task=task.model_copy(), actor=actor))
 
     def _close_task(self, task: Task, change: str = "closed") -> None:
         task.status = "cancelled" if change == "cancelled" else "done"
@@ -573,7 +573,7 @@ class Lifecycle:
     def claim(self, c: TaskClaim, now: datetime) -> Task:
         task = self.check_claim(c)
         task.status, task.claimed_by = ("open", None) if c.release else ("claimed", c.actor.subject)
-        self._task_changed("released" if c.release else "claimed", task)
+        self._task_changed("released" if c.release else "claimed", task, c.actor)
         return task
 
     def _may_act(self, task: Task, actor: Actor) -> None:

@@ -227,6 +227,7 @@ class TaskChanged(BaseModel):
     effect: Literal["task"] = "task"
     change: Literal["opened", "updated", "claimed", "released", "closed", "escalated", "cancelled"]
     task: Task
+    actor: Actor | None = Field(default=None, description="Who changed it, when a person did (claim, release).")
 
 
 class DeadlineFired(BaseModel):
