@@ -138,3 +138,25 @@ class NoticeReceived(Envelope):
     uscc: str = Field(description="The unit it is about.")
     district: str | None = Field(default=None, description="The district, when a district reported it.")
     notice: dict[str, Any] = Field(description="The notice as stored (one of the kinds in contracts.notices).")
+
+
+class UnitLookupRequest(BaseModel):
+    """Intake → workflow (request/reply): which units of this enterprise exist, before a notice is accepted."""
+
+    uscc: str = Field(description="The enterprise's USCC.")
+
+
+class UnitBrief(BaseModel):
+    """One of an enterprise's units, as the workflow service last projected it."""
+
+    workflow_id: str = Field(description="The lifecycle workflow's id.")
+    designation: Designation = Field(description="What the workflow is about.")
+    district: str = Field(description="The unit's district.")
+    state: str = Field(description="Its current state, e.g. `publicity`, `listed`.")
+
+
+class UnitLookupReply(BaseModel):
+    """The enterprise's units (none when it has never declared): notices about any other are refused."""
+
+    uscc: str = Field(description="The USCC asked about.")
+    units: list[UnitBrief] = Field(description="Every unit of the enterprise, one per designation.")
