@@ -8,7 +8,9 @@ I/O or reads a clock: ``now`` is always given, so the same inputs give the same 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
 from contracts.envelope import Actor
 from contracts.schemes import Designation
@@ -19,6 +21,7 @@ from services.workflow.domain.state import (
     Effect,
     EvaluationFacts,
     ExpertItem,
+    Fault,
     GradePath,
     NationalOutcome,
     NoticeFacts,
@@ -62,6 +65,7 @@ STATE_ZH: dict[str, str] = {
 IN_PROGRESS = {"awaiting_recommendation", "under_review", "publicity", "objection_review"}
 HOLDS_TITLE = {"listed", "under_recheck"}
 PUBLICITY_END = "publicity-end"
+T = TypeVar("T")
 
 
 class ActionRefused(Exception):
@@ -70,6 +74,10 @@ class ActionRefused(Exception):
     def __init__(self, status: int, code: str, message_zh: str, message_en: str) -> None:
         super().__init__(f"{code}: {message_en}")
         self.status, self.code, self.message_zh, self.message_en = status, code, message_zh, message_en
+
+
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]
 
 
 class Lifecycle:
@@ -85,6 +93,58 @@ class Lifecycle:
     def drain(self) -> list[Effect]:
         out, self._effects = self._effects, []
         return out
+
+    # ----- inputs it cannot apply -------------------------------------------------------------
+    # An input is applied whole or not at all. One that fails on its data (a date past the calendar's
+    # end, a state it does not fit) leaves the state as it was and is recorded as a fault, so a bad
+    # input can never stop the unit: the workflow goes on waiting for the next one.
+
+    def apply_whole(self, now: datetime, what: str, change: Callable[[], T]) -> T | Fault:
+        """Apply ``change`` and return its result; if it fails, restore the state and return the recorded fault.
+
+        A refusal (ActionRefused) is the caller's to answer and passes through, with the state restored.
+        """
+        state, effects = self.state.model_copy(deep=True), list(self._effects)
+        try:
+            result = change()
+            self.next_alarm()  # the unit must still be one the workflow can wait on
+        except ActionRefused:
+            self.state, self._effects = state, effects
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure on the input's data refuses that input
+            self.state, self._effects = state, effects
+            return self.fault(now, what, exc)
+        return result
+
+    def trial(self, change: Callable[[Lifecycle], object]) -> None:
+        """Raise ActionRefused if ``change`` could not be applied, changing nothing (update validators)."""
+        copy = Lifecycle(self.state.model_copy(deep=True), self.policy)
+        try:
+            change(copy)
+            copy.next_alarm()
+        except ActionRefused:
+            raise
+        except Exception as exc:
+            raise ActionRefused(
+                422, "cannot_apply", f"该操作无法执行：{_describe(exc)}", f"this cannot be applied: {_describe(exc)}"
+            ) from exc
+
+    def fault(self, now: datetime, what: str, exc: Exception) -> Fault:
+        """Record an input that could not be applied, on the unit and in its timeline."""
+        fault = Fault(at=now, input=what, error=_describe(exc))
+        self.state.faults.append(fault)
+        self._move(now, None, f"无法处理 {what}，已拒收，未作任何变更：{fault.error}", "系统校验（输入无法处理）")
+        return fault
+
+    def discard_due_alarms(self, now: datetime) -> None:
+        """Mark every alarm due by ``now`` as fired without acting on it (after firing them failed)."""
+        for at, label, ob, _ in self._alarms():
+            if at > now:
+                break
+            if ob is not None:
+                ob.fired.append(label)
+            elif label == PUBLICITY_END:
+                self.state.publicity_ends_on = None
 
     def _today(self, now: datetime) -> date:
         return self.policy.local_day(now)

@@ -188,6 +188,14 @@ class GradePath(BaseModel):
     renovated: bool = False
 
 
+class Fault(BaseModel):
+    """An input the workflow could not apply: it was refused whole and recorded; the state is as it was."""
+
+    at: datetime
+    input: str = Field(description="What could not be applied, e.g. `notice district_report n-…`.")
+    error: str = Field(description="Why, as the workflow saw it.")
+
+
 class UnitState(BaseModel):
     """All a unit's workflow knows; carried whole into the next run on continue-as-new."""
 
@@ -216,6 +224,7 @@ class UnitState(BaseModel):
     grade_path: GradePath | None = None
     banned_until: date | None = None
     revoked_ground: str | None = None
+    faults: list[Fault] = Field(default_factory=list, description="Inputs refused because they could not be applied.")
 
 
 class Transitioned(BaseModel):
