@@ -180,7 +180,12 @@ class Lifecycle:
         self._effects.append(Transitioned(transition=step))
 
     def _open_task(
-        self, kind: TaskKind, now: datetime, context: dict[str, object], item: ExpertItem | None = None
+        self,
+        kind: TaskKind,
+        now: datetime,
+        context: dict[str, object],
+        item: ExpertItem | None = None,
+        decisions: list[str] | None = None,
     ) -> Task:
         spec = TASKS[kind]
         s = self.state
@@ -192,7 +197,7 @@ class Lifecycle:
             role=spec.role,
             district=s.district if spec.role == "district" else None,
             opened_at=now,
-            decisions=list(spec.decisions),
+            decisions=decisions or list(spec.decisions),
             clause=spec.clause,
             item=item,
             context=context,
@@ -384,7 +389,30 @@ class Lifecycle:
             f"评价完成（总分 {ev.total}），待区工业主管部门推荐（{ev.call.title}）",
             "003 第八条",
         )
-        self._open_task("recommend", now, self._evaluation_context())
+        if not self._district_disputed(ev, now):
+            self._open_task("recommend", now, self._evaluation_context())
+
+    def _district_disputed(self, ev: EvaluationFacts, now: datetime) -> bool:
+        """A unit's district is the one it declared in (and the pool it was cultivated in). When the
+        declaration, the pool or the unit's earlier district disagree, the bureau decides: never a silent
+        choice. A title's recommendation waits for that decision, so no district acts on another's unit."""
+        s = self.state
+        candidates = list(dict.fromkeys(d for d in (s.district, ev.declared_district, ev.pool_district) if d))
+        if len(candidates) < 2:
+            return False
+        sources = {"unit": s.district, "declared": ev.declared_district, "pool": ev.pool_district}
+        task = self._open_task(
+            "confirm_district", now, {**sources, "submission_id": ev.submission_id}, decisions=candidates
+        )
+        self._move(
+            now,
+            None,
+            f"所属区不一致（单位 {s.district}，申报 {ev.declared_district or '—'}，"
+            f"培育名单 {ev.pool_district or '—'}），待市经济和信息化局确认",
+            task.clause,
+            task=task,
+        )
+        return True
 
     def _evaluation_context(self) -> dict[str, object]:
         ev = self.state.evaluation
@@ -407,6 +435,7 @@ class Lifecycle:
         if ev.error:
             self._move(now, "evaluation_failed", f"评价未完成：{ev.error}", "003 第四条", submission_id=sid)
             return
+        self._district_disputed(ev, now)
         s.cycle += 1
         s.evaluation = ev
         s.level, s.graded_on = ev.level, self._today(now)
@@ -831,6 +860,26 @@ class Lifecycle:
             f"根据区级报告（{task.context.get('finding')}）启动复核",
             {"trigger": "district_report", **task.context},
         )
+
+    def _on_confirm_district(self, task: Task, a: TaskAction, now: datetime) -> None:
+        s = self.state
+        old, s.district = s.district, a.decision
+        why = f"：{a.reason}" if a.reason else ""
+        if s.district == old:
+            self._move(now, None, f"市经济和信息化局确认所属区为{old}{why}", task.clause, a.actor, task)
+        else:
+            self._move(
+                now, None, f"市经济和信息化局确认所属区为{s.district}（原为{old}）{why}", task.clause, a.actor, task
+            )
+            for t in s.tasks:
+                if t.active and t.role == "district":
+                    t.district = s.district
+                    self._task_changed("updated", t)
+        if s.evaluation is not None:
+            s.evaluation.in_pool = s.evaluation.pool_district == s.district
+        recommending = any(t.active and t.kind == "recommend" for t in s.tasks)
+        if s.state == "awaiting_recommendation" and not recommending:
+            self._open_task("recommend", now, self._evaluation_context())
 
     def _on_miit_request(self, task: Task, a: TaskAction, now: datetime) -> None:
         self._move(now, None, "已报请工业和信息化部撤销国家级称号", task.clause, a.actor, task)

@@ -29,6 +29,7 @@ TaskKind = Literal[
     "miit_request",
     "national_outcome",
     "followup",
+    "confirm_district",
 ]
 TaskStatus = Literal["open", "claimed", "done", "cancelled"]
 AlarmKind = Literal["upcoming", "due", "missed"]
@@ -75,6 +76,8 @@ class EvaluationFacts(BaseModel):
     in_pool: bool = Field(default=False, description="In the district's cultivation pool (第六条)?")
     latest_grade: int | None = Field(default=None, description="The unit's latest published grade level.")
     holds_title: bool = Field(default=False, description="Grading only: the unit holds a green-factory title.")
+    declared_district: str | None = Field(default=None, description="The district the declaration names.")
+    pool_district: str | None = Field(default=None, description="The district whose cultivation pool holds it.")
 
 
 class NoticeFacts(BaseModel):
