@@ -57,6 +57,9 @@ class UnitChanged(Envelope):
     designation: Designation = Field(description="What the workflow is about.")
     state: str = Field(description="The state after the step.")
     state_zh: str = Field(description="The state in Chinese.")
+    state_changed: bool = Field(
+        default=True, description="False when the step records a note and the state stays as it was."
+    )
     submission_id: str | None = Field(default=None, description="The declaration behind the change, if any.")
     reason: str = Field(description="Why, in Chinese.")
     clause: str = Field(default="", description="The clause or DOMAIN.md decision behind the step.")

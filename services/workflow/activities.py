@@ -90,6 +90,7 @@ class LifecycleActivities:
             designation=u.designation,
             state=t.state,
             state_zh=STATE_ZH.get(t.state, t.state),
+            state_changed=t.state_changed,
             submission_id=t.submission_id,
             reason=t.reason,
             clause=t.clause,

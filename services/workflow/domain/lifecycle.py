@@ -161,6 +161,7 @@ class Lifecycle:
     ) -> None:
         """Record a step; ``state`` None records a note that leaves the state as it is."""
         s = self.state
+        changed = state is not None and state != s.state
         if state is not None:
             s.state = state
         s.seq += 1
@@ -169,6 +170,7 @@ class Lifecycle:
             seq=s.seq,
             at=now,
             state=s.state,
+            state_changed=changed,
             reason=reason,
             clause=clause,
             actor=actor,

@@ -174,6 +174,7 @@ class Transition(BaseModel):
     seq: int
     at: datetime
     state: str
+    state_changed: bool = Field(default=True, description="False when the step records a note in the same state.")
     reason: str
     clause: str
     actor: Actor
