@@ -145,6 +145,8 @@ async def snapshot(client: Client, wid: str) -> UnitState | None:
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             return None
+        if exc.status == RPCStatusCode.UNAVAILABLE:
+            raise  # Temporal itself is away: nothing to ask it about the unit
         failure = await _diagnosed(client, wid)
         if failure is not None:
             raise UnitFailingError(failure) from exc

@@ -18,8 +18,6 @@ from services.workflow.staff.context import Staff
 from services.workflow.tables import EvaluationCopy, TaskProjection
 from services.workflow.workflows import UnitLifecycleWorkflow
 
-InboxStatus = str  # active | open | claimed | done | cancelled | all
-
 
 def require_role(who: Principal, *roles: str) -> None:
     if who.role not in roles:
@@ -41,9 +39,9 @@ def may_see(who: Principal, row: TaskProjection) -> bool:
     return False
 
 
-async def inbox(staff: Staff, who: Principal, status: InboxStatus, kind: str | None, limit: int) -> list[TaskPublic]:
+async def inbox(staff: Staff, who: Principal, status: str, kind: str | None, limit: int) -> list[TaskPublic]:
     """A district sees its district's tasks, the bureau its own and every escalated one, experts the expert
-    tasks; most urgent first."""
+    tasks; most urgent first. ``status``: active (open or claimed), open, claimed, done, cancelled or all."""
     require_role(who, *STAFF_ROLES)
     query = select(TaskProjection)
     if who.role == "district":
