@@ -128,6 +128,7 @@ async def signal_with_start(client: Client, task_queue: str, unit: LifecycleInpu
 
 
 _NOTICE: TypeAdapter[AnyNotice] = TypeAdapter(Notice)
+STATE_DEPENDENT = {"not_in_publicity", "no_title"}
 
 
 def _checked_notice(event: NoticeReceived) -> AnyNotice:
@@ -146,8 +147,12 @@ async def on_notice(client: Client, db: Database, event: NoticeReceived) -> list
     notice = _checked_notice(event)
     units = await lookup.units_of(db, notice.uscc)
     refusal = notices.refusal(notice, event.actor, units)
-    if refusal is not None and refusal.code != "not_in_publicity":
+    # What depends on the unit's state (in publicity, holding a title) may have changed since intake
+    # checked it: the unit itself records such a notice as archived. Who filed it, and about which unit, not.
+    if refusal is not None and refusal.code not in STATE_DEPENDENT:
         raise Refused(f"notice {event.notice_id}: {refusal.message_en} ({refusal.code})")
+    if isinstance(notice, notices.DistrictReport):
+        units = [u for u in units if u.district == event.actor.scope]  # a district reports on its own units
     facts = NoticeFacts(
         notice_id=event.notice_id,
         correlation_id=event.correlation_id,
@@ -156,7 +161,6 @@ async def on_notice(client: Client, db: Database, event: NoticeReceived) -> list
         filed_at=event.occurred_at,
         actor=event.actor,
     )
-    # An objection that arrives after publicity ended still reaches the unit, which records it as archived.
     sent = []
     for unit in units:
         if unit.designation in notices.designations_of(notice):
