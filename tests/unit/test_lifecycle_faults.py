@@ -9,13 +9,14 @@ import pytest
 
 from contracts.envelope import Actor
 from contracts.schemes import Designation
-from services.workflow.domain.lifecycle import ActionRefused, Lifecycle
+from services.workflow.domain.lifecycle import ActionRefused, Lifecycle, checkpoint
 from services.workflow.domain.state import Fault, NoticeFacts, Task, TaskAction, UnitState
 from services.workflow.policy_loader import load_policy
 
 POLICY = load_policy(Path(__file__).resolve().parents[2] / "rules")
 NOW = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 DISTRICT = Actor(role="district", subject="daxing-wang", scope="大兴区")
+BUREAU = Actor(role="bureau", subject="bureau-li")
 E = "91110115MA04C2UX1E"
 
 
@@ -81,3 +82,15 @@ def test_a_trial_refuses_what_could_not_be_applied_and_changes_nothing() -> None
         life.trial(lambda copy: copy.act(action, NOW))
     assert err.value.code == "cannot_apply" and err.value.status == 422
     assert life.state == before and life.drain() == []
+
+
+def test_a_checkpoint_is_not_reached_by_later_changes() -> None:
+    life = listed()
+    life.apply_whole(NOW, "通知", lambda: life.on_notice(report("2026-11-01"), NOW))  # a task, an obligation
+    saved = checkpoint(life.state)
+    frozen = saved.model_dump()
+    task = life.state.tasks[0]
+    life.act(TaskAction(task_id=task.id, decision="start_review", actor=BUREAU), NOW)  # mutates, appends, closes
+    life.on_time(datetime(2027, 6, 1, tzinfo=UTC))  # fires and removes alarms
+    assert life.state.model_dump() != frozen
+    assert saved.model_dump() == frozen

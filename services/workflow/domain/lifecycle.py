@@ -8,6 +8,7 @@ I/O or reads a clock: ``now`` is always given, so the same inputs give the same 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import TypeVar
@@ -80,6 +81,25 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
 
 
+# Lists the lifecycle only ever appends to, of items it never changes once appended: a checkpoint copies
+# the list, not its items. Everything else is copied whole, except closed tasks, which nothing changes.
+_APPEND_ONLY = frozenset({"history", "submissions", "notices", "faults"})
+
+
+def checkpoint(state: UnitState) -> UnitState:
+    """A copy of ``state`` that later changes to ``state`` do not reach (cheap for a long history)."""
+    copied: dict[str, object] = {}
+    for name in UnitState.model_fields:
+        value = getattr(state, name)
+        if name in _APPEND_ONLY:
+            copied[name] = list(value)
+        elif name == "tasks":
+            copied[name] = [t.model_copy(deep=True) if t.active else t for t in value]
+        else:
+            copied[name] = copy.deepcopy(value)
+    return state.model_copy(update=copied)
+
+
 class Lifecycle:
     """The rules of 003 chapters 3–4 over one unit's state."""
 
@@ -104,7 +124,7 @@ class Lifecycle:
 
         A refusal (ActionRefused) is the caller's to answer and passes through, with the state restored.
         """
-        state, effects = self.state.model_copy(deep=True), list(self._effects)
+        state, effects = checkpoint(self.state), list(self._effects)
         try:
             result = change()
             self.next_alarm()  # the unit must still be one the workflow can wait on
@@ -118,10 +138,10 @@ class Lifecycle:
 
     def trial(self, change: Callable[[Lifecycle], object]) -> None:
         """Raise ActionRefused if ``change`` could not be applied, changing nothing (update validators)."""
-        copy = Lifecycle(self.state.model_copy(deep=True), self.policy)
+        rehearsal = Lifecycle(checkpoint(self.state), self.policy)
         try:
-            change(copy)
-            copy.next_alarm()
+            change(rehearsal)
+            rehearsal.next_alarm()
         except ActionRefused:
             raise
         except Exception as exc:
