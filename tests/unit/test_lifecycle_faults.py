@@ -9,8 +9,8 @@ import pytest
 
 from contracts.envelope import Actor
 from contracts.schemes import Designation
-from services.workflow.domain.lifecycle import ActionRefused, Lifecycle, checkpoint
-from services.workflow.domain.state import Fault, NoticeFacts, Task, TaskAction, UnitState
+from services.workflow.domain.lifecycle import ActionRefused, Lifecycle
+from services.workflow.domain.state import Fault, NoticeFacts, Task, TaskAction, UnitState, checkpoint
 from services.workflow.policy_loader import load_policy
 
 POLICY = load_policy(Path(__file__).resolve().parents[2] / "rules")

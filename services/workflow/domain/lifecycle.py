@@ -8,7 +8,6 @@ I/O or reads a clock: ``now`` is always given, so the same inputs give the same 
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import TypeVar
@@ -41,6 +40,7 @@ from services.workflow.domain.state import (
     Transitioned,
     UnitCommand,
     UnitState,
+    checkpoint,
 )
 from services.workflow.domain.tasks import REVOKING, TASKS
 
@@ -79,25 +79,6 @@ class ActionRefused(Exception):
 
 def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
-
-
-# Lists the lifecycle only ever appends to, of items it never changes once appended: a checkpoint copies
-# the list, not its items. Everything else is copied whole, except closed tasks, which nothing changes.
-_APPEND_ONLY = frozenset({"history", "submissions", "notices", "faults"})
-
-
-def checkpoint(state: UnitState) -> UnitState:
-    """A copy of ``state`` that later changes to ``state`` do not reach (cheap for a long history)."""
-    copied: dict[str, object] = {}
-    for name in UnitState.model_fields:
-        value = getattr(state, name)
-        if name in _APPEND_ONLY:
-            copied[name] = list(value)
-        elif name == "tasks":
-            copied[name] = [t.model_copy(deep=True) if t.active else t for t in value]
-        else:
-            copied[name] = copy.deepcopy(value)
-    return state.model_copy(update=copied)
 
 
 class Lifecycle:

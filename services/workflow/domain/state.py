@@ -5,6 +5,7 @@ Every model here is pydantic so Temporal carries it (signals, updates, continue-
 
 from __future__ import annotations
 
+import copy
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -229,6 +230,25 @@ class UnitState(BaseModel):
     banned_until: date | None = None
     revoked_ground: str | None = None
     faults: list[Fault] = Field(default_factory=list, description="Inputs refused because they could not be applied.")
+
+
+# Lists the lifecycle only ever appends to, of items it never changes once appended: a checkpoint copies
+# the list, not its items. Everything else is copied whole, except closed tasks, which nothing changes.
+_APPEND_ONLY = frozenset({"history", "submissions", "notices", "faults"})
+
+
+def checkpoint(state: UnitState) -> UnitState:
+    """A copy of ``state`` that later changes to ``state`` do not reach (cheap for a long history)."""
+    copied: dict[str, object] = {}
+    for name in UnitState.model_fields:
+        value = getattr(state, name)
+        if name in _APPEND_ONLY:
+            copied[name] = list(value)
+        elif name == "tasks":
+            copied[name] = [t.model_copy(deep=True) if t.active else t for t in value]
+        else:
+            copied[name] = copy.deepcopy(value)
+    return state.model_copy(update=copied)
 
 
 class Transitioned(BaseModel):
