@@ -214,7 +214,11 @@ def start_service(name: str, port: int, workdir: Path, **settings: str) -> subpr
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
             return bool(r.status == 200)
 
-    wait_until(ready, 30, name)
+    try:
+        wait_until(ready, 30, name)
+    except BaseException:
+        _stop(proc)  # a service that never became ready is not left running
+        raise
     return proc
 
 
