@@ -1,21 +1,27 @@
-"""The identifiers every boundary checks the same way: the 统一社会信用代码 (USCC, GB 32100, check
-character included) and Beijing's 16 districts.
+"""The identifiers and dates every boundary checks the same way: the 统一社会信用代码 (USCC, GB 32100,
+check character included), Beijing's 16 districts, unit and task ids, and plausible days.
 
 Use ``Uscc`` and ``District`` as field types: a model that declares them refuses a bad value by field
 with a stable code (``uscc_invalid``, ``district_unknown``) and messages in Chinese and English, and
 stores the canonical form (``91110108…`` upper case; 海淀 → 海淀区). ``check_uscc`` and
 ``canonical_district`` answer the same questions for code that has no model (the command line).
+A day someone reports (a change completed, a finding observed) lies in a plausible range, so no date
+can push a deadline past the calendar's end.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import ValidationError as StdnumError
+
+from contracts.schemes import Designation
 
 USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$"
 
@@ -36,6 +42,11 @@ def check_uscc(value: str) -> str | None:
         return str(stdnum_uscc.validate(_nfkc(value).upper()))
     except StdnumError:
         return None
+
+
+def uscc_is_valid(value: str) -> bool:
+    """True if ``value`` is written as an 18-character USCC and its GB 32100 check character is right."""
+    return re.fullmatch(USCC_PATTERN, value) is not None and check_uscc(value) is not None
 
 
 def canonical_district(value: str) -> str | None:
@@ -90,3 +101,62 @@ District = Annotated[
     AfterValidator(_district),
 ]
 """A district field: one of the 16, stored by its full name."""
+
+
+# Days people report lie between the founding of the People's Republic (older events are still
+# reported, so the floor is generous) and a little after today.
+EARLIEST_DAY = date(1949, 10, 1)
+LATEST_AHEAD = timedelta(days=1)  # today in Beijing may be tomorrow in UTC
+LATEST_PLANNED_DAY = date(2100, 12, 31)  # the latest day a call may run to
+
+
+def _out_of_range(value: date, latest: date) -> PydanticCustomError:
+    return PydanticCustomError(
+        "date_out_of_range",
+        "{value} is outside the plausible range {earliest} … {latest}",
+        {
+            "value": value.isoformat(),
+            "earliest": EARLIEST_DAY.isoformat(),
+            "latest": latest.isoformat(),
+            "message_zh": f"日期 {value.isoformat()} 超出合理范围 {EARLIEST_DAY.isoformat()} … {latest.isoformat()}",
+        },
+    )
+
+
+def _reported_day(value: date) -> date:
+    latest = date.today() + LATEST_AHEAD
+    if not EARLIEST_DAY <= value <= latest:
+        raise _out_of_range(value, latest)
+    return value
+
+
+ReportedDay = Annotated[date, AfterValidator(_reported_day)]
+"""A day that has happened: a change completed, a finding observed (1949-10-01 … today)."""
+
+
+def _planned_day(value: date) -> date:
+    if not EARLIEST_DAY <= value <= LATEST_PLANNED_DAY:
+        raise _out_of_range(value, LATEST_PLANNED_DAY)
+    return value
+
+
+PlannedDay = Annotated[date, AfterValidator(_planned_day)]
+"""A day in a plan, such as a call's window (1949-10-01 … 2100-12-31)."""
+
+_UNIT_ID = re.compile(r"^unit-(?P<uscc>[0-9A-Z]{18})-(?P<designation>[a-z-]{1,40})$")
+UNIT_ID_PATTERN = (
+    r"^unit-[0-9A-HJ-NPQRTUWXY]{18}-"
+    r"(annual-grading|municipal-green-factory|national-recommendation|beautiful-factory)$"
+)
+TASK_ID_PATTERN = UNIT_ID_PATTERN.removesuffix("$") + r"\.t[0-9]{1,6}$"
+
+
+def parse_unit_id(value: str) -> tuple[str, Designation] | None:
+    """(USCC, designation) of a unit id ``unit-<USCC>-<designation>``, or None if it is not one."""
+    match = _UNIT_ID.fullmatch(value)
+    if match is None or not uscc_is_valid(match["uscc"]):
+        return None
+    try:
+        return match["uscc"], Designation(match["designation"])
+    except ValueError:
+        return None

@@ -57,6 +57,9 @@ class UnitChanged(Envelope):
     designation: Designation = Field(description="What the workflow is about.")
     state: str = Field(description="The state after the step.")
     state_zh: str = Field(description="The state in Chinese.")
+    state_changed: bool = Field(
+        default=True, description="False when the step records a note and the state stays as it was."
+    )
     submission_id: str | None = Field(default=None, description="The declaration behind the change, if any.")
     reason: str = Field(description="Why, in Chinese.")
     clause: str = Field(default="", description="The clause or DOMAIN.md decision behind the step.")
@@ -165,3 +168,25 @@ class DeadLettered(Envelope):
         default=None, description="What the owner marked failed, e.g. `declaration 0f3c…`; null if nothing was."
     )
     mark_error: str | None = Field(default=None, description="Why the owner could not mark it, if it could not.")
+
+
+class UnitLookupRequest(BaseModel):
+    """Intake → workflow (request/reply): which units of this enterprise exist, before a notice is accepted."""
+
+    uscc: str = Field(description="The enterprise's USCC.")
+
+
+class UnitBrief(BaseModel):
+    """One of an enterprise's units, as the workflow service last projected it."""
+
+    workflow_id: str = Field(description="The lifecycle workflow's id.")
+    designation: Designation = Field(description="What the workflow is about.")
+    district: str = Field(description="The unit's district.")
+    state: str = Field(description="Its current state, e.g. `publicity`, `listed`.")
+
+
+class UnitLookupReply(BaseModel):
+    """The enterprise's units (none when it has never declared): notices about any other are refused."""
+
+    uscc: str = Field(description="The USCC asked about.")
+    units: list[UnitBrief] = Field(description="Every unit of the enterprise, one per designation.")

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.envelope import Actor
 from contracts.evaluation import Evaluation
-from contracts.notices import USCC_PATTERN
+from contracts.identifiers import District, PlannedDay, Uscc
 from contracts.schemes import Scheme
 
 Text = Field(default=None, min_length=1, max_length=2000)
@@ -84,6 +84,23 @@ class TimelineEntry(BaseModel):
     submission_id: str | None = Field(description="The declaration concerned, if any.")
 
 
+class DeadlinePublic(BaseModel):
+    """A running deadline of a unit."""
+
+    deadline: str = Field(description="Which deadline, e.g. `district-recommendation` (rules/lifecycle).")
+    owner: str = Field(description="The role that must act: enterprise, district, bureau or expert.")
+    due_on: date = Field(description="The last day to act (Beijing time).")
+    task_id: str | None = Field(description="The task it belongs to, if any.")
+
+
+class FaultPublic(BaseModel):
+    """Something sent to the unit that its workflow could not apply: refused and recorded, nothing changed."""
+
+    at: datetime = Field(description="When (UTC).")
+    input: str = Field(description="What could not be applied, e.g. `notice district_report n-…`.")
+    error: str = Field(description="Why, as the workflow saw it.")
+
+
 class UnitDetail(BaseModel):
     """A unit's current state, open deadlines and whole timeline, read live from its workflow."""
 
@@ -99,9 +116,27 @@ class UnitDetail(BaseModel):
     national: str = Field(description="National title: none | recommended | listed | not_listed.")
     banned_until: date | None = Field(description="003 第十五条: no new declaration until this day.")
     publicity_ends_on: date | None = Field(description="Last day of publicity, while publicised.")
-    deadlines: list[dict[str, Any]] = Field(description="Running deadlines: key, owner, due day.")
+    deadlines: list[DeadlinePublic] = Field(description="Running deadlines: key, owner, due day.")
     submissions: list[str] = Field(description="Declarations received, oldest first.")
     timeline: list[TimelineEntry] = Field(description="Every step, oldest first.")
+    faults: list[FaultPublic] = Field(
+        default_factory=list, description="Inputs the workflow could not apply (refused and recorded; nothing changed)."
+    )
+
+
+class FailingUnit(BaseModel):
+    """A unit whose workflow Temporal reports failing: it cannot move on until the cause is repaired."""
+
+    workflow_id: str = Field(description="The lifecycle workflow's id.")
+    uscc: str = Field(description="The unit's USCC.")
+    designation: str = Field(description="What the workflow is about.")
+    enterprise_name: str | None = Field(description="单位名称, when the unit was ever projected.")
+    district: str | None = Field(description="The unit's district, when the unit was ever projected.")
+    state: str | None = Field(description="The last state projected before it failed.")
+    problems: list[str] = Field(description="What Temporal reports (TemporalReportedProblems), e.g. the failure cause.")
+    attempts: int | None = Field(description="How many times its current workflow task has been tried.")
+    error: str | None = Field(description="The last failure's message, from the workflow's history.")
+    since: datetime | None = Field(description="When its current workflow task was first scheduled.")
 
 
 class AutoListingCreate(BaseModel):
@@ -109,8 +144,8 @@ class AutoListingCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    uscc: str = Field(pattern=USCC_PATTERN, description="The unit's USCC.")
-    district: str = Field(min_length=2, max_length=20, description="The district its plant is in.")
+    uscc: Uscc = Field(description="The unit's USCC (the GB 32100 check character is verified).")
+    district: District = Field(description="The district its plant is in (one of Beijing's 16).")
     enterprise_name: str = Field(min_length=1, max_length=200, description="单位名称.")
     reason: str = Field(min_length=1, max_length=2000, description="E.g. the national list and year it is on.")
 
@@ -122,8 +157,8 @@ class CallCreate(BaseModel):
 
     scheme: Literal[Scheme.GREEN_FACTORY, Scheme.BEAUTIFUL_FACTORY] = Field(description="The scheme called for.")
     title: str = Field(min_length=1, max_length=200, description="通知名称.")
-    opens_on: date = Field(description="First day declarations count.")
-    closes_on: date = Field(description="Last day declarations count.")
+    opens_on: PlannedDay = Field(description="First day declarations count (1949-10-01 … 2100-12-31).")
+    closes_on: PlannedDay = Field(description="Last day declarations count (1949-10-01 … 2100-12-31).")
 
     @model_validator(mode="after")
     def _window(self) -> CallCreate:
@@ -132,10 +167,20 @@ class CallCreate(BaseModel):
         return self
 
 
-class CallPublic(CallCreate):
-    model_config = ConfigDict(extra="ignore")  # rows carry bookkeeping columns the answer leaves out
+# The answers below describe what was stored; they do not re-check it as input (a row stored under an
+# older, looser rule must still be readable), and they leave out the rows' bookkeeping columns.
+
+
+class CallPublic(BaseModel):
+    """An open call as stored."""
+
+    model_config = ConfigDict(extra="ignore", from_attributes=True)
 
     id: str = Field(description="The call's id.")
+    scheme: Scheme = Field(description="The scheme called for.")
+    title: str = Field(description="通知名称.")
+    opens_on: date = Field(description="First day declarations count.")
+    closes_on: date = Field(description="Last day declarations count.")
     opened_by: str = Field(description="Who opened it.")
 
 
@@ -144,14 +189,19 @@ class PoolEntryCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    uscc: str = Field(pattern=USCC_PATTERN, description="The unit's USCC.")
+    uscc: Uscc = Field(description="The unit's USCC (the GB 32100 check character is verified).")
     enterprise_name: str = Field(min_length=1, max_length=200, description="单位名称.")
     note: str | None = Field(default=None, max_length=2000, description="E.g. how it was found (诊断, 自荐).")
 
 
-class PoolEntryPublic(PoolEntryCreate):
-    model_config = ConfigDict(extra="ignore")  # rows carry bookkeeping columns the answer leaves out
+class PoolEntryPublic(BaseModel):
+    """A cultivation-pool entry as stored."""
 
+    model_config = ConfigDict(extra="ignore", from_attributes=True)
+
+    uscc: str = Field(description="The unit's USCC.")
+    enterprise_name: str = Field(description="单位名称.")
+    note: str | None = Field(description="E.g. how it was found (诊断, 自荐).")
     district: str = Field(description="The district whose pool it is in.")
     added_by: str = Field(description="Who added it.")
     added_at: datetime = Field(description="When.")
@@ -162,16 +212,21 @@ class EvaluatorBanCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    evaluator_uscc: str = Field(pattern=USCC_PATTERN, description="The evaluator's USCC.")
+    evaluator_uscc: Uscc = Field(description="The evaluator's USCC (the GB 32100 check character is verified).")
     ground: Literal["falsification", "concealment", "miit_blacklist"] = Field(
         description="弄虚作假 | 故意隐瞒 | 工信部平台黑名单."
     )
     reason: str = Field(min_length=1, max_length=2000, description="What was found.")
 
 
-class EvaluatorBanPublic(EvaluatorBanCreate):
-    model_config = ConfigDict(extra="ignore")  # rows carry bookkeeping columns the answer leaves out
+class EvaluatorBanPublic(BaseModel):
+    """An evaluator's ban as stored."""
 
+    model_config = ConfigDict(extra="ignore", from_attributes=True)
+
+    evaluator_uscc: str = Field(description="The evaluator's USCC.")
+    ground: str = Field(description="falsification | concealment | miit_blacklist.")
+    reason: str = Field(description="What was found.")
     since: date = Field(description="First day of the ban.")
     until: date = Field(description="Last day of the ban.")
     banned_by: str = Field(description="Who.")
@@ -179,6 +234,8 @@ class EvaluatorBanPublic(EvaluatorBanCreate):
 
 class ListedUnit(BaseModel):
     """A unit on a published list (003 第十九条)."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     uscc: str
     enterprise_name: str
@@ -198,6 +255,8 @@ class UnitRow(ListedUnit):
 
 class PublishedGrade(BaseModel):
     """A unit's published grade (003 第十九条)."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     uscc: str
     enterprise_name: str

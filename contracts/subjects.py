@@ -20,6 +20,9 @@ DEAD_LETTERS_ALL = f"{DEAD_LETTER_PREFIX}.>"
 INTAKE_DECLARE = f"{PREFIX}.intake.declare"
 # Core NATS request/reply: the workflow asks scoring to recompute a declaration with experts' points.
 SCORING_RESCORE = f"{PREFIX}.scoring.rescore"
+# Core NATS request/reply: intake asks the workflow service which units an enterprise has, so a notice
+# about a unit that does not exist is refused while the caller waits.
+WORKFLOW_UNITS = f"{PREFIX}.workflow.units"
 
 
 def deadline_subject(kind: str) -> str:

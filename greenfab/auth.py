@@ -116,3 +116,15 @@ def can_read_enterprise(principal: Principal, uscc: str, district: str) -> bool:
 def can_declare(principal: Principal, uscc: str) -> bool:
     """May ``principal`` submit a declaration for ``uscc``? Only the enterprise itself."""
     return principal.role == "enterprise" and principal.scope == uscc
+
+
+STAFF_ROLES = ("district", "bureau", "expert", "auditor")
+
+
+def out_of_scope_status(principal: Principal) -> int:
+    """The status for a record that exists but lies outside ``principal``'s scope.
+
+    Staff may learn that a record is not theirs (403: a district asking about another district's unit);
+    anyone else hears 404, exactly as for a record that does not exist, so ids cannot be probed.
+    """
+    return 403 if principal.role in STAFF_ROLES else 404

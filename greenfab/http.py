@@ -58,6 +58,9 @@ _CODE_ZH = {
     "json_invalid": "JSON 格式错误",
     "model_attributes_type": "应为 JSON 对象",
     "finite_number": "数值无效：不能是 NaN 或 Infinity",
+    "uscc_invalid": "统一社会信用代码无效（须为18位且符合 GB 32100 校验规则）",
+    "district_unknown": "不是北京市的区",
+    "date_out_of_range": "日期不在合理范围内",
 }
 
 

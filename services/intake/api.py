@@ -17,7 +17,7 @@ from contracts.http import (
     FieldError,
     NoticePublic,
 )
-from contracts.notices import ENTERPRISE_NOTICES, DistrictReport, Notice
+from contracts.notices import Notice
 from contracts.schemes import Scheme
 from greenfab.auth import Principal, can_declare, can_read_enterprise
 from greenfab.bodies import BodyLimits
@@ -28,7 +28,7 @@ from greenfab.http import (
     problem_responses,
     service_app,
 )
-from services.intake import handlers
+from services.intake import handlers, notices
 from services.intake.evidence import TYPES as EVIDENCE_TYPES
 from services.intake.evidence import EvidenceError, EvidenceStore, check_file, requirements, safe_name
 from services.intake.submissions import Submissions
@@ -50,7 +50,8 @@ def build_app(
     max_body_bytes: int,
     store: EvidenceStore,
     max_evidence_bytes: int,
-    body_timeout_s: float = 5.0,
+    body_timeout_s: float,
+    units_of: notices.UnitLookup,
 ) -> FastAPI:
     app = service_app(
         title="greenfab intake API",
@@ -232,13 +233,10 @@ def build_app(
         notice: Annotated[Notice, Body()], response: Response, who: CurrentPrincipal
     ) -> NoticePublic:
         """A rename, major-adjustment, diagnosis or renovation notice (the enterprise), an objection during
-        publicity (anyone signed in), or a district report (that district's staff). Stored, then passed on."""
-        if isinstance(notice, ENTERPRISE_NOTICES) and not can_declare(who, notice.uscc):
-            raise ProblemError(
-                403, "只有该单位可以提交 / Not allowed", "only the enterprise itself may send this notice"
-            )
-        if isinstance(notice, DistrictReport) and who.role != "district":
-            raise ProblemError(403, "只有区工业主管部门可以报告 / Not allowed", "only district staff may send a report")
+        publicity (anyone signed in), or a district report (that district's staff), about a unit that exists:
+        checked with the workflow service while you wait, then stored and passed on. A notice never creates a
+        unit; one about no unit is refused naming `$.uscc`."""
+        await notices.check(units_of, notice, who)
         try:
             answer, created = await handlers.accept_notice(db, notice, who)
         except handlers.Conflict as exc:

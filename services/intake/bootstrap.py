@@ -21,7 +21,7 @@ from greenfab.messaging import (
     stream_ref,
 )
 from greenfab.service import bounded, stop_broker
-from services.intake import api, consumers
+from services.intake import api, consumers, notices
 from services.intake.evidence import EvidenceStore
 from services.intake.outbox import OutboxRelay
 from services.intake.settings import IntakeSettings
@@ -66,6 +66,7 @@ class IntakeService:
             EvidenceStore(Path(settings.evidence_dir)),
             settings.max_evidence_bytes,
             settings.body_timeout_s,
+            notices.nats_lookup(self.broker),
         )
         add_health_route(self.app, self.name, self.broker, self.db)
 

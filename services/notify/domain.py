@@ -64,14 +64,16 @@ def render(templates: Mapping[str, Template], name: str, recipient: str, role: s
 
 
 def for_unit_changed(event: UnitChanged, templates: Mapping[str, Template], links: Links) -> list[Draft]:
-    """The enterprise hears of every change to its own unit."""
+    """The enterprise hears of every step of its own unit: a new state, or a note in the same state (which
+    must not read as the state being announced again)."""
     facts = {
         **event.model_dump(mode="json"),
         "total_text": f"，总分 {event.total}" if event.total else "",
         "clause_text": event.clause or "—",
         "act_at": links.enterprise,
     }
-    return [render(templates, "unit.changed", event.uscc, "enterprise", facts)]
+    name = "unit.changed" if event.state_changed else "unit.noted"
+    return [render(templates, name, event.uscc, "enterprise", facts)]
 
 
 def for_deadline(event: DeadlineEvent, templates: Mapping[str, Template], links: Links) -> list[Draft]:

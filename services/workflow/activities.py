@@ -11,6 +11,8 @@ from datetime import date
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import update
+from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -88,6 +90,7 @@ class LifecycleActivities:
             designation=u.designation,
             state=t.state,
             state_zh=STATE_ZH.get(t.state, t.state),
+            state_changed=t.state_changed,
             submission_id=t.submission_id,
             reason=t.reason,
             clause=t.clause,
@@ -135,7 +138,10 @@ class LifecycleActivities:
                     state=u.state,
                     last_seq=-1,
                 )
-            if u.seq >= row.last_seq:
+            fresh = u.seq >= row.last_seq
+            moved = fresh and row.district != u.district
+            if fresh:
+                row.district = u.district  # the bureau may settle a disputed district
                 row.enterprise_name, row.state, row.last_seq = u.enterprise_name, u.state, u.seq
                 row.level, row.graded_on, row.listed_on = u.level, u.graded_on, u.listed_on
                 row.national, row.publicity_ends_on = u.national, u.publicity_ends_on
@@ -169,6 +175,13 @@ class LifecycleActivities:
                 task.context = {**t.context, **({"item": t.item.model_dump(mode="json")} if t.item else {})}
                 task.enterprise_name = u.enterprise_name
                 s.add(task)
+            if moved:
+                # Every task of a unit whose district the bureau changed is now read under its new district.
+                await s.exec(
+                    update(TaskProjection)
+                    .where(col(TaskProjection.workflow_id) == u.workflow_id)
+                    .values(unit_district=u.district)
+                )
             await s.commit()
 
     @activity.defn

@@ -8,11 +8,20 @@ from faststream.nats import NatsBroker
 from temporalio.client import Client
 
 from contracts import subjects
-from contracts.messages import DeadlineEvent, EvaluationCompleted, NoticeReceived, TaskEvent, UnitChanged
+from contracts.messages import (
+    DeadlineEvent,
+    EvaluationCompleted,
+    NoticeReceived,
+    TaskEvent,
+    UnitChanged,
+    UnitLookupReply,
+    UnitLookupRequest,
+)
 from greenfab.db import Database
 from greenfab.messaging import durable_subscription, stream_ref
 from services.workflow import handlers
 from services.workflow.domain.policy import Policy
+from services.workflow.staff import lookup
 
 
 def register(
@@ -44,7 +53,24 @@ def register(
     @broker.subscriber(
         **durable_subscription(subjects.NOTICE_RECEIVED, subjects.CONSUMER_WORKFLOW_NOTICES, max_deliveries),
         title="workflow/submission.notice",
-        description="Rename, major adjustment, objection, district report, diagnosis, renovation → unit workflows.",
+        description="Rename, major adjustment, objection, district report, diagnosis, renovation → the existing "
+        "unit workflows they concern (a notice never starts one); a notice about no unit, or from someone who may "
+        "not file it, is refused and dead-lettered.",
     )
     async def on_notice(event: NoticeReceived) -> None:
-        await handlers.on_notice(client(), db, task_queue, policy, event)
+        await handlers.on_notice(client(), db, event)
+
+    register_requests(broker, db)
+
+
+def register_requests(broker: NatsBroker, db: Database) -> None:
+    """Core NATS request/reply: other services ask which units an enterprise has."""
+
+    @broker.subscriber(
+        subjects.WORKFLOW_UNITS,
+        title="workflow/units (request/reply)",
+        description="Request: UnitLookupRequest (a USCC). Reply: UnitLookupReply, the enterprise's units with "
+        "their designation, district and state (from the projection). Intake asks before it accepts a notice.",
+    )
+    async def on_units(body: UnitLookupRequest) -> UnitLookupReply:
+        return await lookup.answer(db, body)

@@ -8,31 +8,34 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlmodel import col, select
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
+from contracts import notices
 from contracts.evaluation import Evaluation
+from contracts.identifiers import DISTRICTS, uscc_is_valid
 from contracts.messages import EvaluationCompleted, NoticeReceived
+from contracts.notices import AnyNotice, Notice
 from contracts.schemes import SCHEME_DESIGNATION, Designation, Scheme, workflow_id
 from greenfab.db import Database
 from services.workflow.domain.lifecycle import HOLDS_TITLE
 from services.workflow.domain.policy import Policy
 from services.workflow.domain.state import EvaluationFacts, ExpertItem, NoticeFacts, OpenCall, VetoBrief
 from services.workflow.model import LifecycleInput
+from services.workflow.staff import lookup
 from services.workflow.tables import EvaluationCopy, EvaluatorBan, OpenCallRow, PoolEntry, UnitProjection
 from services.workflow.workflows import UnitLifecycleWorkflow
 
 CALL_SCHEMES = {Scheme.GREEN_FACTORY, Scheme.BEAUTIFUL_FACTORY}
-# Notices about a title go to the unit's title workflows; grade-path reports to its grading workflow.
-NOTICE_DESIGNATIONS: dict[str, tuple[Designation, ...]] = {
-    "rename": (Designation.MUNICIPAL_GREEN_FACTORY, Designation.BEAUTIFUL_FACTORY),
-    "major_adjustment": (Designation.MUNICIPAL_GREEN_FACTORY, Designation.BEAUTIFUL_FACTORY),
-    "district_report": (Designation.MUNICIPAL_GREEN_FACTORY, Designation.BEAUTIFUL_FACTORY),
-    "diagnosis": (Designation.ANNUAL_GRADING,),
-    "renovation": (Designation.ANNUAL_GRADING,),
-}
+
+
+class Refused(ValueError):
+    """A message the workflow service will not pass on to any workflow; it names why.
+
+    Raised from a consumer, it is retried and then dead-lettered with this reason: never applied.
+    """
 
 
 async def _open_call(db: Database, scheme: Scheme, on: date) -> OpenCall | None:
@@ -77,6 +80,8 @@ async def evaluation_facts(db: Database, event: EvaluationCompleted) -> Evaluati
         evaluator_banned_until=ban.until if ban else None,
         call=await _open_call(db, event.scheme, on) if event.scheme in CALL_SCHEMES else None,
         in_pool=pool is not None and pool.district == event.district,
+        declared_district=event.district,
+        pool_district=pool.district if pool else None,
         latest_grade=grading.level if grading else None,
         holds_title=title is not None and title.state in HOLDS_TITLE,
     )
@@ -85,7 +90,12 @@ async def evaluation_facts(db: Database, event: EvaluationCompleted) -> Evaluati
 async def on_evaluation(
     client: Client, db: Database, task_queue: str, policy: Policy, event: EvaluationCompleted
 ) -> str:
-    """Signal-with-start the unit's workflow: it starts once, and later declarations signal it."""
+    """Signal-with-start the unit's workflow: it starts once, in the district it declared in, and later
+    declarations signal it (a later declaration naming another district is a question for the bureau)."""
+    if not uscc_is_valid(event.uscc):
+        raise Refused(f"evaluation of {event.submission_id}: {event.uscc!r} is not a valid USCC (GB 32100)")
+    if event.district not in DISTRICTS:
+        raise Refused(f"evaluation of {event.submission_id}: {event.district!r} is not one of Beijing's districts")
     designation = SCHEME_DESIGNATION[event.scheme]
     wid = workflow_id(event.uscc, designation)
     async with db.session() as s:
@@ -117,34 +127,45 @@ async def signal_with_start(client: Client, task_queue: str, unit: LifecycleInpu
     )
 
 
-async def on_notice(client: Client, db: Database, task_queue: str, policy: Policy, event: NoticeReceived) -> list[str]:
-    """Signal the workflows a notice concerns; a unit never seen before gets one, so the notice is on record."""
-    kind = str(event.notice.get("kind"))
-    if kind == "objection":
-        targets: tuple[Designation, ...] = (Designation(event.notice["designation"]),)
-    else:
-        targets = NOTICE_DESIGNATIONS.get(kind, (Designation.MUNICIPAL_GREEN_FACTORY,))
+_NOTICE: TypeAdapter[AnyNotice] = TypeAdapter(Notice)
+STATE_DEPENDENT = {"not_in_publicity", "no_title"}
+
+
+def _checked_notice(event: NoticeReceived) -> AnyNotice:
+    try:
+        notice = _NOTICE.validate_python(event.notice)
+    except ValidationError as exc:
+        raise Refused(f"notice {event.notice_id} is not a valid notice: {exc}") from exc
+    if notice.uscc != event.uscc:
+        raise Refused(f"notice {event.notice_id} is about {notice.uscc}, its envelope says {event.uscc}")
+    return notice
+
+
+async def on_notice(client: Client, db: Database, event: NoticeReceived) -> list[str]:
+    """Signal the workflows of the existing units a notice concerns. A notice never starts a workflow, so it
+    can never create a unit or set its district; one about no unit, or filed by someone who may not, is refused."""
+    notice = _checked_notice(event)
+    units = await lookup.units_of(db, notice.uscc)
+    refusal = notices.refusal(notice, event.actor, units)
+    # What depends on the unit's state (in publicity, holding a title) may have changed since intake
+    # checked it: the unit itself records such a notice as archived. Who filed it, and about which unit, not.
+    if refusal is not None and refusal.code not in STATE_DEPENDENT:
+        raise Refused(f"notice {event.notice_id}: {refusal.message_en} ({refusal.code})")
+    if isinstance(notice, notices.DistrictReport):
+        units = [u for u in units if u.district == event.actor.scope]  # a district reports on its own units
     facts = NoticeFacts(
         notice_id=event.notice_id,
         correlation_id=event.correlation_id,
-        kind=kind,
+        kind=notice.kind,
         data=event.notice,
         filed_at=event.occurred_at,
         actor=event.actor,
     )
-    known: list[tuple[Designation, UnitProjection | None]] = [
-        (d, row) for d in targets if (row := await _unit(db, event.uscc, d)) is not None
-    ]
-    chosen = known or [(targets[0], None)]
     sent = []
-    for designation, row in chosen:
-        unit = LifecycleInput(
-            uscc=event.uscc,
-            district=row.district if row else (event.district or "未知"),
-            designation=designation,
-            enterprise_name=row.enterprise_name if row else "",
-            policy=policy,
-        )
-        await signal_with_start(client, task_queue, unit, "notice_received", facts)
-        sent.append(workflow_id(event.uscc, designation))
+    for unit in units:
+        if unit.designation in notices.designations_of(notice):
+            await client.get_workflow_handle(unit.workflow_id).signal(UnitLifecycleWorkflow.notice_received, facts)
+            sent.append(unit.workflow_id)
+    if not sent:
+        raise Refused(f"notice {event.notice_id}: no unit of {notice.uscc} for {notice.kind}")
     return sent

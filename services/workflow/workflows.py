@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
@@ -23,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from services.workflow.domain.state import (
         DeadlineFired,
         EvaluationFacts,
+        Fault,
         NoticeFacts,
         PeriodNeeded,
         RescoreNeeded,
@@ -51,6 +53,7 @@ RECORD_TIMEOUT = timedelta(seconds=30)
 CALENDAR_TIMEOUT = timedelta(seconds=10)
 RESCORE_TIMEOUT = timedelta(minutes=2)
 REFUSED = "ActionRefused"
+T = TypeVar("T")
 
 
 @contextlib.contextmanager
@@ -108,41 +111,65 @@ class UnitLifecycleWorkflow:
 
     # ----- updates: staff actions, validated before they are accepted -----------------------
 
+    # Each validator first asks the cheap checks, then tries the whole action on a copy of the unit: an
+    # action that could not be applied (whatever its data) is refused before it is accepted, so an update
+    # handler never fails the workflow task.
+
     @workflow.update
     async def act(self, action: TaskAction) -> Task:
-        with refusals():
-            task = self._life.act(action, workflow.now())
+        now = workflow.now()
+        task = self._updated(f"办理 {action.task_id}", lambda: self._life.act(action, now))
         await self._apply(action.task_id)
         return task
 
     @act.validator
     def _check_act(self, action: TaskAction) -> None:
+        now = workflow.now()
         with refusals():
             self._life.check_action(action)
+            self._life.trial(lambda life: life.act(action, now))
 
     @workflow.update
     async def claim(self, claim: TaskClaim) -> Task:
-        with refusals():
-            task = self._life.claim(claim, workflow.now())
+        now = workflow.now()
+        task = self._updated(f"认领 {claim.task_id}", lambda: self._life.claim(claim, now))
         await self._apply(claim.task_id)
         return task
 
     @claim.validator
     def _check_claim(self, claim: TaskClaim) -> None:
+        now = workflow.now()
         with refusals():
             self._life.check_claim(claim)
+            self._life.trial(lambda life: life.claim(claim, now))
 
     @workflow.update
     async def command(self, command: UnitCommand) -> UnitState:
-        with refusals():
-            self._life.command(command, workflow.now())
+        now = workflow.now()
+        self._updated(f"操作 {command.command}", lambda: self._life.command(command, now))
         await self._apply(self._correlation)
         return self._life.state
 
     @command.validator
     def _check_command(self, command: UnitCommand) -> None:
+        now = workflow.now()
         with refusals():
             self._life.check_command(command)
+            self._life.trial(lambda life: life.command(command, now))
+
+    def _updated(self, what: str, change: Callable[[], T]) -> T:
+        """Apply a staff action whole; one that fails anyway fails the update (recorded), never the task."""
+        with refusals():
+            result = self._life.apply_whole(workflow.now(), what, change)
+        if isinstance(result, Fault):
+            raise ApplicationError(
+                result.error,
+                {"status": 422, "code": "cannot_apply", "message_zh": f"该操作无法执行：{result.error}",
+                 "message_en": f"this cannot be applied: {result.error}"},
+                type=REFUSED,
+                non_retryable=True,
+            )  # fmt: skip
+        return result
 
     @workflow.query
     def snapshot(self) -> UnitState:
@@ -186,7 +213,7 @@ class UnitLifecycleWorkflow:
                 PeriodRequest(start=effect.start, working_days=working_days),
                 start_to_close_timeout=CALENDAR_TIMEOUT,
             )
-            self._life.on_period(effect, last_day, now)
+            self._life.apply_whole(now, "公示期计算结果", lambda: self._life.on_period(effect, last_day, now))
         elif isinstance(effect, RescoreNeeded):
             try:
                 rescored = await workflow.execute_activity_method(
@@ -198,7 +225,8 @@ class UnitLifecycleWorkflow:
                 # The review stays blocked on a provisional total; staff see why in the timeline.
                 self._life.note(workflow.now(), f"专家评分后重新计算失败：{exc.cause or exc}", "DOMAIN.md 酌情给分")
                 return
-            self._life.on_rescored(rescored, workflow.now())
+            now = workflow.now()
+            self._life.apply_whole(now, "专家评分后的重新计算结果", lambda: self._life.on_rescored(rescored, now))
         elif isinstance(effect, StartNational):
             await self._start_national(effect)
         else:
@@ -239,23 +267,38 @@ class UnitLifecycleWorkflow:
     # ----- the main loop --------------------------------------------------------------------
 
     def _handle(self, item: Inbound) -> str:
+        """Apply one signalled input whole; one that cannot be applied is dropped with a recorded fault."""
         now = workflow.now()
+        life = self._life
         if item.evaluation is not None:
-            self._life.on_evaluation(item.evaluation, now)
-            return item.evaluation.correlation_id
+            ev = item.evaluation
+            if isinstance(
+                life.apply_whole(now, f"申报 {ev.submission_id} 的评价结果", lambda: life.on_evaluation(ev, now)), Fault
+            ):
+                life.state.submissions.append(ev.submission_id)  # a redelivery is not tried again
+            return ev.correlation_id
         if item.notice is not None:
-            self._life.on_notice(item.notice, now)
-            return item.notice.correlation_id
-        assert item.command is not None
+            n = item.notice
+            if isinstance(life.apply_whole(now, f"通知 {n.kind} {n.notice_id}", lambda: life.on_notice(n, now)), Fault):
+                life.state.notices.append(n.notice_id)  # a redelivery is not tried again
+            return n.correlation_id
+        command = item.command
+        assert command is not None
         try:
-            self._life.command(item.command, now)
-        except ActionRefused as exc:
-            self._life.note(
-                now,
-                f"{item.command.source or '外部'}请求 {item.command.command} 未执行：{exc.message_zh}",
-                "003 第九条" if item.command.command == "record_national" else "003 第十六条",
+            life.apply_whole(
+                now, f"{command.source or '外部'}请求 {command.command}", lambda: life.command(command, now)
             )
-        return item.command.source or self._correlation
+        except ActionRefused as exc:
+            life.note(
+                now,
+                f"{command.source or '外部'}请求 {command.command} 未执行：{exc.message_zh}",
+                "003 第九条" if command.command == "record_national" else "003 第十六条",
+            )
+        return command.source or self._correlation
+
+    def _on_time(self, now: datetime) -> None:
+        if isinstance(self._life.apply_whole(now, "到期提醒", lambda: self._life.on_time(now)), Fault):
+            self._life.discard_due_alarms(now)  # or the same alarms would fail again at once, for ever
 
     def _time_for_new_run(self, item: Inbound) -> bool:
         # One run per cycle: a declaration that would start a second cycle in this run goes to a new run.
@@ -291,7 +334,7 @@ class UnitLifecycleWorkflow:
                     await self._continue_as_new()
                 correlation = self._handle(self._inbox.pop(0))
                 await self._apply(correlation)
-            self._life.on_time(workflow.now())
+            self._on_time(workflow.now())
             await self._apply(self._correlation)
             if workflow.info().is_continue_as_new_suggested():
                 await self._continue_as_new()

@@ -62,7 +62,9 @@ def test_a_declaration_crosses_all_four_services(stack: Stack) -> None:
             break
         time.sleep(0.1)
     assert unit.json()["state"] == "graded" and unit.json()["state_zh"] == "已分级"
-    assert stack.client("workflow", "district", "海淀区").get(f"/v1/units/{wid}").status_code == 404
+    # Another district learns only that the unit is not its own (403); another enterprise hears 404.
+    assert stack.client("workflow", "district", "海淀区").get(f"/v1/units/{wid}").status_code == 403
+    assert stack.client("workflow", "enterprise", uscc(7)).get(f"/v1/units/{wid}").status_code == 404
 
     inbox = stack.client("notify", "enterprise", example["uscc"])
     for _ in range(100):

@@ -1,8 +1,8 @@
-"""Fixtures the integration tests share: Temporal's time-skipping test server."""
+"""Fixtures the integration tests share: Temporal's time-skipping test server and its dev server."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 
 import pytest
@@ -10,6 +10,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from greenfab.stack import tool_path
+from tests.support.temporal import temporal_dev_server
 
 
 @pytest.fixture
@@ -21,3 +22,10 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
         test_server_startup_timeout=timedelta(seconds=60),
     ) as environment:
         yield environment
+
+
+@pytest.fixture(scope="module")
+def temporal_dev() -> Iterator[str]:
+    """Temporal's dev server (real, not time-skipping), shared by a module's tests; its address."""
+    with temporal_dev_server() as server:
+        yield server.address

@@ -18,8 +18,10 @@ from greenfab.auth import Principal
 from services.intake import handlers
 from services.intake.bootstrap import IntakeService
 from services.intake.settings import IntakeSettings
+from services.workflow.tables import UnitProjection
 from tests.conftest import SECRET, token
 from tests.support import hostile
+from tests.support.directory import unit_directory
 from tests.support.servers import Nats
 from tests.support.streams import stream_messages
 
@@ -404,42 +406,70 @@ async def test_evidence_is_stored_by_hash_linked_to_its_indicator_and_checked_ag
     assert (await client.get(base, headers=stranger)).status_code == 404
 
 
-async def test_notices_are_stored_published_and_only_sent_by_who_may(client: httpx.AsyncClient, nats: Nats) -> None:
+def unit_row(designation: str, state: str, district: str = "大兴区") -> UnitProjection:
+    return UnitProjection(
+        workflow_id=f"unit-{USCC}-{designation}", uscc=USCC, district=district, designation=designation,
+        enterprise_name="北京示例新能源科技有限公司", state=state,
+    )  # fmt: skip
+
+
+async def test_notices_are_stored_published_and_only_sent_by_who_may(
+    client: httpx.AsyncClient, nats: Nats, tmp_path: Path
+) -> None:
     rename = {"kind": "rename", "notice_id": "rename-0001", "uscc": USCC, "old_name": "北京示例新能源科技有限公司",
               "new_name": "北京示例绿能科技有限公司", "completed_on": "2026-10-01"}  # fmt: skip
-    first = await client.post("/v1/notices", json=rename)
-    again = await client.post("/v1/notices", json=rename)
-    changed = await client.post("/v1/notices", json={**rename, "new_name": "别的名字"})
-    assert (first.status_code, again.status_code, changed.status_code) == (202, 200, 409), first.text
-    assert first.json()["actor"] == {"role": "enterprise", "subject": USCC, "scope": USCC}
-
-    stranger = {"Authorization": f"Bearer {token('enterprise', '91110108MA01XK3T2Q')}"}
-    district = {"Authorization": f"Bearer {token('district', '大兴区')}"}
-    assert (await client.post("/v1/notices", json={**rename, "notice_id": None}, headers=stranger)).status_code == 403
     report = {"kind": "district_report", "uscc": USCC, "finding": "abnormal_operation", "observed_on": "2026-11-01",
               "details": "连续三个月无生产用电"}  # fmt: skip
-    assert (await client.post("/v1/notices", json=report)).status_code == 403  # an enterprise cannot report
-    reported = await client.post("/v1/notices", json=report, headers=district)
-    assert reported.status_code == 202 and reported.json()["actor"]["scope"] == "大兴区"
     objection = {
         "kind": "objection",
         "uscc": USCC,
-        "designation": "municipal-green-factory",
+        "designation": "beautiful-factory",
         "reason": "申报数据与实际不符",
     }
-    objected = await client.post("/v1/notices", json=objection, headers=stranger)
-    assert objected.status_code == 202
+    stranger = {"Authorization": f"Bearer {token('enterprise', '91110108MA01XK3T2Q')}"}
+    district = {"Authorization": f"Bearer {token('district', '大兴区')}"}
 
-    assert (await client.get(f"/v1/notices/{objected.json()['id']}", headers=stranger)).status_code == 200
-    assert (await client.get(f"/v1/notices/{reported.json()['id']}", headers=district)).status_code == 200
-    assert (await client.get("/v1/notices/rename-0001", headers=stranger)).status_code == 404
+    # With no workflow service to ask, nothing is taken: intake cannot tell whether the unit exists.
+    unchecked = await client.post("/v1/notices", json=rename)
+    assert unchecked.status_code == 503 and unchecked.headers["content-type"].startswith("application/problem+json")
+    units = [unit_row("municipal-green-factory", "listed"), unit_row("beautiful-factory", "publicity")]
+    async with unit_directory(nats.url, f"sqlite+aiosqlite:///{tmp_path / 'workflow.db'}", units):
+        first = await client.post("/v1/notices", json=rename)
+        again = await client.post("/v1/notices", json=rename)
+        changed = await client.post("/v1/notices", json={**rename, "new_name": "别的名字"})
+        assert (first.status_code, again.status_code, changed.status_code) == (202, 200, 409), first.text
+        assert first.json()["actor"] == {"role": "enterprise", "subject": USCC, "scope": USCC}
 
-    bad = await client.post("/v1/notices", json={"kind": "rename", "uscc": USCC, "completed_on": "yesterday"})
-    assert bad.status_code == 422
-    assert {"$.rename.old_name", "$.rename.new_name", "$.rename.completed_on"} <= {
-        e["path"] for e in bad.json()["errors"]
-    }
-    assert (await client.post("/v1/notices", json={"kind": "complaint", "uscc": USCC})).status_code == 422
+        assert (
+            await client.post("/v1/notices", json={**rename, "notice_id": None}, headers=stranger)
+        ).status_code == 403
+        assert (await client.post("/v1/notices", json=report)).status_code == 403  # an enterprise cannot report
+        reported = await client.post("/v1/notices", json=report, headers=district)
+        assert reported.status_code == 202 and reported.json()["actor"]["scope"] == "大兴区"
+        elsewhere = {"Authorization": f"Bearer {token('district', '顺义区')}"}
+        assert (await client.post("/v1/notices", json=report, headers=elsewhere)).status_code == 403
+        objected = await client.post("/v1/notices", json=objection, headers=stranger)
+        assert objected.status_code == 202
+        not_publicised = await client.post(
+            "/v1/notices", json={**objection, "designation": "municipal-green-factory"}, headers=stranger
+        )
+        assert not_publicised.status_code == 409
+        nobody = "91110108551385082Q"
+        absent = await client.post("/v1/notices", json={**report, "uscc": nobody}, headers=district)
+        assert absent.status_code == 422 and absent.json()["errors"][0]["path"] == "$.uscc", absent.text
+
+        assert (await client.get(f"/v1/notices/{objected.json()['id']}", headers=stranger)).status_code == 200
+        assert (await client.get(f"/v1/notices/{reported.json()['id']}", headers=district)).status_code == 200
+        assert (await client.get("/v1/notices/rename-0001", headers=stranger)).status_code == 404
+
+        bad = await client.post("/v1/notices", json={"kind": "rename", "uscc": USCC, "completed_on": "yesterday"})
+        assert bad.status_code == 422
+        assert {"$.rename.old_name", "$.rename.new_name", "$.rename.completed_on"} <= {
+            e["path"] for e in bad.json()["errors"]
+        }
+        assert (await client.post("/v1/notices", json={"kind": "complaint", "uscc": USCC})).status_code == 422
+        no_kind = {k: v for k, v in rename.items() if k != "kind"}
+        assert (await client.post("/v1/notices", json=no_kind)).status_code == 422
 
     events = await stream_messages(nats.url, subjects.SUBMISSIONS.name, at_least=3, timeout=20)
     assert sorted(e["notice"]["kind"] for e in events) == ["district_report", "objection", "rename"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.conftest import SECRET, token
-from tests.support.servers import free_port, nats_server, start_intake
+from tests.support.servers import free_port, nats_server, start_intake, wait_until
 
 USCC = "91110115MA04C2UX1E"
 
@@ -27,12 +29,24 @@ def _xlsx(ctx: Any, value: Any) -> bytes:
 def intake_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp: Path = tmp_path_factory.mktemp("fuzz")
     with nats_server() as nats:
-        port = free_port()
-        proc = start_intake(nats.url, SECRET, tmp, port)
-        url = f"http://127.0.0.1:{port}"
-        yield url
-        proc.terminate()
-        proc.wait(20)
+        # Intake asks the workflow service's unit directory before it takes a notice: run it beside intake.
+        ready = tmp / "directory-ready"
+        directory = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.directory", nats.url, f"sqlite+aiosqlite:///{tmp / 'units.db'}",
+             str(ready)],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            wait_until(ready.exists, 30, "the unit directory")
+            port = free_port()
+            proc = start_intake(nats.url, SECRET, tmp, port)
+            url = f"http://127.0.0.1:{port}"
+            yield url
+            proc.terminate()
+            proc.wait(20)
+        finally:
+            directory.terminate()
+            directory.wait(20)
 
 
 def test_no_input_gives_a_server_error_or_breaks_the_schema(intake_url: str) -> None:

@@ -408,3 +408,34 @@ async def test_grade_still_below_three_after_three_years_revokes_the_title(b: Be
     followups = [t for t in (await grading.state()).tasks if t.kind == "followup"]
     assert [t.context["deadline"] for t in followups] == ["diagnosis", "renovation"]
     assert all(t.status == "cancelled" for t in followups), "the path ended: its follow-ups are closed"
+
+
+async def test_a_notice_the_unit_cannot_apply_is_a_recorded_fault_and_the_unit_waits_on(b: Bench) -> None:
+    unit = await listed_unit(b)
+    await unit.notice("district_report", DISTRICT_STAFF, finding="name_change", observed_on="9999-12-31",
+                      details="营业执照名称已变更")  # fmt: skip
+    s = await unit.wait(lambda s: bool(s.faults), "the fault")
+    assert s.state == "listed" and not s.tasks and not s.obligations
+    assert "OverflowError" in s.faults[0].error and "无法处理" in s.history[-1].reason
+    await b.skip(40)  # its timers still run: nothing was half-applied
+    await unit.notice("district_report", DISTRICT_STAFF, finding="name_change", observed_on=str(today()),
+                      details="营业执照名称已变更")  # fmt: skip
+    await unit.task("district_report")
+    assert len((await unit.state()).faults) == 1
+
+
+async def test_a_disputed_district_waits_for_the_bureau_before_any_district_recommends(b: Bench) -> None:
+    unit = await b.start(USCC, first=facts("sub-1", declared_district=DISTRICT, pool_district="顺义区", in_pool=False))
+    confirm = await unit.task("confirm_district")
+    assert confirm.role == "bureau" and confirm.decisions == [DISTRICT, "顺义区"]
+    assert not any(t.kind == "recommend" for t in (await unit.state()).tasks)
+    await refused(unit, "wrong_role", "confirm_district", "顺义区", DISTRICT_STAFF)
+    await refused(unit, "bad_decision", "confirm_district", "海淀区", BUREAU)
+    await unit.act("confirm_district", "顺义区", BUREAU, reason="厂区位于顺义区")
+    recommend = await unit.task("recommend")
+    s = await unit.state()
+    assert s.district == "顺义区" and recommend.district == "顺义区" and recommend.context["in_pool"] is True
+    await refused(unit, "wrong_district", "recommend", "recommend", DISTRICT_STAFF)
+    shunyi = DISTRICT_STAFF.model_copy(update={"subject": "shunyi-li", "scope": "顺义区"})
+    await unit.act("recommend", "recommend", shunyi)
+    await unit.wait_state("under_review")

@@ -8,7 +8,9 @@ I/O or reads a clock: ``now`` is always given, so the same inputs give the same 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
 from contracts.envelope import Actor
 from contracts.schemes import Designation
@@ -19,6 +21,7 @@ from services.workflow.domain.state import (
     Effect,
     EvaluationFacts,
     ExpertItem,
+    Fault,
     GradePath,
     NationalOutcome,
     NoticeFacts,
@@ -37,6 +40,7 @@ from services.workflow.domain.state import (
     Transitioned,
     UnitCommand,
     UnitState,
+    checkpoint,
 )
 from services.workflow.domain.tasks import REVOKING, TASKS
 
@@ -62,6 +66,7 @@ STATE_ZH: dict[str, str] = {
 IN_PROGRESS = {"awaiting_recommendation", "under_review", "publicity", "objection_review"}
 HOLDS_TITLE = {"listed", "under_recheck"}
 PUBLICITY_END = "publicity-end"
+T = TypeVar("T")
 
 
 class ActionRefused(Exception):
@@ -70,6 +75,10 @@ class ActionRefused(Exception):
     def __init__(self, status: int, code: str, message_zh: str, message_en: str) -> None:
         super().__init__(f"{code}: {message_en}")
         self.status, self.code, self.message_zh, self.message_en = status, code, message_zh, message_en
+
+
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]
 
 
 class Lifecycle:
@@ -86,6 +95,58 @@ class Lifecycle:
         out, self._effects = self._effects, []
         return out
 
+    # ----- inputs it cannot apply -------------------------------------------------------------
+    # An input is applied whole or not at all. One that fails on its data (a date past the calendar's
+    # end, a state it does not fit) leaves the state as it was and is recorded as a fault, so a bad
+    # input can never stop the unit: the workflow goes on waiting for the next one.
+
+    def apply_whole(self, now: datetime, what: str, change: Callable[[], T]) -> T | Fault:
+        """Apply ``change`` and return its result; if it fails, restore the state and return the recorded fault.
+
+        A refusal (ActionRefused) is the caller's to answer and passes through, with the state restored.
+        """
+        state, effects = checkpoint(self.state), list(self._effects)
+        try:
+            result = change()
+            self.next_alarm()  # the unit must still be one the workflow can wait on
+        except ActionRefused:
+            self.state, self._effects = state, effects
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure on the input's data refuses that input
+            self.state, self._effects = state, effects
+            return self.fault(now, what, exc)
+        return result
+
+    def trial(self, change: Callable[[Lifecycle], object]) -> None:
+        """Raise ActionRefused if ``change`` could not be applied, changing nothing (update validators)."""
+        rehearsal = Lifecycle(checkpoint(self.state), self.policy)
+        try:
+            change(rehearsal)
+            rehearsal.next_alarm()
+        except ActionRefused:
+            raise
+        except Exception as exc:
+            raise ActionRefused(
+                422, "cannot_apply", f"该操作无法执行：{_describe(exc)}", f"this cannot be applied: {_describe(exc)}"
+            ) from exc
+
+    def fault(self, now: datetime, what: str, exc: Exception) -> Fault:
+        """Record an input that could not be applied, on the unit and in its timeline."""
+        fault = Fault(at=now, input=what, error=_describe(exc))
+        self.state.faults.append(fault)
+        self._move(now, None, f"无法处理 {what}，已拒收，未作任何变更：{fault.error}", "系统校验（输入无法处理）")
+        return fault
+
+    def discard_due_alarms(self, now: datetime) -> None:
+        """Mark every alarm due by ``now`` as fired without acting on it (after firing them failed)."""
+        for at, label, ob, _ in self._alarms():
+            if at > now:
+                break
+            if ob is not None:
+                ob.fired.append(label)
+            elif label == PUBLICITY_END:
+                self.state.publicity_ends_on = None
+
     def _today(self, now: datetime) -> date:
         return self.policy.local_day(now)
 
@@ -101,6 +162,7 @@ class Lifecycle:
     ) -> None:
         """Record a step; ``state`` None records a note that leaves the state as it is."""
         s = self.state
+        changed = state is not None and state != s.state
         if state is not None:
             s.state = state
         s.seq += 1
@@ -109,6 +171,7 @@ class Lifecycle:
             seq=s.seq,
             at=now,
             state=s.state,
+            state_changed=changed,
             reason=reason,
             clause=clause,
             actor=actor,
@@ -120,7 +183,12 @@ class Lifecycle:
         self._effects.append(Transitioned(transition=step))
 
     def _open_task(
-        self, kind: TaskKind, now: datetime, context: dict[str, object], item: ExpertItem | None = None
+        self,
+        kind: TaskKind,
+        now: datetime,
+        context: dict[str, object],
+        item: ExpertItem | None = None,
+        decisions: list[str] | None = None,
     ) -> Task:
         spec = TASKS[kind]
         s = self.state
@@ -132,7 +200,7 @@ class Lifecycle:
             role=spec.role,
             district=s.district if spec.role == "district" else None,
             opened_at=now,
-            decisions=list(spec.decisions),
+            decisions=decisions or list(spec.decisions),
             clause=spec.clause,
             item=item,
             context=context,
@@ -324,7 +392,30 @@ class Lifecycle:
             f"评价完成（总分 {ev.total}），待区工业主管部门推荐（{ev.call.title}）",
             "003 第八条",
         )
-        self._open_task("recommend", now, self._evaluation_context())
+        if not self._district_disputed(ev, now):
+            self._open_task("recommend", now, self._evaluation_context())
+
+    def _district_disputed(self, ev: EvaluationFacts, now: datetime) -> bool:
+        """A unit's district is the one it declared in (and the pool it was cultivated in). When the
+        declaration, the pool or the unit's earlier district disagree, the bureau decides: never a silent
+        choice. A title's recommendation waits for that decision, so no district acts on another's unit."""
+        s = self.state
+        candidates = list(dict.fromkeys(d for d in (s.district, ev.declared_district, ev.pool_district) if d))
+        if len(candidates) < 2:
+            return False
+        sources = {"unit": s.district, "declared": ev.declared_district, "pool": ev.pool_district}
+        task = self._open_task(
+            "confirm_district", now, {**sources, "submission_id": ev.submission_id}, decisions=candidates
+        )
+        self._move(
+            now,
+            None,
+            f"所属区不一致（单位 {s.district}，申报 {ev.declared_district or '—'}，"
+            f"培育名单 {ev.pool_district or '—'}），待市经济和信息化局确认",
+            task.clause,
+            task=task,
+        )
+        return True
 
     def _evaluation_context(self) -> dict[str, object]:
         ev = self.state.evaluation
@@ -347,6 +438,7 @@ class Lifecycle:
         if ev.error:
             self._move(now, "evaluation_failed", f"评价未完成：{ev.error}", "003 第四条", submission_id=sid)
             return
+        self._district_disputed(ev, now)
         s.cycle += 1
         s.evaluation = ev
         s.level, s.graded_on = ev.level, self._today(now)
@@ -771,6 +863,26 @@ class Lifecycle:
             f"根据区级报告（{task.context.get('finding')}）启动复核",
             {"trigger": "district_report", **task.context},
         )
+
+    def _on_confirm_district(self, task: Task, a: TaskAction, now: datetime) -> None:
+        s = self.state
+        old, s.district = s.district, a.decision
+        why = f"：{a.reason}" if a.reason else ""
+        if s.district == old:
+            self._move(now, None, f"市经济和信息化局确认所属区为{old}{why}", task.clause, a.actor, task)
+        else:
+            self._move(
+                now, None, f"市经济和信息化局确认所属区为{s.district}（原为{old}）{why}", task.clause, a.actor, task
+            )
+            for t in s.tasks:
+                if t.active and t.role == "district":
+                    t.district = s.district
+                    self._task_changed("updated", t)
+        if s.evaluation is not None:
+            s.evaluation.in_pool = s.evaluation.pool_district == s.district
+        recommending = any(t.active and t.kind == "recommend" for t in s.tasks)
+        if s.state == "awaiting_recommendation" and not recommending:
+            self._open_task("recommend", now, self._evaluation_context())
 
     def _on_miit_request(self, task: Task, a: TaskAction, now: datetime) -> None:
         self._move(now, None, "已报请工业和信息化部撤销国家级称号", task.clause, a.actor, task)

@@ -5,6 +5,7 @@ Every model here is pydantic so Temporal carries it (signals, updates, continue-
 
 from __future__ import annotations
 
+import copy
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -29,6 +30,7 @@ TaskKind = Literal[
     "miit_request",
     "national_outcome",
     "followup",
+    "confirm_district",
 ]
 TaskStatus = Literal["open", "claimed", "done", "cancelled"]
 AlarmKind = Literal["upcoming", "due", "missed"]
@@ -75,6 +77,8 @@ class EvaluationFacts(BaseModel):
     in_pool: bool = Field(default=False, description="In the district's cultivation pool (第六条)?")
     latest_grade: int | None = Field(default=None, description="The unit's latest published grade level.")
     holds_title: bool = Field(default=False, description="Grading only: the unit holds a green-factory title.")
+    declared_district: str | None = Field(default=None, description="The district the declaration names.")
+    pool_district: str | None = Field(default=None, description="The district whose cultivation pool holds it.")
 
 
 class NoticeFacts(BaseModel):
@@ -171,6 +175,7 @@ class Transition(BaseModel):
     seq: int
     at: datetime
     state: str
+    state_changed: bool = Field(default=True, description="False when the step records a note in the same state.")
     reason: str
     clause: str
     actor: Actor
@@ -186,6 +191,14 @@ class GradePath(BaseModel):
     level: int
     diagnosed: bool = False
     renovated: bool = False
+
+
+class Fault(BaseModel):
+    """An input the workflow could not apply: it was refused whole and recorded; the state is as it was."""
+
+    at: datetime
+    input: str = Field(description="What could not be applied, e.g. `notice district_report n-…`.")
+    error: str = Field(description="Why, as the workflow saw it.")
 
 
 class UnitState(BaseModel):
@@ -216,6 +229,26 @@ class UnitState(BaseModel):
     grade_path: GradePath | None = None
     banned_until: date | None = None
     revoked_ground: str | None = None
+    faults: list[Fault] = Field(default_factory=list, description="Inputs refused because they could not be applied.")
+
+
+# Lists the lifecycle only ever appends to, of items it never changes once appended: a checkpoint copies
+# the list, not its items. Everything else is copied whole, except closed tasks, which nothing changes.
+_APPEND_ONLY = frozenset({"history", "submissions", "notices", "faults"})
+
+
+def checkpoint(state: UnitState) -> UnitState:
+    """A copy of ``state`` that later changes to ``state`` do not reach (cheap for a long history)."""
+    copied: dict[str, object] = {}
+    for name in UnitState.model_fields:
+        value = getattr(state, name)
+        if name in _APPEND_ONLY:
+            copied[name] = list(value)
+        elif name == "tasks":
+            copied[name] = [t.model_copy(deep=True) if t.active else t for t in value]
+        else:
+            copied[name] = copy.deepcopy(value)
+    return state.model_copy(update=copied)
 
 
 class Transitioned(BaseModel):

@@ -43,6 +43,8 @@ TASKS: dict[TaskKind, TaskSpec] = {
     "national_outcome": TaskSpec(
         "登记国家级绿色工厂评定结果", "bureau", ("listed", "not_listed"), (), None, "003 第九条"
     ),
+    # Decisions are the districts in dispute, set when the task opens.
+    "confirm_district": TaskSpec("确认所属区", "bureau", (), (), "staff-task", "003 第六、八条（区级培育与推荐）"),
     "followup": TaskSpec(
         "逾期督办", "bureau", ("urge", "revoke"), ("urge", "revoke"), "staff-task", "003 第十三条（三）"
     ),

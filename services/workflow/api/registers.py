@@ -1,0 +1,55 @@
+"""Routes: the bureau's and districts' registers (calls, cultivation pools, evaluator bans)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from contracts.staff import (
+    CallCreate,
+    CallPublic,
+    EvaluatorBanCreate,
+    EvaluatorBanPublic,
+    PoolEntryCreate,
+    PoolEntryPublic,
+)
+from greenfab.http import CurrentPrincipal
+from services.workflow.api.deps import PROBLEMS, StaffDep
+from services.workflow.staff import registers
+
+router = APIRouter(prefix="/v1", tags=["registers"], responses=PROBLEMS)
+
+
+@router.post("/calls", status_code=201, response_model=CallPublic)
+async def open_call(body: CallCreate, who: CurrentPrincipal, staff: StaffDep) -> CallPublic:
+    """Open a call (征集通知, 003 第八条); declarations outside every call are refused."""
+    return await registers.open_call(staff, who, body)
+
+
+@router.get("/calls", response_model=list[CallPublic])
+async def list_calls(staff: StaffDep) -> list[CallPublic]:
+    """Every call, newest first (public, 003 第八条)."""
+    return await registers.calls(staff)
+
+
+@router.post("/pool", status_code=201, response_model=PoolEntryPublic)
+async def add_to_pool(body: PoolEntryCreate, who: CurrentPrincipal, staff: StaffDep) -> PoolEntryPublic:
+    """A district adds a unit to its cultivation pool (003 第六条); another district's unit is refused (403)."""
+    return await registers.add_to_pool(staff, who, body)
+
+
+@router.get("/pool", response_model=list[PoolEntryPublic])
+async def list_pool(who: CurrentPrincipal, staff: StaffDep) -> list[PoolEntryPublic]:
+    """A district's pool (the bureau and auditors see every district's)."""
+    return await registers.pool(staff, who)
+
+
+@router.post("/evaluator-bans", status_code=201, response_model=EvaluatorBanPublic)
+async def ban_evaluator(body: EvaluatorBanCreate, who: CurrentPrincipal, staff: StaffDep) -> EvaluatorBanPublic:
+    """003 第十八条: the evaluator's reports are refused for three years from today."""
+    return await registers.ban_evaluator(staff, who, body)
+
+
+@router.get("/evaluator-bans", response_model=list[EvaluatorBanPublic])
+async def list_bans(staff: StaffDep) -> list[EvaluatorBanPublic]:
+    """Evaluators whose reports are refused (public)."""
+    return await registers.bans(staff)
