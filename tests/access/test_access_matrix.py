@@ -51,18 +51,7 @@ FORGERIES = (
     "district-outside-beijing",
 )
 # Defects another helper fixes on their branch; the lead removes each mark when merging it.
-KNOWN_DEFECTS: dict[tuple[str, str, str, str], str] = {
-    ("intake", "POST /v1/notices#district_report", "district", "other"): (
-        "issue 12 items 1-3 (notices): a district reports on another district's unit, answered 202"
-    ),
-    ("intake", "GET /v1/notices/{notice_id}", "district", "own"): (
-        "services/intake: a notice's district is set only when a district sent it, so the unit's own district "
-        "cannot read an enterprise's notice (404) although read_notice says it may"
-    ),
-    ("workflow", "POST /v1/pool", "district", "other"): (
-        "issue 12 item 2 (pools, workflow-trust): a district adds another district's unit to its pool, answered 201"
-    ),
-}
+KNOWN_DEFECTS: dict[tuple[str, str, str, str], str] = {}
 
 OBSERVED: dict[tuple[str, str, str], set[int]] = defaultdict(set)
 

@@ -48,15 +48,7 @@ CONFIG = SchemathesisConfig.from_dict(
     {"checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "401", "403", "404", "409", "422"]}}}
 )
 # Defects another helper fixes on their branch; the lead removes each mark when merging it.
-KNOWN_DEFECTS = {
-    ("workflow", "POST /v1/units/auto-listings"): (
-        "issue 12 item 13 (workflow-trust): auto-listing a unit that exists answers 500 WorkflowAlreadyStartedError"
-    ),
-    ("workflow", "POST /v1/calls"): (
-        "dates at the boundary (issue 12 item 8, workflow-trust): `opens_on: 0` is taken as 1970-01-01 (pydantic's "
-        "lax date), where the schema says an ISO date string; contracts' date fields need a bounded, ISO-only type"
-    ),
-}
+KNOWN_DEFECTS = {}
 
 
 @schemathesis.serializer("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/pdf",
