@@ -8,6 +8,9 @@ A case file (rules/<scheme>/cases/*.yaml) holds a list of cases:
       expect:
         items: {BF-1: 5}        # points, or a status (needs_expert, missing_input, not_applicable)
         total: 5                # optional: total, level, passed, provisional, vetoes (codes), failing_basic, flags
+
+A case may instead expect the input to be refused: ``expect: {refused: {field: code}}``, the
+field(s) as the refusal names them (``nonconventional_water, water_withdrawal``) and its code.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import yaml
 
 from contracts.evaluation import Evaluation
 from contracts.schemes import Scheme
+from services.scoring.domain.facts import InputError
 
 STATUSES = {"needs_expert", "missing_input", "not_applicable"}
 
@@ -59,6 +63,22 @@ def _same(expected: Any, actual: Any) -> bool:
     if isinstance(expected, int | float) and not isinstance(expected, bool):
         return actual is not None and not isinstance(actual, bool) and Decimal(str(actual)) == Decimal(str(expected))
     return bool(expected == actual)
+
+
+def outcome(case: RuleCase, run: Callable[[Scheme, date, dict[str, Any]], Evaluation]) -> list[str]:
+    """What differs between the case and running it (an evaluation, or a refusal); empty when it passes."""
+    refused = case.expect.get("refused")
+    try:
+        result = run(case.scheme, case.on, case.input)
+    except InputError as exc:
+        if refused is None:
+            return [f"refused {exc.field} ({exc.code}): {exc.reason}"]
+        if refused != {exc.field: exc.code}:
+            return [f"refused: expected {refused}, got {{{exc.field}: {exc.code}}} ({exc.reason})"]
+        return []
+    if refused is not None:
+        return [f"refused: expected {refused}, but it was scored (total {result.total})"]
+    return mismatches(case, result)
 
 
 def mismatches(case: RuleCase, result: Evaluation) -> list[str]:

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from contracts.evaluation import Evaluation
 from contracts.schemes import SCHEME_LABELS, Scheme
 from greenfab.text_table import table
-from services.scoring.cases import load_cases, mismatches
+from services.scoring.cases import load_cases, outcome
 from services.scoring.domain import reference
 from services.scoring.domain.expressions import ExpressionError
 from services.scoring.domain.facts import InputError
@@ -145,8 +145,8 @@ def cmd_rules_test(rules_dir: Path | None) -> int:
             ("reference", lambda s, d, i: reference.evaluate(library, s, d, i)),
         ):
             try:
-                problems += [f"[{label}] {p}" for p in mismatches(case, run(case.scheme, case.on, case.input))]
-            except (InputError, UnknownEdition, RuleError) as exc:
+                problems += [f"[{label}] {p}" for p in outcome(case, run)]
+            except (UnknownEdition, RuleError) as exc:
                 problems.append(f"[{label}] {type(exc).__name__}: {exc}")
         mark = "✓" if not problems else "✗"
         print(f"{mark} {case.file}: {case.name}")

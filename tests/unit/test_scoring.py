@@ -66,7 +66,7 @@ def grading_input(**overrides: object) -> dict[str, object]:
     data: dict[str, object] = {
         "plot_ratio": 1.35, "plot_ratio_requirement": 1.0,
         "building_density": 0.48, "building_density_requirement": 0.40,
-        "output_value": 865000000, "land_area": 124000,
+        "output_value": 86500, "land_area": 124000,
         "green_material_amount": 3100, "material_amount": 5000,
         "solid_waste_utilised": 1820, "solid_waste_generated": 2000, "solid_waste_stored_utilised": 0,
         "nonconventional_water": 52000, "water_withdrawal": 186000, "renewable_energy_share": 0.085,
@@ -124,9 +124,16 @@ def test_engine_and_reference_agree(engine: RulesEngine) -> None:
     [
         ({"plot_ratio": "abc"}, "plot_ratio"),
         ({"plot_ratio": -1}, "plot_ratio"),
-        ({"material_amount": 0}, "material_amount"),
+        ({"plot_ratio": "1.35"}, "plot_ratio"),
+        ({"material_amount": 0}, "green_material_amount, material_amount"),
+        ({"material_amount": 0, "green_material_amount": 0}, "material_amount"),
+        ({"nonconventional_water": 500000}, "nonconventional_water, water_withdrawal"),
+        ({"output_value": 1e20}, "output_value"),
+        ({"renewable_energy_share": 8.5}, "renewable_energy_share"),
+        ({"intelligent_manufacturing_level": 2.5}, "intelligent_manufacturing_level"),
         ({"honour_boxes": ["no_such_box"]}, "honour_boxes"),
         ({"honour_boxes": "green_supply_chain"}, "honour_boxes"),
+        ({"outptu_value": 1}, "outptu_value"),
     ],
 )
 def test_bad_input_names_the_field(engine: RulesEngine, overrides: dict[str, object], field: str) -> None:

@@ -61,7 +61,7 @@ def test_errors_name_the_problem(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "input plot_ratio: cannot be negative" in capsys.readouterr().err
     bad.write_text(json.dumps({"renewable_energy_share": 8.5}))
     assert cli.cmd_score("grading", "2025-10-08", bad, "json", "durable", None) == 2
-    assert "input renewable_energy_share: is a share" in capsys.readouterr().err
+    assert "input renewable_energy_share: 8.5 is above the limit 1 share" in capsys.readouterr().err
     bad.write_text(json.dumps({"ems_certified": "maybe"}))
     assert cli.cmd_score("beautiful-factory", "2025-10-08", bad, "json", "durable", None) == 2
     assert "input ems_certified: should be yes or no" in capsys.readouterr().err

@@ -154,8 +154,10 @@ def assemble(
     vetoes: list[VetoResult],
     data: dict[str, Any],
     expert_points: Mapping[str, Decimal] | None = None,
+    flags: list[Flag] | None = None,
 ) -> Evaluation:
-    """The evaluation; exact sums inside, rounded once when shown. ``expert_points`` score needs_expert items."""
+    """The evaluation; exact sums inside, rounded once when shown. ``expert_points`` score needs_expert items;
+    ``flags`` are findings for staff from before the rules ran (e.g. events after the as-of date)."""
     by_item: dict[str, list[Fact]] = {}
     for f in facts:
         by_item.setdefault(f.item.id, []).append(f)
@@ -186,10 +188,10 @@ def assemble(
             passed = False
         elif not provisional:
             passed = exact >= edition.passing.min_total
-    flags = [
+    found = [
         Flag(code=code, item=d.item.id, detail=d.explanation) for d in decided for code in d.flags if code != UNMET
     ]
-    flags += [found for check in edition.checks if (found := run_check(check, data)) is not None]
+    found += [flag for check in edition.checks if (flag := run_check(check, data)) is not None]
     return Evaluation(
         scheme=scheme,
         edition=edition.edition,
@@ -203,5 +205,5 @@ def assemble(
         failing_basic=failing,
         categories=categories,
         vetoes=vetoes,
-        flags=flags,
+        flags=[*(flags or []), *found],
     )
