@@ -85,8 +85,9 @@ def test_the_sample_grading_declaration_scores_by_hand(engine: RulesEngine) -> N
     result = engine.evaluate(Scheme.GRADING, ON, grading_input())
     points = {i.id: i.points for i in result.items}
     # Worked by hand from 003 附表 and DOMAIN.md D-PROP / D-LIN:
-    assert points["GR-1"] == Decimal("0.70")  # (1.35 − 1) / (2 − 1) × 2
-    assert points["GR-2"] == Decimal("0.53")  # (0.48 − 0.40) / 0.30 × 2
+    # D-FLOOR: half the points at the requirement, linear to full at 2× (GR-1) or +30 points (GR-2).
+    assert points["GR-1"] == Decimal("1.35")  # 1 + (1.35 − 1) / (2 − 1) × 1
+    assert points["GR-2"] == Decimal("1.27")  # 1 + (0.48 − 0.40) / 0.30 × 1 = 1.2667
     assert points["GR-4"] == Decimal("3.10")  # 3100 / 5000 / 0.8 × 4
     assert points["GR-9"] == Decimal("5.00")  # Kr = 1820 / (2000 + 0) = 91% ≥ 90%
     assert points["GR-13"] == Decimal("1.20")  # 52000 / 186000 / 0.7 × 3
@@ -98,7 +99,7 @@ def test_the_sample_grading_declaration_scores_by_hand(engine: RulesEngine) -> N
     assert points["GR-19"] == Decimal("2.00")
     assert points["GR-20"] == Decimal("3.00")  # level 3: (3 − 1) / 4 × 6
     assert points["GR-21"] == Decimal("2.00")
-    assert result.total == Decimal("38.93")
+    assert result.total == Decimal("40.31")  # 1.35 + 1.2667 + 3.1 + 5 + 1.1982 + 6 + 3.4 + 2 + 6 + 4 + 2 + 3 + 2
     # Industry items have no benchmark and no emission inputs here: provisional, no level yet.
     assert result.provisional and result.level is None
     statuses = {i.id: i.status for i in result.items}
