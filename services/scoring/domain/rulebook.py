@@ -43,7 +43,7 @@ class Outcome(_Strict):
     linear: dict[str, Any] | None = Field(default=None, description="{of, zero_at, full_at}: D-LIN / D-PROP")
     floor: dict[str, Any] | None = Field(
         default=None,
-        description="{of, floor, full_at, share_at_floor}: D-FLOOR; 0 below the floor, linear from the floor's share to full",
+        description="{of, floor, full_at, share_at_floor}: D-FLOOR; 0 below the floor, then linear to full",
     )
     inverse: dict[str, Any] | None = Field(default=None, description="{of, numerator}: numerator / field (D-BF1)")
     expert: str | None = Field(default=None, description="Why an expert must score it.")
@@ -52,14 +52,15 @@ class Outcome(_Strict):
 
     @model_validator(mode="after")
     def _one(self) -> Outcome:
-        if sum(x is not None for x in (self.points, self.full, self.linear, self.floor, self.inverse, self.expert)) != 1:
+        kinds = (self.points, self.full, self.linear, self.floor, self.inverse, self.expert)
+        if sum(x is not None for x in kinds) != 1:
             raise ValueError("an outcome needs exactly one of points, full, linear, floor, inverse, expert")
         if self.floor is not None:
-            if set(self.floor) != {"of", "floor", "full_at", "share_at_floor"}:
+            f = self.floor
+            if set(f) != {"of", "floor", "full_at", "share_at_floor"}:
                 raise ValueError("floor takes of, floor, full_at and share_at_floor")
-            if not 0 <= Decimal(str(self.floor["share_at_floor"])) <= 1 or Decimal(str(self.floor["full_at"])) <= Decimal(
-                str(self.floor["floor"])
-            ):
+            share, low, high = (Decimal(str(f[k])) for k in ("share_at_floor", "floor", "full_at"))
+            if not 0 <= share <= 1 or high <= low:
                 raise ValueError("floor: share_at_floor is within 0..1 and full_at is above the floor")
         return self
 
