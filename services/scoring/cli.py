@@ -18,7 +18,7 @@ from services.scoring.domain import reference
 from services.scoring.domain.expressions import ExpressionError
 from services.scoring.domain.facts import InputError
 from services.scoring.domain.reference import RuleError
-from services.scoring.domain.rulebook import RuleLibrary, UnknownEdition
+from services.scoring.domain.rulebook import RuleLibrary, UnknownEdition, Version
 from services.scoring.engine import RulesEngine
 from services.scoring.settings import REPO_RULES
 
@@ -100,28 +100,44 @@ def cmd_score(scheme_name: str, on: str | None, path: Path, fmt: str, engine_kin
     return 0
 
 
+def _applies(v: Version) -> str:
+    return f"{v.applies_from} …" + (f" {v.applies_until}" if v.applies_until else "")
+
+
 def cmd_rules_list(rules_dir: Path | None) -> int:
+    """Every edition with each benchmark edition it is used with: the versions evaluations record."""
     library = RuleLibrary.load(rules_dir or REPO_RULES)
-    rows = []
-    for scheme, book in library.rulebooks.items():
-        for ed in book.editions:
-            version = library.version(ed, library.benchmarks_for(ed.effective_from))
-            rows.append([scheme.value, book.name_zh, ed.edition, str(ed.effective_from), str(len(ed.items)), version])
-    print(table(rows, ["scheme", "名称", "edition", "effective_from", "items", "version"]))
+    rows = [
+        [scheme.value, book.name_zh, v.edition.edition, v.benchmarks.edition, _applies(v), str(len(v.edition.items)),
+         v.version]
+        for scheme, book in library.rulebooks.items()
+        for v in library.versions(scheme)
+    ]  # fmt: skip
+    print(table(rows, ["scheme", "名称", "edition", "benchmarks", "applies to declarations", "items", "version"]))
     return 0
 
 
 def cmd_rules_show(spec: str, rules_dir: Path | None) -> int:
-    name, _, edition_name = spec.partition("@")
+    """SCHEME, SCHEME@EDITION, or a version an evaluation recorded (EDITION+BENCHMARKS@sha256:…)."""
     try:
         library = RuleLibrary.load(rules_dir or REPO_RULES)
-        book = library.rulebook(Scheme(name))
-        edition = book.edition_named(edition_name) if edition_name else book.edition_for(date.today())
+        if "@sha256:" in spec:
+            found = library.find_version(spec)
+            scheme, edition = found.scheme, found.edition
+        else:
+            name, _, edition_name = spec.partition("@")
+            scheme = Scheme(name)
+            book = library.rulebook(scheme)
+            edition = book.edition_named(edition_name) if edition_name else book.edition_for(date.today())
     except ValueError:
-        return fail(f"unknown scheme {name!r}; one of {[s.value for s in Scheme]}")
+        return fail(f"unknown scheme {spec.partition('@')[0]!r}; one of {[s.value for s in Scheme]}")
     except UnknownEdition as exc:
         return fail(str(exc))
+    book = library.rulebook(scheme)
     print(f"{book.name_zh} {edition.edition}（自 {edition.effective_from} 起）{edition.source or ''}")
+    for v in library.versions(scheme):
+        if v.edition is edition:
+            print(f"version {v.version}: with benchmarks {v.benchmarks.edition}, declarations {_applies(v)}")
     rows = [
         [i.id, i.name_zh[:30], str(i.max), i.method, i.requirement or ("加分" if i.bonus else ""), i.basis[:50]]
         for i in edition.items

@@ -104,6 +104,28 @@ def test_rules_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert "0 failed" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(
+    ("scheme", "on"),
+    [("grading", "2025-10-08"), ("green-factory", "2019-06-01"), ("green-factory", "2025-10-08"),
+     ("beautiful-factory", "2024-10-08"), ("beautiful-factory", "2025-10-08")],
+)  # fmt: skip
+def test_the_version_an_evaluation_records_is_the_one_rules_list_and_show_print(
+    scheme: str, on: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = ROOT / "examples" / f"{scheme}-declaration.json"
+    assert cli.cmd_score(scheme, on, path, "json", "durable", None) == 0
+    result = json.loads(capsys.readouterr().out)
+    version = result["rulebook_version"]
+    # It names the rulebook edition and the benchmark edition, then the content hash of everything used.
+    assert version.startswith(f"{result['edition']}+") and "@sha256:" in version
+    assert cli.cmd_rules_list(None) == 0
+    assert version in capsys.readouterr().out
+    assert cli.cmd_rules_show(version, None) == 0
+    shown = capsys.readouterr().out
+    assert f"version {version}" in shown and result["edition"] in shown.splitlines()[0]
+    assert cli.cmd_rules_show(version.replace("sha256:", "sha256:0"), None) == 2
+
+
 def test_template_writes_a_workbook(tmp_path: Path) -> None:
     import subprocess
     import sys
