@@ -69,12 +69,22 @@ class Evaluation(BaseModel):
     total: Decimal = Field(
         description="Total points (weighted where the scheme weights categories), rounded to 2 decimals (D-ROUND)."
     )
-    provisional: bool = Field(description="True while any item needs an expert.")
-    level: int | None = Field(default=None, description="Grade level 1–4 (grading scheme, D-LEVEL); null if vetoed.")
+    provisional: bool = Field(description="True while any item needs an expert or misses an input.")
+    level: int | None = Field(
+        default=None,
+        description="Grade level 1–4 (grading scheme, D-LEVEL); null if vetoed, or while inputs are missing or "
+        "expert items are pending (`verdict_zh` says which).",
+    )
     passed: bool | None = Field(
         default=None, description="Pass or fail (green-factory scheme, D-GF-PASS); null while provisional."
     )
     failing_basic: list[str] = Field(default_factory=list, description="Basic requirements not met (green-factory).")
     categories: list[CategoryResult] = Field(default_factory=list, description="Weighted categories (green-factory).")
     vetoes: list[Veto] = Field(default_factory=list, description="Vetoes found; any veto means no level and no pass.")
+    verdict_zh: str | None = Field(
+        default=None,
+        description="The result in a sentence, in Chinese; where there is no level or no pass, the true reason: "
+        "the vetoes by clause, the items missing inputs (to be completed by the enterprise), or the items "
+        "awaiting an expert.",
+    )
     flags: list[Flag] = Field(default_factory=list, description="Findings staff must see.")

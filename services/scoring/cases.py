@@ -7,7 +7,8 @@ A case file (rules/<scheme>/cases/*.yaml) holds a list of cases:
       input: {air_pollutant_ratio: 0.5}
       expect:
         items: {BF-1: 5}        # points, or a status (needs_expert, missing_input, not_applicable)
-        total: 5                # optional: total, level, passed, provisional, vetoes (codes), failing_basic, flags
+        total: 5                # optional: total, level, passed, provisional, vetoes (codes), failing_basic, flags,
+                                # verdict_has (words the verdict_zh must contain)
 
 A case may instead expect the input to be refused: ``expect: {refused: {field: code}}``, the
 field(s) as the refusal names them (``nonconventional_water, water_withdrawal``) and its code.
@@ -104,6 +105,8 @@ def mismatches(case: RuleCase, result: Evaluation) -> list[str]:
         "failing_basic": lambda r: sorted(r.failing_basic),
         "flags": lambda r: sorted(f.code for f in r.flags),
     }
+    if "verdict_has" in case.expect and case.expect["verdict_has"] not in (result.verdict_zh or ""):
+        problems.append(f"verdict: expected it to say {case.expect['verdict_has']!r}, got {result.verdict_zh!r}")
     for key, read in scalar.items():
         if key in case.expect:
             want = case.expect[key]

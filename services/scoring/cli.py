@@ -51,6 +51,8 @@ def render(result: Evaluation) -> str:
     if result.passed is not None:
         summary += "；通过" if result.passed else "；未通过"
     out.append(summary)
+    if result.verdict_zh:
+        out.append(f"结论：{result.verdict_zh}")
     if result.failing_basic:
         out.append("未满足的基本要求：" + "、".join(result.failing_basic))
     for v in result.vetoes:

@@ -51,6 +51,8 @@ RECORD_TIMEOUT = timedelta(seconds=30)
 CALENDAR_TIMEOUT = timedelta(seconds=10)
 RESCORE_TIMEOUT = timedelta(minutes=2)
 REFUSED = "ActionRefused"
+# Changes that alter history, each behind workflow.patched() so that units recorded before them replay as they ran.
+HOLD_UNFINISHED = "hold-unfinished-results"  # D-HOLD: results with missing inputs or pending experts are not published
 
 
 @contextlib.contextmanager
@@ -196,7 +198,7 @@ class UnitLifecycleWorkflow:
                 )
             except ActivityError as exc:
                 # The review stays blocked on a provisional total; staff see why in the timeline.
-                self._life.note(workflow.now(), f"专家评分后重新计算失败：{exc.cause or exc}", "DOMAIN.md 酌情给分")
+                self._life.note(workflow.now(), f"专家评分后重新计算失败：{exc.cause or exc}", "D-EXPERT")
                 return
             self._life.on_rescored(rescored, workflow.now())
         elif isinstance(effect, StartNational):
@@ -241,6 +243,7 @@ class UnitLifecycleWorkflow:
     def _handle(self, item: Inbound) -> str:
         now = workflow.now()
         if item.evaluation is not None:
+            self._life.holds_unfinished = workflow.patched(HOLD_UNFINISHED)
             self._life.on_evaluation(item.evaluation, now)
             return item.evaluation.correlation_id
         if item.notice is not None:

@@ -69,6 +69,11 @@ class EvaluationFacts(BaseModel):
     rulebook_version: str | None = None
     vetoes: list[VetoBrief] = Field(default_factory=list)
     expert_items: list[ExpertItem] = Field(default_factory=list)
+    missing_items: list[str] = Field(
+        default_factory=list,
+        description="Items scored missing_input, each with the inputs it lacks (GR-5（voc_emission）).",
+    )
+    verdict_zh: str | None = Field(default=None, description="Scoring's verdict: the result, or why it has none.")
     evaluator_uscc: str | None = None
     evaluator_banned_until: date | None = Field(default=None, description="第十八条: the evaluator's ban, if any.")
     call: OpenCall | None = Field(default=None, description="The open call the declaration falls in, if any.")
