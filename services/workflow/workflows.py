@@ -53,6 +53,7 @@ RESCORE_TIMEOUT = timedelta(minutes=2)
 REFUSED = "ActionRefused"
 # Changes that alter history, each behind workflow.patched() so that units recorded before them replay as they ran.
 HOLD_UNFINISHED = "hold-unfinished-results"  # D-HOLD: results with missing inputs or pending experts are not published
+PROVISIONAL_PERIODS = "provisional-periods"  # D-CALENDAR: a year without a holiday notice gives a provisional end
 
 
 @contextlib.contextmanager
@@ -183,12 +184,17 @@ class UnitLifecycleWorkflow:
             assert working_days is not None
             # The calendar is read in an activity: a later holiday-data update cannot change a
             # date already in a running workflow's history.
-            last_day = await workflow.execute_activity_method(
-                LifecycleActivities.last_working_day,
-                PeriodRequest(start=effect.start, working_days=working_days),
-                start_to_close_timeout=CALENDAR_TIMEOUT,
-            )
-            self._life.on_period(effect, last_day, now)
+            period = PeriodRequest(start=effect.start, working_days=working_days)
+            if workflow.patched(PROVISIONAL_PERIODS):
+                answer = await workflow.execute_activity_method(
+                    LifecycleActivities.working_period, period, start_to_close_timeout=CALENDAR_TIMEOUT
+                )
+                self._life.on_period(effect, answer.last_day, now, answer.provisional, answer.missing_years)
+            else:
+                last_day = await workflow.execute_activity_method(
+                    LifecycleActivities.last_working_day, period, start_to_close_timeout=CALENDAR_TIMEOUT
+                )
+                self._life.on_period(effect, last_day, now)
         elif isinstance(effect, RescoreNeeded):
             try:
                 rescored = await workflow.execute_activity_method(

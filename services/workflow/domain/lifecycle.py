@@ -607,13 +607,55 @@ class Lifecycle:
         task = self._open_task("review_listed", now, context)
         self._move(now, "under_recheck", why, "003 第十三、十四条", actor, task)
 
-    def on_period(self, p: PeriodNeeded, last_day: date, now: datetime) -> None:
-        """The calendar answered: publicity runs to ``last_day``."""
+    def on_period(
+        self,
+        p: PeriodNeeded,
+        last_day: date,
+        now: datetime,
+        provisional: bool = False,
+        missing_years: tuple[int, ...] | list[int] = (),
+    ) -> None:
+        """The calendar answered: publicity runs to ``last_day`` (provisional when a year had no notice)."""
         assert p.deadline == "publicity"
-        self.state.publicity_ends_on = last_day
+        s = self.state
         d = self.policy.deadlines["publicity"]
-        self._move(
-            now, "publicity", f"评审通过，公示 {d.working_days} 个工作日，至 {last_day.isoformat()}", d.basis, p.actor
+        years = "、".join(str(y) for y in missing_years)
+        guess = (
+            f"（暂定：{years} 年节假日安排尚未载入，按周一至周五并扣除法定节假日计算，已请市经济和信息化局载入）"
+            if provisional
+            else ""
+        )
+        if p.recompute:
+            if s.state not in ("publicity", "objection_review") or s.publicity_ends_on is None:
+                self._move(now, None, "节假日安排已载入；单位已不在公示期，无需重新计算", "D-CALENDAR", p.actor)
+                return
+            s.publicity_ends_on, s.publicity_provisional = last_day, provisional
+            self._move(
+                now, None, f"节假日安排已载入，公示截止日重新计算为 {last_day.isoformat()}{guess}", d.basis, p.actor
+            )
+        else:
+            s.publicity_ends_on, s.publicity_provisional = last_day, provisional
+            self._move(
+                now,
+                "publicity",
+                f"评审通过，公示 {d.working_days} 个工作日，至 {last_day.isoformat()}{guess}",
+                d.basis,
+                p.actor,
+            )
+        if provisional:
+            context: dict[str, object] = {
+                "deadline": p.deadline,
+                "start": p.start.isoformat(),
+                "years": list(missing_years),
+                "provisional_end": last_day.isoformat(),
+            }
+            self._open_task("load_calendar", now, context)
+
+    def _on_load_calendar(self, task: Task, a: TaskAction, now: datetime) -> None:
+        self._move(now, None, f"已载入节假日安排：{a.reason or ''}".rstrip("："), task.clause, a.actor, task)
+        start = date.fromisoformat(str(task.context["start"]))
+        self._effects.append(
+            PeriodNeeded(deadline=str(task.context["deadline"]), start=start, actor=a.actor, recompute=True)
         )
 
     def note(self, now: datetime, reason: str, clause: str, actor: Actor = SYSTEM) -> None:

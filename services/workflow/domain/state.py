@@ -29,6 +29,7 @@ TaskKind = Literal[
     "miit_request",
     "national_outcome",
     "followup",
+    "load_calendar",
 ]
 TaskStatus = Literal["open", "claimed", "done", "cancelled"]
 AlarmKind = Literal["upcoming", "due", "missed"]
@@ -213,6 +214,9 @@ class UnitState(BaseModel):
     evaluation: EvaluationFacts | None = None
     expert_points: dict[str, Decimal] = Field(default_factory=dict)
     publicity_ends_on: date | None = None
+    publicity_provisional: bool = Field(
+        default=False, description="The end was counted without that year's holiday notice (D-CALENDAR)."
+    )
     objections_open: int = 0
     listed_on: date | None = None
     national: Literal["none", "recommended", "listed", "not_listed"] = "none"
@@ -251,6 +255,7 @@ class PeriodNeeded(BaseModel):
     deadline: str
     start: date
     actor: Actor = SYSTEM
+    recompute: bool = Field(default=False, description="Again, once the bureau loaded a missing year (D-CALENDAR).")
 
 
 class RescoreNeeded(BaseModel):
