@@ -16,19 +16,21 @@ ItemStatus = Literal["scored", "needs_expert", "missing_input", "not_applicable"
 class ItemResult(BaseModel):
     """One indicator's outcome."""
 
-    id: str = Field(description="Item id as in DOMAIN.md, e.g. `GR-4`.")
+    id: str = Field(description="Item id as in the rulebook, e.g. `GR-4`.")
     name_zh: str = Field(description="Indicator name in Chinese.")
     points: Decimal | None = Field(description="Points awarded; null unless status is `scored`.")
     max: Decimal = Field(description="Maximum points of the item.")
     status: ItemStatus = Field(description="scored | needs_expert | missing_input | not_applicable.")
     explanation: str = Field(description="Why, in Chinese.")
-    basis: str = Field(description="The clause in the source document, or the DOMAIN.md decision id.")
+    basis: str = Field(
+        description="The clause in the source document, and the decision id (rules/DECISIONS.md) it follows."
+    )
     inputs: dict[str, Any] = Field(default_factory=dict, description="The inputs the item used.")
     missing: list[str] = Field(default_factory=list, description="Inputs the item needs and did not get.")
 
 
 class Veto(BaseModel):
-    """An eligibility veto (DOMAIN.md §3)."""
+    """An eligibility veto (003 第十一条 and others; rules/eligibility/vetoes.yaml)."""
 
     code: str = Field(description="Stable veto code.")
     clause: str = Field(description="The clause that vetoes.")

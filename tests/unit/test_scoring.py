@@ -84,7 +84,7 @@ def grading_input(**overrides: object) -> dict[str, object]:
 def test_the_sample_grading_declaration_scores_by_hand(engine: RulesEngine) -> None:
     result = engine.evaluate(Scheme.GRADING, ON, grading_input())
     points = {i.id: i.points for i in result.items}
-    # Worked by hand from 003 附表 and DOMAIN.md D-PROP / D-LIN:
+    # Worked by hand from 003 附表 and rules/DECISIONS.md (D-PROP, D-LIN, D-FLOOR):
     # D-FLOOR: half the points at the requirement, linear to full at 2× (GR-1) or +30 points (GR-2).
     assert points["GR-1"] == Decimal("1.35")  # 1 + (1.35 − 1) / (2 − 1) × 1
     assert points["GR-2"] == Decimal("1.27")  # 1 + (0.48 − 0.40) / 0.30 × 1 = 1.2667

@@ -1,4 +1,4 @@
-"""Eligibility: the declaration's events and answers as facts, and the vetoes they trigger (DOMAIN.md §3).
+"""Eligibility: the declaration's events and answers as facts, and the vetoes they trigger (rules/eligibility).
 
 Dates are turned into plain fields here (in the window? how many months? is a ban running?) so the
 engine's veto rules compare single facts with constants, as durable_rules requires.
