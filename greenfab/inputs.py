@@ -10,6 +10,7 @@ it never evaluates what the catalogue refuses. Pure: only `load_catalogue` reads
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 REPO_RULES = Path(__file__).resolve().parents[1] / "rules"
 EVENT_DATES = ("date", "from", "to")
@@ -160,6 +161,34 @@ class Catalogue(_Strict):
                     raise ValueError(f"constraint {c.id}: {name} is not a number input")
         return self
 
+    def model_post_init(self, context: Any, /) -> None:
+        # Each number's bounds as floats: the common case (a plain number well inside them) is checked without
+        # Decimal; anything the fast check does not pass goes through the exact one, which decides.
+        bounds = {}
+        for name, spec in self.inputs.items():
+            if spec.limit is None:
+                continue
+            limit = self.limits[spec.limit]
+            low = spec.min if spec.min is not None else Decimal(0)
+            high = min(spec.max, limit.max) if spec.max is not None else limit.max
+            smallest = float(limit.smallest) if limit.smallest is not None else 0.0
+            bounds[name] = (float(low), float(high), limit.whole, spec.positive, smallest)
+        self._bounds = bounds
+
+    _bounds: dict[str, tuple[float, float, bool, bool, float]] = PrivateAttr(default_factory=dict)
+
+    @staticmethod
+    def _plainly_within(bounds: tuple[float, float, bool, bool, float], raw: Any) -> bool:
+        """A number inside its bounds, told fast; False sends it to the exact check (which may still accept it)."""
+        if type(raw) not in (int, float) or not math.isfinite(raw):
+            return False
+        low, high, whole, positive, smallest = bounds
+        if not low <= raw <= high:
+            return False
+        if whole and raw != int(raw):
+            return False
+        return not (raw == 0 and positive) and not (0 < raw < smallest)
+
     # ----- checks ---------------------------------------------------------------------------
 
     def check(self, data: Mapping[str, Any], as_of: date | None = None) -> list[InputProblem]:
@@ -167,7 +196,8 @@ class Catalogue(_Strict):
         problems: list[InputProblem] = []
         if as_of is not None and (found := self.check_date("declared_on", "申报日期", as_of)) is not None:
             problems.append(found)
-        valid: dict[str, Decimal] = {}
+        valid: dict[str, Any] = {}  # numbers that passed, as given
+        bounds = self._bounds
         for name, raw in data.items():
             spec = self.inputs.get(name)
             if spec is None:
@@ -182,12 +212,15 @@ class Catalogue(_Strict):
                 continue
             if raw is None:
                 continue  # not given: scoring reports the items that need it as missing_input
+            if spec.type == "boolean" and isinstance(raw, bool):
+                continue
+            if spec.type == "number" and self._plainly_within(bounds[name], raw):
+                valid[name] = raw
+                continue
             found_problems = list(self._check_one(name, spec, raw))
             problems += found_problems
             if spec.type == "number" and not found_problems:
-                value = as_number(raw)
-                assert value is not None
-                valid[name] = value
+                valid[name] = raw
         problems += self._check_constraints(valid)
         return problems
 
@@ -321,25 +354,26 @@ class Catalogue(_Strict):
                 f"{show(value)} is below the smallest amount recorded in {limit.unit_en} ({show(limit.smallest)})",
             )
 
-    def _check_constraints(self, valid: Mapping[str, Decimal]) -> Iterator[InputProblem]:
+    def _check_constraints(self, valid: Mapping[str, Any]) -> Iterator[InputProblem]:
         for c in self.constraints:
             names = [*c.part, *c.whole]
             if not all(n in valid for n in names):
                 continue
-            part = sum((valid[n] for n in c.part), Decimal(0))
-            whole = sum((valid[n] for n in c.whole), Decimal(0))
-            part_zh = "与".join(self.inputs[n].name_zh for n in c.part)
-            whole_zh = "与".join(self.inputs[n].name_zh for n in c.whole)
-            fields = tuple(dict.fromkeys(names))
+            # Exact sums: 0.1 + 0.2 of a whole of 0.3 is within it.
+            part = sum((as_number(valid[n]) or Decimal(0) for n in c.part), Decimal(0))
+            whole = sum((as_number(valid[n]) or Decimal(0) for n in c.whole), Decimal(0))
             if part > whole:
+                part_zh = "与".join(self.inputs[n].name_zh for n in c.part)
+                whole_zh = "与".join(self.inputs[n].name_zh for n in c.whole)
                 yield InputProblem(
-                    fields,
+                    tuple(dict.fromkeys(names)),
                     "part_exceeds_whole",
                     f"{part_zh}（{show(part)}）不能大于{whole_zh}（{show(whole)}）：{c.name_zh}不能超过100%",
                     f"{' + '.join(c.part)} ({show(part)}) cannot exceed {' + '.join(c.whole)} ({show(whole)}): "
                     f"a share cannot be above 100 % ({c.id})",
                 )
             elif c.whole_positive and whole == 0:
+                whole_zh = "与".join(self.inputs[n].name_zh for n in c.whole)
                 yield InputProblem(
                     tuple(c.whole),
                     "must_be_positive",

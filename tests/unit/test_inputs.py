@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from contracts.evaluation import Evaluation
 from contracts.schemes import Scheme
@@ -245,3 +247,21 @@ def test_a_continuous_kind_declares_no_fields_of_its_own() -> None:
     inputs = yaml.safe_load((RULES / "inputs" / "inputs.yaml").read_text(encoding="utf-8"))
     with pytest.raises(ValueError, match="continuous"):
         Catalogue.model_validate({**inputs, "events": raw})
+
+
+NUMBERS = sorted(n for n, s in CATALOGUE.inputs.items() if s.type == "number")
+
+
+@given(
+    name=st.sampled_from(NUMBERS),
+    value=st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.integers(min_value=-(10**13), max_value=10**13),
+        st.sampled_from([0, 0.0, 1, 1.0, 5, 5.0000000001, 1e-6, 9.99e-7, 0.01, 0.009999999999999998, 1e8, 1e8 + 1]),
+    ),
+)
+@settings(max_examples=1000, deadline=None)
+def test_the_quick_check_of_a_number_agrees_with_the_exact_one(name: str, value: float | int) -> None:
+    spec = CATALOGUE.inputs[name]
+    exact = [(p.fields, p.code) for p in CATALOGUE._check_one(name, spec, value)]
+    assert [(p.fields, p.code) for p in CATALOGUE.check({name: value})] == exact
