@@ -214,7 +214,13 @@ def start_service(name: str, port: int, workdir: Path, **settings: str) -> subpr
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
             return bool(r.status == 200)
 
-    wait_until(ready, 30, name)
+    try:
+        wait_until(ready, 30, name)
+    except BaseException:
+        # A process that never became ready is still running: stop it, or it outlives the test.
+        proc.kill()
+        proc.wait()
+        raise
     return proc
 
 
