@@ -16,19 +16,21 @@ ItemStatus = Literal["scored", "needs_expert", "missing_input", "not_applicable"
 class ItemResult(BaseModel):
     """One indicator's outcome."""
 
-    id: str = Field(description="Item id as in DOMAIN.md, e.g. `GR-4`.")
+    id: str = Field(description="Item id as in the rulebook, e.g. `GR-4`.")
     name_zh: str = Field(description="Indicator name in Chinese.")
     points: Decimal | None = Field(description="Points awarded; null unless status is `scored`.")
     max: Decimal = Field(description="Maximum points of the item.")
     status: ItemStatus = Field(description="scored | needs_expert | missing_input | not_applicable.")
     explanation: str = Field(description="Why, in Chinese.")
-    basis: str = Field(description="The clause in the source document, or the DOMAIN.md decision id.")
+    basis: str = Field(
+        description="The clause in the source document, and the decision id (rules/DECISIONS.md) it follows."
+    )
     inputs: dict[str, Any] = Field(default_factory=dict, description="The inputs the item used.")
     missing: list[str] = Field(default_factory=list, description="Inputs the item needs and did not get.")
 
 
 class Veto(BaseModel):
-    """An eligibility veto (DOMAIN.md §3)."""
+    """An eligibility veto (003 第十一条 and others; rules/eligibility/vetoes.yaml)."""
 
     code: str = Field(description="Stable veto code.")
     clause: str = Field(description="The clause that vetoes.")
@@ -69,12 +71,22 @@ class Evaluation(BaseModel):
     total: Decimal = Field(
         description="Total points (weighted where the scheme weights categories), rounded to 2 decimals (D-ROUND)."
     )
-    provisional: bool = Field(description="True while any item needs an expert.")
-    level: int | None = Field(default=None, description="Grade level 1–4 (grading scheme, D-LEVEL); null if vetoed.")
+    provisional: bool = Field(description="True while any item needs an expert or misses an input.")
+    level: int | None = Field(
+        default=None,
+        description="Grade level 1–4 (grading scheme, D-LEVEL); null if vetoed, or while inputs are missing or "
+        "expert items are pending (`verdict_zh` says which).",
+    )
     passed: bool | None = Field(
         default=None, description="Pass or fail (green-factory scheme, D-GF-PASS); null while provisional."
     )
     failing_basic: list[str] = Field(default_factory=list, description="Basic requirements not met (green-factory).")
     categories: list[CategoryResult] = Field(default_factory=list, description="Weighted categories (green-factory).")
     vetoes: list[Veto] = Field(default_factory=list, description="Vetoes found; any veto means no level and no pass.")
+    verdict_zh: str | None = Field(
+        default=None,
+        description="The result in a sentence, in Chinese; where there is no level or no pass, the true reason: "
+        "the vetoes by clause, the items missing inputs (to be completed by the enterprise), or the items "
+        "awaiting an expert.",
+    )
     flags: list[Flag] = Field(default_factory=list, description="Findings staff must see.")

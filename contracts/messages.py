@@ -62,7 +62,7 @@ class UnitChanged(Envelope):
     )
     submission_id: str | None = Field(default=None, description="The declaration behind the change, if any.")
     reason: str = Field(description="Why, in Chinese.")
-    clause: str = Field(default="", description="The clause or DOMAIN.md decision behind the step.")
+    clause: str = Field(default="", description="The clause, or the decision (rules/DECISIONS.md), behind the step.")
     task_id: str | None = Field(default=None, description="The task whose decision made the step, if any.")
     total: str | None = Field(default=None, description="The evaluation's total, when it has one.")
 

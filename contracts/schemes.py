@@ -6,7 +6,7 @@ from enum import StrEnum
 
 
 class Scheme(StrEnum):
-    """The three scoring schemes (DOMAIN.md §2)."""
+    """The three scoring schemes: annual grading (003 附表), green factory (002), beautiful factory (000/001)."""
 
     GRADING = "grading"
     GREEN_FACTORY = "green-factory"
@@ -14,7 +14,7 @@ class Scheme(StrEnum):
 
 
 class Designation(StrEnum):
-    """What a unit's lifecycle workflow is about (DOMAIN.md §2, 003 第二条)."""
+    """What a unit's lifecycle workflow is about (003 第二条)."""
 
     ANNUAL_GRADING = "annual-grading"
     MUNICIPAL_GREEN_FACTORY = "municipal-green-factory"

@@ -23,7 +23,7 @@ from contracts.identifiers import DISTRICTS, check_uscc
 ISSUER = "greenfab"
 
 PersonRole = Literal["enterprise", "evaluator", "district", "bureau", "expert", "auditor"]
-"""The roles a person can hold (DOMAIN.md §1); services act as `system`, which no token carries."""
+"""The roles a person can hold; services act as `system`, which no token carries."""
 
 
 def is_uscc(value: str) -> bool:

@@ -116,6 +116,12 @@ def _scoring() -> Any:
     return cli
 
 
+def _calendar() -> Any:
+    from services.workflow import calendar_cli
+
+    return calendar_cli
+
+
 def _audit() -> Any:
     from services.audit import cli
 
@@ -167,6 +173,18 @@ def main(argv: list[str] | None = None) -> None:
     rules_test = rules_sub.add_parser("test", help="run the cases next to the rulebooks (engine and reference)")
     rules_test.add_argument("--rules", type=Path)
     rules_test.set_defaults(func=lambda a: _scoring().cmd_rules_test(a.rules))
+
+    cal = sub.add_parser("calendar", help="the holiday notices working days are counted by (D-CALENDAR)")
+    cal_sub = cal.add_subparsers(dest="calendar_command", required=True)
+    cal_add = cal_sub.add_parser("add-year", help="load a year's holiday notice from a YAML or JSON file")
+    cal_add.add_argument("file", type=Path)
+    cal_add.add_argument("--replace", action="store_true", help="load a year already loaded again")
+    cal_add.add_argument("--rules", type=Path, help="rules folder (default: the repository's rules/)")
+    cal_add.set_defaults(func=lambda a: _calendar().cmd_add_year(a.file, a.rules, a.replace))
+    cal_show = cal_sub.add_parser("show", help="a year's days off and weekend days worked, and their source")
+    cal_show.add_argument("year", type=int)
+    cal_show.add_argument("--rules", type=Path)
+    cal_show.set_defaults(func=lambda a: _calendar().cmd_show(a.year, a.rules))
 
     tmpl = sub.add_parser("template", help="write a fillable .xlsx workbook of a scheme's form")
     tmpl.add_argument("scheme", help="grading | green-factory | beautiful-factory")

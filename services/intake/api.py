@@ -236,9 +236,9 @@ def build_app(
         publicity (anyone signed in), or a district report (that district's staff), about a unit that exists:
         checked with the workflow service while you wait, then stored and passed on. A notice never creates a
         unit; one about no unit is refused naming `$.uscc`."""
-        await notices.check(units_of, notice, who)
+        district = await notices.check(units_of, notice, who)
         try:
-            answer, created = await handlers.accept_notice(db, notice, who)
+            answer, created = await handlers.accept_notice(db, notice, who, district)
         except handlers.Conflict as exc:
             raise ProblemError(409, "重复提交冲突 / Conflict", exc.error.message_en, [exc.error]) from exc
         if created:

@@ -13,6 +13,7 @@ from contracts import subjects
 from contracts.messages import NoticeReceived, SubmissionReceived
 from greenfab.db import Database, create_tables, make_engine
 from greenfab.health import add_health_route
+from greenfab.inputs import load_catalogue
 from greenfab.messaging import (
     DeadLetterHooks,
     connect_or_fail,
@@ -56,7 +57,7 @@ class IntakeService:
         consumers.register(self.broker, self.db, settings.max_deliveries, dead_letters)
         self.relay = OutboxRelay(self.db, self.broker, settings.outbox_poll_s)
         self._relay_task: asyncio.Task[None] | None = None
-        self.submissions = Submissions(self.db, self.relay.wake)
+        self.submissions = Submissions(self.db, self.relay.wake, load_catalogue(settings.rules_dir))
         consumers.register_requests(self.broker, self.submissions, settings.auth_secret)
         self.app: FastAPI = api.build_app(
             self.db,

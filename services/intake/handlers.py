@@ -235,15 +235,18 @@ def notice_public(row: NoticeRecord) -> NoticePublic:
     )
 
 
-async def accept_notice(db: Database, notice: BaseModel, principal: Principal) -> tuple[NoticePublic, bool]:
-    """Store a notice and its event in one transaction; a retry with the same notice_id gets the first answer."""
+async def accept_notice(
+    db: Database, notice: BaseModel, principal: Principal, district: str | None
+) -> tuple[NoticePublic, bool]:
+    """Store a notice about a unit in ``district`` and its event in one transaction; a retry with the same
+    notice_id by the same sender gets the first answer, anyone else's is a conflict (and learns nothing of it)."""
     body = notice.model_dump(mode="json")
     fingerprint = hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     notice_id = body.get("notice_id") or new_id()
     async with db.session() as s:
         existing = await s.get(NoticeRecord, notice_id)
     if existing is not None:
-        if existing.fingerprint != fingerprint:
+        if existing.fingerprint != fingerprint or existing.actor != principal.actor().model_dump():
             raise Conflict(
                 FieldError(
                     path="$.notice_id",
@@ -253,7 +256,6 @@ async def accept_notice(db: Database, notice: BaseModel, principal: Principal) -
                 )
             )
         return notice_public(existing), False
-    district = principal.scope if principal.role == "district" else None
     row = NoticeRecord(
         id=notice_id,
         kind=body["kind"],

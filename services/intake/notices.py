@@ -16,7 +16,7 @@ from faststream.nats import NatsBroker
 from contracts import subjects
 from contracts.http import FieldError
 from contracts.messages import UnitBrief, UnitLookupReply, UnitLookupRequest
-from contracts.notices import AnyNotice, NoticeRefusal, filer_refusal, refusal
+from contracts.notices import AnyNotice, NoticeRefusal, designations_of, filer_refusal, refusal
 from greenfab.auth import Principal
 from greenfab.http import ProblemError
 from greenfab.messaging import request
@@ -36,8 +36,12 @@ def nats_lookup(broker: NatsBroker, timeout: float = LOOKUP_TIMEOUT_S) -> UnitLo
     return units
 
 
-async def check(units_of: UnitLookup, notice: AnyNotice, who: Principal) -> None:
-    """Refuse (ProblemError) a notice that may not be filed; 503 if the workflow service cannot be asked."""
+async def check(units_of: UnitLookup, notice: AnyNotice, who: Principal) -> str | None:
+    """Refuse (ProblemError) a notice that may not be filed; 503 if the workflow service cannot be asked.
+
+    Returns the district of the unit the notice is about (the unit's own, never the filer's), so that
+    district's staff can read the notice.
+    """
     _raise(filer_refusal(notice, who.actor()))
     try:
         units = await units_of(notice.uscc)
@@ -49,6 +53,8 @@ async def check(units_of: UnitLookup, notice: AnyNotice, who: Principal) -> None
             "the workflow service did not answer; nothing was stored, try again shortly",
         ) from exc
     _raise(refusal(notice, who.actor(), units))
+    wanted = designations_of(notice)
+    return next((u.district for u in units if u.designation in wanted), None)
 
 
 def _raise(refused: NoticeRefusal | None) -> None:

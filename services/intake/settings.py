@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import AliasChoices, Field
 
+from greenfab.inputs import REPO_RULES
 from greenfab.settings import ServiceSettings
 
 
@@ -27,3 +30,4 @@ class IntakeSettings(ServiceSettings):
         description="Seconds a request body may pause before it is refused (408).",
     )
     outbox_poll_s: float = Field(default=0.5, gt=0, validation_alias=AliasChoices("GREENFAB_INTAKE_OUTBOX_POLL_S"))
+    rules_dir: Path = Field(default=REPO_RULES, validation_alias=AliasChoices("GREENFAB_RULES_DIR"))

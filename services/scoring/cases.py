@@ -7,7 +7,11 @@ A case file (rules/<scheme>/cases/*.yaml) holds a list of cases:
       input: {air_pollutant_ratio: 0.5}
       expect:
         items: {BF-1: 5}        # points, or a status (needs_expert, missing_input, not_applicable)
-        total: 5                # optional: total, level, passed, provisional, vetoes (codes), failing_basic, flags
+        total: 5                # optional: total, level, passed, provisional, vetoes (codes), failing_basic, flags,
+                                # verdict_has (words the verdict_zh must contain)
+
+A case may instead expect the input to be refused: ``expect: {refused: {field: code}}``, the
+field(s) as the refusal names them (``nonconventional_water, water_withdrawal``) and its code.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import yaml
 
 from contracts.evaluation import Evaluation
 from contracts.schemes import Scheme
+from services.scoring.domain.facts import InputError
 
 STATUSES = {"needs_expert", "missing_input", "not_applicable"}
 
@@ -61,6 +66,22 @@ def _same(expected: Any, actual: Any) -> bool:
     return bool(expected == actual)
 
 
+def outcome(case: RuleCase, run: Callable[[Scheme, date, dict[str, Any]], Evaluation]) -> list[str]:
+    """What differs between the case and running it (an evaluation, or a refusal); empty when it passes."""
+    refused = case.expect.get("refused")
+    try:
+        result = run(case.scheme, case.on, case.input)
+    except InputError as exc:
+        if refused is None:
+            return [f"refused {exc.field} ({exc.code}): {exc.reason}"]
+        if refused != {exc.field: exc.code}:
+            return [f"refused: expected {refused}, got {{{exc.field}: {exc.code}}} ({exc.reason})"]
+        return []
+    if refused is not None:
+        return [f"refused: expected {refused}, but it was scored (total {result.total})"]
+    return mismatches(case, result)
+
+
 def mismatches(case: RuleCase, result: Evaluation) -> list[str]:
     """What differs between the case's expectations and the result; empty when it passes."""
     problems = []
@@ -84,6 +105,8 @@ def mismatches(case: RuleCase, result: Evaluation) -> list[str]:
         "failing_basic": lambda r: sorted(r.failing_basic),
         "flags": lambda r: sorted(f.code for f in r.flags),
     }
+    if "verdict_has" in case.expect and case.expect["verdict_has"] not in (result.verdict_zh or ""):
+        problems.append(f"verdict: expected it to say {case.expect['verdict_has']!r}, got {result.verdict_zh!r}")
     for key, read in scalar.items():
         if key in case.expect:
             want = case.expect[key]

@@ -15,12 +15,12 @@ from contracts.schemes import SCHEME_LABELS, Scheme
 from greenfab.bodies import BodyError, parse_json
 from greenfab.http import field_errors
 from greenfab.text_table import table
-from services.scoring.cases import load_cases, mismatches
+from services.scoring.cases import load_cases, outcome
 from services.scoring.domain import reference
 from services.scoring.domain.expressions import ExpressionError
 from services.scoring.domain.facts import InputError
 from services.scoring.domain.reference import RuleError
-from services.scoring.domain.rulebook import RuleLibrary, UnknownEdition
+from services.scoring.domain.rulebook import RuleLibrary, UnknownEdition, Version
 from services.scoring.engine import RulesEngine
 from services.scoring.settings import REPO_RULES
 
@@ -53,6 +53,8 @@ def render(result: Evaluation) -> str:
     if result.passed is not None:
         summary += "；通过" if result.passed else "；未通过"
     out.append(summary)
+    if result.verdict_zh:
+        out.append(f"结论：{result.verdict_zh}")
     if result.failing_basic:
         out.append("未满足的基本要求：" + "、".join(result.failing_basic))
     for v in result.vetoes:
@@ -111,28 +113,44 @@ def cmd_score(scheme_name: str, on: str | None, path: Path, fmt: str, engine_kin
     return 0
 
 
+def _applies(v: Version) -> str:
+    return f"{v.applies_from} …" + (f" {v.applies_until}" if v.applies_until else "")
+
+
 def cmd_rules_list(rules_dir: Path | None) -> int:
+    """Every edition with each benchmark edition it is used with: the versions evaluations record."""
     library = RuleLibrary.load(rules_dir or REPO_RULES)
-    rows = []
-    for scheme, book in library.rulebooks.items():
-        for ed in book.editions:
-            version = library.version(ed, library.benchmarks_for(ed.effective_from))
-            rows.append([scheme.value, book.name_zh, ed.edition, str(ed.effective_from), str(len(ed.items)), version])
-    print(table(rows, ["scheme", "名称", "edition", "effective_from", "items", "version"]))
+    rows = [
+        [scheme.value, book.name_zh, v.edition.edition, v.benchmarks.edition, _applies(v), str(len(v.edition.items)),
+         v.version]
+        for scheme, book in library.rulebooks.items()
+        for v in library.versions(scheme)
+    ]  # fmt: skip
+    print(table(rows, ["scheme", "名称", "edition", "benchmarks", "applies to declarations", "items", "version"]))
     return 0
 
 
 def cmd_rules_show(spec: str, rules_dir: Path | None) -> int:
-    name, _, edition_name = spec.partition("@")
+    """SCHEME, SCHEME@EDITION, or a version an evaluation recorded (EDITION+BENCHMARKS@sha256:…)."""
     try:
         library = RuleLibrary.load(rules_dir or REPO_RULES)
-        book = library.rulebook(Scheme(name))
-        edition = book.edition_named(edition_name) if edition_name else book.edition_for(date.today())
+        if "@sha256:" in spec:
+            found = library.find_version(spec)
+            scheme, edition = found.scheme, found.edition
+        else:
+            name, _, edition_name = spec.partition("@")
+            scheme = Scheme(name)
+            book = library.rulebook(scheme)
+            edition = book.edition_named(edition_name) if edition_name else book.edition_for(date.today())
     except ValueError:
-        return fail(f"unknown scheme {name!r}; one of {[s.value for s in Scheme]}")
+        return fail(f"unknown scheme {spec.partition('@')[0]!r}; one of {[s.value for s in Scheme]}")
     except UnknownEdition as exc:
         return fail(str(exc))
+    book = library.rulebook(scheme)
     print(f"{book.name_zh} {edition.edition}（自 {edition.effective_from} 起）{edition.source or ''}")
+    for v in library.versions(scheme):
+        if v.edition is edition:
+            print(f"version {v.version}: with benchmarks {v.benchmarks.edition}, declarations {_applies(v)}")
     rows = [
         [i.id, i.name_zh[:30], str(i.max), i.method, i.requirement or ("加分" if i.bonus else ""), i.basis[:50]]
         for i in edition.items
@@ -156,8 +174,8 @@ def cmd_rules_test(rules_dir: Path | None) -> int:
             ("reference", lambda s, d, i: reference.evaluate(library, s, d, i)),
         ):
             try:
-                problems += [f"[{label}] {p}" for p in mismatches(case, run(case.scheme, case.on, case.input))]
-            except (InputError, UnknownEdition, RuleError) as exc:
+                problems += [f"[{label}] {p}" for p in outcome(case, run)]
+            except (UnknownEdition, RuleError) as exc:
                 problems.append(f"[{label}] {type(exc).__name__}: {exc}")
         mark = "✓" if not problems else "✗"
         print(f"{mark} {case.file}: {case.name}")

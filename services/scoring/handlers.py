@@ -26,7 +26,7 @@ async def _evaluate(pool: EnginePool, event: SubmissionReceived) -> tuple[Evalua
     try:
         return await pool.evaluate(event.scheme, event.declared_on, event.data), None
     except InputError as exc:
-        return None, f"输入有误 / invalid input: {exc}"
+        return None, f"输入有误：{exc.message_zh} / invalid input: {exc}"
     except UnknownEdition as exc:
         return None, f"无适用的评价规则 / no rulebook: {exc}"
     except ValidationError as exc:

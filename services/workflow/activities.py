@@ -20,10 +20,11 @@ from contracts import subjects
 from contracts.envelope import Envelope, utcnow
 from contracts.messages import DeadlineEvent, RescoreReply, RescoreRequest, TaskEvent, UnitChanged
 from greenfab.db import Database
-from services.workflow.domain.calendar import HolidayDataMissing, working_days_from
+from greenfab.inputs import REPO_RULES
+from services.workflow.calendar_store import CalendarStore
 from services.workflow.domain.lifecycle import STATE_ZH
 from services.workflow.domain.state import SYSTEM, DeadlineFired, Rescored, TaskChanged, Transitioned
-from services.workflow.model import EffectBatch, PeriodRequest, UnitSummary
+from services.workflow.model import EffectBatch, PeriodRequest, UnitSummary, WorkingPeriod
 from services.workflow.tables import TaskProjection, UnitProjection
 
 # Publishes an envelope to JetStream and waits for the server's ack.
@@ -33,10 +34,11 @@ Request = Callable[[str, BaseModel], Awaitable[dict[str, Any]]]
 
 
 class LifecycleActivities:
-    def __init__(self, db: Database, publish: Publish, request: Request) -> None:
+    def __init__(self, db: Database, publish: Publish, request: Request, calendar: CalendarStore | None = None) -> None:
         self._db = db
         self._publish = publish
         self._request = request
+        self._calendar = calendar or CalendarStore(REPO_RULES)
 
     @activity.defn
     async def record_effects(self, batch: EffectBatch) -> None:
@@ -185,14 +187,18 @@ class LifecycleActivities:
             await s.commit()
 
     @activity.defn
+    async def working_period(self, req: PeriodRequest) -> WorkingPeriod:
+        """The last of ``working_days`` working days from ``start`` (D-CALENDAR); provisional for a year with no
+        holiday notice yet, never a failure."""
+        period = self._calendar.calendar().working_days_from(req.start, req.working_days)
+        return WorkingPeriod(
+            last_day=period.last_day, provisional=period.provisional, missing_years=list(period.missing_years)
+        )
+
+    @activity.defn
     async def last_working_day(self, req: PeriodRequest) -> date:
-        """The last of ``working_days`` working days from ``start`` (statutory holidays excluded)."""
-        try:
-            return working_days_from(req.start, req.working_days)
-        except HolidayDataMissing as exc:
-            # Retrying cannot help until the package is updated; the workflow waits on a failed
-            # activity that staff see in Temporal's UI, rather than guessing a date.
-            raise ApplicationError(str(exc), type="HolidayDataMissing") from exc
+        """The same day as working_period, for workflows recorded before it existed (they replay through this)."""
+        return self._calendar.calendar().working_days_from(req.start, req.working_days).last_day
 
     @activity.defn
     async def rescore(self, request: RescoreRequest) -> Rescored:

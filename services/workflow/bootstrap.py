@@ -26,6 +26,7 @@ from greenfab.messaging import (
 from greenfab.service import bounded, stop_broker
 from services.workflow import api, consumers
 from services.workflow.activities import LifecycleActivities
+from services.workflow.calendar_store import CalendarStore
 from services.workflow.policy_loader import load_policy
 from services.workflow.settings import WorkflowSettings
 from services.workflow.tables import WorkflowBase
@@ -53,7 +54,12 @@ def make_worker(
         task_queue=task_queue,
         max_cached_workflows=max_cached_workflows,
         workflows=[UnitLifecycleWorkflow],
-        activities=[activities.record_effects, activities.last_working_day, activities.rescore],
+        activities=[
+            activities.record_effects,
+            activities.working_period,
+            activities.last_working_day,
+            activities.rescore,
+        ],
     )
 
 
@@ -98,7 +104,7 @@ class WorkflowService:
         self.worker = make_worker(
             self.client,
             s.task_queue,
-            LifecycleActivities(self.db, self._publish, self._request),
+            LifecycleActivities(self.db, self._publish, self._request, CalendarStore(self.settings.rules_dir)),
             s.max_cached_workflows,
         )
         self._worker_task = asyncio.create_task(self.worker.run(), name="temporal-worker")

@@ -76,6 +76,10 @@ async def evaluation_facts(db: Database, event: EvaluationCompleted) -> Evaluati
             for i in (ev.items if ev else [])
             if i.status == "needs_expert"
         ],
+        missing_items=[
+            f"{i.id}（{'、'.join(i.missing)}）" for i in (ev.items if ev else []) if i.status == "missing_input"
+        ],
+        verdict_zh=ev.verdict_zh if ev else None,
         evaluator_uscc=event.evaluator_uscc,
         evaluator_banned_until=ban.until if ban else None,
         call=await _open_call(db, event.scheme, on) if event.scheme in CALL_SCHEMES else None,

@@ -83,3 +83,11 @@ class EffectBatch(BaseModel):
 class PeriodRequest(BaseModel):
     start: date
     working_days: int
+
+
+class WorkingPeriod(BaseModel):
+    """The calendar's answer: the period's last day, provisional when a year in it had no holiday notice."""
+
+    last_day: date
+    provisional: bool = False
+    missing_years: list[int] = Field(default_factory=list, description="Years without a notice (D-CALENDAR).")

@@ -54,6 +54,9 @@ CALENDAR_TIMEOUT = timedelta(seconds=10)
 RESCORE_TIMEOUT = timedelta(minutes=2)
 REFUSED = "ActionRefused"
 T = TypeVar("T")
+# Changes that alter history, each behind workflow.patched() so that units recorded before them replay as they ran.
+HOLD_UNFINISHED = "hold-unfinished-results"  # D-HOLD: results with missing inputs or pending experts are not published
+PROVISIONAL_PERIODS = "provisional-periods"  # D-CALENDAR: a year without a holiday notice gives a provisional end
 
 
 @contextlib.contextmanager
@@ -208,12 +211,23 @@ class UnitLifecycleWorkflow:
             assert working_days is not None
             # The calendar is read in an activity: a later holiday-data update cannot change a
             # date already in a running workflow's history.
-            last_day = await workflow.execute_activity_method(
-                LifecycleActivities.last_working_day,
-                PeriodRequest(start=effect.start, working_days=working_days),
-                start_to_close_timeout=CALENDAR_TIMEOUT,
-            )
-            self._life.apply_whole(now, "公示期计算结果", lambda: self._life.on_period(effect, last_day, now))
+            period = PeriodRequest(start=effect.start, working_days=working_days)
+            if workflow.patched(PROVISIONAL_PERIODS):
+                answer = await workflow.execute_activity_method(
+                    LifecycleActivities.working_period, period, start_to_close_timeout=CALENDAR_TIMEOUT
+                )
+                self._life.apply_whole(
+                    now,
+                    "公示期计算结果",
+                    lambda: self._life.on_period(
+                        effect, answer.last_day, now, answer.provisional, answer.missing_years
+                    ),
+                )
+            else:
+                last_day = await workflow.execute_activity_method(
+                    LifecycleActivities.last_working_day, period, start_to_close_timeout=CALENDAR_TIMEOUT
+                )
+                self._life.apply_whole(now, "公示期计算结果", lambda: self._life.on_period(effect, last_day, now))
         elif isinstance(effect, RescoreNeeded):
             try:
                 rescored = await workflow.execute_activity_method(
@@ -223,7 +237,7 @@ class UnitLifecycleWorkflow:
                 )
             except ActivityError as exc:
                 # The review stays blocked on a provisional total; staff see why in the timeline.
-                self._life.note(workflow.now(), f"专家评分后重新计算失败：{exc.cause or exc}", "DOMAIN.md 酌情给分")
+                self._life.note(workflow.now(), f"专家评分后重新计算失败：{exc.cause or exc}", "D-EXPERT")
                 return
             now = workflow.now()
             self._life.apply_whole(now, "专家评分后的重新计算结果", lambda: self._life.on_rescored(rescored, now))
@@ -272,6 +286,7 @@ class UnitLifecycleWorkflow:
         life = self._life
         if item.evaluation is not None:
             ev = item.evaluation
+            life.holds_unfinished = workflow.patched(HOLD_UNFINISHED)
             if isinstance(
                 life.apply_whole(now, f"申报 {ev.submission_id} 的评价结果", lambda: life.on_evaluation(ev, now)), Fault
             ):

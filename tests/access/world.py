@@ -152,9 +152,11 @@ def build(stack: Stack) -> World:
             r = enterprise.post(f"/v1/declarations/{s.declaration_id}/evidence/{s.item}?filename=a.pdf",
                                 content=minimal_pdf(s.uscc), headers=pdf)  # fmt: skip
             s.sha256 = ok(r, 201)["sha256"]
-            rename = {"kind": "rename", "uscc": s.uscc, "old_name": s.enterprise_name, "new_name": "更名后",
-                      "completed_on": (date.today() - timedelta(days=3)).isoformat()}  # fmt: skip
-            s.notice_id = ok(enterprise.post("/v1/notices", json=rename), 202)["id"]
+        # A rename needs a title (003 第十四条); the unit's own district may report on it at any time.
+        with stack.client("intake", "district", s.district) as district:
+            report = {"kind": "district_report", "uscc": s.uscc, "finding": "abnormal_operation",
+                      "observed_on": (date.today() - timedelta(days=3)).isoformat(), "details": "矩阵测试"}  # fmt: skip
+            s.notice_id = ok(district.post("/v1/notices", json=report), 202)["id"]
     with stack.client("notify", "bureau", None) as log, stack.client("audit", "auditor", None) as audit:
         for s in (a, b):
 

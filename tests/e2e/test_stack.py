@@ -51,7 +51,7 @@ def test_a_declaration_crosses_all_four_services(stack: Stack) -> None:
     assert r.status_code == 202, r.text
     assert r.json()["status"] == "pending"
     done = wait_evaluated(enterprise, r.json()["id"])
-    assert done["status"] == "evaluated" and done["evaluation"]["total"] == "79.72"
+    assert done["status"] == "evaluated" and done["evaluation"]["total"] == "81.11"
     assert done["evaluation"]["level"] == 3 and done["evaluation"]["provisional"] is False
 
     wid = f"unit-{example['uscc']}-annual-grading"
@@ -72,7 +72,7 @@ def test_a_declaration_crosses_all_four_services(stack: Stack) -> None:
         if items:
             break
         time.sleep(0.1)
-    assert len(items) == 1 and "已分级" in items[0]["title"] and "79.72" in items[0]["body"]
+    assert len(items) == 1 and "已分级" in items[0]["title"] and "81.11" in items[0]["body"]
 
 
 def test_status_reports_every_part_healthy(stack: Stack) -> None:

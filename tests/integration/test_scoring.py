@@ -81,6 +81,7 @@ async def test_scoring_answers_each_submission_once_with_a_named_error_for_bad_i
     by_sub = {a["submission_id"]: a for a in answers}
     good = by_sub["sub-1"]
     assert good["id"] == "evaluation-sub-1" and good["correlation_id"] == "corr-1"
-    assert next(i for i in good["evaluation"]["items"] if i["id"] == "GR-1")["points"] == "1.00"
+    # D-FLOOR: half the points at the requirement, linear to full at 2×: 1.5× scores 1.5 of 2.
+    assert next(i for i in good["evaluation"]["items"] if i["id"] == "GR-1")["points"] == "1.50"
     bad = by_sub["sub-2"]
     assert bad["evaluation"] is None and "plot_ratio" in bad["error"]

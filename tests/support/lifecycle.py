@@ -33,6 +33,7 @@ from greenfab.db import Database, create_tables, make_engine
 from greenfab.messaging import ensure_streams, make_broker, publish
 from services.workflow.activities import LifecycleActivities, Request
 from services.workflow.bootstrap import make_worker
+from services.workflow.calendar_store import CalendarStore
 from services.workflow.domain.policy import Policy
 from services.workflow.domain.state import (
     EvaluationFacts,
@@ -226,6 +227,7 @@ async def bench(
     tmp_path: Path,
     request: Request = no_scoring,
     task_queue: str | None = None,
+    rules_dir: Path = RULES,
 ) -> AsyncIterator[Bench]:
     """A bench with its own in-process worker, or, given ``task_queue``, one that drives the units a
     workflow service process runs on that queue (its SQLite database is ``tmp_path/workflow.db``)."""
@@ -242,7 +244,9 @@ async def bench(
         if task_queue is None:
             task_queue = f"tq-{uuid.uuid4().hex}"
             await stack.enter_async_context(
-                make_worker(env.client, task_queue, LifecycleActivities(db, _publish, request))
+                make_worker(
+                    env.client, task_queue, LifecycleActivities(db, _publish, request, CalendarStore(rules_dir))
+                )
             )
         the_bench = Bench(env, nats, db, load_policy(RULES), task_queue)
         yield the_bench

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.scoring.cases import RuleCase, load_cases, mismatches
+from services.scoring.cases import RuleCase, load_cases, mismatches, outcome
 from services.scoring.domain import reference
 from services.scoring.domain.rulebook import RuleLibrary
 from services.scoring.engine import RulesEngine
@@ -27,8 +27,8 @@ def test_every_scheme_has_cases() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.file}: {c.name}" for c in CASES])
 def test_case(case: RuleCase, engine: RulesEngine) -> None:
-    assert mismatches(case, engine.evaluate(case.scheme, case.on, case.input)) == []
-    assert mismatches(case, reference.evaluate(engine.library, case.scheme, case.on, case.input)) == []
+    assert outcome(case, engine.evaluate) == []
+    assert outcome(case, lambda s, d, i: reference.evaluate(engine.library, s, d, i)) == []
 
 
 def test_a_wrong_expectation_is_caught(engine: RulesEngine) -> None:

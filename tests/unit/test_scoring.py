@@ -66,7 +66,7 @@ def grading_input(**overrides: object) -> dict[str, object]:
     data: dict[str, object] = {
         "plot_ratio": 1.35, "plot_ratio_requirement": 1.0,
         "building_density": 0.48, "building_density_requirement": 0.40,
-        "output_value": 865000000, "land_area": 124000,
+        "output_value": 86500, "land_area": 124000,
         "green_material_amount": 3100, "material_amount": 5000,
         "solid_waste_utilised": 1820, "solid_waste_generated": 2000, "solid_waste_stored_utilised": 0,
         "nonconventional_water": 52000, "water_withdrawal": 186000, "renewable_energy_share": 0.085,
@@ -84,9 +84,10 @@ def grading_input(**overrides: object) -> dict[str, object]:
 def test_the_sample_grading_declaration_scores_by_hand(engine: RulesEngine) -> None:
     result = engine.evaluate(Scheme.GRADING, ON, grading_input())
     points = {i.id: i.points for i in result.items}
-    # Worked by hand from 003 附表 and DOMAIN.md D-PROP / D-LIN:
-    assert points["GR-1"] == Decimal("0.70")  # (1.35 − 1) / (2 − 1) × 2
-    assert points["GR-2"] == Decimal("0.53")  # (0.48 − 0.40) / 0.30 × 2
+    # Worked by hand from 003 附表 and rules/DECISIONS.md (D-PROP, D-LIN, D-FLOOR):
+    # D-FLOOR: half the points at the requirement, linear to full at 2× (GR-1) or +30 points (GR-2).
+    assert points["GR-1"] == Decimal("1.35")  # 1 + (1.35 − 1) / (2 − 1) × 1
+    assert points["GR-2"] == Decimal("1.27")  # 1 + (0.48 − 0.40) / 0.30 × 1 = 1.2667
     assert points["GR-4"] == Decimal("3.10")  # 3100 / 5000 / 0.8 × 4
     assert points["GR-9"] == Decimal("5.00")  # Kr = 1820 / (2000 + 0) = 91% ≥ 90%
     assert points["GR-13"] == Decimal("1.20")  # 52000 / 186000 / 0.7 × 3
@@ -98,7 +99,7 @@ def test_the_sample_grading_declaration_scores_by_hand(engine: RulesEngine) -> N
     assert points["GR-19"] == Decimal("2.00")
     assert points["GR-20"] == Decimal("3.00")  # level 3: (3 − 1) / 4 × 6
     assert points["GR-21"] == Decimal("2.00")
-    assert result.total == Decimal("38.93")
+    assert result.total == Decimal("40.31")  # 1.35 + 1.2667 + 3.1 + 5 + 1.1982 + 6 + 3.4 + 2 + 6 + 4 + 2 + 3 + 2
     # Industry items have no benchmark and no emission inputs here: provisional, no level yet.
     assert result.provisional and result.level is None
     statuses = {i.id: i.status for i in result.items}
@@ -124,7 +125,13 @@ def test_engine_and_reference_agree(engine: RulesEngine) -> None:
     [
         ({"plot_ratio": "abc"}, "plot_ratio"),
         ({"plot_ratio": -1}, "plot_ratio"),
-        ({"material_amount": 0}, "material_amount"),
+        ({"plot_ratio": "1.35"}, "plot_ratio"),
+        ({"material_amount": 0}, "green_material_amount, material_amount"),
+        ({"material_amount": 0, "green_material_amount": 0}, "material_amount"),
+        ({"nonconventional_water": 500000}, "nonconventional_water, water_withdrawal"),
+        ({"output_value": 1e20}, "output_value"),
+        ({"renewable_energy_share": 8.5}, "renewable_energy_share"),
+        ({"intelligent_manufacturing_level": 2.5}, "intelligent_manufacturing_level"),
         ({"honour_boxes": ["no_such_box"]}, "honour_boxes"),
         ({"honour_boxes": "green_supply_chain"}, "honour_boxes"),
     ],
@@ -147,3 +154,9 @@ def test_the_rulebook_version_changes_with_its_data(engine: RulesEngine) -> None
     edition.items[3].params["full_at"] = 0.9
     b = reference.evaluate(library, Scheme.GRADING, ON, grading_input())
     assert a.rulebook_version != b.rulebook_version
+
+
+def test_a_name_no_rule_reads_is_passed_over_by_scoring(engine: RulesEngine) -> None:
+    # Intake refuses it (unknown_input); scoring, whose rules never read it, scores as if it were absent.
+    with_it = engine.evaluate(Scheme.GRADING, ON, grading_input(remark="补充说明"))
+    assert with_it == engine.evaluate(Scheme.GRADING, ON, grading_input())

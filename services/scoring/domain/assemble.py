@@ -135,6 +135,42 @@ def run_check(check: Check, data: dict[str, Any]) -> Flag | None:
     return None
 
 
+def verdict_zh(
+    edition: Edition,
+    decided: list[Decided],
+    vetoes: list[VetoResult],
+    failing: list[str],
+    total: Decimal,
+    level: int | None,
+    passed: bool | None,
+) -> str:
+    """The result in a sentence; with no level or pass, the true reason (vetoes by clause, missing inputs, experts)."""
+    binding = [v for v in vetoes if not v.overridable]
+    missing = [f"{d.item.id}（{'、'.join(d.missing)}）" for d in decided if d.status == "missing_input"]
+    experts = [d.item.id for d in decided if d.status == "needs_expert"]
+    pending = []
+    if missing:
+        pending.append("缺少输入，请补充后重新申报：" + "；".join(missing))
+    if experts:
+        pending.append("待专家评定：" + "、".join(experts))
+    if binding:
+        why = "；".join(f"{v.clause}（{v.evidence}）" for v in binding)
+        head = "无等级" if edition.levels is not None else "未通过" if edition.passing is not None else "不予认定"
+        return f"{head}：存在否决项 {why}" + (f"；另{'；'.join(pending)}" if pending else "")
+    if edition.passing is not None and failing:
+        return "未通过：基本要求未满足 " + "、".join(failing) + (f"；另{'；'.join(pending)}" if pending else "")
+    if pending:
+        head = "暂无等级（" if edition.levels is not None else "暂无结论（" if edition.passing is not None else ""
+        return f"{head}暂定总分 {total}{'）' if head else ''}：" + "；".join(pending)
+    if level is not None:
+        return f"{level} 级（总分 {total}）"
+    if passed is not None:
+        assert edition.passing is not None
+        mark = edition.passing.min_total
+        return f"通过（总分 {total} ≥ {mark}）" if passed else f"未通过：总分 {total} 低于 {mark}"
+    return f"总分 {total}"
+
+
 def gate_passes(edition: Edition, data: dict[str, Any]) -> bool:
     if edition.gate is None:
         return True
@@ -154,8 +190,10 @@ def assemble(
     vetoes: list[VetoResult],
     data: dict[str, Any],
     expert_points: Mapping[str, Decimal] | None = None,
+    flags: list[Flag] | None = None,
 ) -> Evaluation:
-    """The evaluation; exact sums inside, rounded once when shown. ``expert_points`` score needs_expert items."""
+    """The evaluation; exact sums inside, rounded once when shown. ``expert_points`` score needs_expert items;
+    ``flags`` are findings for staff from before the rules ran (e.g. events after the as-of date)."""
     by_item: dict[str, list[Fact]] = {}
     for f in facts:
         by_item.setdefault(f.item.id, []).append(f)
@@ -186,10 +224,11 @@ def assemble(
             passed = False
         elif not provisional:
             passed = exact >= edition.passing.min_total
-    flags = [
+    found = [
         Flag(code=code, item=d.item.id, detail=d.explanation) for d in decided for code in d.flags if code != UNMET
     ]
-    flags += [found for check in edition.checks if (found := run_check(check, data)) is not None]
+    found += [flag for check in edition.checks if (flag := run_check(check, data)) is not None]
+    verdict = verdict_zh(edition, decided, vetoes, failing, round_points(exact), level, passed)
     return Evaluation(
         scheme=scheme,
         edition=edition.edition,
@@ -203,5 +242,6 @@ def assemble(
         failing_basic=failing,
         categories=categories,
         vetoes=vetoes,
-        flags=flags,
+        flags=[*(flags or []), *found],
+        verdict_zh=verdict,
     )

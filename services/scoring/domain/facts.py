@@ -20,16 +20,18 @@ Value = Decimal | bool | str | list[str]
 
 
 class InputError(ValueError):
-    """An input has the wrong type or an impossible value; names the field and the rule."""
+    """An input has the wrong type or an impossible value; names the field(s), a stable code and the rule."""
 
-    def __init__(self, field_name: str, message: str) -> None:
+    def __init__(self, field_name: str, message: str, code: str = "invalid_input", message_zh: str = "") -> None:
         super().__init__(f"{field_name}: {message}")
         self.field = field_name
         self.reason = message
+        self.code = code
+        self.message_zh = message_zh or message
 
-    def __reduce__(self) -> tuple[type[InputError], tuple[str, str]]:
-        # It crosses from the engine's worker process: pickle it with both arguments.
-        return (InputError, (self.field, self.reason))
+    def __reduce__(self) -> tuple[type[InputError], tuple[str, str, str, str]]:
+        # It crosses from the engine's worker process: pickle it with every argument.
+        return (InputError, (self.field, self.reason, self.code, self.message_zh))
 
 
 @dataclass
@@ -117,11 +119,8 @@ def _fill(fact: Fact, inputs: list[str], optional: list[str], derive: dict[str, 
     fact.absent_optional = [n for n in optional if data.get(n) is None]
     present = needed + [n for n in optional if data.get(n) is not None]
     fact.inputs = {n: data[n] for n in present}
-    shares = set(fact.part.shares if fact.part is not None else fact.item.shares)
     for n in present:
-        fact.fields[n] = value = _input(n, data[n])
-        if n in shares and isinstance(value, Decimal) and value > 1:
-            raise InputError(n, f"is a share (0–1, e.g. 0.35 for 35 %) and cannot exceed 100 %, got {data[n]!r}")
+        fact.fields[n] = _input(n, data[n])
     numeric: dict[str, Decimal] = {
         k: (Decimal(int(v)) if isinstance(v, bool) else v)
         for k, v in fact.fields.items()
@@ -136,7 +135,11 @@ def _fill(fact: Fact, inputs: list[str], optional: list[str], derive: dict[str, 
             raise InputError(exc.divisor, f"cannot be 0: it divides in {expr}") from None
         except ExpressionError as exc:
             raise InputError(", ".join(parse(expr).names), f"cannot compute {name}: {exc}") from None
-        numeric[name] = fact.fields[name] = value.quantize(QUANTUM, rounding=ROUND_HALF_EVEN)
+        try:
+            numeric[name] = fact.fields[name] = value.quantize(QUANTUM, rounding=ROUND_HALF_EVEN)
+        except InvalidOperation:
+            # The catalogue's limits keep every ratio far inside this; a rulebook change might not.
+            raise InputError(", ".join(parse(expr).names), f"{name} = {expr} is too large to score") from None
     return fact
 
 

@@ -12,12 +12,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from contracts.evaluation import Evaluation
+from contracts.evaluation import Evaluation, Flag
 from contracts.evaluation import Veto as VetoResult
 from contracts.schemes import Scheme
 from services.scoring.domain import outcomes
 from services.scoring.domain.assemble import assemble
-from services.scoring.domain.facts import Fact, build_facts
+from services.scoring.domain.facts import Fact, InputError, build_facts
 from services.scoring.domain.rulebook import BenchmarkEdition, Edition, RuleLibrary
 from services.scoring.domain.vetoes import (
     EventFact,
@@ -46,11 +46,26 @@ class Prepared:
     version: str
     facts: list[Fact]
     events: list[EventFact]
+    flags: list[Flag]
+
+
+def check_inputs(library: RuleLibrary, as_of: date, data: dict[str, Any]) -> None:
+    """Scoring's own check against the input catalogue (intake refused these already): the first problem.
+
+    A name the catalogue does not know is refused at intake but passed over here: no rule reads it, so it
+    cannot change a result, and a declaration stored before the catalogue existed can still be rescored.
+    """
+    problems = [p for p in library.inputs.check(data, as_of) if p.code != "unknown_input"]
+    if problems:
+        first = problems[0]
+        raise InputError(", ".join(first.fields), first.message_en, first.code, first.message_zh)
 
 
 def prepare(library: RuleLibrary, scheme: Scheme, as_of: date, data: dict[str, Any]) -> Prepared:
+    check_inputs(library, as_of, data)
     edition = library.rulebook(scheme).edition_for(as_of)
     benchmarks = library.benchmarks_for(as_of)
+    events, flags = event_facts(library.eligibility, library.inputs.events, data.get("events"), as_of)
     return Prepared(
         scheme=scheme,
         as_of=as_of,
@@ -59,7 +74,8 @@ def prepare(library: RuleLibrary, scheme: Scheme, as_of: date, data: dict[str, A
         benchmarks=benchmarks,
         version=library.version(edition, benchmarks),
         facts=build_facts(edition, data),
-        events=event_facts(library.eligibility, data.get("events"), as_of),
+        events=events,
+        flags=flags,
     )
 
 
@@ -96,7 +112,16 @@ def finish(
     expert_points: Mapping[str, Decimal] | None = None,
 ) -> Evaluation:
     return assemble(
-        prep.scheme, prep.edition, prep.version, prep.as_of, prep.facts, scored, vetoes, prep.data, expert_points
+        prep.scheme,
+        prep.edition,
+        prep.version,
+        prep.as_of,
+        prep.facts,
+        scored,
+        vetoes,
+        prep.data,
+        expert_points,
+        flags=prep.flags,
     )
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.schemes import Scheme
+from greenfab.inputs import Catalogue, load_catalogue
 from services.scoring.domain.expressions import parse
 
 Op = Literal["lt", "lte", "gt", "gte", "eq", "ne"]
@@ -39,6 +41,10 @@ class Outcome(_Strict):
     points: Decimal | None = None
     full: bool | None = Field(default=None, description="The item's (or part's) maximum.")
     linear: dict[str, Any] | None = Field(default=None, description="{of, zero_at, full_at}: D-LIN / D-PROP")
+    floor: dict[str, Any] | None = Field(
+        default=None,
+        description="{of, floor, full_at, share_at_floor}: D-FLOOR; 0 below the floor, then linear to full",
+    )
     inverse: dict[str, Any] | None = Field(default=None, description="{of, numerator}: numerator / field (D-BF1)")
     expert: str | None = Field(default=None, description="Why an expert must score it.")
     flag: str | None = Field(default=None, description="An eligibility flag raised with this outcome.")
@@ -46,8 +52,16 @@ class Outcome(_Strict):
 
     @model_validator(mode="after")
     def _one(self) -> Outcome:
-        if sum(x is not None for x in (self.points, self.full, self.linear, self.inverse, self.expert)) != 1:
-            raise ValueError("an outcome needs exactly one of points, full, linear, inverse, expert")
+        kinds = (self.points, self.full, self.linear, self.floor, self.inverse, self.expert)
+        if sum(x is not None for x in kinds) != 1:
+            raise ValueError("an outcome needs exactly one of points, full, linear, floor, inverse, expert")
+        if self.floor is not None:
+            f = self.floor
+            if set(f) != {"of", "floor", "full_at", "share_at_floor"}:
+                raise ValueError("floor takes of, floor, full_at and share_at_floor")
+            share, low, high = (Decimal(str(f[k])) for k in ("share_at_floor", "floor", "full_at"))
+            if not 0 <= share <= 1 or high <= low:
+                raise ValueError("floor: share_at_floor is within 0..1 and full_at is above the floor")
         return self
 
 
@@ -65,7 +79,6 @@ class Part(_Strict):
     max: Decimal
     inputs: list[str] = Field(default_factory=list)
     optional: list[str] = Field(default_factory=list, description="Inputs only some cases need.")
-    shares: list[str] = Field(default_factory=list, description="Inputs that are shares: at most 1 (100 %).")
     derive: dict[str, str] = Field(default_factory=dict)
     cases: list[Case]
     basis: str | None = None
@@ -84,7 +97,6 @@ class Item(_Strict):
     optional: list[str] = Field(
         default_factory=list, description="Inputs only some cases need: absent, those cases cannot hold."
     )
-    shares: list[str] = Field(default_factory=list, description="Inputs that are shares: at most 1 (100 %).")
     derive: dict[str, str] = Field(default_factory=dict, description="Named values computed from inputs, in order.")
     cases: list[Case] = Field(default_factory=list)
     parts: list[Part] = Field(default_factory=list)
@@ -175,7 +187,7 @@ class Check(_Strict):
 class Edition(_Strict):
     """One edition of a scheme, in force from ``effective_from``."""
 
-    edition: str
+    edition: str = Field(max_length=24, description="Its name, e.g. 2025; part of the version evaluations record.")
     effective_from: date
     source: str | None = None
     note: str | None = None
@@ -259,7 +271,7 @@ class Eligibility(_Strict):
 
 
 class BenchmarkEdition(_Strict):
-    edition: str
+    edition: str = Field(max_length=19, description="Its name; part of the version evaluations record.")
     effective_from: date
     note: str | None = None
     industries: dict[str, dict[str, dict[str, Decimal]]]
@@ -271,16 +283,36 @@ def content_hash(*parts: Any) -> str:
     return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class Version:
+    """What scored an evaluation: a rulebook edition with a benchmark edition, and the days it applies to."""
+
+    scheme: Scheme
+    edition: Edition
+    benchmarks: BenchmarkEdition
+    version: str
+    applies_from: date
+    applies_until: date | None  # the day before the next edition or benchmark edition, if any
+
+
 class RuleLibrary:
-    """Every rulebook, eligibility rule and benchmark edition under a rules/ folder."""
+    """Every rulebook, eligibility rule, input catalogue and benchmark edition under a rules/ folder."""
 
     def __init__(
-        self, rulebooks: dict[Scheme, Rulebook], eligibility: Eligibility, benchmarks: list[BenchmarkEdition]
+        self,
+        rulebooks: dict[Scheme, Rulebook],
+        eligibility: Eligibility,
+        benchmarks: list[BenchmarkEdition],
+        inputs: Catalogue,
     ) -> None:
         self.rulebooks = rulebooks
         self.eligibility = eligibility
+        self.inputs = inputs
         self._benchmarks = sorted(benchmarks, key=lambda e: e.effective_from)
         self._versions: dict[tuple[int, str], str] = {}
+        for veto in eligibility.vetoes:
+            if veto.event is not None and veto.event not in inputs.events.kinds:
+                raise ValueError(f"veto {veto.code}: event kind {veto.event!r} is not in eligibility/events.yaml")
 
     @classmethod
     def load(cls, root: Path) -> RuleLibrary:
@@ -296,7 +328,7 @@ class RuleLibrary:
         benchmarks = [
             BenchmarkEdition.model_validate(e) for e in read(root / "benchmarks" / "benchmarks.yaml")["editions"]
         ]
-        return cls(rulebooks, eligibility, benchmarks)
+        return cls(rulebooks, eligibility, benchmarks, load_catalogue(root))
 
     def rulebook(self, scheme: Scheme) -> Rulebook:
         try:
@@ -307,17 +339,50 @@ class RuleLibrary:
     def benchmarks_for(self, as_of: date) -> BenchmarkEdition:
         in_force = [e for e in self._benchmarks if e.effective_from <= as_of]
         if not in_force:
-            return BenchmarkEdition(edition="none", effective_from=as_of, industries={})
+            return BenchmarkEdition(edition="none", effective_from=date.min, industries={})
         return in_force[-1]
 
     def version(self, edition: Edition, benchmarks: BenchmarkEdition) -> str:
-        """The content hash of what an evaluation used; the models are frozen, so it is computed once."""
+        """``<rulebook edition>+<benchmark edition>@sha256:<hash>``: what an evaluation used, by name and content.
+
+        The hash covers the edition, the benchmarks, the eligibility rules and the input catalogue;
+        the models are frozen, so it is computed once.
+        """
         # Editions live as long as the library; benchmark editions are told apart by name.
         key = (id(edition), benchmarks.edition)
         if key not in self._versions:
-            self._versions[key] = content_hash(
+            digest = content_hash(
                 edition.model_dump(mode="json"),
                 benchmarks.model_dump(mode="json"),
                 self.eligibility.model_dump(mode="json"),
+                self.inputs.model_dump(mode="json"),
             )
+            self._versions[key] = f"{edition.edition}+{benchmarks.edition}@{digest[:19]}"
         return self._versions[key]
+
+    def versions(self, scheme: Scheme) -> list[Version]:
+        """Every (edition, benchmark edition) pair that can score a declaration of ``scheme``, oldest first."""
+        book = self.rulebook(scheme)
+        editions = sorted(book.editions, key=lambda e: e.effective_from)
+        out = []
+        for i, edition in enumerate(editions):
+            until = editions[i + 1].effective_from if i + 1 < len(editions) else None
+            starts = [edition.effective_from] + [
+                b.effective_from
+                for b in self._benchmarks
+                if edition.effective_from < b.effective_from and (until is None or b.effective_from < until)
+            ]
+            for j, start in enumerate(starts):
+                end = starts[j + 1] if j + 1 < len(starts) else until
+                bench = self.benchmarks_for(start)
+                last = end - timedelta(days=1) if end is not None else None
+                out.append(Version(scheme, edition, bench, self.version(edition, bench), start, last))
+        return out
+
+    def find_version(self, version: str) -> Version:
+        """The edition and benchmarks behind a version string an evaluation recorded."""
+        for scheme in self.rulebooks:
+            for v in self.versions(scheme):
+                if v.version == version:
+                    return v
+        raise UnknownEdition(f"no rulebook edition in these rules has version {version!r}")

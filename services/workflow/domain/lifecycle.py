@@ -62,6 +62,8 @@ STATE_ZH: dict[str, str] = {
     "national_recommended": "已推荐国家级，待工业和信息化部评定",
     "national_listed": "已入围国家级绿色工厂名单",
     "national_not_listed": "未入围国家级绿色工厂名单",
+    "returned": "退回补充",
+    "expert_review": "专家评定中",
 }
 IN_PROGRESS = {"awaiting_recommendation", "under_review", "publicity", "objection_review"}
 HOLDS_TITLE = {"listed", "under_recheck"}
@@ -88,6 +90,9 @@ class Lifecycle:
         self.state = state
         self.policy = policy
         self._effects: list[Effect] = []
+        # D-HOLD: a result with missing inputs is returned to the enterprise, one awaiting experts is held until
+        # they score; neither is published. Workflows recorded before this rule replay with it off (workflows.py).
+        self.holds_unfinished = True
 
     # ----- plumbing -------------------------------------------------------------------------
 
@@ -380,6 +385,9 @@ class Lifecycle:
                 submission_id=sid,
             )
             return
+        if self.holds_unfinished and ev.missing_items:
+            self._return_incomplete(ev, now, "003 第八条; D-HOLD")
+            return
         s.cycle += 1
         s.evaluation = ev
         s.expert_points = {}
@@ -439,10 +447,68 @@ class Lifecycle:
             self._move(now, "evaluation_failed", f"评价未完成：{ev.error}", "003 第四条", submission_id=sid)
             return
         self._district_disputed(ev, now)
+        if self.holds_unfinished and ev.missing_items:
+            self._return_incomplete(ev, now, "003 第四、十九条; D-HOLD")
+            return
         s.cycle += 1
         s.evaluation = ev
+        if self.holds_unfinished:
+            self._cancel_expert_tasks()
+            s.expert_points = {}
+            if ev.expert_items and not any(not v.overridable for v in ev.vetoes):
+                items = "、".join(f"{i.id} {i.name_zh}" for i in ev.expert_items)
+                self._move(
+                    now,
+                    "expert_review",
+                    f"分级评价待专家评定（{items}），评定后公布{self._grade_kept()}",
+                    "D-HOLD",
+                    submission_id=sid,
+                )
+                for item in ev.expert_items:
+                    self._open_task("expert_score", now, {"submission_id": sid, "item": item.id}, item)
+                return
+        self._publish_grade(ev, now)
+
+    def _grade_kept(self) -> str:
+        s = self.state
+        if s.designation is not Designation.ANNUAL_GRADING or s.graded_on is None:
+            return ""
+        shown = f"{s.level}级" if s.level is not None else "无等级"
+        return f"；已公布的分级结果（{shown}，{s.graded_on.isoformat()}）保持不变"
+
+    def _return_incomplete(self, ev: EvaluationFacts, now: datetime, clause: str) -> None:
+        """D-HOLD: a result with missing inputs goes back to the enterprise and is never published."""
+        s = self.state
+        vetoed = [f"{v.clause}（{v.evidence}）" for v in ev.vetoes if not v.overridable]
+        also = f"；另存在否决项：{'；'.join(vetoed)}" if vetoed else ""
+        why = (
+            f"评价缺少输入（{'；'.join(ev.missing_items)}），退回企业补充后重新申报，不予公布{also}{self._grade_kept()}"
+        )
+        # A unit that already holds a state (graded, on the grade path) keeps it: the return is on its record.
+        keep = s.designation is Designation.ANNUAL_GRADING and s.state not in ("new", "evaluation_failed", "returned")
+        self._move(now, None if keep else "returned", why, clause, submission_id=ev.submission_id)
+
+    def _cancel_expert_tasks(self) -> None:
+        for t in self.state.tasks:
+            if t.active and t.kind == "expert_score":
+                self._close_task(t, "cancelled")
+
+    @staticmethod
+    def _grade_shown(ev: EvaluationFacts) -> str:
+        """The published grade and, when there is none, the true reason."""
+        if ev.level is not None:
+            return f"{ev.level}级"
+        binding = [f"{v.clause} {v.evidence}" for v in ev.vetoes if not v.overridable]
+        if binding:
+            return f"无等级（否决：{'；'.join(binding)}）"
+        return f"无等级（{ev.verdict_zh or '评价结果暂定：缺少输入或待专家评定'}）"
+
+    def _publish_grade(self, ev: EvaluationFacts, now: datetime) -> None:
+        """003 第四、十九条: the grade is published, and the grade path (第十六条) follows it."""
+        s = self.state
+        sid = ev.submission_id
         s.level, s.graded_on = ev.level, self._today(now)
-        shown = f"{ev.level}级" if ev.level else "无等级（存在否决项）"
+        shown = self._grade_shown(ev)
         floor = self.policy.thresholds.grade_path_min_level
         path = s.grade_path
         below = ev.level is None or ev.level < floor.value
@@ -510,7 +576,9 @@ class Lifecycle:
             if t.active and t.kind == "review":
                 t.context.update(self._evaluation_context())
                 self._task_changed("updated", t)
-        self._move(now, None, f"专家评分完成，总分重新计算为 {r.total}", "DOMAIN.md 酌情给分")
+        self._move(now, None, f"专家评分完成，总分重新计算为 {r.total}", "D-EXPERT")
+        if self.state.designation is Designation.ANNUAL_GRADING and self.state.state == "expert_review":
+            self._publish_grade(ev, now)
 
     # ----- notices --------------------------------------------------------------------------
 
@@ -631,13 +699,55 @@ class Lifecycle:
         task = self._open_task("review_listed", now, context)
         self._move(now, "under_recheck", why, "003 第十三、十四条", actor, task)
 
-    def on_period(self, p: PeriodNeeded, last_day: date, now: datetime) -> None:
-        """The calendar answered: publicity runs to ``last_day``."""
+    def on_period(
+        self,
+        p: PeriodNeeded,
+        last_day: date,
+        now: datetime,
+        provisional: bool = False,
+        missing_years: tuple[int, ...] | list[int] = (),
+    ) -> None:
+        """The calendar answered: publicity runs to ``last_day`` (provisional when a year had no notice)."""
         assert p.deadline == "publicity"
-        self.state.publicity_ends_on = last_day
+        s = self.state
         d = self.policy.deadlines["publicity"]
-        self._move(
-            now, "publicity", f"评审通过，公示 {d.working_days} 个工作日，至 {last_day.isoformat()}", d.basis, p.actor
+        years = "、".join(str(y) for y in missing_years)
+        guess = (
+            f"（暂定：{years} 年节假日安排尚未载入，按周一至周五并扣除法定节假日计算，已请市经济和信息化局载入）"
+            if provisional
+            else ""
+        )
+        if p.recompute:
+            if s.state not in ("publicity", "objection_review") or s.publicity_ends_on is None:
+                self._move(now, None, "节假日安排已载入；单位已不在公示期，无需重新计算", "D-CALENDAR", p.actor)
+                return
+            s.publicity_ends_on, s.publicity_provisional = last_day, provisional
+            self._move(
+                now, None, f"节假日安排已载入，公示截止日重新计算为 {last_day.isoformat()}{guess}", d.basis, p.actor
+            )
+        else:
+            s.publicity_ends_on, s.publicity_provisional = last_day, provisional
+            self._move(
+                now,
+                "publicity",
+                f"评审通过，公示 {d.working_days} 个工作日，至 {last_day.isoformat()}{guess}",
+                d.basis,
+                p.actor,
+            )
+        if provisional:
+            context: dict[str, object] = {
+                "deadline": p.deadline,
+                "start": p.start.isoformat(),
+                "years": list(missing_years),
+                "provisional_end": last_day.isoformat(),
+            }
+            self._open_task("load_calendar", now, context)
+
+    def _on_load_calendar(self, task: Task, a: TaskAction, now: datetime) -> None:
+        self._move(now, None, f"已载入节假日安排：{a.reason or ''}".rstrip("："), task.clause, a.actor, task)
+        start = date.fromisoformat(str(task.context["start"]))
+        self._effects.append(
+            PeriodNeeded(deadline=str(task.context["deadline"]), start=start, actor=a.actor, recompute=True)
         )
 
     def note(self, now: datetime, reason: str, clause: str, actor: Actor = SYSTEM) -> None:

@@ -31,6 +31,7 @@ TaskKind = Literal[
     "national_outcome",
     "followup",
     "confirm_district",
+    "load_calendar",
 ]
 TaskStatus = Literal["open", "claimed", "done", "cancelled"]
 AlarmKind = Literal["upcoming", "due", "missed"]
@@ -71,6 +72,11 @@ class EvaluationFacts(BaseModel):
     rulebook_version: str | None = None
     vetoes: list[VetoBrief] = Field(default_factory=list)
     expert_items: list[ExpertItem] = Field(default_factory=list)
+    missing_items: list[str] = Field(
+        default_factory=list,
+        description="Items scored missing_input, each with the inputs it lacks (GR-5（voc_emission）).",
+    )
+    verdict_zh: str | None = Field(default=None, description="Scoring's verdict: the result, or why it has none.")
     evaluator_uscc: str | None = None
     evaluator_banned_until: date | None = Field(default=None, description="第十八条: the evaluator's ban, if any.")
     call: OpenCall | None = Field(default=None, description="The open call the declaration falls in, if any.")
@@ -221,6 +227,9 @@ class UnitState(BaseModel):
     evaluation: EvaluationFacts | None = None
     expert_points: dict[str, Decimal] = Field(default_factory=dict)
     publicity_ends_on: date | None = None
+    publicity_provisional: bool = Field(
+        default=False, description="The end was counted without that year's holiday notice (D-CALENDAR)."
+    )
     objections_open: int = 0
     listed_on: date | None = None
     national: Literal["none", "recommended", "listed", "not_listed"] = "none"
@@ -280,6 +289,7 @@ class PeriodNeeded(BaseModel):
     deadline: str
     start: date
     actor: Actor = SYSTEM
+    recompute: bool = Field(default=False, description="Again, once the bureau loaded a missing year (D-CALENDAR).")
 
 
 class RescoreNeeded(BaseModel):

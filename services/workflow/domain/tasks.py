@@ -23,7 +23,7 @@ TASKS: dict[TaskKind, TaskSpec] = {
         "区级推荐", "district", ("recommend", "decline"), ("decline",), "district-recommendation", "003 第八条"
     ),
     "expert_score": TaskSpec(
-        "专家评分", "expert", ("score",), ("score",), "expert-scoring", "DOMAIN.md 酌情给分 (needs_expert items)"
+        "专家评分", "expert", ("score",), ("score",), "expert-scoring", "D-EXPERT (needs_expert items)"
     ),
     "review": TaskSpec("市级评审", "bureau", ("approve", "reject"), ("reject",), "bureau-review", "003 第八、十一条"),
     "resolve_objection": TaskSpec(
@@ -48,6 +48,9 @@ TASKS: dict[TaskKind, TaskSpec] = {
     "followup": TaskSpec(
         "逾期督办", "bureau", ("urge", "revoke"), ("urge", "revoke"), "staff-task", "003 第十三条（三）"
     ),
+    # D-CALENDAR: a period ran into a year without the State Council's holiday notice; once the bureau has
+    # loaded it (`greenfab calendar add-year`), deciding `loaded` counts the period again.
+    "load_calendar": TaskSpec("载入节假日安排", "bureau", ("loaded",), (), "staff-task", "D-CALENDAR"),
 }
 
 # Decisions that revoke a title: they need a ground from the policy's revocation grounds.
