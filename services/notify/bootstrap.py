@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from greenfab.db import Database, create_tables, make_engine
+from greenfab.db import Database, make_engine
 from greenfab.health import add_health_route
 from greenfab.messaging import connect_or_fail, ensure_streams, make_broker
+from greenfab.migrations import migrate
 from greenfab.service import bounded, stop_broker
 from services.notify import api, consumers
 from services.notify.channels import SmtpChannel, WebhookChannel
 from services.notify.dispatcher import Channel, Dispatcher, RetryPolicy
 from services.notify.domain import Links
+from services.notify.migrations import MIGRATIONS
 from services.notify.settings import NotifySettings
-from services.notify.tables import NotifyBase
 from services.notify.template_loader import load_templates
 
 
@@ -20,7 +21,7 @@ class NotifyService:
 
     def __init__(self, settings: NotifySettings) -> None:
         self.settings = s = settings
-        self.db = Database(make_engine(s.database_url))
+        self.db = Database(make_engine(s.database_url, s.database_schema))
         channels: dict[str, Channel] = {
             "email": SmtpChannel(
                 host=s.smtp_host,
@@ -44,7 +45,7 @@ class NotifyService:
         add_health_route(self.app, self.name, self.broker, self.db)
 
     async def start(self) -> None:
-        await create_tables(self.db.engine, NotifyBase.metadata)
+        await migrate(self.db.engine, MIGRATIONS, allowed=self.settings.migrate, schema=self.settings.database_schema)
         await connect_or_fail(self.broker, self.settings.nats_servers, self.settings.startup_timeout_s)
         await ensure_streams(self.broker)
         self.dispatcher.start()

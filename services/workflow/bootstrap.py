@@ -13,7 +13,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from contracts.envelope import Envelope
-from greenfab.db import Database, create_tables, make_engine
+from greenfab.db import Database, make_engine
 from greenfab.health import add_health_route
 from greenfab.messaging import (
     StartupError,
@@ -23,12 +23,13 @@ from greenfab.messaging import (
     publish,
     request,
 )
+from greenfab.migrations import migrate
 from greenfab.service import bounded, stop_broker
 from services.workflow import api, consumers
 from services.workflow.activities import LifecycleActivities
+from services.workflow.migrations import MIGRATIONS
 from services.workflow.policy_loader import load_policy
 from services.workflow.settings import WorkflowSettings
-from services.workflow.tables import WorkflowBase
 from services.workflow.workflows import UnitLifecycleWorkflow
 
 
@@ -62,7 +63,7 @@ class WorkflowService:
 
     def __init__(self, settings: WorkflowSettings) -> None:
         self.settings = settings
-        self.db = Database(make_engine(settings.database_url))
+        self.db = Database(make_engine(settings.database_url, settings.database_schema))
         self.broker = make_broker(settings.nats_servers, "greenfab-workflow", settings.max_deliveries)
         self.policy = load_policy(settings.rules_dir)
         self.client: Client | None = None
@@ -91,7 +92,7 @@ class WorkflowService:
 
     async def start(self) -> None:
         s = self.settings
-        await create_tables(self.db.engine, WorkflowBase.metadata)
+        await migrate(self.db.engine, MIGRATIONS, allowed=s.migrate, schema=s.database_schema)
         await connect_or_fail(self.broker, s.nats_servers, s.startup_timeout_s)
         await ensure_streams(self.broker)
         self.client = await connect_temporal(s.temporal_address, s.temporal_namespace, s.startup_timeout_s)
