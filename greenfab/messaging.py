@@ -21,12 +21,16 @@ from faststream import AckPolicy
 from faststream._internal.middlewares import BaseMiddleware
 from faststream.message import StreamMessage
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from faststream.security import SASLPlaintext
+from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 from pydantic import BaseModel
 
 from contracts import subjects
 from contracts.envelope import Envelope, utcnow
+from contracts.nats_roles import stream_of as stream_of
+from greenfab.settings import NatsCredentials, ServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -40,41 +44,104 @@ class StartupError(RuntimeError):
     """A dependency could not be reached at start-up; the message names it."""
 
 
-def make_broker(servers: list[str], name: str, max_deliveries: int) -> NatsBroker:
-    """A broker for one service; nothing connects until ``start``."""
+def make_broker(
+    servers: list[str], name: str, max_deliveries: int, credentials: NatsCredentials | None = None
+) -> NatsBroker:
+    """A broker, as its own NATS user when ``credentials`` are given; nothing connects until ``start``."""
+    options: dict[str, Any] = {}
+    if credentials is not None:
+        options = {
+            "security": SASLPlaintext(username=credentials.user, password=credentials.password),
+            # Replies come back on the user's own prefix: no service may read another's replies.
+            "inbox_prefix": credentials.inbox_prefix,
+        }
     return NatsBroker(
         servers,
         name=name,
         middlewares=(dead_letter_middleware(max_deliveries),),
         max_reconnect_attempts=-1,
         connect_timeout=2,
+        # faststream's own logger writes ANSI colours whatever the output is; log through ours instead.
+        logger=logging.getLogger(f"greenfab.nats.{name}"),
+        **options,
     )
 
 
-async def connect_or_fail(broker: NatsBroker, servers: list[str], timeout: float) -> None:
-    """Connect, or raise StartupError naming NATS if it does not answer within ``timeout``."""
+def service_broker(settings: ServiceSettings, name: str) -> NatsBroker:
+    """The broker of a service, from its settings (servers, its NATS user, tries before dead-lettering)."""
+    return make_broker(settings.nats_servers, name, settings.max_deliveries, settings.nats_credentials)
+
+
+async def connect_service(broker: NatsBroker, settings: ServiceSettings) -> None:
+    """Connect a service's broker (or raise StartupError naming NATS) and make sure the streams exist."""
+    if settings.nats_credentials is not None:
+        _pull_inboxes(broker, settings.nats_credentials.inbox_prefix)
+    await connect_or_fail(broker, settings.nats_servers, settings.startup_timeout_s, settings.nats_credentials)
+    await ensure_streams(broker, settings.nats_stream_replicas)
+
+
+async def connect_or_fail(
+    broker: NatsBroker, servers: list[str], timeout: float, credentials: NatsCredentials | None = None
+) -> None:
+    """Connect, or raise StartupError naming NATS if it does not answer (or refuses the user) within ``timeout``."""
     try:
-        await asyncio.wait_for(_probe(servers), timeout)
+        await asyncio.wait_for(_probe(servers, credentials), timeout)
     except (TimeoutError, OSError, nats.errors.NoServersError) as exc:
         raise StartupError(f"cannot reach NATS at {', '.join(servers)}: {exc or type(exc).__name__}") from exc
     await broker.connect()
 
 
-async def _probe(servers: list[str]) -> None:
+async def _probe(servers: list[str], credentials: NatsCredentials | None) -> None:
+    user = credentials.user if credentials else None
     # A plain connection with no reconnects fails fast; the broker's own keeps retrying forever.
     while True:
         try:
-            nc = await nats.connect(servers, allow_reconnect=False, connect_timeout=1, max_reconnect_attempts=0)
-        except Exception:  # noqa: BLE001 - any failure means "not yet"
+            nc = await nats.connect(
+                servers,
+                allow_reconnect=False,
+                connect_timeout=1,
+                max_reconnect_attempts=0,
+                user=user,
+                password=credentials.password if credentials else None,
+                error_cb=_quiet,
+            )
+        except nats.errors.Error as exc:
+            if "authorization" in str(exc).lower():
+                raise StartupError(f"NATS at {', '.join(servers)} refused user {user or '(none)'}: {exc}") from exc
+            await asyncio.sleep(0.2)
+            continue
+        except Exception:  # noqa: BLE001 - any other failure means "not yet"
             await asyncio.sleep(0.2)
             continue
         await nc.close()
         return
 
 
-async def ensure_streams(broker: NatsBroker) -> None:
-    """Create or update every JetStream stream in ``contracts.subjects`` (idempotent)."""
-    js = broker.connection.jetstream()
+async def _quiet(exc: Exception) -> None:
+    log.debug("NATS probe: %s", exc)
+
+
+def _pull_inboxes(broker: NatsBroker, prefix: str) -> None:
+    # faststream hands each pull consumer nats-py's default `_INBOX.` prefix unless told otherwise, and a
+    # service's NATS user may subscribe only to its own prefix.
+    for subscriber in broker.subscribers:
+        options = cast(Any, subscriber).extra_options
+        if "inbox_prefix" in options:
+            options["inbox_prefix"] = f"{prefix}.".encode()
+
+
+async def ensure_streams(broker: NatsBroker, replicas: int = 1) -> None:
+    """Create every missing stream; update those this service publishes into.
+
+    A service may update only its own streams (its NATS user may do no more); the stack's admin
+    user creates and updates them all before any service starts (``ensure_streams_with``).
+    """
+    owned = {stream_of(cast(Any, p).subject.broker_address) for p in broker.publishers}
+    await ensure_streams_with(broker.connection.jetstream(), replicas, owned)
+
+
+async def ensure_streams_with(js: JetStreamContext, replicas: int, update: set[str] | None = None) -> None:
+    """Create each missing stream with ``replicas``; bring those in ``update`` (None: all) to the configuration."""
     for spec in subjects.ALL_STREAMS:
         config = StreamConfig(
             name=spec.name,
@@ -82,26 +149,34 @@ async def ensure_streams(broker: NatsBroker) -> None:
             description=spec.description,
             storage=StorageType.FILE,
             duplicate_window=DUPLICATE_WINDOW.total_seconds(),
+            num_replicas=replicas,
         )
         try:
-            await js.stream_info(spec.name)
+            info = await js.stream_info(spec.name)
         except NotFoundError:
             try:
                 await js.add_stream(config)
+                continue
             except BadRequestError:
-                # Another service created it between our look and our add.
-                await js.update_stream(config)
-        else:
+                info = await js.stream_info(spec.name)  # another service created it between our look and our add
+        current = info.config
+        if _same(current, config):
+            continue
+        if update is None or spec.name in update:
             await js.update_stream(config)
+        else:
+            log.warning("stream %s differs from the settings (replicas %s, wanted %s); its owner updates it",
+                        spec.name, current.num_replicas, replicas)  # fmt: skip
 
 
-def stream_of(subject: str) -> str:
-    """The stream that stores ``subject``."""
-    for spec in subjects.ALL_STREAMS:
-        for pattern in spec.subjects:
-            if subject.startswith(pattern.removesuffix(">")):
-                return spec.name
-    raise KeyError(f"no stream stores {subject}")
+def _same(current: StreamConfig, wanted: StreamConfig) -> bool:
+    return (
+        sorted(current.subjects or []) == sorted(wanted.subjects or [])
+        and (current.num_replicas or 1) == wanted.num_replicas
+        and current.description == wanted.description
+        and current.duplicate_window == wanted.duplicate_window
+        and current.storage == wanted.storage
+    )
 
 
 def stream_ref(subject: str) -> JStream:

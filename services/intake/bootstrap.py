@@ -13,12 +13,7 @@ from contracts import subjects
 from contracts.messages import NoticeReceived, SubmissionReceived
 from greenfab.db import Database, make_engine
 from greenfab.health import add_health_route
-from greenfab.messaging import (
-    connect_or_fail,
-    ensure_streams,
-    make_broker,
-    stream_ref,
-)
+from greenfab.messaging import connect_service, service_broker, stream_ref
 from greenfab.migrations import migrate
 from greenfab.service import bounded, stop_broker
 from services.intake import api, consumers
@@ -35,7 +30,7 @@ class IntakeService:
     def __init__(self, settings: IntakeSettings) -> None:
         self.settings = settings
         self.db = Database(make_engine(settings.database_url, settings.database_schema))
-        self.broker: NatsBroker = make_broker(settings.nats_servers, "greenfab-intake", settings.max_deliveries)
+        self.broker: NatsBroker = service_broker(settings, "greenfab-intake")
         self.broker.publisher(
             subjects.SUBMISSION_RECEIVED,
             stream=stream_ref(subjects.SUBMISSION_RECEIVED),
@@ -67,8 +62,7 @@ class IntakeService:
 
     async def start(self) -> None:
         await migrate(self.db.engine, MIGRATIONS, allowed=self.settings.migrate, schema=self.settings.database_schema)
-        await connect_or_fail(self.broker, self.settings.nats_servers, self.settings.startup_timeout_s)
-        await ensure_streams(self.broker)
+        await connect_service(self.broker, self.settings)
         await self.broker.start()
         self._relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from greenfab.db import Database, make_engine
 from greenfab.health import add_health_route
-from greenfab.messaging import connect_or_fail, ensure_streams, make_broker
+from greenfab.messaging import connect_service, service_broker
 from greenfab.migrations import migrate
 from greenfab.service import bounded, stop_broker
 from services.notify import api, consumers
@@ -37,7 +37,7 @@ class NotifyService:
         self.dispatcher = Dispatcher(
             self.db, channels, RetryPolicy(s.max_attempts, s.retry_base_s, s.retry_cap_s, s.lease_s), s.poll_s
         )
-        self.broker = make_broker(s.nats_servers, "greenfab-notify", s.max_deliveries)
+        self.broker = service_broker(s, "greenfab-notify")
         links = Links(enterprise=s.enterprise_url, staff=s.staff_url)
         templates = load_templates(s.templates)
         consumers.register(self.broker, self.db, s.max_deliveries, templates, links, self.dispatcher.wake.set)
@@ -46,8 +46,7 @@ class NotifyService:
 
     async def start(self) -> None:
         await migrate(self.db.engine, MIGRATIONS, allowed=self.settings.migrate, schema=self.settings.database_schema)
-        await connect_or_fail(self.broker, self.settings.nats_servers, self.settings.startup_timeout_s)
-        await ensure_streams(self.broker)
+        await connect_service(self.broker, self.settings)
         self.dispatcher.start()
         await self.broker.start()
 

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from greenfab.db import Database, make_engine
 from greenfab.health import add_health_route
 from greenfab.http import install_problem_handlers
-from greenfab.messaging import connect_or_fail, ensure_streams, make_broker
+from greenfab.messaging import connect_service, service_broker
 from greenfab.migrations import migrate
 from greenfab.service import bounded, stop_broker
 from services.scoring import consumers
@@ -25,7 +25,7 @@ class ScoringService:
         self.settings = settings
         self.db = Database(make_engine(settings.database_url, settings.database_schema))
         self.pool = EnginePool(settings.rules_dir, settings.engine_processes)
-        self.broker = make_broker(settings.nats_servers, "greenfab-scoring", settings.max_deliveries)
+        self.broker = service_broker(settings, "greenfab-scoring")
         consumers.register(self.broker, self.db, self.pool, settings.max_deliveries)
         self.app = FastAPI(title="greenfab scoring", version="1.0.0", description="Scoring service health. 评分服务。")
         install_problem_handlers(self.app)
@@ -34,8 +34,7 @@ class ScoringService:
     async def start(self) -> None:
         await migrate(self.db.engine, MIGRATIONS, allowed=self.settings.migrate, schema=self.settings.database_schema)
         await asyncio.get_running_loop().run_in_executor(None, self.pool.warm_up)
-        await connect_or_fail(self.broker, self.settings.nats_servers, self.settings.startup_timeout_s)
-        await ensure_streams(self.broker)
+        await connect_service(self.broker, self.settings)
         await self.broker.start()
 
     async def stop(self) -> None:

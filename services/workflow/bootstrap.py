@@ -15,14 +15,7 @@ from temporalio.worker import Worker
 from contracts.envelope import Envelope
 from greenfab.db import Database, make_engine
 from greenfab.health import add_health_route
-from greenfab.messaging import (
-    StartupError,
-    connect_or_fail,
-    ensure_streams,
-    make_broker,
-    publish,
-    request,
-)
+from greenfab.messaging import StartupError, connect_service, publish, request, service_broker
 from greenfab.migrations import migrate
 from greenfab.service import bounded, stop_broker
 from services.workflow import api, consumers
@@ -64,7 +57,7 @@ class WorkflowService:
     def __init__(self, settings: WorkflowSettings) -> None:
         self.settings = settings
         self.db = Database(make_engine(settings.database_url, settings.database_schema))
-        self.broker = make_broker(settings.nats_servers, "greenfab-workflow", settings.max_deliveries)
+        self.broker = service_broker(settings, "greenfab-workflow")
         self.policy = load_policy(settings.rules_dir)
         self.client: Client | None = None
         self.worker: Worker | None = None
@@ -93,8 +86,7 @@ class WorkflowService:
     async def start(self) -> None:
         s = self.settings
         await migrate(self.db.engine, MIGRATIONS, allowed=s.migrate, schema=s.database_schema)
-        await connect_or_fail(self.broker, s.nats_servers, s.startup_timeout_s)
-        await ensure_streams(self.broker)
+        await connect_service(self.broker, s)
         self.client = await connect_temporal(s.temporal_address, s.temporal_namespace, s.startup_timeout_s)
         self.worker = make_worker(
             self.client,

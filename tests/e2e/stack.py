@@ -31,7 +31,11 @@ class Stack:
 
     @property
     def nats_url(self) -> str:
-        return f"nats://127.0.0.1:{self.ports['nats-port']}"
+        """The stack's NATS as its admin user (each service has its own user; see greenfab.nats_config)."""
+        import json
+
+        password = json.loads((self.data_dir / "nats-server" / "credentials.json").read_text())["admin"]
+        return f"nats://admin:{password}@127.0.0.1:{self.ports['nats-port']}"
 
     def health(self) -> dict[str, bool]:
         """Each part's health right now, as `greenfab status` reads it."""
