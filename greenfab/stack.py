@@ -26,10 +26,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import httpx
-import nats as nats_py
 
 from greenfab import nats_config, stack_registry
-from greenfab.messaging import ensure_streams_with
 from greenfab.nats_config import Node
 
 SERVICES = ("scoring", "intake", "workflow", "notify", "audit")
@@ -369,6 +367,10 @@ async def prepare_streams(config: StackConfig, admin_password: str) -> None:
     Services may update only the streams they publish into; the stack owns the rest (dead letters)
     and spares each service from waiting on another to create what it consumes.
     """
+    import nats as nats_py  # on use: commands that only read the stack's state start faster
+
+    from greenfab.messaging import ensure_streams_with
+
     servers = config.nats_url().split(",")
     deadline = time.monotonic() + config.ready_timeout_s
     while True:

@@ -15,11 +15,12 @@ from sqlalchemy import JSON, Boolean, Connection, Date, DateTime, Integer, MetaD
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from greenfab.db import make_engine
-from greenfab.db_cli import SERVICES, migrations_of
+from greenfab.db_cli import migrating_services, migrations_of
 from greenfab.migrations import MigrationError, Migrations, migrate, new_revision, pending_changes
 from tests.support.servers import Postgres
 
 T = TypeVar("T")
+SERVICES = migrating_services()
 each_service = pytest.mark.parametrize("service", SERVICES)
 
 
