@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from contracts.audit import AuditRecord, Reconciliation
 from greenfab.db import Database, make_engine
-from greenfab.text_table import table
+from greenfab.terminal import table
 from services.audit import export, handlers
 
 T = TypeVar("T")

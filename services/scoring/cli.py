@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from contracts.evaluation import Evaluation
 from contracts.schemes import SCHEME_LABELS, Scheme
-from greenfab.text_table import table
+from greenfab.terminal import table
 from services.scoring.cases import load_cases, mismatches
 from services.scoring.domain import reference
 from services.scoring.domain.expressions import ExpressionError
@@ -29,11 +29,11 @@ def render(result: Evaluation) -> str:
     rows = [
         [
             i.id,
-            i.name_zh[:24],
+            i.name_zh,
             "—" if i.points is None else str(i.points),
             str(i.max),
             STATUS_ZH[i.status],
-            i.explanation[:60],
+            i.explanation,
         ]
         for i in result.items
     ]
@@ -123,7 +123,7 @@ def cmd_rules_show(spec: str, rules_dir: Path | None) -> int:
         return fail(str(exc))
     print(f"{book.name_zh} {edition.edition}（自 {edition.effective_from} 起）{edition.source or ''}")
     rows = [
-        [i.id, i.name_zh[:30], str(i.max), i.method, i.requirement or ("加分" if i.bonus else ""), i.basis[:50]]
+        [i.id, i.name_zh, str(i.max), i.method, i.requirement or ("加分" if i.bonus else ""), i.basis]
         for i in edition.items
     ]
     print(table(rows, ["编号", "指标", "满分", "方法", "类型", "依据"]))
