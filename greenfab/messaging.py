@@ -9,6 +9,7 @@ drops a duplicate published within the stream's duplicate window.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import traceback
@@ -17,6 +18,7 @@ from datetime import timedelta
 from typing import Any, cast
 
 import nats
+import nats.js.errors
 from faststream import AckPolicy
 from faststream._internal.middlewares import BaseMiddleware
 from faststream.message import StreamMessage
@@ -192,8 +194,9 @@ def durable_subscription(subject: str, durable: str, max_deliveries: int) -> dic
         "durable": durable,
         "pull_sub": PullSub(batch_size=16, timeout=1.0),
         "ack_policy": AckPolicy.MANUAL,
-        # One more than ours, so the server still delivers the try on which we dead-letter.
-        "config": ConsumerConfig(max_deliver=max_deliveries + 1, ack_wait=ACK_WAIT_S),
+        # The server redelivers without limit: the middleware decides when a message is dead-lettered, and
+        # tries that failed only because NATS was away do not count.
+        "config": ConsumerConfig(max_deliver=-1, ack_wait=ACK_WAIT_S),
     }
 
 
@@ -235,17 +238,59 @@ def dead_letter_middleware(max_deliveries: int) -> type[BaseMiddleware]:
         async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: StreamMessage[Any]) -> Any:
             if not _is_jetstream(msg):
                 return await call_next(msg)
+            attempt = msg.raw_message.metadata.num_delivered
+            if attempt > max_deliveries + MAX_UNAVAILABLE_TRIES:
+                # Delivered this often with no outcome: NATS away for many minutes, or a message that
+                # kills the process before any handler returns. Either way staff must see it.
+                await _fail(msg, RuntimeError(f"delivered {attempt} times without an outcome"), max_deliveries)
+                return None
             try:
                 result = await call_next(msg)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - every failure is retried or dead-lettered
-                await _fail(msg, exc, max_deliveries)
+                if unavailable(exc):
+                    await _retry_later(msg, exc, attempt)
+                else:
+                    await _fail(msg, exc, max_deliveries)
                 return None
             await msg.ack()
             return result
 
     return DeadLetter
+
+
+# Tries a message may spend waiting for NATS itself (a node lost, a stream electing its leader) before it
+# is dead-lettered anyway; with backoff capped at 30 s, about 25 minutes.
+MAX_UNAVAILABLE_TRIES = 50
+
+_UNAVAILABLE = (
+    nats.errors.TimeoutError,
+    nats.errors.NoRespondersError,
+    nats.errors.ConnectionClosedError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.ConnectionDrainingError,
+    nats.errors.StaleConnectionError,
+    nats.errors.OutboundBufferLimitError,
+    nats.errors.NoServersError,
+    nats.js.errors.NoStreamResponseError,
+    nats.js.errors.ServiceUnavailableError,
+    TimeoutError,
+    ConnectionError,
+)
+
+
+def unavailable(exc: BaseException) -> bool:
+    """True if ``exc`` says NATS (or a connection) is away for now, not that the message cannot be handled."""
+    return isinstance(exc, _UNAVAILABLE)
+
+
+async def _retry_later(msg: StreamMessage[Any], exc: Exception, attempt: int) -> None:
+    # Not the message's fault: a NATS node died or a stream is electing its leader. Such tries do not
+    # count towards dead-lettering (the consumer redelivers without limit); the message waits and comes back.
+    log.warning("handling %s (delivery %d) waits for NATS: %s", msg.raw_message.subject, attempt, exc or type(exc))
+    with contextlib.suppress(Exception):  # if even the nak is lost, JetStream redelivers after the ack wait
+        await cast(NatsMessage, msg).nack(delay=backoff(attempt))
 
 
 async def _fail(msg: StreamMessage[Any], exc: Exception, max_deliveries: int) -> None:
