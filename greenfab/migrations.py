@@ -108,16 +108,27 @@ def run_env() -> None:
         context.run_migrations()
 
 
-async def _on_connection(engine: AsyncEngine, schema: str | None, work: Callable[[Connection], T]) -> T:
+async def _on_connection(
+    engine: AsyncEngine, schema: str | None, work: Callable[[Connection], T], lock: str | None = None
+) -> T:
     async with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             # Batch mode drops and re-creates tables; never let that cascade (no transaction is open yet).
             await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-        elif schema:
-            await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        elif lock:
+            # Two replicas of a service starting together: one migrates, the other waits and finds head.
+            await conn.execute(text("SELECT pg_advisory_lock(hashtext(:key))"), {"key": lock})
+            if schema:
+                await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
             await conn.commit()
-        result = await conn.run_sync(work)
-        await conn.commit()
+        try:
+            result = await conn.run_sync(work)
+            await conn.commit()
+        finally:
+            if lock and engine.dialect.name != "sqlite":
+                await conn.rollback()
+                await conn.execute(text("SELECT pg_advisory_unlock(hashtext(:key))"), {"key": lock})
+                await conn.commit()
         return result
 
 
@@ -149,7 +160,7 @@ async def migrate(engine: AsyncEngine, migrations: Migrations, *, allowed: bool,
         cfg = migrations.config(conn)
         command.upgrade(cfg, "head")
 
-    await _on_connection(engine, schema, work)
+    await _on_connection(engine, schema, work, lock=f"greenfab-migrate-{migrations.service}")
 
 
 def _adopt_legacy(conn: Connection, migrations: Migrations) -> bool:

@@ -3,6 +3,7 @@ database made by create_all before migrations is recognised and stamped, never r
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -246,3 +247,17 @@ def test_a_service_told_not_to_migrate_refuses_to_start_on_an_empty_database(tmp
     assert out.returncode == 3
     assert "audit: audit's database is at revision none (empty), the code needs 0001" in out.stderr
     assert "run `greenfab db upgrade audit` first" in out.stderr
+
+
+async def test_two_replicas_starting_together_on_postgresql_migrate_once(postgres: Postgres) -> None:
+    engines = [make_engine(postgres.url, "replicas") for _ in range(3)]
+    migrations = migrations_of("intake")
+    try:
+        await asyncio.gather(*(migrate(e, migrations, allowed=True, schema="replicas") for e in engines))
+        assert await on(engines[0], migrations.current) == migrations.head()
+        await migrate(engines[1], migrations, allowed=False, schema="replicas")  # the lock was released
+    finally:
+        async with engines[0].begin() as conn:
+            await conn.execute(text('DROP SCHEMA IF EXISTS "replicas" CASCADE'))
+        for engine in engines:
+            await engine.dispose()
