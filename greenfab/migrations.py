@@ -135,6 +135,7 @@ async def _on_connection(
 async def migrate(engine: AsyncEngine, migrations: Migrations, *, allowed: bool, schema: str | None = None) -> None:
     """Bring the database to head (stamping a create_all-era one first); not ``allowed``: refuse unless at head."""
     head = migrations.head()
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # our own lines say what it does, once
 
     def work(conn: Connection) -> None:
         current = migrations.current(conn)
@@ -169,6 +170,8 @@ def _adopt_legacy(conn: Connection, migrations: Migrations) -> bool:
     Its tables and columns must be exactly those of the first revision: anything else is refused with
     the differences named, for an operator to look at, rather than guessed at.
     """
+    if not set(inspect(conn).get_table_names()) - {migrations.version_table}:
+        return False  # an empty database: nothing to adopt
     baseline = _first_revision_schema(migrations)
     present = set(inspect(conn).get_table_names()) & set(baseline)
     if not present:

@@ -165,6 +165,7 @@ def load_or_make_passwords(folder: Path) -> dict[str, str]:
         for user in wanted - stored.keys():
             stored[user] = secrets.token_urlsafe(32)
         folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o700)
         path.touch(mode=0o600)
         path.chmod(0o600)
         path.write_text(json.dumps(stored, indent=2, sort_keys=True))
