@@ -261,3 +261,19 @@ async def test_two_replicas_starting_together_on_postgresql_migrate_once(postgre
             await conn.execute(text('DROP SCHEMA IF EXISTS "replicas" CASCADE'))
         for engine in engines:
             await engine.dispose()
+
+
+def test_greenfab_db_reports_then_upgrades_a_stack_s_databases(tmp_path: Path) -> None:
+    from tests.unit.test_cli_stack_lookup import greenfab
+
+    data = tmp_path / "data"
+    empty = greenfab("db", "current", "--data-dir", str(data), cwd=tmp_path, state=tmp_path)
+    assert empty.returncode == 0 and empty.stdout.count("no database yet") == len(SERVICES), empty.stdout
+    up = greenfab("db", "upgrade", "--data-dir", str(data), cwd=tmp_path, state=tmp_path)
+    assert up.returncode == 0, up.stderr
+    now = greenfab("db", "current", "--data-dir", str(data), cwd=tmp_path, state=tmp_path)
+    assert now.returncode == 0 and now.stdout.count("up to date") == len(SERVICES), now.stdout
+    listed = greenfab("db", "history", "intake", cwd=tmp_path, state=tmp_path)
+    assert "0001" in listed.stdout and "initial schema" in listed.stdout
+    unknown = greenfab("db", "upgrade", "nosuch", "--data-dir", str(data), cwd=tmp_path, state=tmp_path)
+    assert unknown.returncode == 2 and "nosuch" in unknown.stderr

@@ -6,6 +6,8 @@ come from contracts.nats_roles, which is checked against what each service regis
 
 from __future__ import annotations
 
+import asyncio
+import json
 import subprocess
 import tempfile
 import urllib.request
@@ -24,6 +26,8 @@ from greenfab.messaging import ensure_streams_with
 from greenfab.nats_config import Node
 from greenfab.stack import tool_path
 from tests.support.servers import free_port, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -161,3 +165,37 @@ def check_role(service: Any) -> None:
     assert consumed == set(role.consumes), service.name
     assert served == set(role.serves), service.name
     assert published == set(role.publishes), service.name
+
+
+async def test_intake_runs_as_its_own_user_and_answers_a_front_end_over_nats(
+    secured_nats: SecuredNats, streams: Any, tmp_path: Path
+) -> None:
+    """Start-up (streams, its durable consumer) and request/reply work within intake's permissions."""
+    from services.intake.bootstrap import IntakeService
+    from services.intake.settings import IntakeSettings
+    from tests.conftest import SECRET, token
+
+    settings = IntakeSettings(
+        nats_url=secured_nats.url, nats_user="intake", nats_password=secured_nats.passwords["intake"],
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'intake.db'}", auth_secret=SECRET, http_port=0,
+        outbox_poll_s=0.1, evidence_dir=str(tmp_path / "evidence"),
+    )  # fmt: skip
+    service = IntakeService(settings)
+    await service.start()
+    errors: list[str] = []
+    try:
+        nc = await secured_nats.connect("frontend", errors)
+        declaration = json.loads((ROOT / "examples" / "grading-declaration.json").read_text())
+        code = declaration["uscc"]
+        request = {"token": token("enterprise", code), "declaration": declaration}
+        reply = json.loads((await nc.request(subjects.INTAKE_DECLARE, json.dumps(request).encode(), timeout=20)).data)
+        await nc.close()
+        assert reply["status"] == 202, reply
+        for _ in range(200):  # the outbox relay publishes it as intake's user
+            if await messages(streams, subjects.SUBMISSIONS.name) == 1:
+                break
+            await asyncio.sleep(0.1)
+        assert await messages(streams, subjects.SUBMISSIONS.name) == 1
+    finally:
+        await service.stop()
+    assert errors == []
