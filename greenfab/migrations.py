@@ -7,8 +7,9 @@ brings its database to head, or, when told not to migrate, refuses to start on a
 is not at head. A database made by ``create_all`` before migrations existed is recognised by its
 tables, checked against the first revision and stamped, never recreated.
 
-On SQLite, Alembic runs in batch mode (a changed table is copied into a new one), and a database
-with rows is first copied to ``<file>.before-<revision>`` so a failed upgrade loses nothing.
+On SQLite, Alembic runs in batch mode (a changed table is copied into a new one), and a versioned
+database is first copied to ``<file>.before-<head>`` so a failed upgrade loses nothing; on
+PostgreSQL the upgrade is one transaction, under an advisory lock so replicas migrate once.
 """
 
 from __future__ import annotations
