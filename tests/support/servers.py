@@ -235,7 +235,7 @@ def start_service(name: str, port: int, workdir: Path, **settings: str) -> subpr
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
             return bool(r.status == 200)
 
-    wait_until(ready, 30, name)
+    wait_until(ready, 60, name)  # a loaded 2-core machine takes its time importing a service
     return proc
 
 
