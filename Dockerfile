@@ -1,4 +1,4 @@
-# One image for the four greenfab services; compose.yaml picks the service with its command.
+# One image for every greenfab service (intake, scoring, workflow, notify, audit, …); compose.yaml picks one by its command.
 FROM python:3.11-slim AS base
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 UV_LINK_MODE=copy UV_COMPILE_BYTECODE=1
 # durable-rules builds its C core from source.

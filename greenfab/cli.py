@@ -11,14 +11,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from greenfab import db_cli, stack_registry
 from greenfab.stack import (
     StackConfig,
     StackError,
-    auth_secret,
     health_of,
     load_state,
     run_stack,
+    stack_secret,
 )
+
+DATA_DIR_HELP = "the stack's data folder (default: $GREENFAB_DATA_DIR, the running stack's, else .data)"
 
 
 def _add_stack_options(p: argparse.ArgumentParser) -> None:
@@ -32,8 +35,13 @@ def _add_stack_options(p: argparse.ArgumentParser) -> None:
                 flag, type=int, default=getattr(defaults, f.name), help=f"default {getattr(defaults, f.name)}"
             )
     p.add_argument("--database-url", default=os.environ.get("GREENFAB_DATABASE_URL"),
-                   help="PostgreSQL URL (postgresql+asyncpg://…) for every service; "
+                   help="PostgreSQL URL (postgresql+asyncpg://…) for every service, each in its own schema; "
                         "SQLite files in the data folder when unset")  # fmt: skip
+    p.add_argument("--nats-cluster", type=int, choices=[1, 3, 5], default=1,
+                   help="NATS nodes: 3 runs a cluster (routes on --nats-cluster-port, 3 replicas)")  # fmt: skip
+    p.add_argument("--no-migrate", dest="migrate", action="store_false",
+                   help="do not upgrade databases at start-up: a service whose database is behind refuses to start "
+                        "(then run `greenfab db upgrade`)")  # fmt: skip
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -48,8 +56,8 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     try:
-        config = load_state(args.data_dir)
-    except StackError as exc:
+        config = load_state(stack_registry.data_dir(args.data_dir))
+    except (StackError, stack_registry.AmbiguousStack) as exc:
         print(f"greenfab status: {exc}", file=sys.stderr)
         return 2
     health = asyncio.run(health_of(config))
@@ -67,7 +75,12 @@ def cmd_token(args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
         return 2
     principal = Principal(role=args.role, subject=args.subject or args.scope or args.role, scope=args.scope)
-    print(issue_token(auth_secret(args.data_dir), principal, timedelta(days=args.days)))
+    try:
+        secret = stack_secret(stack_registry.data_dir(args.data_dir))
+    except (StackError, stack_registry.AmbiguousStack) as exc:
+        print(f"greenfab token: {exc}", file=sys.stderr)
+        return 2
+    print(issue_token(secret, principal, timedelta(days=args.days)))
     return 0
 
 
@@ -109,6 +122,17 @@ def _uscc(value: str) -> str:
     return code
 
 
+def temporal_address(args: argparse.Namespace) -> str:
+    """--temporal-address, else the Temporal of the stack on the data folder, else the default port."""
+    if args.temporal_address:
+        return str(args.temporal_address)
+    data_dir = stack_registry.data_dir(args.data_dir)
+    if (data_dir / "stack.json").exists():
+        config = load_state(data_dir)
+        return f"{config.host}:{config.temporal_port}"
+    return "127.0.0.1:7233"
+
+
 def _scoring() -> Any:
     # Imported on use: `greenfab up` should not load the rules engine.
     from services.scoring import cli
@@ -132,12 +156,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="greenfab", description="Beijing green manufacturing programme: local tools.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    up = sub.add_parser("up", help="start NATS, Temporal and the five services; Ctrl-C stops them")
+    up = sub.add_parser("up", help="start NATS, Temporal and the services; Ctrl-C stops them")
     _add_stack_options(up)
     up.set_defaults(func=cmd_up)
 
     status = sub.add_parser("status", help="report each part's health")
-    status.add_argument("--data-dir", type=Path, default=Path(os.environ.get("GREENFAB_DATA_DIR", ".data")))
+    status.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
     status.set_defaults(func=cmd_status)
 
     token = sub.add_parser("token", help="issue an access token signed with the stack's secret")
@@ -148,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
                        "evaluator: its USCC or none; bureau, expert, auditor: none")  # fmt: skip
     token.add_argument("--subject", help="who (defaults to the scope)")
     token.add_argument("--days", type=int, default=30, help="validity in days (default 30)")
-    token.add_argument("--data-dir", type=Path, default=Path(os.environ.get("GREENFAB_DATA_DIR", ".data")))
+    token.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
     token.set_defaults(func=cmd_token)
 
     score = sub.add_parser("score", help="score a declaration file against the rulebooks")
@@ -191,15 +215,13 @@ def main(argv: list[str] | None = None) -> None:
     tmpl.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
     tmpl.set_defaults(func=cmd_template)
 
-    data_dir = Path(os.environ.get("GREENFAB_DATA_DIR", ".data"))
-
     def audit_db(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--data-dir", type=Path, default=data_dir)
+        p.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
         p.add_argument("--database-url", default=os.environ.get("GREENFAB_AUDIT_DATABASE_URL"),
                        help="the audit store (default: audit.db in the data folder)")  # fmt: skip
 
     def url(a: argparse.Namespace) -> str:
-        return str(_audit().database_url(a.data_dir, a.database_url))
+        return str(_audit().database_url(stack_registry.data_dir(a.data_dir), a.database_url))
 
     history = sub.add_parser("history", help="a unit's whole audit timeline")
     history.add_argument("uscc", type=_uscc)
@@ -218,10 +240,13 @@ def main(argv: list[str] | None = None) -> None:
     exp.set_defaults(func=lambda a: _audit().cmd_export(a.format, url(a)))
     rec = audit_sub.add_parser("reconcile", help="compare a unit's audit timeline with its Temporal workflow history")
     rec.add_argument("uscc", type=_uscc)
-    rec.add_argument("--temporal-address", default=os.environ.get("GREENFAB_TEMPORAL_ADDRESS", "127.0.0.1:7233"))
+    rec.add_argument("--temporal-address", default=os.environ.get("GREENFAB_TEMPORAL_ADDRESS"),
+                     help="default: the running stack's Temporal, else 127.0.0.1:7233")  # fmt: skip
     rec.add_argument("--namespace", default="default")
     audit_db(rec)
-    rec.set_defaults(func=lambda a: _audit().cmd_reconcile(a.uscc, url(a), a.temporal_address, a.namespace))
+    rec.set_defaults(func=lambda a: _audit().cmd_reconcile(a.uscc, url(a), temporal_address(a), a.namespace))
+
+    db_cli.add_parser(sub)
 
     specs = sub.add_parser("specs", help="write the AsyncAPI and OpenAPI documents into contracts/")
     specs.add_argument("--check", action="store_true", help="fail if a checked-in document is out of date")

@@ -12,8 +12,12 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
-def make_engine(url: str) -> AsyncEngine:
-    """An engine for ``url``; SQLite gets WAL and a busy timeout so readers never block the writer."""
+def make_engine(url: str, schema: str | None = None) -> AsyncEngine:
+    """An engine for ``url``; SQLite gets WAL and a busy timeout so readers never block the writer.
+
+    On PostgreSQL, ``schema`` puts the service's tables in a schema of their own (its search path), so
+    that services sharing one database never meet each other's tables (two have an ``evaluations``).
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -29,6 +33,8 @@ def make_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
+    if schema:
+        return create_async_engine(url, pool_pre_ping=True, connect_args={"server_settings": {"search_path": schema}})
     return create_async_engine(url, pool_pre_ping=True)
 
 

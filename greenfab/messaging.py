@@ -12,6 +12,7 @@ within the stream's duplicate window.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import traceback
@@ -20,10 +21,13 @@ from datetime import timedelta
 from typing import Any, cast
 
 import nats
+import nats.js.errors
 from faststream import AckPolicy
 from faststream._internal.middlewares import BaseMiddleware
 from faststream.message import StreamMessage
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from faststream.security import SASLPlaintext
+from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 from pydantic import BaseModel
@@ -31,6 +35,8 @@ from pydantic import BaseModel
 from contracts import subjects
 from contracts.envelope import Actor, Envelope, new_id
 from contracts.messages import DeadLettered
+from contracts.nats_roles import stream_of as stream_of
+from greenfab.settings import NatsCredentials, ServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -53,41 +59,110 @@ class StartupError(RuntimeError):
     """A dependency could not be reached at start-up; the message names it."""
 
 
-def make_broker(servers: list[str], name: str, max_deliveries: int, hooks: DeadLetterHooks | None = None) -> NatsBroker:
-    """A broker for one service; nothing connects until ``start``. ``hooks`` may be filled after this call."""
+def make_broker(
+    servers: list[str],
+    name: str,
+    max_deliveries: int,
+    hooks: DeadLetterHooks | None = None,
+    credentials: NatsCredentials | None = None,
+) -> NatsBroker:
+    """A broker for one service, as its own NATS user when ``credentials`` are given; nothing connects until
+    ``start``. ``hooks`` may be filled after this call."""
+    options: dict[str, Any] = {}
+    if credentials is not None:
+        options = {
+            "security": SASLPlaintext(username=credentials.user, password=credentials.password),
+            # Replies come back on the user's own prefix: no service may read another's replies.
+            "inbox_prefix": credentials.inbox_prefix,
+        }
     return NatsBroker(
         servers,
         name=name,
         middlewares=(dead_letter_middleware(max_deliveries, name, hooks if hooks is not None else {}),),
         max_reconnect_attempts=-1,
         connect_timeout=2,
+        # faststream's own logger writes ANSI colours whatever the output is; log through ours instead.
+        logger=logging.getLogger(f"greenfab.nats.{name}"),
+        **options,
     )
 
 
-async def connect_or_fail(broker: NatsBroker, servers: list[str], timeout: float) -> None:
-    """Connect, or raise StartupError naming NATS if it does not answer within ``timeout``."""
+def service_broker(settings: ServiceSettings, name: str, hooks: DeadLetterHooks | None = None) -> NatsBroker:
+    """The broker of a service, from its settings (servers, its NATS user, tries before dead-lettering);
+    ``hooks`` mark what a dead-lettered message was about as failed (see make_broker)."""
+    return make_broker(settings.nats_servers, name, settings.max_deliveries, hooks, settings.nats_credentials)
+
+
+async def connect_service(broker: NatsBroker, settings: ServiceSettings) -> None:
+    """Connect a service's broker (or raise StartupError naming NATS) and make sure the streams exist."""
+    if settings.nats_credentials is not None:
+        _pull_inboxes(broker, settings.nats_credentials.inbox_prefix)
+    await connect_or_fail(broker, settings.nats_servers, settings.startup_timeout_s, settings.nats_credentials)
+    await ensure_streams(broker, settings.nats_stream_replicas)
+
+
+async def connect_or_fail(
+    broker: NatsBroker, servers: list[str], timeout: float, credentials: NatsCredentials | None = None
+) -> None:
+    """Connect, or raise StartupError naming NATS if it does not answer (or refuses the user) within ``timeout``."""
     try:
-        await asyncio.wait_for(_probe(servers), timeout)
+        await asyncio.wait_for(_probe(servers, credentials), timeout)
     except (TimeoutError, OSError, nats.errors.NoServersError) as exc:
         raise StartupError(f"cannot reach NATS at {', '.join(servers)}: {exc or type(exc).__name__}") from exc
     await broker.connect()
 
 
-async def _probe(servers: list[str]) -> None:
+async def _probe(servers: list[str], credentials: NatsCredentials | None) -> None:
+    user = credentials.user if credentials else None
     # A plain connection with no reconnects fails fast; the broker's own keeps retrying forever.
     while True:
         try:
-            nc = await nats.connect(servers, allow_reconnect=False, connect_timeout=1, max_reconnect_attempts=0)
-        except Exception:  # noqa: BLE001 - any failure means "not yet"
+            nc = await nats.connect(
+                servers,
+                allow_reconnect=False,
+                connect_timeout=1,
+                max_reconnect_attempts=0,
+                user=user,
+                password=credentials.password if credentials else None,
+                error_cb=_quiet,
+            )
+        except nats.errors.Error as exc:
+            if "authorization" in str(exc).lower():
+                raise StartupError(f"NATS at {', '.join(servers)} refused user {user or '(none)'}: {exc}") from exc
+            await asyncio.sleep(0.2)
+            continue
+        except Exception:  # noqa: BLE001 - any other failure means "not yet"
             await asyncio.sleep(0.2)
             continue
         await nc.close()
         return
 
 
-async def ensure_streams(broker: NatsBroker) -> None:
-    """Create or update every JetStream stream in ``contracts.subjects`` (idempotent)."""
-    js = broker.connection.jetstream()
+async def _quiet(exc: Exception) -> None:
+    log.debug("NATS probe: %s", exc)
+
+
+def _pull_inboxes(broker: NatsBroker, prefix: str) -> None:
+    # faststream hands each pull consumer nats-py's default `_INBOX.` prefix unless told otherwise, and a
+    # service's NATS user may subscribe only to its own prefix.
+    for subscriber in broker.subscribers:
+        options = cast(Any, subscriber).extra_options
+        if "inbox_prefix" in options:
+            options["inbox_prefix"] = f"{prefix}.".encode()
+
+
+async def ensure_streams(broker: NatsBroker, replicas: int = 1) -> None:
+    """Create every missing stream; update those this service publishes into.
+
+    A service may update only its own streams (its NATS user may do no more); the stack's admin
+    user creates and updates them all before any service starts (``ensure_streams_with``).
+    """
+    owned = {stream_of(cast(Any, p).subject.broker_address) for p in broker.publishers}
+    await ensure_streams_with(broker.connection.jetstream(), replicas, owned)
+
+
+async def ensure_streams_with(js: JetStreamContext, replicas: int, update: set[str] | None = None) -> None:
+    """Create each missing stream with ``replicas``; bring those in ``update`` (None: all) to the configuration."""
     for spec in subjects.ALL_STREAMS:
         config = StreamConfig(
             name=spec.name,
@@ -95,26 +170,34 @@ async def ensure_streams(broker: NatsBroker) -> None:
             description=spec.description,
             storage=StorageType.FILE,
             duplicate_window=DUPLICATE_WINDOW.total_seconds(),
+            num_replicas=replicas,
         )
         try:
-            await js.stream_info(spec.name)
+            info = await js.stream_info(spec.name)
         except NotFoundError:
             try:
                 await js.add_stream(config)
+                continue
             except BadRequestError:
-                # Another service created it between our look and our add.
-                await js.update_stream(config)
-        else:
+                info = await js.stream_info(spec.name)  # another service created it between our look and our add
+        current = info.config
+        if _same(current, config):
+            continue
+        if update is None or spec.name in update:
             await js.update_stream(config)
+        else:
+            log.warning("stream %s differs from the settings (replicas %s, wanted %s); its owner updates it",
+                        spec.name, current.num_replicas, replicas)  # fmt: skip
 
 
-def stream_of(subject: str) -> str:
-    """The stream that stores ``subject``."""
-    for spec in subjects.ALL_STREAMS:
-        for pattern in spec.subjects:
-            if subject.startswith(pattern.removesuffix(">")):
-                return spec.name
-    raise KeyError(f"no stream stores {subject}")
+def _same(current: StreamConfig, wanted: StreamConfig) -> bool:
+    return (
+        sorted(current.subjects or []) == sorted(wanted.subjects or [])
+        and (current.num_replicas or 1) == wanted.num_replicas
+        and current.description == wanted.description
+        and current.duplicate_window == wanted.duplicate_window
+        and current.storage == wanted.storage
+    )
 
 
 def stream_ref(subject: str) -> JStream:
@@ -130,8 +213,9 @@ def durable_subscription(subject: str, durable: str, max_deliveries: int) -> dic
         "durable": durable,
         "pull_sub": PullSub(batch_size=16, timeout=1.0),
         "ack_policy": AckPolicy.MANUAL,
-        # One more than ours, so the server still delivers the try on which we dead-letter.
-        "config": ConsumerConfig(max_deliver=max_deliveries + 1, ack_wait=ACK_WAIT_S),
+        # The server redelivers without limit: the middleware decides when a message is dead-lettered, and
+        # tries that failed only because NATS was away do not count.
+        "config": ConsumerConfig(max_deliver=-1, ack_wait=ACK_WAIT_S),
     }
 
 
@@ -173,17 +257,61 @@ def dead_letter_middleware(max_deliveries: int, service: str, hooks: DeadLetterH
         async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: StreamMessage[Any]) -> Any:
             if not _is_jetstream(msg):
                 return await call_next(msg)
+            attempt = msg.raw_message.metadata.num_delivered
+            if attempt > max_deliveries + MAX_UNAVAILABLE_TRIES:
+                # Delivered this often with no outcome: NATS away for many minutes, or a message that
+                # kills the process before any handler returns. Either way staff must see it.
+                await _fail(
+                    msg, RuntimeError(f"delivered {attempt} times without an outcome"), max_deliveries, service, hooks
+                )
+                return None
             try:
                 result = await call_next(msg)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - every failure is retried or dead-lettered
-                await _fail(msg, exc, max_deliveries, service, hooks)
+                if unavailable(exc):
+                    await _retry_later(msg, exc, attempt)
+                else:
+                    await _fail(msg, exc, max_deliveries, service, hooks)
                 return None
             await msg.ack()
             return result
 
     return DeadLetter
+
+
+# Tries a message may spend waiting for NATS itself (a node lost, a stream electing its leader) before it
+# is dead-lettered anyway; with backoff capped at 30 s, about 25 minutes.
+MAX_UNAVAILABLE_TRIES = 50
+
+_UNAVAILABLE = (
+    nats.errors.TimeoutError,
+    nats.errors.NoRespondersError,
+    nats.errors.ConnectionClosedError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.ConnectionDrainingError,
+    nats.errors.StaleConnectionError,
+    nats.errors.OutboundBufferLimitError,
+    nats.errors.NoServersError,
+    nats.js.errors.NoStreamResponseError,
+    nats.js.errors.ServiceUnavailableError,
+    TimeoutError,
+    ConnectionError,
+)
+
+
+def unavailable(exc: BaseException) -> bool:
+    """True if ``exc`` says NATS (or a connection) is away for now, not that the message cannot be handled."""
+    return isinstance(exc, _UNAVAILABLE)
+
+
+async def _retry_later(msg: StreamMessage[Any], exc: Exception, attempt: int) -> None:
+    # Not the message's fault: a NATS node died or a stream is electing its leader. Such tries do not
+    # count towards dead-lettering (the consumer redelivers without limit); the message waits and comes back.
+    log.warning("handling %s (delivery %d) waits for NATS: %s", msg.raw_message.subject, attempt, exc or type(exc))
+    with contextlib.suppress(Exception):  # if even the nak is lost, JetStream redelivers after the ack wait
+        await cast(NatsMessage, msg).nack(delay=backoff(attempt))
 
 
 def _peek(data: bytes) -> dict[str, Any]:

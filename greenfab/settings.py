@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from dataclasses import dataclass
+
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _WEAK_SECRETS = {"", "changeme", "changethis", "secret", "default"}
+
+
+@dataclass(frozen=True)
+class NatsCredentials:
+    """A service's own NATS user; its replies arrive under its own inbox prefix."""
+
+    user: str
+    password: str
+
+    @property
+    def inbox_prefix(self) -> str:
+        return f"_INBOX_{self.user}"
 
 
 class ServiceSettings(BaseSettings):
@@ -13,7 +27,15 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="GREENFAB_", extra="ignore", populate_by_name=True)
 
-    nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server URL(s), comma-separated.")
+    nats_url: str = Field(
+        default="nats://127.0.0.1:4222",
+        description="NATS server URL(s), comma-separated: give every node of a cluster.",
+    )
+    nats_user: str | None = Field(default=None, description="This service's own NATS user (none: connect anonymously).")
+    nats_password: str | None = Field(default=None, description="That user's password.")
+    nats_stream_replicas: int = Field(
+        default=1, ge=1, le=5, description="Replicas of each JetStream stream: 3 on a three-node cluster."
+    )
     database_url: str = Field(description="SQLAlchemy async URL: sqlite+aiosqlite:///… or postgresql+asyncpg://…")
     http_host: str = "127.0.0.1"
     http_port: int = Field(ge=0, le=65535)
@@ -29,6 +51,16 @@ class ServiceSettings(BaseSettings):
         if value.lower() in _WEAK_SECRETS or len(value) < 32:
             raise ValueError("GREENFAB_AUTH_SECRET must be set to a random string of at least 32 characters")
         return value
+
+    @model_validator(mode="after")
+    def _nats_password(self) -> ServiceSettings:
+        if self.nats_user and (not self.nats_password or self.nats_password.lower() in _WEAK_SECRETS):
+            raise ValueError("GREENFAB_NATS_PASSWORD must be set to the NATS user's generated password")
+        return self
+
+    @property
+    def nats_credentials(self) -> NatsCredentials | None:
+        return NatsCredentials(self.nats_user, self.nats_password or "") if self.nats_user else None
 
     @property
     def nats_servers(self) -> list[str]:

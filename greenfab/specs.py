@@ -1,4 +1,5 @@
-"""Generating the AsyncAPI and OpenAPI documents in contracts/ from the services themselves.
+"""Generating the AsyncAPI and OpenAPI documents in contracts/ from the services themselves, and the
+NATS server configuration compose.yaml carries (from contracts/nats_roles.py).
 
 `greenfab specs` writes them; `greenfab specs --check` fails when a checked-in document differs
 from what the code generates (CI runs it).
@@ -14,6 +15,8 @@ from typing import Any
 from faststream.specification import AsyncAPI
 
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts"
+COMPOSE = CONTRACTS.parent / "compose.yaml"
+NATS_BLOCK = "  nats-server:\n"  # compose.yaml's configs entry whose `content: |` is the generated configuration
 _SPEC_SETTINGS = {"auth_secret": "specs-only-secret-not-used-to-sign-anything", "database_url": "sqlite+aiosqlite://"}
 
 
@@ -60,7 +63,24 @@ def documents() -> dict[Path, str]:
         for svc in services:
             if hasattr(svc, "pool"):
                 svc.pool.close()
+    if COMPOSE.exists():
+        out[COMPOSE] = compose_with_nats_config(COMPOSE.read_text(encoding="utf-8"))
     return out
+
+
+def compose_with_nats_config(compose: str) -> str:
+    """``compose`` with its nats-server config's content replaced by the generated one (`$` written `$$`)."""
+    from greenfab.nats_config import render_for_compose
+
+    start = compose.index("    content: |\n", compose.rindex(NATS_BLOCK)) + len("    content: |\n")
+    end = start
+    lines = compose[start:].splitlines(keepends=True)
+    for line in lines:
+        if line.strip() and not line.startswith("      "):
+            break
+        end += len(line)
+    body = "".join(f"      {line}" if line.strip() else "\n" for line in render_for_compose().splitlines(True))
+    return compose[:start] + body.replace("$", "$$") + compose[end:]
 
 
 def main(check: bool) -> int:

@@ -1,9 +1,11 @@
 """`greenfab up`: the whole system on one machine, no Docker.
 
-Starts, in order, each waiting until healthy: nats-server with JetStream on disk, the Temporal dev
-server with its SQLite file and Web UI, then the five services. Every child dies with the
-supervisor (PR_SET_PDEATHSIG), so a killed ``greenfab up`` leaves nothing behind, and a second
-``greenfab up`` resumes from the data folder.
+Starts, in order, each waiting until healthy: nats-server with JetStream on disk (one node, or a
+cluster of three with ``--nats-cluster 3``), the Temporal dev server with its SQLite file and Web
+UI, then the five services. Each service connects to NATS as its own user, allowed only its
+subjects (``greenfab.nats_config``). Every child dies with the supervisor (PR_SET_PDEATHSIG), so a
+killed ``greenfab up`` leaves nothing behind, and a second ``greenfab up`` resumes from the data
+folder.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from pathlib import Path
 
 import httpx
 
+from greenfab import nats_config, stack_registry
+from greenfab.nats_config import Node
+
 SERVICES = ("scoring", "intake", "workflow", "notify", "audit")
 PR_SET_PDEATHSIG = 1
 
@@ -44,14 +49,22 @@ class StackConfig:
     notify_port: int = 8003
     scoring_port: int = 8004
     audit_port: int = 8005
+    nats_cluster_port: int = 6222  # routes between cluster nodes (node k: this + k - 1)
+    nats_cluster: int = 1  # nodes; node k listens on nats_port + k - 1 and nats_monitor_port + k - 1
     database_url: str | None = None  # PostgreSQL URL for every service; SQLite files when None
+    migrate: bool = True  # services bring their databases to the code's schema at start-up
     ready_timeout_s: float = 60.0
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def ports(self) -> dict[str, int]:
+        nats: dict[str, int] = {}
+        for node in self.nats_nodes():
+            nats[f"NATS {node.name}"] = node.port
+            nats[f"NATS {node.name} monitoring"] = node.monitor_port
+            if node.cluster_port is not None:
+                nats[f"NATS {node.name} routes"] = node.cluster_port
         return {
-            "NATS": self.nats_port,
-            "NATS monitoring": self.nats_monitor_port,
+            **nats,
             "Temporal": self.temporal_port,
             "Temporal Web UI": self.temporal_ui_port,
             "intake API": self.intake_port,
@@ -72,11 +85,44 @@ class StackConfig:
             "notify API": f"http://{h}:{self.notify_port}/docs",
             "audit API": f"http://{h}:{self.audit_port}/docs",
             "Temporal Web UI": f"http://{h}:{self.temporal_ui_port}",
-            "NATS": f"nats://{h}:{self.nats_port}",
+            "NATS": self.nats_url(),
         }
 
     def state_file(self) -> Path:
         return self.data_dir / "stack.json"
+
+    def nats_nodes(self) -> list[Node]:
+        data = self.data_dir.resolve()
+        if self.nats_cluster <= 1:
+            return [Node("nats", self.host, self.nats_port, self.nats_monitor_port, data / "nats")]
+        return [
+            Node(
+                f"nats-{k}",
+                self.host,
+                self.nats_port + k - 1,
+                self.nats_monitor_port + k - 1,
+                data / "nats-cluster" / f"nats-{k}",
+                self.nats_cluster_port + k - 1,
+            )
+            for k in range(1, self.nats_cluster + 1)
+        ]
+
+    def nats_url(self) -> str:
+        """Every node's client URL: clients must know them all to survive any one node's loss."""
+        return ",".join(f"nats://{n.host}:{n.port}" for n in self.nats_nodes())
+
+    def nats_folder(self) -> Path:
+        """The generated nats-server configuration files and the NATS users' passwords (mode 0600)."""
+        return self.data_dir.resolve() / "nats-server"
+
+    def stream_replicas(self) -> int:
+        return min(3, self.nats_cluster)
+
+    def service_database(self, name: str) -> tuple[str, str | None]:
+        """(URL, PostgreSQL schema) of a service: its own schema in the shared PostgreSQL, else its own SQLite file."""
+        if self.database_url:
+            return self.database_url, name
+        return f"sqlite+aiosqlite:///{self.data_dir.resolve() / (name + '.db')}", None
 
 
 class StackError(RuntimeError):
@@ -135,6 +181,19 @@ def auth_secret(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def stack_secret(data_dir: Path) -> str:
+    """The secret a stack on ``data_dir`` signs tokens with; StackError if none has run there (never makes one)."""
+    if os.environ.get("GREENFAB_AUTH_SECRET"):
+        return os.environ["GREENFAB_AUTH_SECRET"]
+    path = data_dir / "secret"
+    if not path.exists():
+        raise StackError(
+            f"found no stack secret in {data_dir.resolve()}: no `greenfab up` has run with that data folder. "
+            "Start one, or pass the folder it runs with (--data-dir)"
+        )
+    return path.read_text().strip()
+
+
 def _die_with_parent() -> None:
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -186,38 +245,68 @@ class Child:
             self.proc.wait()
 
 
-def service_env(config: StackConfig, name: str, secret: str) -> dict[str, str]:
+def service_env(config: StackConfig, name: str, secret: str, nats_password: str) -> dict[str, str]:
     env = dict(os.environ)
     data = config.data_dir.resolve()
     upper = name.upper()
+    url, schema = config.service_database(name)
+    h = config.host
     env.update(
         {
-            "GREENFAB_NATS_URL": f"nats://{config.host}:{config.nats_port}",
+            "GREENFAB_NATS_URL": config.nats_url(),
+            "GREENFAB_NATS_USER": name,
+            "GREENFAB_NATS_PASSWORD": nats_password,
+            "GREENFAB_NATS_STREAM_REPLICAS": str(config.stream_replicas()),
             "GREENFAB_AUTH_SECRET": secret,
-            "GREENFAB_TEMPORAL_ADDRESS": f"{config.host}:{config.temporal_port}",
+            "GREENFAB_TEMPORAL_ADDRESS": f"{h}:{config.temporal_port}",
             f"GREENFAB_{upper}_HTTP_PORT": str(config.service_port(name)),
-            f"GREENFAB_{upper}_DATABASE_URL": config.database_url or f"sqlite+aiosqlite:///{data / (name + '.db')}",
+            f"GREENFAB_{upper}_DATABASE_URL": url,
             "GREENFAB_INTAKE_EVIDENCE_DIR": str(data / "evidence"),
+            # Links in reminders point where this stack answers.
+            "GREENFAB_NOTIFY_PORTAL_URL": f"http://{h}:{config.intake_port}/docs",
+            "GREENFAB_NOTIFY_STAFF_URL": f"http://{h}:{config.workflow_port}/docs",
             "PYTHONUNBUFFERED": "1",
+            "NO_COLOR": "1",  # the logs are files
         }
     )
+    if schema:
+        env[f"GREENFAB_{upper}_DATABASE_SCHEMA"] = schema
+    if not config.migrate:
+        env["GREENFAB_MIGRATE"] = "false"
     env.update(config.extra_env)
     return env
 
 
-def build_children(config: StackConfig, secret: str) -> list[Child]:
+def write_nats_configs(config: StackConfig) -> dict[str, str]:
+    """Write each node's configuration (users and permissions, cluster routes); the NATS users' passwords."""
+    folder = config.nats_folder()
+    passwords = nats_config.load_or_make_passwords(folder)
+    nodes = config.nats_nodes()
+    for node in nodes:
+        routes = [
+            nats_config.route_url(other.host, other.cluster_port, passwords[nats_config.ROUTE_USER])
+            for other in nodes
+            if other is not node and other.cluster_port is not None
+        ]
+        path = folder / f"{node.name}.conf"
+        path.touch(mode=0o600)
+        path.write_text(nats_config.render(node, routes, passwords))
+    return passwords
+
+
+def build_children(config: StackConfig, secret: str, passwords: dict[str, str]) -> list[Child]:
     data = config.data_dir.resolve()
     logs = data / "logs"
     h = config.host
-    nats = Child(
-        "nats",
-        [
-            tool_path("nats-server"), "-js", "-sd", str(data / "nats"), "-a", h, "-p", str(config.nats_port),
-            "-m", str(config.nats_monitor_port), "--server_name", "greenfab-local",
-        ],
-        dict(os.environ),
-        logs / "nats.log",
-    )  # fmt: skip
+    nats = [
+        Child(
+            node.name,
+            [tool_path("nats-server"), "-c", str(config.nats_folder() / f"{node.name}.conf")],
+            dict(os.environ),
+            logs / f"{node.name}.log",
+        )
+        for node in config.nats_nodes()
+    ]
     temporal = Child(
         "temporal",
         [
@@ -229,17 +318,21 @@ def build_children(config: StackConfig, secret: str) -> list[Child]:
         logs / "temporal.log",
     )  # fmt: skip
     services = [
-        Child(n, [sys.executable, "-m", f"services.{n}"], service_env(config, n, secret), logs / f"{n}.log")
+        Child(
+            n, [sys.executable, "-m", f"services.{n}"], service_env(config, n, secret, passwords[n]), logs / f"{n}.log"
+        )
         for n in SERVICES
     ]
-    return [nats, temporal, *services]
+    return [*nats, temporal, *services]
 
 
 async def _healthy(client: httpx.AsyncClient, config: StackConfig, name: str) -> bool:
     h = config.host
+    nodes = {node.name: node for node in config.nats_nodes()}
     try:
-        if name == "nats":
-            r = await client.get(f"http://{h}:{config.nats_monitor_port}/healthz?js-enabled-only=true")
+        if name in nodes:
+            # Plain /healthz: JetStream is up and, in a cluster, in touch with its meta leader.
+            r = await client.get(f"http://{h}:{nodes[name].monitor_port}/healthz")
         elif name == "temporal":
             # The UI answers once the server behind it does; the gRPC port must accept too.
             with socket.create_connection((h, config.temporal_port), timeout=1):
@@ -255,7 +348,7 @@ async def _healthy(client: httpx.AsyncClient, config: StackConfig, name: str) ->
 async def health_of(config: StackConfig) -> dict[str, bool]:
     """Each part's health right now."""
     async with httpx.AsyncClient(timeout=2) as client:
-        names = ["nats", "temporal", *SERVICES]
+        names = [*(node.name for node in config.nats_nodes()), "temporal", *SERVICES]
         results = await asyncio.gather(*(_healthy(client, config, n) for n in names))
     return dict(zip(names, results, strict=True))
 
@@ -276,6 +369,33 @@ async def wait_healthy(child: Child, config: StackConfig) -> float:
         f"{child.name} not healthy after {config.ready_timeout_s:.0f} s; "
         f"its log ({child.log_path}) ends:\n{child.tail()}"
     )
+
+
+async def prepare_streams(config: StackConfig, admin_password: str) -> None:
+    """Create the streams (and bring them to the replica count) as the admin user, before any service starts.
+
+    Services may update only the streams they publish into; the stack owns the rest (dead letters)
+    and spares each service from waiting on another to create what it consumes.
+    """
+    import nats as nats_py  # on use: commands that only read the stack's state start faster
+
+    from greenfab.messaging import ensure_streams_with
+
+    servers = config.nats_url().split(",")
+    deadline = time.monotonic() + config.ready_timeout_s
+    while True:
+        try:
+            nc = await nats_py.connect(servers, user=nats_config.ADMIN, password=admin_password, connect_timeout=2)
+            try:
+                await ensure_streams_with(nc.jetstream(timeout=10), config.stream_replicas())
+            finally:
+                await nc.close()
+            return
+        except (nats_py.errors.Error, OSError, TimeoutError) as exc:
+            # A cluster that has just formed may not have elected its JetStream leader yet.
+            if time.monotonic() > deadline:
+                raise StackError(f"cannot create the JetStream streams on {config.nats_url()}: {exc}") from exc
+            await asyncio.sleep(0.5)
 
 
 def save_state(config: StackConfig) -> None:
@@ -305,24 +425,30 @@ async def run_stack(config: StackConfig, out: object = sys.stdout) -> int:
     check_ports(config)
     config.data_dir.mkdir(parents=True, exist_ok=True)
     secret = auth_secret(config.data_dir)
-    children = build_children(config, secret)
+    passwords = write_nats_configs(config)
+    children = build_children(config, secret, passwords)
+    n_nats = len(config.nats_nodes())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     t0 = time.monotonic()
     started: list[Child] = []
+    record: Path | None = None
     code = 0
     try:
         # NATS, then Temporal, then the five services together: they depend on the first two only.
-        for wave in (children[:1], children[1:2], children[2:]):
+        for wave in (children[:n_nats], children[n_nats : n_nats + 1], children[n_nats + 1 :]):
             for child in wave:
                 child.start()
                 started.append(child)
             took = await asyncio.gather(*(wait_healthy(c, config) for c in wave))
             for child, seconds in zip(wave, took, strict=True):
                 say(f"  ✓ {child.name:<9} healthy in {seconds:4.1f} s")
+            if wave[0].name.startswith("nats"):
+                await prepare_streams(config, passwords[nats_config.ADMIN])
         save_state(config)
+        record = stack_registry.register(config.data_dir)
         say(f"greenfab is up in {time.monotonic() - t0:.1f} s (data in {config.data_dir.resolve()}):")
         for what, url in config.urls().items():
             say(f"  {what:<16} {url}")
@@ -333,6 +459,8 @@ async def run_stack(config: StackConfig, out: object = sys.stdout) -> int:
         code = 1
     finally:
         say("stopping…")
+        if record is not None:
+            stack_registry.unregister(record)
         for child in reversed(started):
             await loop.run_in_executor(None, child.stop)
         say("stopped.")

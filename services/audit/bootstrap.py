@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from greenfab.db import Database, create_tables, make_engine
+from greenfab.db import Database, make_engine
 from greenfab.health import add_health_route
-from greenfab.messaging import connect_or_fail, ensure_streams, make_broker
+from greenfab.messaging import connect_service, service_broker
+from greenfab.migrations import migrate
 from greenfab.service import bounded, stop_broker
 from services.audit import api, consumers
 from services.audit.handlers import Chain
+from services.audit.migrations import MIGRATIONS
 from services.audit.settings import AuditSettings
-from services.audit.tables import AuditBase
 
 
 class AuditService:
@@ -17,16 +18,15 @@ class AuditService:
 
     def __init__(self, settings: AuditSettings) -> None:
         self.settings = settings
-        self.db = Database(make_engine(settings.database_url))
-        self.broker = make_broker(settings.nats_servers, "greenfab-audit", settings.max_deliveries)
+        self.db = Database(make_engine(settings.database_url, settings.database_schema))
+        self.broker = service_broker(settings, "greenfab-audit")
         consumers.register(self.broker, Chain(self.db), settings.max_deliveries)
         self.app = api.build_app(self.db, settings.auth_secret)
         add_health_route(self.app, self.name, self.broker, self.db)
 
     async def start(self) -> None:
-        await create_tables(self.db.engine, AuditBase.metadata)
-        await connect_or_fail(self.broker, self.settings.nats_servers, self.settings.startup_timeout_s)
-        await ensure_streams(self.broker)
+        await migrate(self.db.engine, MIGRATIONS, allowed=self.settings.migrate, schema=self.settings.database_schema)
+        await connect_service(self.broker, self.settings)
         await self.broker.start()
 
     async def stop(self) -> None:

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from contracts.audit import AuditRecord, Reconciliation
 from greenfab.db import Database, make_engine
-from greenfab.text_table import table
+from greenfab.terminal import table
 from services.audit import export, handlers
 
 T = TypeVar("T")
@@ -78,7 +78,13 @@ def cmd_reconcile(uscc: str, url: str, temporal_address: str, namespace: str) ->
     from services.audit.temporal_history import reconcile_unit
 
     async def work(db: Database) -> list[Reconciliation]:
-        client = await Client.connect(temporal_address, namespace=namespace)
+        try:
+            client = await Client.connect(temporal_address, namespace=namespace)
+        except RuntimeError as exc:  # the SDK reports every connection failure as a RuntimeError
+            raise SystemExit(
+                f"greenfab audit reconcile: cannot reach Temporal at {temporal_address} (namespace {namespace}): "
+                f"{str(exc).split(': ', 1)[-1][:200]}. Is the stack running? Pass --temporal-address or --data-dir"
+            ) from None
         return await reconcile_unit(db, client, uscc)
 
     results = _with_db(url, work)

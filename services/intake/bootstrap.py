@@ -11,23 +11,18 @@ from faststream.nats import NatsBroker
 
 from contracts import subjects
 from contracts.messages import NoticeReceived, SubmissionReceived
-from greenfab.db import Database, create_tables, make_engine
+from greenfab.db import Database, make_engine
 from greenfab.health import add_health_route
 from greenfab.inputs import load_catalogue
-from greenfab.messaging import (
-    DeadLetterHooks,
-    connect_or_fail,
-    ensure_streams,
-    make_broker,
-    stream_ref,
-)
+from greenfab.messaging import DeadLetterHooks, connect_service, service_broker, stream_ref
+from greenfab.migrations import migrate
 from greenfab.service import bounded, stop_broker
 from services.intake import api, consumers, notices
 from services.intake.evidence import EvidenceStore
+from services.intake.migrations import MIGRATIONS
 from services.intake.outbox import OutboxRelay
 from services.intake.settings import IntakeSettings
 from services.intake.submissions import Submissions
-from services.intake.tables import IntakeBase
 
 
 class IntakeService:
@@ -35,11 +30,9 @@ class IntakeService:
 
     def __init__(self, settings: IntakeSettings) -> None:
         self.settings = settings
-        self.db = Database(make_engine(settings.database_url))
+        self.db = Database(make_engine(settings.database_url, settings.database_schema))
         dead_letters: DeadLetterHooks = {}
-        self.broker: NatsBroker = make_broker(
-            settings.nats_servers, "greenfab-intake", settings.max_deliveries, dead_letters
-        )
+        self.broker: NatsBroker = service_broker(settings, "greenfab-intake", dead_letters)
         self.broker.publisher(
             subjects.SUBMISSION_RECEIVED,
             stream=stream_ref(subjects.SUBMISSION_RECEIVED),
@@ -72,9 +65,8 @@ class IntakeService:
         add_health_route(self.app, self.name, self.broker, self.db)
 
     async def start(self) -> None:
-        await create_tables(self.db.engine, IntakeBase.metadata)
-        await connect_or_fail(self.broker, self.settings.nats_servers, self.settings.startup_timeout_s)
-        await ensure_streams(self.broker)
+        await migrate(self.db.engine, MIGRATIONS, allowed=self.settings.migrate, schema=self.settings.database_schema)
+        await connect_service(self.broker, self.settings)
         await self.broker.start()
         self._relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
 

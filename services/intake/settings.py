@@ -17,6 +17,16 @@ class IntakeSettings(ServiceSettings):
         default="sqlite+aiosqlite:///.data/intake.db",
         validation_alias=AliasChoices("GREENFAB_INTAKE_DATABASE_URL"),
     )
+    database_schema: str | None = Field(
+        default=None,
+        description="PostgreSQL schema for intake's tables when services share one database.",
+        validation_alias=AliasChoices("GREENFAB_INTAKE_DATABASE_SCHEMA"),
+    )
+    migrate: bool = Field(
+        default=True,
+        description="Bring the database to the code's schema at start-up; false: refuse to start unless it is.",
+        validation_alias=AliasChoices("GREENFAB_INTAKE_MIGRATE", "GREENFAB_MIGRATE"),
+    )
     http_port: int = Field(default=8001, ge=0, le=65535, validation_alias=AliasChoices("GREENFAB_INTAKE_HTTP_PORT"))
     max_body_bytes: int = Field(default=1_000_000, validation_alias=AliasChoices("GREENFAB_INTAKE_MAX_BODY_BYTES"))
     evidence_dir: str = Field(default=".data/evidence", validation_alias=AliasChoices("GREENFAB_INTAKE_EVIDENCE_DIR"))

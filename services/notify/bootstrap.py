@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from greenfab.db import Database, create_tables, make_engine
+from greenfab.db import Database, make_engine
 from greenfab.health import add_health_route
-from greenfab.messaging import connect_or_fail, ensure_streams, make_broker
+from greenfab.messaging import connect_service, service_broker
+from greenfab.migrations import migrate
 from greenfab.service import bounded, stop_broker
 from services.notify import api, consumers
 from services.notify.channels import SmtpChannel, WebhookChannel
 from services.notify.dispatcher import Channel, Dispatcher, RetryPolicy
 from services.notify.domain import Links
+from services.notify.migrations import MIGRATIONS
 from services.notify.settings import NotifySettings
-from services.notify.tables import NotifyBase
 from services.notify.template_loader import load_templates
 from services.notify.webhook_guard import WebhookGuard
 
@@ -21,7 +22,7 @@ class NotifyService:
 
     def __init__(self, settings: NotifySettings) -> None:
         self.settings = s = settings
-        self.db = Database(make_engine(s.database_url))
+        self.db = Database(make_engine(s.database_url, s.database_schema))
         guard = WebhookGuard(s.webhook_allow_list, s.webhook_require_https)
         channels: dict[str, Channel] = {
             "email": SmtpChannel(
@@ -38,7 +39,7 @@ class NotifyService:
         self.dispatcher = Dispatcher(
             self.db, channels, RetryPolicy(s.max_attempts, s.retry_base_s, s.retry_cap_s, s.lease_s), s.poll_s
         )
-        self.broker = make_broker(s.nats_servers, "greenfab-notify", s.max_deliveries)
+        self.broker = service_broker(s, "greenfab-notify")
         links = Links(enterprise=s.enterprise_url, staff=s.staff_url)
         templates = load_templates(s.templates)
         consumers.register(self.broker, self.db, s.max_deliveries, templates, links, self.dispatcher.wake.set)
@@ -46,9 +47,8 @@ class NotifyService:
         add_health_route(self.app, self.name, self.broker, self.db)
 
     async def start(self) -> None:
-        await create_tables(self.db.engine, NotifyBase.metadata)
-        await connect_or_fail(self.broker, self.settings.nats_servers, self.settings.startup_timeout_s)
-        await ensure_streams(self.broker)
+        await migrate(self.db.engine, MIGRATIONS, allowed=self.settings.migrate, schema=self.settings.database_schema)
+        await connect_service(self.broker, self.settings)
         self.dispatcher.start()
         await self.broker.start()
 

@@ -19,6 +19,16 @@ class NotifySettings(ServiceSettings):
 
     database_url: str = Field(default="sqlite+aiosqlite:///.data/notify.db", validation_alias=_env("DATABASE_URL"))
     http_port: int = Field(default=8003, ge=0, le=65535, validation_alias=_env("HTTP_PORT"))
+    database_schema: str | None = Field(
+        default=None,
+        description="PostgreSQL schema for notify's tables when services share one database.",
+        validation_alias=_env("DATABASE_SCHEMA"),
+    )
+    migrate: bool = Field(
+        default=True,
+        description="Bring the database to the code's schema at start-up; false: refuse to start unless it is.",
+        validation_alias=AliasChoices("GREENFAB_NOTIFY_MIGRATE", "GREENFAB_MIGRATE"),
+    )
     smtp_host: str = Field(default="127.0.0.1", validation_alias=_env("SMTP_HOST"))
     smtp_port: int = Field(default=1025, ge=1, le=65535, validation_alias=_env("SMTP_PORT"))
     smtp_from: str = Field(default="greenfab@jxj.beijing.gov.cn", validation_alias=_env("SMTP_FROM"))

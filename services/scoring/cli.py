@@ -14,7 +14,7 @@ from contracts.http import DeclarationCreate
 from contracts.schemes import SCHEME_LABELS, Scheme
 from greenfab.bodies import BodyError, parse_json
 from greenfab.http import field_errors
-from greenfab.text_table import table
+from greenfab.terminal import table
 from services.scoring.cases import load_cases, outcome
 from services.scoring.domain import reference
 from services.scoring.domain.expressions import ExpressionError
@@ -31,11 +31,11 @@ def render(result: Evaluation) -> str:
     rows = [
         [
             i.id,
-            i.name_zh[:24],
+            i.name_zh,
             "—" if i.points is None else str(i.points),
             str(i.max),
             STATUS_ZH[i.status],
-            i.explanation[:60],
+            i.explanation,
         ]
         for i in result.items
     ]
@@ -152,7 +152,7 @@ def cmd_rules_show(spec: str, rules_dir: Path | None) -> int:
         if v.edition is edition:
             print(f"version {v.version}: with benchmarks {v.benchmarks.edition}, declarations {_applies(v)}")
     rows = [
-        [i.id, i.name_zh[:30], str(i.max), i.method, i.requirement or ("加分" if i.bonus else ""), i.basis[:50]]
+        [i.id, i.name_zh, str(i.max), i.method, i.requirement or ("加分" if i.bonus else ""), i.basis]
         for i in edition.items
     ]
     print(table(rows, ["编号", "指标", "满分", "方法", "类型", "依据"]))

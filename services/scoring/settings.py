@@ -18,6 +18,16 @@ class ScoringSettings(ServiceSettings):
         default="sqlite+aiosqlite:///.data/scoring.db",
         validation_alias=AliasChoices("GREENFAB_SCORING_DATABASE_URL"),
     )
+    database_schema: str | None = Field(
+        default=None,
+        description="PostgreSQL schema for scoring's tables when services share one database.",
+        validation_alias=AliasChoices("GREENFAB_SCORING_DATABASE_SCHEMA"),
+    )
+    migrate: bool = Field(
+        default=True,
+        description="Bring the database to the code's schema at start-up; false: refuse to start unless it is.",
+        validation_alias=AliasChoices("GREENFAB_SCORING_MIGRATE", "GREENFAB_MIGRATE"),
+    )
     http_port: int = Field(default=8004, ge=0, le=65535, validation_alias=AliasChoices("GREENFAB_SCORING_HTTP_PORT"))
     rules_dir: Path = Field(default=REPO_RULES, validation_alias=AliasChoices("GREENFAB_RULES_DIR"))
     engine_processes: int = Field(default=1, ge=1, le=16, validation_alias=AliasChoices("GREENFAB_SCORING_PROCESSES"))

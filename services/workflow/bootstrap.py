@@ -13,23 +13,17 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from contracts.envelope import Envelope
-from greenfab.db import Database, create_tables, make_engine
+from greenfab.db import Database, make_engine
 from greenfab.health import add_health_route
-from greenfab.messaging import (
-    StartupError,
-    connect_or_fail,
-    ensure_streams,
-    make_broker,
-    publish,
-    request,
-)
+from greenfab.messaging import StartupError, connect_service, publish, request, service_broker
+from greenfab.migrations import migrate
 from greenfab.service import bounded, stop_broker
 from services.workflow import api, consumers
 from services.workflow.activities import LifecycleActivities
 from services.workflow.calendar_store import CalendarStore
+from services.workflow.migrations import MIGRATIONS
 from services.workflow.policy_loader import load_policy
 from services.workflow.settings import WorkflowSettings
-from services.workflow.tables import WorkflowBase
 from services.workflow.workflows import UnitLifecycleWorkflow
 
 
@@ -68,8 +62,8 @@ class WorkflowService:
 
     def __init__(self, settings: WorkflowSettings) -> None:
         self.settings = settings
-        self.db = Database(make_engine(settings.database_url))
-        self.broker = make_broker(settings.nats_servers, "greenfab-workflow", settings.max_deliveries)
+        self.db = Database(make_engine(settings.database_url, settings.database_schema))
+        self.broker = service_broker(settings, "greenfab-workflow")
         self.policy = load_policy(settings.rules_dir)
         self.client: Client | None = None
         self.worker: Worker | None = None
@@ -97,9 +91,8 @@ class WorkflowService:
 
     async def start(self) -> None:
         s = self.settings
-        await create_tables(self.db.engine, WorkflowBase.metadata)
-        await connect_or_fail(self.broker, s.nats_servers, s.startup_timeout_s)
-        await ensure_streams(self.broker)
+        await migrate(self.db.engine, MIGRATIONS, allowed=s.migrate, schema=s.database_schema)
+        await connect_service(self.broker, s)
         self.client = await connect_temporal(s.temporal_address, s.temporal_namespace, s.startup_timeout_s)
         self.worker = make_worker(
             self.client,

@@ -18,6 +18,16 @@ class WorkflowSettings(ServiceSettings):
         default="sqlite+aiosqlite:///.data/workflow.db",
         validation_alias=AliasChoices("GREENFAB_WORKFLOW_DATABASE_URL"),
     )
+    database_schema: str | None = Field(
+        default=None,
+        description="PostgreSQL schema for workflow's tables when services share one database.",
+        validation_alias=AliasChoices("GREENFAB_WORKFLOW_DATABASE_SCHEMA"),
+    )
+    migrate: bool = Field(
+        default=True,
+        description="Bring the database to the code's schema at start-up; false: refuse to start unless it is.",
+        validation_alias=AliasChoices("GREENFAB_WORKFLOW_MIGRATE", "GREENFAB_MIGRATE"),
+    )
     http_port: int = Field(default=8002, ge=0, le=65535, validation_alias=AliasChoices("GREENFAB_WORKFLOW_HTTP_PORT"))
     temporal_address: str = Field(default="127.0.0.1:7233", validation_alias=AliasChoices("GREENFAB_TEMPORAL_ADDRESS"))
     temporal_namespace: str = Field(default="default", validation_alias=AliasChoices("GREENFAB_TEMPORAL_NAMESPACE"))

@@ -15,7 +15,7 @@ import httpx
 import psutil
 
 from tests.conftest import uscc
-from tests.support.servers import free_port
+from tests.support.servers import free_port, free_port_run
 
 PORT_FLAGS = (
     "nats-port", "nats-monitor-port", "temporal-port", "temporal-ui-port",
@@ -29,10 +29,31 @@ class Stack:
     ports: dict[str, int] = field(default_factory=lambda: {flag: free_port() for flag in PORT_FLAGS})
     proc: subprocess.Popen[bytes] | None = None
     log: Path | None = None
+    nats_nodes: int = 1  # 3: `greenfab up --nats-cluster 3`
+    database_url: str | None = None  # `greenfab up --database-url`
+
+    def __post_init__(self) -> None:
+        if self.nats_nodes > 1:
+            for flag in ("nats-port", "nats-monitor-port", "nats-cluster-port"):
+                self.ports[flag] = free_port_run(self.nats_nodes)
+
+    def all_ports(self) -> list[int]:
+        """Every port the stack listens on (a cluster's nodes count up from the flags' ports)."""
+        nodes = ("nats-port", "nats-monitor-port", "nats-cluster-port")
+        extra = [self.ports[f] + k for f in nodes if f in self.ports for k in range(1, self.nats_nodes)]
+        return [*self.ports.values(), *extra]
+
+    def nats_urls(self, user: str = "admin") -> list[str]:
+        """Every node's URL, as ``user`` (each service has its own user; see greenfab.nats_config)."""
+        import json
+
+        password = json.loads((self.data_dir / "nats-server" / "credentials.json").read_text())[user]
+        return [f"nats://{user}:{password}@127.0.0.1:{self.ports['nats-port'] + k}" for k in range(self.nats_nodes)]
 
     @property
     def nats_url(self) -> str:
-        return f"nats://127.0.0.1:{self.ports['nats-port']}"
+        """The stack's (first) NATS node as its admin user."""
+        return self.nats_urls()[0]
 
     def health(self) -> dict[str, bool]:
         """Each part's health right now, as `greenfab status` reads it."""
@@ -49,7 +70,12 @@ class Stack:
         argv = [sys.executable, "-m", "greenfab", "up", "--data-dir", str(self.data_dir)]
         for flag, port in self.ports.items():
             argv += [f"--{flag}", str(port)]
+        if self.nats_nodes > 1:
+            argv += ["--nats-cluster", str(self.nats_nodes)]
+        if self.database_url:
+            argv += ["--database-url", self.database_url]
         env = {k: v for k, v in os.environ.items() if not k.startswith("GREENFAB_")}
+        env["XDG_STATE_HOME"] = str(self.data_dir.parent / "state")  # its running-stack record stays in the test
         t0 = time.monotonic()
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -104,7 +130,7 @@ class Stack:
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not any(port_in_use("127.0.0.1", p) for p in self.ports.values()):
+            if not any(port_in_use("127.0.0.1", p) for p in self.all_ports()):
                 return
             time.sleep(0.1)
         raise AssertionError("a child of greenfab up outlived it: ports still in use")

@@ -109,7 +109,7 @@ async def _workflows(stack: Stack) -> dict[str, list[str]]:
 
 
 async def _stream_count(stack: Stack, stream: str) -> int:
-    nc = await nats_py.connect(f"nats://127.0.0.1:{stack.ports['nats-port']}")
+    nc = await nats_py.connect(stack.nats_url)
     try:
         return int((await nc.jetstream().stream_info(stream)).state.messages)
     finally:

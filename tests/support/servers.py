@@ -52,6 +52,27 @@ def free_port() -> int:
     raise RuntimeError(f"no free port in 20000–{low}")
 
 
+def free_port_run(count: int) -> int:
+    """The first of ``count`` consecutive free loopback ports (a NATS cluster's nodes count up from one)."""
+    for _ in range(200):
+        first = free_port()
+        rest = list(range(first + 1, first + count))
+        if any(p in _handed_out for p in rest):
+            continue
+        taken = False
+        for port in rest:
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    taken = True
+                    break
+        if not taken and first + count <= _ephemeral_low():
+            _handed_out.update(rest)
+            return first
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
 def _ephemeral_low() -> int:
     try:
         low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
@@ -199,7 +220,7 @@ def python() -> str:
 
 
 def start_service(
-    name: str, port: int, workdir: Path, ready_timeout: float = 30, **settings: str
+    name: str, port: int, workdir: Path, ready_timeout: float = 60, **settings: str
 ) -> subprocess.Popen[bytes]:
     """A real service process (`python -m services.NAME`, cwd ``workdir``), returned once its /healthz answers.
 
