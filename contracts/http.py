@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contracts.evaluation import Evaluation
-from contracts.identifiers import District, Uscc
+from contracts.identifiers import District, PlannedDay, Uscc
 from contracts.schemes import Scheme
 
 
@@ -27,7 +27,7 @@ class DeclarationCreate(BaseModel):
     uscc: Uscc
     enterprise_name: str = Field(description="申报单位名称.", min_length=1, max_length=200)
     district: District
-    declared_on: date = Field(description="申报日期 (ISO date).")
+    declared_on: PlannedDay = Field(description="申报日期 (ISO date, 1949-10-01 … 2100-12-31).")
     data: dict[str, Any] = Field(description="Indicator inputs of the scheme, keyed by item input name.")
 
     @field_validator("data")

@@ -123,6 +123,17 @@ def _out_of_range(value: date, latest: date) -> PydanticCustomError:
     )
 
 
+def _iso_day(value: Any) -> Any:
+    """A day is written as an ISO date (``2026-12-03``): a number is not a day, whatever it would be read as."""
+    if isinstance(value, int | float | bool):
+        raise PydanticCustomError(
+            "date_type",
+            "a day is written as an ISO date, YYYY-MM-DD",
+            {"message_zh": "日期须写作 YYYY-MM-DD（ISO 8601），不能是数字"},
+        )
+    return value
+
+
 def _reported_day(value: date) -> date:
     latest = date.today() + LATEST_AHEAD
     if not EARLIEST_DAY <= value <= latest:
@@ -130,7 +141,7 @@ def _reported_day(value: date) -> date:
     return value
 
 
-ReportedDay = Annotated[date, AfterValidator(_reported_day)]
+ReportedDay = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_reported_day)]
 """A day that has happened: a change completed, a finding observed (1949-10-01 … today)."""
 
 
@@ -140,7 +151,7 @@ def _planned_day(value: date) -> date:
     return value
 
 
-PlannedDay = Annotated[date, AfterValidator(_planned_day)]
+PlannedDay = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_planned_day)]
 """A day in a plan, such as a call's window (1949-10-01 … 2100-12-31)."""
 
 _UNIT_ID = re.compile(r"^unit-(?P<uscc>[0-9A-Z]{18})-(?P<designation>[a-z-]{1,40})$")

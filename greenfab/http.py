@@ -113,12 +113,29 @@ def allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+def literal_methods(request: Request) -> set[str]:
+    """The methods of the routes whose path is exactly this request's path, with no parameter in it."""
+    scope = {**request.scope, "method": ""}
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if "{" not in getattr(route, "path", "{") and route.matches(scope)[0] is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return methods
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Every error becomes problem+json; no input produces a 5xx."""
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         raw = list(exc.errors())
+        literal = literal_methods(request)
+        if literal and request.method not in literal and all(e.get("loc", ("",))[0] == "path" for e in raw):
+            # e.g. GET /v1/units/auto-listings: a fixed path that has other methods, which a templated
+            # route (/v1/units/{workflow_id}) took only because its parameter would match any text.
+            response = problem_response(Problem(status=405, title="Method Not Allowed"))
+            response.headers["Allow"] = ", ".join(sorted(literal))
+            return response
         syntax = next((e for e in raw if e.get("type") == "json_invalid"), None)
         if syntax is not None:
             where = syntax.get("loc", ("body", 0))[-1]

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi import Path as PathParam
 from pydantic import BaseModel
 
 from greenfab.http import SQL_INT_MAX, CurrentPrincipal, service_app
@@ -37,6 +38,14 @@ def app() -> FastAPI:
     async def public() -> dict[str, str]:
         return {}
 
+    @a.post("/units/auto-listings")
+    async def auto_list() -> dict[str, str]:
+        return {}
+
+    @a.get("/units/{unit_id}")
+    async def unit(unit_id: Annotated[str, PathParam(pattern=r"^unit-[0-9]+$")]) -> dict[str, str]:
+        return {"id": unit_id}
+
     return a
 
 
@@ -56,6 +65,14 @@ async def test_405_names_every_method_the_path_answers() -> None:
         assert r.headers["allow"] == "GET, PUT"
         assert r.headers["content-type"] == "application/problem+json"
     assert (await call("POST", "/public")).headers["allow"] == "GET"
+
+
+async def test_a_fixed_path_taken_by_a_templated_route_still_answers_405() -> None:
+    r = await call("GET", "/units/auto-listings")
+    assert r.status_code == 405 and r.headers["allow"] == "POST"
+    assert (await call("GET", "/units/unit-7")).json() == {"id": "unit-7"}
+    bad = await call("GET", "/units/nonsense")  # no fixed path: the parameter is simply wrong
+    assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "$.unit_id"
 
 
 @pytest.mark.parametrize(
