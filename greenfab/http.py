@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contracts.http import FieldError, Problem
@@ -112,14 +114,23 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 
 def service_app(title: str, version: str, description: str, secret: str) -> FastAPI:
-    """A service's API: every error a problem document, bearer tokens checked against ``secret``."""
-    app = FastAPI(title=title, version=version, description=description)
+    """A service's API: every error a problem document, bearer tokens checked against ``secret``.
+
+    Its /docs (Swagger UI) and /redoc load their scripts from the fastapi-offline package, never a CDN.
+    """
+    app = FastAPIOffline(title=title, version=version, description=description)
     install_problem_handlers(app)
     app.state.auth_secret = secret
     return app
 
 
-def current_principal(request: Request) -> Principal:
+# Declares the bearer scheme in OpenAPI, so /docs has an Authorize button; the token is checked below.
+_bearer = HTTPBearer(auto_error=False, description="`greenfab token --role R --scope S` prints one.")
+
+
+def current_principal(
+    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None
+) -> Principal:
     """The caller's Principal from its bearer token (secret in ``app.state.auth_secret``), or a 401 problem."""
     return read_token(request.app.state.auth_secret, request.headers.get("authorization"))
 
