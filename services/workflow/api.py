@@ -236,9 +236,12 @@ def build_app(db: Database, client: Callable[[], Client], secret: str, policy: P
     async def list_units(
         who: CurrentPrincipal,
         state: Annotated[str | None, Query(max_length=40)] = None,
+        designation: Annotated[Designation | None, Query()] = None,
+        district: Annotated[str | None, Query(max_length=20)] = None,
+        level: Annotated[int | None, Query(ge=1, le=5)] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> list[dict[str, Any]]:
-        """Units the caller may see, most recently changed first."""
+        """Units the caller may see, most recently changed first; filtered by state, designation, district, level."""
         query = select(UnitProjection).order_by(col(UnitProjection.updated_at).desc()).limit(limit)
         if who.role == "enterprise":
             query = query.where(UnitProjection.uscc == who.scope)
@@ -248,11 +251,19 @@ def build_app(db: Database, client: Callable[[], Client], secret: str, policy: P
             raise ProblemError(403, "无权查看 / Not allowed")
         if state:
             query = query.where(UnitProjection.state == state)
+        if designation is not None:
+            query = query.where(UnitProjection.designation == designation.value)
+        if district:
+            query = query.where(UnitProjection.district == district)
+        if level is not None:
+            query = query.where(UnitProjection.level == level)
         async with db.session() as s:
             rows = (await s.exec(query)).all()
         return [
             {
-                **r.model_dump(include={"uscc", "enterprise_name", "district", "designation", "listed_on", "national"}),
+                **r.model_dump(
+                    include={"uscc", "enterprise_name", "district", "designation", "listed_on", "national", "level"}
+                ),
                 "workflow_id": r.workflow_id,
                 "state": r.state,
                 "state_zh": STATE_ZH.get(r.state, r.state),
