@@ -9,10 +9,13 @@ class FormField(BaseModel):
     """One field of a form, as the paper form labels it."""
 
     path: str = Field(description="The label path, sections joined by '/', e.g. 一般要求/依法设立; the form's key.")
-    section: str = Field(description="The sections above the label ('' at the top), joined by '/'.")
+    sections: list[str] = Field(description="The sections above the label, outermost first (none at the top).")
     label: str = Field(description="The field's own label (the last part of the path).")
     type: str = Field(description="How intake reads it: tick, number, share, amount, choice, checklist, header, …")
     required: bool = Field(description="A declaration without it is refused.")
+    inputs: list[str] = Field(
+        default_factory=list, description="The rulebook inputs it fills (`$.data.<input>` in an error's path)."
+    )
     unit: str | None = Field(default=None, description="The unit an amount is read in when none is typed.")
     help_zh: str = Field(description="What to type, in Chinese (the template's 说明 column).")
     options: list[str] = Field(default_factory=list, description="Choice options or checklist boxes, as labelled.")

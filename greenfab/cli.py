@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="greenfab", description="Beijing green manufacturing programme: local tools.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    up = sub.add_parser("up", help="start NATS, Temporal and the five services; Ctrl-C stops them")
+    up = sub.add_parser("up", help="start NATS, Temporal, the services and the web console; Ctrl-C stops them")
     _add_stack_options(up)
     up.set_defaults(func=cmd_up)
 

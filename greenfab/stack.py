@@ -1,7 +1,7 @@
 """`greenfab up`: the whole system on one machine, no Docker.
 
 Starts, in order, each waiting until healthy: nats-server with JetStream on disk, the Temporal dev
-server with its SQLite file and Web UI, then the five services. Every child dies with the
+server with its SQLite file and Web UI, then the six services (the web console among them). Every child dies with the
 supervisor (PR_SET_PDEATHSIG), so a killed ``greenfab up`` leaves nothing behind, and a second
 ``greenfab up`` resumes from the data folder.
 """
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-SERVICES = ("scoring", "intake", "workflow", "notify", "audit")
+SERVICES = ("scoring", "intake", "workflow", "notify", "audit", "console")
 PR_SET_PDEATHSIG = 1
 
 
@@ -44,6 +44,7 @@ class StackConfig:
     notify_port: int = 8003
     scoring_port: int = 8004
     audit_port: int = 8005
+    console_port: int = 8006
     database_url: str | None = None  # PostgreSQL URL for every service; SQLite files when None
     ready_timeout_s: float = 60.0
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -59,6 +60,7 @@ class StackConfig:
             "notify API": self.notify_port,
             "scoring health": self.scoring_port,
             "audit API": self.audit_port,
+            "web console": self.console_port,
         }
 
     def service_port(self, name: str) -> int:
@@ -67,6 +69,7 @@ class StackConfig:
     def urls(self) -> dict[str, str]:
         h = self.host
         return {
+            "web console": f"http://{h}:{self.console_port}/",
             "intake API": f"http://{h}:{self.intake_port}/docs",
             "staff API": f"http://{h}:{self.workflow_port}/docs",
             "notify API": f"http://{h}:{self.notify_port}/docs",
@@ -191,6 +194,12 @@ def service_env(config: StackConfig, name: str, secret: str) -> dict[str, str]:
             "PYTHONUNBUFFERED": "1",
         }
     )
+    if name == "console":
+        # The console calls the other services over HTTP; on one machine, anyone may try it with the
+        # development sign-in (pick a role and scope).
+        env.update({f"GREENFAB_CONSOLE_{s.upper()}_URL": f"http://{config.host}:{config.service_port(s)}"
+                    for s in ("intake", "workflow", "notify", "audit")})  # fmt: skip
+        env["GREENFAB_CONSOLE_SIGNIN"] = "dev"
     env.update(config.extra_env)
     return env
 
@@ -304,7 +313,7 @@ async def run_stack(config: StackConfig, out: object = sys.stdout) -> int:
     started: list[Child] = []
     code = 0
     try:
-        # NATS, then Temporal, then the five services together: they depend on the first two only.
+        # NATS, then Temporal, then the services together: they depend on the first two only.
         for wave in (children[:1], children[1:2], children[2:]):
             for child in wave:
                 child.start()

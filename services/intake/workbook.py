@@ -21,6 +21,8 @@ from services.intake.forms import FormSpec, split_labels
 
 SHEET = "申报表"
 HEADERS = ("栏目", "填写", "说明")
+# A '/' between sections; the one in a standard's number (GB/T 19001) follows a letter.
+_SECTION = re.compile(r"(?<![A-Za-z])/")
 _YEAR_VALUE = re.compile(r"(\d{4})\s*年?\s*[:：]\s*([^;；]+)")
 
 _HELP = {
@@ -126,21 +128,22 @@ def definition(spec: FormSpec) -> FormDefinition:
     required = ("enterprise_name", "uscc", "district")
     fields = [
         FormField(
-            path=labels[0], section="", label=labels[0], type="header", required=name in required,
+            path=labels[0], sections=[], label=labels[0], type="header", required=name in required, inputs=[name],
             help_zh="必填" if name in required else ("日期，如 2025年10月8日" if name == "declared_on" else "文字"),
         )
         for name, labels in spec.header.items()
     ]  # fmt: skip
     for path, fspec in spec.fields.items():
-        section, _, label = path.rpartition("/")
+        *sections, label = _SECTION.split(path)
         options = fspec.get("choices") or fspec.get("boxes") or {}
         fields.append(
             FormField(
                 path=path,
-                section=section,
+                sections=sections,
                 label=label,
                 type=fspec["type"],
                 required=False,
+                inputs=list(fspec.get("inputs") or ([fspec["input"]] if "input" in fspec else [])),
                 unit=fspec.get("unit"),
                 help_zh=help_text(fspec),
                 options=list(dict.fromkeys(options)),

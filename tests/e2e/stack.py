@@ -18,7 +18,7 @@ from tests.support.servers import free_port
 
 PORT_FLAGS = (
     "nats-port", "nats-monitor-port", "temporal-port", "temporal-ui-port",
-    "intake-port", "workflow-port", "notify-port", "scoring-port", "audit-port",
+    "intake-port", "workflow-port", "notify-port", "scoring-port", "audit-port", "console-port",
 )  # fmt: skip
 
 
