@@ -46,15 +46,18 @@ class StackConfig:
     audit_port: int = 8005
     console_port: int = 8006
     database_url: str | None = None  # PostgreSQL URL for every service; SQLite files when None
+    temporal_address: str | None = None  # an existing Temporal (host:port) instead of starting the dev server
     ready_timeout_s: float = 60.0
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def ports(self) -> dict[str, int]:
+        temporal = (
+            {} if self.temporal_address else {"Temporal": self.temporal_port, "Temporal Web UI": self.temporal_ui_port}
+        )
         return {
             "NATS": self.nats_port,
             "NATS monitoring": self.nats_monitor_port,
-            "Temporal": self.temporal_port,
-            "Temporal Web UI": self.temporal_ui_port,
+            **temporal,
             "intake API": self.intake_port,
             "staff API (workflow)": self.workflow_port,
             "notify API": self.notify_port,
@@ -66,15 +69,23 @@ class StackConfig:
     def service_port(self, name: str) -> int:
         return int(getattr(self, f"{name}_port"))
 
+    def temporal_target(self) -> str:
+        return self.temporal_address or f"{self.host}:{self.temporal_port}"
+
     def urls(self) -> dict[str, str]:
         h = self.host
+        ui = (
+            {"Temporal": self.temporal_address}
+            if self.temporal_address
+            else {"Temporal Web UI": f"http://{h}:{self.temporal_ui_port}"}
+        )
         return {
             "web console": f"http://{h}:{self.console_port}/",
             "intake API": f"http://{h}:{self.intake_port}/docs",
             "staff API": f"http://{h}:{self.workflow_port}/docs",
             "notify API": f"http://{h}:{self.notify_port}/docs",
             "audit API": f"http://{h}:{self.audit_port}/docs",
-            "Temporal Web UI": f"http://{h}:{self.temporal_ui_port}",
+            **ui,
             "NATS": f"nats://{h}:{self.nats_port}",
         }
 
@@ -187,7 +198,7 @@ def service_env(config: StackConfig, name: str, secret: str) -> dict[str, str]:
         {
             "GREENFAB_NATS_URL": f"nats://{config.host}:{config.nats_port}",
             "GREENFAB_AUTH_SECRET": secret,
-            "GREENFAB_TEMPORAL_ADDRESS": f"{config.host}:{config.temporal_port}",
+            "GREENFAB_TEMPORAL_ADDRESS": config.temporal_target(),
             f"GREENFAB_{upper}_HTTP_PORT": str(config.service_port(name)),
             f"GREENFAB_{upper}_DATABASE_URL": config.database_url or f"sqlite+aiosqlite:///{data / (name + '.db')}",
             "GREENFAB_INTAKE_EVIDENCE_DIR": str(data / "evidence"),
@@ -231,7 +242,7 @@ def build_children(config: StackConfig, secret: str) -> list[Child]:
         Child(n, [sys.executable, "-m", f"services.{n}"], service_env(config, n, secret), logs / f"{n}.log")
         for n in SERVICES
     ]
-    return [nats, temporal, *services]
+    return [nats, *([] if config.temporal_address else [temporal]), *services]
 
 
 async def _healthy(client: httpx.AsyncClient, config: StackConfig, name: str) -> bool:
@@ -241,8 +252,11 @@ async def _healthy(client: httpx.AsyncClient, config: StackConfig, name: str) ->
             r = await client.get(f"http://{h}:{config.nats_monitor_port}/healthz?js-enabled-only=true")
         elif name == "temporal":
             # The UI answers once the server behind it does; the gRPC port must accept too.
-            with socket.create_connection((h, config.temporal_port), timeout=1):
+            host, _, port = config.temporal_target().rpartition(":")
+            with socket.create_connection((host, int(port)), timeout=1):
                 pass
+            if config.temporal_address:
+                return True  # not ours to check further: someone else runs it
             r = await client.get(f"http://{h}:{config.temporal_ui_port}/api/v1/namespaces/default")
         else:
             r = await client.get(f"http://{h}:{config.service_port(name)}/healthz")
@@ -313,8 +327,10 @@ async def run_stack(config: StackConfig, out: object = sys.stdout) -> int:
     started: list[Child] = []
     code = 0
     try:
-        # NATS, then Temporal, then the services together: they depend on the first two only.
-        for wave in (children[:1], children[1:2], children[2:]):
+        # NATS, then Temporal (unless one is given), then the services together: they depend on those only.
+        first = [c for c in children if c.name in ("nats", "temporal")]
+        waves = [[c] for c in first] + [[c for c in children if c not in first]]
+        for wave in waves:
             for child in wave:
                 child.start()
                 started.append(child)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import Any
 
-from asgi_csrf import asgi_csrf
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Scope, Send
 
 from services.console.client import ApiError, Services
+from services.console.csrf import CsrfRefused, verify
 from services.console.settings import ConsoleSettings
 from services.console.views import bureau, enterprise, public, signin, staff
 from services.console.web import NotAllowed, SignInRequired, render, signin_url
@@ -23,13 +21,13 @@ MAX_BODY = 21 * 1024 * 1024  # an evidence file (20 MB at intake) and its form
 
 
 def build_app(settings: ConsoleSettings, services: Services) -> FastAPI:
-    """The FastAPI app (without the CSRF wrapper: see ``protect``)."""
+    """The console's pages; every POST is checked for its CSRF token first."""
     app = FastAPI(title="greenfab console", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.services = services
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (public, signin, staff, bureau, enterprise):
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=[Depends(verify)])
 
     @app.middleware("http")
     async def _limits(request: Request, call_next: Any) -> Response:
@@ -54,6 +52,11 @@ def build_app(settings: ConsoleSettings, services: Services) -> FastAPI:
     async def _signin(_: Request, exc: SignInRequired) -> Response:
         return RedirectResponse(signin_url(exc.next_path, exc.expired), status_code=303)
 
+    @app.exception_handler(CsrfRefused)
+    async def _csrf(request: Request, _: CsrfRefused) -> Response:
+        return render(request, "error.html", 403, title="表单已失效",
+                      messages=["请返回上一页，刷新后再提交（表单校验码不符或来自其他网站）。"])  # fmt: skip
+
     @app.exception_handler(NotAllowed)
     async def _not_allowed(request: Request, _: NotAllowed) -> Response:
         return render(request, "error.html", 403, title="无权访问", messages=["您的身份不能使用此页面。"])
@@ -71,27 +74,3 @@ def build_app(settings: ConsoleSettings, services: Services) -> FastAPI:
         return render(request, "error.html", exc.status_code, title=title, messages=[str(exc.detail)])
 
     return app
-
-
-async def _csrf_failed(scope: Scope, send: Send, message_id: Any) -> None:
-    body = (
-        "<!doctype html><html lang='zh-CN'><meta charset='utf-8'><title>表单已失效</title>"
-        "<main><h1>表单已失效，请返回后刷新页面再提交</h1>"
-        f"<p>The form's CSRF token did not match ({html.escape(str(message_id))}).</p></main></html>"
-    ).encode()
-    await send({"type": "http.response.start", "status": 403,
-                "headers": [(b"content-type", b"text/html; charset=utf-8")]})  # fmt: skip
-    await send({"type": "http.response.body", "body": body})
-
-
-def protect(app: ASGIApp, settings: ConsoleSettings) -> ASGIApp:
-    """Every form POST must carry the token from its page (double-submit cookie, signed with the secret)."""
-    wrapped: ASGIApp = asgi_csrf(
-        app,
-        signing_secret=settings.auth_secret,
-        cookie_secure=settings.cookie_secure,
-        cookie_samesite="Lax",
-        send_csrf_failed=_csrf_failed,
-        always_protect={"/signin"},
-    )
-    return wrapped

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp
-
-from services.console.app import build_app, protect
+from services.console.app import build_app
 from services.console.client import Services
 from services.console.settings import ConsoleSettings
 
@@ -15,7 +13,7 @@ class ConsoleService:
     def __init__(self, settings: ConsoleSettings) -> None:
         self.settings = settings
         self.services = Services(settings)
-        self.app: ASGIApp = protect(build_app(settings, self.services), settings)
+        self.app = build_app(settings, self.services)
 
     async def start(self) -> None:
         """Nothing to connect: each page calls the services when it is asked for."""

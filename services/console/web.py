@@ -119,16 +119,22 @@ def only(viewer: Viewer, *roles: str) -> None:
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     """A page, with the signed-in person, the CSRF token for its forms, and today's date."""
-    csrf = request.scope.get("csrftoken")
+    from services.console.csrf import ANON_COOKIE, token_for
+
     context.update(
         viewer=current_viewer(request),
-        csrftoken=csrf() if callable(csrf) else "",
+        csrftoken=token_for(request),
         today=days.today(),
         role_zh=ROLE_ZH,
         signin_mode=request.app.state.settings.signin,
         path=request.url.path,
     )
-    return TEMPLATES.TemplateResponse(request, template, context, status_code=status)
+    response = TEMPLATES.TemplateResponse(request, template, context, status_code=status)
+    fresh = getattr(request.state, "new_csrf", None)
+    if fresh:
+        secure = request.app.state.settings.cookie_secure
+        response.set_cookie(ANON_COOKIE, fresh, httponly=True, secure=secure, samesite="lax", path="/")
+    return response
 
 
 def refusal_status(error: ApiError) -> int:

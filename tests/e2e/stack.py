@@ -28,6 +28,7 @@ class Stack:
     ports: dict[str, int] = field(default_factory=lambda: {flag: free_port() for flag in PORT_FLAGS})
     proc: subprocess.Popen[bytes] | None = None
     log: Path | None = None
+    temporal_address: str | None = None  # an existing Temporal (e.g. a time-skipping test server)
 
     @property
     def nats_url(self) -> str:
@@ -48,6 +49,8 @@ class Stack:
         argv = [sys.executable, "-m", "greenfab", "up", "--data-dir", str(self.data_dir)]
         for flag, port in self.ports.items():
             argv += [f"--{flag}", str(port)]
+        if self.temporal_address:
+            argv += ["--temporal-address", self.temporal_address]
         env = {k: v for k, v in os.environ.items() if not k.startswith("GREENFAB_")}
         t0 = time.monotonic()
         with self.log.open("wb") as out:
@@ -79,9 +82,10 @@ class Stack:
     def _wait_ports_free(self, timeout: float = 20) -> None:
         from greenfab.stack import port_in_use
 
+        ours = [p for f, p in self.ports.items() if not (self.temporal_address and f.startswith("temporal"))]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not any(port_in_use("127.0.0.1", p) for p in self.ports.values()):
+            if not any(port_in_use("127.0.0.1", p) for p in ours):
                 return
             time.sleep(0.1)
         raise AssertionError("a child of greenfab up outlived it: ports still in use")

@@ -16,10 +16,12 @@ from services.console.web import Api, SignedIn, only, refusal_status, render
 
 router = APIRouter()
 READERS = ("bureau", "auditor")
+# The registry's state filter (the staff API's state names; the rows carry their own Chinese names).
 STATES_ZH = {
-    "awaiting_recommendation": "待区级推荐", "under_review": "市级评审中", "publicity": "公示中",
-    "objection_review": "异议处理中", "listed": "已入选", "graded": "已分级", "rejected": "未通过",
-    "not_recommended": "未推荐", "revoked": "已撤销", "withdrawn": "已撤回",
+    "awaiting_recommendation": "待区级推荐", "not_recommended": "区级未推荐", "under_review": "市级评审中",
+    "rejected": "未通过", "publicity": "公示中", "objection_review": "公示异议处理中", "listed": "已入围",
+    "under_recheck": "复核中", "revoked": "已撤销", "graded": "已分级", "grade_path": "未达三级整改中",
+    "national_recommended": "已推荐国家级", "national_listed": "已入围国家级名单",
 }  # fmt: skip
 BAN_GROUNDS = {"falsification": "弄虚作假", "concealment": "故意隐瞒", "miit_blacklist": "工信部平台黑名单"}
 
