@@ -12,7 +12,10 @@ import httpx
 from playwright.sync_api import Page
 
 ROOT = Path(__file__).resolve().parents[2]
-PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
 
 
 def reload_until(page: Page, ready: Callable[[Page], bool], what: str, timeout: float = 90) -> None:
@@ -35,7 +38,7 @@ def example(name: str) -> dict[str, Any]:
 
 
 def typed_values(definition: dict[str, Any], data: dict[str, Any]) -> dict[str, str | list[str]]:
-    """What a person types into each field of the form for a declaration's data (是/否 for ticks, numbers as written)."""
+    """What a person types into each field for a declaration's data (是/否 for ticks, numbers as written)."""
     out: dict[str, str | list[str]] = {}
     for field in definition["fields"]:
         if field["type"] == "header" or not field["inputs"]:
