@@ -56,7 +56,6 @@ def test_an_expert_scores_a_beautiful_factory_and_the_total_becomes_final(
     page.get_by_label("文件（PDF、JPEG、PNG、xlsx、docx，20 MB 以内）").set_input_files(str(pdf))
     page.get_by_role("button", name="上传").click()
     assert "碳排放弹性系数测算.pdf" in page.inner_text("main")
-    declaration_url = page.url
 
     district: Console = open_console("district-bf")
     district.sign_in("district", "海淀区", "haidian-zhao")
