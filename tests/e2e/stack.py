@@ -51,6 +51,7 @@ class Stack:
             argv += [f"--{flag}", str(port)]
         if self.temporal_address:
             argv += ["--temporal-address", self.temporal_address]
+        argv += ["--ready-timeout", str(max(60.0, timeout - 10))]
         env = {k: v for k, v in os.environ.items() if not k.startswith("GREENFAB_")}
         t0 = time.monotonic()
         with self.log.open("wb") as out:
