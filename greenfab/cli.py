@@ -32,7 +32,7 @@ def _add_stack_options(p: argparse.ArgumentParser) -> None:
                 flag, type=int, default=getattr(defaults, f.name), help=f"default {getattr(defaults, f.name)}"
             )
     p.add_argument("--ready-timeout", dest="ready_timeout_s", type=float, default=defaults.ready_timeout_s,
-                   help=f"seconds each part may take to become healthy (default {defaults.ready_timeout_s:.0f})")  # fmt: skip
+                   help=f"seconds a part may take to start (default {defaults.ready_timeout_s:.0f})")  # fmt: skip
     p.add_argument("--temporal-address", default=os.environ.get("GREENFAB_TEMPORAL_ADDRESS"),
                    help="use the Temporal server at host:port instead of starting the dev server")  # fmt: skip
     p.add_argument("--database-url", default=os.environ.get("GREENFAB_DATABASE_URL"),

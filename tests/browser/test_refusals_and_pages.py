@@ -155,7 +155,7 @@ def test_bad_input_is_kept_and_each_problem_is_beside_its_field(open_console: An
     enterprise.check("notice-bad-input", ("desktop", "phone"))
 
 
-PAGES = {
+PAGES: dict[tuple[str, str | None] | None, list[str]] = {
     None: ["/", "/signin", "/public/listed", "/public/grades", "/public/calls", "/no-such-page"],
     ("bureau", None): ["/dashboard", "/tasks", "/registry", "/registry?designation=annual-grading", "/pool", "/bans",
                        "/deliveries", "/deliveries?status=", "/inbox", "/calls"],
