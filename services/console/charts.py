@@ -92,7 +92,7 @@ class Bar:
 
 def bars(rows: Sequence[Bar], title: str, ident: str = "score") -> Markup:
     """Horizontal bars, each against its own maximum (the pale track), value written at the end."""
-    row, width, label_w, track_w = 30, 560, 190, 270
+    row, width, label_w, track_w = 30, 560, 170, 280
     height = row * len(rows) + 12
     body = []
     for i, b in enumerate(rows):
@@ -106,7 +106,7 @@ def bars(rows: Sequence[Bar], title: str, ident: str = "score") -> Markup:
             f'<rect x="{label_w}" y="{y + 4}" width="{track_w}" height="18" fill="#e6e6e6"/>',
             f'<rect x="{label_w}" y="{y + 4}" width="{track_w * share:.1f}" height="18" fill="{colour}"/>',
             f'<text x="{label_w + track_w + 8}" y="{y + 17}" font-size="13" fill="{INK}">'
-            f"{escape(_num(b.value))}/{escape(_num(b.maximum))}{escape(b.note)}</text>",
+            f"{escape(_num(b.value))}/{escape(_num(b.maximum))}{escape(_short(b.note, 4))}</text>",
         ]
     desc = "；".join(f"{b.label} {_num(b.value)}/{_num(b.maximum)}" for b in rows)
     return _svg(width, height, title, desc, body, ident)

@@ -84,7 +84,7 @@ def unit_timeline(unit: UnitDetail, on: date, ident: str = "timeline") -> Markup
 def score_chart(evaluation: Evaluation, ident: str = "score") -> Markup:
     """By weighted category where the scheme has them (out of 100 each), else item by item, against the maximum."""
     if evaluation.categories:
-        rows = [charts.Bar(c.name_zh, c.points, Decimal(100), f"（权重 {c.weight}）") for c in evaluation.categories]
+        rows = [charts.Bar(c.name_zh, c.points, Decimal(100)) for c in evaluation.categories]
     else:
         rows = [
             charts.Bar(

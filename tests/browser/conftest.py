@@ -166,6 +166,8 @@ class Console:
             self.shots += 1
             safe = re.sub(r"[^\w.-]+", "-", f"{self.who}-{self.shots:02d}-{name}-{width}")
             page.screenshot(path=str(self.artifacts / f"{safe}.png"), full_page=True)
+            if width == "desktop":
+                page.screenshot(path=str(self.artifacts / f"{safe}-top.png"))  # what the screen shows first
             if width == "phone":
                 overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
                 assert overflow <= 1, f"{name}: the page is {overflow}px wider than a 390px screen"
