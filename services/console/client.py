@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from contracts.audit import AuditRecord
 from contracts.forms import FormDefinition
 from contracts.http import DeclarationPublic, EvidenceReport, FieldError, Notification
 from contracts.notify import Delivery
@@ -238,5 +239,6 @@ class Services:
     async def retry_delivery(self, token: str, delivery_id: int) -> None:
         await self.call("POST", "notify", f"/v1/deliveries/{delivery_id}/retry", token)
 
-    async def history(self, token: str, uscc: str) -> list[dict[str, Any]]:
-        return list((await self.call("GET", "audit", f"/v1/units/{uscc}/history", token)).json())
+    async def history(self, token: str, uscc: str) -> list[AuditRecord]:
+        rows = (await self.call("GET", "audit", f"/v1/units/{uscc}/history", token)).json()
+        return [AuditRecord.model_validate(r) for r in rows]

@@ -87,6 +87,9 @@ def test_an_auditor_reads_everything_and_every_action_is_refused_in_place(
     auditor.check("auditor-refused", ("desktop", "phone"))
     page.get_by_role("button", name="认领").click()
     assert "未能完成" in page.get_by_role("alert").inner_text()
+    page = auditor.goto(f"/units/{waiting_unit['wid']}")
+    assert "审计记录" in page.inner_text("main") and "待区级推荐" in page.inner_text("main")
+    auditor.check("auditor-unit")
     page = auditor.goto("/calls")
     assert "审计人员只读" in page.inner_text("main") and page.get_by_role("button", name="发布").count() == 0
     unchanged(stack, waiting_unit)
@@ -163,6 +166,7 @@ PAGES: dict[tuple[str, str | None] | None, list[str]] = {
                              "/declare/beautiful-factory", "/notices/new?kind=objection", "/inbox"],
     ("district", "顺义区"): ["/tasks?soon=1", "/pool", "/registry"],
     ("expert", None): ["/tasks"],
+    ("auditor", None): ["/dashboard", "/registry", "/calls", "/pool", "/bans", "/deliveries?status=dead"],
 }  # fmt: skip
 
 

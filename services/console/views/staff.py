@@ -170,8 +170,13 @@ async def unit_page(request: Request, workflow_id: str, who: SignedIn, api: Api)
         {**d, "remaining": days.remaining(date.fromisoformat(str(d["due_on"])), today)} for d in unit.deadlines
     ]
     evaluation = declaration.evaluation if declaration else None
+    audit = []
+    if who.role in ("bureau", "auditor"):
+        with contextlib.suppress(ApiError):  # the audit record is extra: the page stands without it
+            audit = [r for r in await api.history(who.token, unit.uscc) if r.workflow_id in ("", workflow_id)]
     return render(
         request, "unit.html", unit=unit, deadlines=deadlines, declaration=declaration, evaluation=evaluation,
+        audit=audit,
         score_svg=present.score_chart(evaluation) if evaluation else None,
         timeline_svg=present.unit_timeline(unit, today), designations=DESIGNATIONS, status_zh=ITEM_STATUS_ZH,
     )  # fmt: skip
