@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 
 from fastapi import Request
 
-from services.console.web import COOKIE
+from services.console.cookies import CSRF_ANONYMOUS as ANON_COOKIE
+from services.console.cookies import SESSION as COOKIE
 
-ANON_COOKIE = "greenfab_csrf"
 FIELD = "csrftoken"
 
 

@@ -40,7 +40,7 @@ def task_rows(tasks: Iterable[TaskPublic], on: date) -> list[TaskRow]:
 
 
 def filter_tasks(
-    rows: Sequence[TaskRow], kind: str | None, district: str | None, within_7: bool, mine: str | None
+    rows: Sequence[TaskRow], on: date, kind: str | None, district: str | None, within_7: bool, mine: str | None
 ) -> list[TaskRow]:
     """The inbox's filters: kind, the unit's district, due within 7 days (or overdue), claimed by me."""
     out = []
@@ -49,7 +49,7 @@ def filter_tasks(
             continue
         if district and r.task.district != district:
             continue
-        if within_7 and (r.due is None or (not r.due.overdue and (r.due.due - days.today()).days > 7)):
+        if within_7 and (r.due is None or (not r.due.overdue and (r.due.due - on).days > 7)):
             continue
         if mine and r.task.claimed_by != mine:
             continue

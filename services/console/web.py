@@ -19,8 +19,9 @@ from fastapi.templating import Jinja2Templates
 from greenfab.auth import AuthError, Principal, read_token
 from services.console import days
 from services.console.client import ApiError, Services
+from services.console.cookies import CSRF_ANONYMOUS, SESSION
+from services.console.csrf import token_for
 
-COOKIE = "greenfab_session"
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 TEMPLATES.env.filters["pairs"] = lambda values: [(v, v) for v in values]
 TEMPLATES.env.filters["pairs_of"] = lambda mapping: list(mapping.items())
@@ -84,7 +85,7 @@ def current_viewer(request: Request) -> Viewer | None:
     cached: Viewer | str | None = getattr(request.state, "viewer", "unset")
     if cached != "unset":
         return cached  # type: ignore[return-value]
-    token = request.cookies.get(COOKIE)
+    token = request.cookies.get(SESSION)
     viewer = None
     request.state.session_expired = False
     if token:
@@ -119,8 +120,6 @@ def only(viewer: Viewer, *roles: str) -> None:
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     """A page, with the signed-in person, the CSRF token for its forms, and today's date."""
-    from services.console.csrf import ANON_COOKIE, token_for
-
     context.update(
         viewer=current_viewer(request),
         csrftoken=token_for(request),
@@ -133,7 +132,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     fresh = getattr(request.state, "new_csrf", None)
     if fresh:
         secure = request.app.state.settings.cookie_secure
-        response.set_cookie(ANON_COOKIE, fresh, httponly=True, secure=secure, samesite="lax", path="/")
+        response.set_cookie(CSRF_ANONYMOUS, fresh, httponly=True, secure=secure, samesite="lax", path="/")
     return response
 
 

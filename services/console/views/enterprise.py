@@ -64,11 +64,12 @@ async def declare_form(request: Request, scheme: str, who: SignedIn, api: Api) -
 
 
 def _posted(form: FormData) -> dict[str, Any]:
+    """Each field's value as typed; a field sent more than once (ticked boxes) as the list of them."""
     out: dict[str, Any] = {}
-    for key in set(form.keys()):
+    for key in set(form.keys()) - {"csrftoken", "idempotency_key"}:
         found = [v for v in form.getlist(key) if isinstance(v, str)]
-        out[key] = found if len(found) > 1 or key.startswith("multi:") else (found[0] if found else "")
-    return {k.removeprefix("multi:"): v for k, v in out.items() if k not in ("csrftoken", "idempotency_key")}
+        out[key] = found if len(found) > 1 else (found[0] if found else "")
+    return out
 
 
 @router.post("/declare/{scheme}")

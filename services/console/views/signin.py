@@ -17,8 +17,9 @@ from stdnum.cn import uscc as uscc_check
 
 from greenfab.auth import Principal, issue_token
 from services.console import oidc
+from services.console.cookies import SESSION as COOKIE
 from services.console.reference import DISTRICTS
-from services.console.web import COOKIE, ROLE_ZH, render
+from services.console.web import ROLE_ZH, render
 
 router = APIRouter()
 ROLES = ("enterprise", "district", "bureau", "expert", "auditor")

@@ -37,8 +37,11 @@ async def inbox(
     done: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
     only(who, *STAFF)
-    rows = present.task_rows(await api.tasks(who.token), days.today())
-    shown = present.filter_tasks(rows, kind, district, soon == "1", who.principal.subject if mine == "1" else None)
+    today = days.today()
+    rows = present.task_rows(await api.tasks(who.token), today)
+    shown = present.filter_tasks(
+        rows, today, kind, district, soon == "1", who.principal.subject if mine == "1" else None
+    )
     return render(
         request, "inbox.html", rows=shown, total=len(rows), counts=present.kind_counts(rows),
         districts=DISTRICTS, filters={"kind": kind or "", "district": district or "", "soon": soon == "1",
