@@ -155,3 +155,37 @@ def test_sign_in_is_off_unless_configured() -> None:
     config = ConsoleSettings(auth_secret=SECRET)
     with TestClient(build_app(config, Services(config))) as c:
         assert c.get("/signin").status_code == 503
+
+
+async def test_list_calls_follow_cursor_pages_and_accept_plain_lists() -> None:
+    """The client is ready for cursor paging: pages are followed until the limit or the last page."""
+    import httpx
+
+    from services.console.client import ApiError
+
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        if request.url.path == "/v1/inbox":
+            return httpx.Response(200, json=[{"n": 1}])
+        if request.url.path == "/v1/units/x":
+            return httpx.Response(404, json={"title": "未找到该单位 / Not found", "status": 404, "errors": []})
+        cursor = request.url.params.get("cursor")
+        page = {None: ({"items": [{"n": 1}, {"n": 2}], "next_cursor": "b"}),
+                "b": ({"items": [{"n": 3}], "next_cursor": None})}[cursor]  # fmt: skip
+        return httpx.Response(200, json=page)
+
+    config = ConsoleSettings(auth_secret=SECRET)
+    api = Services(config, transport=httpx.MockTransport(answer))
+    assert [r["n"] for r in await api.collect("workflow", "/v1/tasks", "t")] == [1, 2, 3]
+    assert "cursor=b" in seen[-1] and "Authorization" not in seen[-1]
+    assert await api.collect("notify", "/v1/inbox", "t") == [{"n": 1}]
+    assert [r["n"] for r in await api.collect("workflow", "/v1/tasks", "t", limit=2)] == [1, 2]
+    try:
+        await api.unit("t", "x")
+    except ApiError as exc:
+        assert exc.status == 404 and exc.title_zh == "未找到该单位" and exc.messages_zh() == ["未找到该单位"]
+    else:
+        raise AssertionError("a 404 is an ApiError")
+    await api.close()
