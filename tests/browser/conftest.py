@@ -3,7 +3,8 @@
 The stack runs on Temporal's time-skipping test server (every other part as `greenfab up` starts
 it), so that a test can let the five working days of publicity pass: time on that server moves as
 on the clock until a test asks it to skip ahead. Screenshots of every page visited are kept in
-artifacts/browser/ (or $GREENFAB_ARTIFACTS), and every page is checked with axe-core.
+artifacts/browser/ (or $GREENFAB_ARTIFACTS), and every page is checked with axe-core. The stack
+and the browser live as long as this package's tests: the rest of the suite runs without them.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (scripts/ensure-chromium)")
@@ -49,7 +50,7 @@ def playwright() -> Iterator[Playwright]:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     b = playwright.chromium.launch(
         executable_path=CHROMIUM,
@@ -106,14 +107,14 @@ class TimeServer:
             self.proc.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def time_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TimeServer]:
     server = TimeServer(tmp_path_factory.mktemp("temporal"))
     yield server
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory, time_server: TimeServer) -> Iterator[Stack]:
     s = Stack(tmp_path_factory.mktemp("console-stack") / "data", temporal_address=time_server.address)
     s.up(timeout=180)
