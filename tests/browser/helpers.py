@@ -33,6 +33,18 @@ def has_text(text: str) -> Callable[[Page], bool]:
     return lambda page: text in page.inner_text("main")
 
 
+def has_row(*texts: str) -> Callable[[Page], bool]:
+    """A table row holding every one of ``texts`` (e.g. the enterprise and the kind of task)."""
+
+    def ready(page: Page) -> bool:
+        rows = page.locator("tr")
+        for text in texts:
+            rows = rows.filter(has_text=text)
+        return rows.count() > 0
+
+    return ready
+
+
 def example(name: str) -> dict[str, Any]:
     return dict(json.loads((ROOT / "examples" / name).read_text(encoding="utf-8")))
 

@@ -13,7 +13,16 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.browser.conftest import Console
-from tests.browser.helpers import PDF, example, fill_form, form_definition, has_text, reload_until, typed_values
+from tests.browser.helpers import (
+    PDF,
+    example,
+    fill_form,
+    form_definition,
+    has_row,
+    has_text,
+    reload_until,
+    typed_values,
+)
 from tests.browser.test_walkthrough import stack_today, task_state
 from tests.e2e.stack import Stack
 
@@ -60,8 +69,8 @@ def test_an_expert_scores_a_beautiful_factory_and_the_total_becomes_final(
     district: Console = open_console("district-bf")
     district.sign_in("district", "海淀区", "haidian-zhao")
     page = district.goto("/tasks")
-    reload_until(page, has_text(BF_NAME), "the recommend task")
-    page.locator("table").get_by_role("link", name="区级推荐").first.click()
+    reload_until(page, has_row(BF_NAME, "区级推荐"), "the recommend task")
+    page.locator("tr", has_text=BF_NAME).get_by_role("link", name="区级推荐").click()
     page.get_by_label("推荐", exact=True).check()
     page.get_by_label("理由").fill("未在培育名单，经现场核实予以推荐")
     page.get_by_role("button", name="提交决定").click()
@@ -101,8 +110,8 @@ def test_an_expert_scores_a_beautiful_factory_and_the_total_becomes_final(
     enterprise.check("unit-rescored")
 
     page = bureau.goto("/tasks")
-    reload_until(page, has_text(BF_NAME), "the review task")
-    page.locator("table").get_by_role("link", name="市级评审").first.click()
+    reload_until(page, has_row(BF_NAME, "市级评审"), "the review task")
+    page.locator("tr", has_text=BF_NAME).get_by_role("link", name="市级评审").click()
     assert f"总分 {final} 最终" in page.inner_text("main"), "the review sees the final total, expert points in"
     page.get_by_label("通过", exact=True).check()
     page.get_by_role("button", name="提交决定").click()

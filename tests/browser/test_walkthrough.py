@@ -16,7 +16,16 @@ import httpx
 import pytest
 
 from tests.browser.conftest import Console, TimeServer
-from tests.browser.helpers import PDF, example, fill_form, form_definition, has_text, reload_until, typed_values
+from tests.browser.helpers import (
+    PDF,
+    example,
+    fill_form,
+    form_definition,
+    has_row,
+    has_text,
+    reload_until,
+    typed_values,
+)
 from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.browser
@@ -94,11 +103,11 @@ def test_green_factory_walkthrough_in_the_browser(
 
     # The district recommends from its inbox.
     page = district.goto("/tasks")
-    reload_until(page, has_text(NAME), "the district's recommend task")
+    reload_until(page, has_row(NAME, "区级推荐"), "the district's recommend task")
     district.check("inbox", ("desktop", "phone"))
     page.get_by_role("button", name=f"认领 区级推荐 {NAME}").click()
     assert "已认领" in page.inner_text("main")
-    page.locator("table").get_by_role("link", name="区级推荐").first.click()
+    page.locator("tr", has_text=NAME).get_by_role("link", name="区级推荐").click()
     assert "91.76" in page.inner_text("main") and "计量器具配备清单.pdf" in page.inner_text("main")
     district.check("task-recommend", ("desktop", "phone"))
     page.get_by_label("推荐", exact=True).check()
@@ -107,8 +116,8 @@ def test_green_factory_walkthrough_in_the_browser(
 
     # The bureau reviews: approval without the reason 第八条 asks for is refused in place.
     page = bureau.goto("/tasks")
-    reload_until(page, has_text("市级评审"), "the bureau's review task")
-    page.locator("table").get_by_role("link", name="市级评审").first.click()
+    reload_until(page, has_row(NAME, "市级评审"), "the bureau's review task")
+    page.locator("tr", has_text=NAME).get_by_role("link", name="市级评审").click()
     task_id = page.url.rsplit("/", 1)[-1]
     page.get_by_label("通过", exact=True).check()
     page.get_by_role("button", name="提交决定").click()
@@ -138,8 +147,8 @@ def test_green_factory_walkthrough_in_the_browser(
     assert "已提交" in page.inner_text("main")
     objector.check("objection")
     page = bureau.goto("/tasks")
-    reload_until(page, has_text("异议处理"), "the objection task")
-    page.locator("table").get_by_role("link", name="异议处理").first.click()
+    reload_until(page, has_row(NAME, "异议处理"), "the objection task")
+    page.locator("tr", has_text=NAME).get_by_role("link", name="异议处理").click()
     page.get_by_label("异议不成立").check()
     page.get_by_label("理由").fill("经核实，处罚发生于四年前，不在考察期内。")
     page.get_by_role("button", name="提交决定").click()
