@@ -18,6 +18,7 @@ run: install
 
 test: install
 	scripts/ensure-postgres
+	scripts/ensure-chromium
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy

@@ -251,6 +251,7 @@ class UnitRow(ListedUnit):
     workflow_id: str
     state: str
     state_zh: str
+    level: int | None = Field(default=None, description="Latest grade level (grading).")
 
 
 class PublishedGrade(BaseModel):

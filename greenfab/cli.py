@@ -34,6 +34,10 @@ def _add_stack_options(p: argparse.ArgumentParser) -> None:
             p.add_argument(
                 flag, type=int, default=getattr(defaults, f.name), help=f"default {getattr(defaults, f.name)}"
             )
+    p.add_argument("--ready-timeout", dest="ready_timeout_s", type=float, default=defaults.ready_timeout_s,
+                   help=f"seconds a part may take to start (default {defaults.ready_timeout_s:.0f})")  # fmt: skip
+    p.add_argument("--temporal-address", default=os.environ.get("GREENFAB_TEMPORAL_ADDRESS"),
+                   help="use the Temporal server at host:port instead of starting the dev server")  # fmt: skip
     p.add_argument("--database-url", default=os.environ.get("GREENFAB_DATABASE_URL"),
                    help="PostgreSQL URL (postgresql+asyncpg://…) for every service, each in its own schema; "
                         "SQLite files in the data folder when unset")  # fmt: skip
@@ -156,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="greenfab", description="Beijing green manufacturing programme: local tools.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    up = sub.add_parser("up", help="start NATS, Temporal and the services; Ctrl-C stops them")
+    up = sub.add_parser("up", help="start NATS, Temporal, the services and the web console; Ctrl-C stops them")
     _add_stack_options(up)
     up.set_defaults(func=cmd_up)
 

@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 
@@ -196,8 +197,11 @@ def service_app(
     title: str, version: str, description: str, secret: str, body_limits: BodyLimits | None = None
 ) -> FastAPI:
     """A service's API: every error a problem document, bearer tokens checked against ``secret``, every request
-    body within ``body_limits`` (bytes as they stream, time) and every JSON body strict JSON."""
-    app = FastAPI(title=title, version=version, description=description)
+    body within ``body_limits`` (bytes as they stream, time) and every JSON body strict JSON.
+
+    Its /docs (Swagger UI) and /redoc load their scripts from the fastapi-offline package, never a CDN.
+    """
+    app = FastAPIOffline(title=title, version=version, description=description)
     install_problem_handlers(app)
     app.add_middleware(BodyGuard, limits=body_limits or BodyLimits())
     app.state.auth_secret = secret

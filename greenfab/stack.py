@@ -2,10 +2,10 @@
 
 Starts, in order, each waiting until healthy: nats-server with JetStream on disk (one node, or a
 cluster of three with ``--nats-cluster 3``), the Temporal dev server with its SQLite file and Web
-UI, then the five services. Each service connects to NATS as its own user, allowed only its
-subjects (``greenfab.nats_config``). Every child dies with the supervisor (PR_SET_PDEATHSIG), so a
-killed ``greenfab up`` leaves nothing behind, and a second ``greenfab up`` resumes from the data
-folder.
+UI (or an existing Temporal, ``--temporal-address``), then the six services (the web console among
+them). Each service that uses NATS connects as its own user, allowed only its subjects
+(``greenfab.nats_config``). Every child dies with the supervisor (PR_SET_PDEATHSIG), so a killed
+``greenfab up`` leaves nothing behind, and a second ``greenfab up`` resumes from the data folder.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ import httpx
 from greenfab import nats_config, stack_registry
 from greenfab.nats_config import Node
 
-SERVICES = ("scoring", "intake", "workflow", "notify", "audit")
+SERVICES = ("scoring", "intake", "workflow", "notify", "audit", "console")
+DATABASE_SERVICES = SERVICES[:5]  # the console holds no data of its own
 PR_SET_PDEATHSIG = 1
 
 
@@ -53,6 +54,8 @@ class StackConfig:
     nats_cluster: int = 1  # nodes; node k listens on nats_port + k - 1 and nats_monitor_port + k - 1
     database_url: str | None = None  # PostgreSQL URL for every service; SQLite files when None
     migrate: bool = True  # services bring their databases to the code's schema at start-up
+    console_port: int = 8006
+    temporal_address: str | None = None  # an existing Temporal (host:port) instead of starting the dev server
     ready_timeout_s: float = 60.0
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -63,28 +66,40 @@ class StackConfig:
             nats[f"NATS {node.name} monitoring"] = node.monitor_port
             if node.cluster_port is not None:
                 nats[f"NATS {node.name} routes"] = node.cluster_port
+        temporal = (
+            {} if self.temporal_address else {"Temporal": self.temporal_port, "Temporal Web UI": self.temporal_ui_port}
+        )
         return {
             **nats,
-            "Temporal": self.temporal_port,
-            "Temporal Web UI": self.temporal_ui_port,
+            **temporal,
             "intake API": self.intake_port,
             "staff API (workflow)": self.workflow_port,
             "notify API": self.notify_port,
             "scoring health": self.scoring_port,
             "audit API": self.audit_port,
+            "web console": self.console_port,
         }
 
     def service_port(self, name: str) -> int:
         return int(getattr(self, f"{name}_port"))
 
+    def temporal_target(self) -> str:
+        return self.temporal_address or f"{self.host}:{self.temporal_port}"
+
     def urls(self) -> dict[str, str]:
         h = self.host
+        ui = (
+            {"Temporal": self.temporal_address}
+            if self.temporal_address
+            else {"Temporal Web UI": f"http://{h}:{self.temporal_ui_port}"}
+        )
         return {
+            "web console": f"http://{h}:{self.console_port}/",
             "intake API": f"http://{h}:{self.intake_port}/docs",
             "staff API": f"http://{h}:{self.workflow_port}/docs",
             "notify API": f"http://{h}:{self.notify_port}/docs",
             "audit API": f"http://{h}:{self.audit_port}/docs",
-            "Temporal Web UI": f"http://{h}:{self.temporal_ui_port}",
+            **ui,
             "NATS": self.nats_url(),
         }
 
@@ -249,30 +264,37 @@ def service_env(config: StackConfig, name: str, secret: str, nats_password: str)
     env = dict(os.environ)
     data = config.data_dir.resolve()
     upper = name.upper()
-    url, schema = config.service_database(name)
+    url, schema = config.service_database(name) if name in DATABASE_SERVICES else (None, None)
     h = config.host
     env.update(
         {
             "GREENFAB_NATS_URL": config.nats_url(),
-            "GREENFAB_NATS_USER": name,
-            "GREENFAB_NATS_PASSWORD": nats_password,
             "GREENFAB_NATS_STREAM_REPLICAS": str(config.stream_replicas()),
             "GREENFAB_AUTH_SECRET": secret,
-            "GREENFAB_TEMPORAL_ADDRESS": f"{h}:{config.temporal_port}",
+            "GREENFAB_TEMPORAL_ADDRESS": config.temporal_target(),
             f"GREENFAB_{upper}_HTTP_PORT": str(config.service_port(name)),
-            f"GREENFAB_{upper}_DATABASE_URL": url,
             "GREENFAB_INTAKE_EVIDENCE_DIR": str(data / "evidence"),
-            # Links in reminders point where this stack answers.
-            "GREENFAB_NOTIFY_PORTAL_URL": f"http://{h}:{config.intake_port}/docs",
-            "GREENFAB_NOTIFY_STAFF_URL": f"http://{h}:{config.workflow_port}/docs",
+            # Links in reminders point at this stack's console: an enterprise's units, staff's tasks.
+            "GREENFAB_NOTIFY_PORTAL_URL": f"http://{h}:{config.console_port}/my",
+            "GREENFAB_NOTIFY_STAFF_URL": f"http://{h}:{config.console_port}/tasks",
             "PYTHONUNBUFFERED": "1",
             "NO_COLOR": "1",  # the logs are files
         }
     )
+    if url:
+        env[f"GREENFAB_{upper}_DATABASE_URL"] = url
     if schema:
         env[f"GREENFAB_{upper}_DATABASE_SCHEMA"] = schema
     if not config.migrate:
         env["GREENFAB_MIGRATE"] = "false"
+    if nats_password:  # the console alone uses no NATS
+        env.update({"GREENFAB_NATS_USER": name, "GREENFAB_NATS_PASSWORD": nats_password})
+    if name == "console":
+        # The console calls the other services over HTTP; on one machine, anyone may try it with the
+        # development sign-in (pick a role and scope).
+        env.update({f"GREENFAB_CONSOLE_{s.upper()}_URL": f"http://{config.host}:{config.service_port(s)}"
+                    for s in ("intake", "workflow", "notify", "audit")})  # fmt: skip
+        env["GREENFAB_CONSOLE_SIGNIN"] = "dev"
     env.update(config.extra_env)
     return env
 
@@ -319,11 +341,14 @@ def build_children(config: StackConfig, secret: str, passwords: dict[str, str]) 
     )  # fmt: skip
     services = [
         Child(
-            n, [sys.executable, "-m", f"services.{n}"], service_env(config, n, secret, passwords[n]), logs / f"{n}.log"
+            n,
+            [sys.executable, "-m", f"services.{n}"],
+            service_env(config, n, secret, passwords.get(n, "")),
+            logs / f"{n}.log",
         )
         for n in SERVICES
     ]
-    return [*nats, temporal, *services]
+    return [*nats, *([] if config.temporal_address else [temporal]), *services]
 
 
 async def _healthy(client: httpx.AsyncClient, config: StackConfig, name: str) -> bool:
@@ -335,8 +360,11 @@ async def _healthy(client: httpx.AsyncClient, config: StackConfig, name: str) ->
             r = await client.get(f"http://{h}:{nodes[name].monitor_port}/healthz")
         elif name == "temporal":
             # The UI answers once the server behind it does; the gRPC port must accept too.
-            with socket.create_connection((h, config.temporal_port), timeout=1):
+            host, _, port = config.temporal_target().rpartition(":")
+            with socket.create_connection((host, int(port)), timeout=1):
                 pass
+            if config.temporal_address:
+                return True  # not ours to check further: someone else runs it
             r = await client.get(f"http://{h}:{config.temporal_ui_port}/api/v1/namespaces/default")
         else:
             r = await client.get(f"http://{h}:{config.service_port(name)}/healthz")
@@ -437,8 +465,9 @@ async def run_stack(config: StackConfig, out: object = sys.stdout) -> int:
     record: Path | None = None
     code = 0
     try:
-        # NATS, then Temporal, then the five services together: they depend on the first two only.
-        for wave in (children[:n_nats], children[n_nats : n_nats + 1], children[n_nats + 1 :]):
+        # NATS, then Temporal (unless one is given), then the services together: they depend on those only.
+        n_first = n_nats + (0 if config.temporal_address else 1)
+        for wave in (children[:n_nats], children[n_nats:n_first], children[n_first:]):
             for child in wave:
                 child.start()
                 started.append(child)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, FastAPI, Header, Path, Query, Request, Response
 from fastapi.responses import FileResponse
 
+from contracts.forms import FormDefinition
 from contracts.http import (
     DeclarationCreate,
     DeclarationPublic,
@@ -33,7 +34,7 @@ from services.intake.evidence import TYPES as EVIDENCE_TYPES
 from services.intake.evidence import EvidenceError, EvidenceStore, check_file, requirements, safe_name
 from services.intake.submissions import Submissions
 from services.intake.tables import Declaration
-from services.intake.workbook import template
+from services.intake.workbook import definition, template
 
 PROBLEMS = problem_responses(401, 403, 404, 409, 413, 415, 422)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -93,6 +94,11 @@ def build_app(
         and the raw values are kept beside the normalised ones.
         """
         return answered(await submissions.declare_form(scheme, form, who, idempotency_key), response)
+
+    @router.get("/forms/{scheme}", response_model=FormDefinition)
+    async def form_definition(scheme: Scheme) -> FormDefinition:
+        """The scheme's form: every field with its label, type, unit, options and help, and the 证明材料 column."""
+        return definition(submissions.forms[scheme])
 
     @router.get("/forms/{scheme}/template.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
     async def form_template(scheme: Scheme) -> Response:

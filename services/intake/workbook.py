@@ -15,12 +15,15 @@ from typing import Any
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
+from contracts.forms import EvidenceAsked, FormDefinition, FormField
 from services.intake import normalise as n
 from services.intake.forms import FormSpec, split_labels
 from services.intake.packages import XLSX, PackageError, PackageLimits, check_ooxml, count_shared_strings
 
 SHEET = "申报表"
 HEADERS = ("栏目", "填写", "说明")
+# A '/' between sections; the one in a standard's number (GB/T 19001) follows a letter.
+_SECTION = re.compile(r"(?<![A-Za-z])/")
 _YEAR_VALUE = re.compile(r"(\d{4})\s*年?\s*[:：]\s*([^;；]+)")
 
 _HELP = {
@@ -59,7 +62,8 @@ class WorkbookError(ValueError):
         self.message_zh, self.message_en = zh, en or zh
 
 
-def _help(spec: dict[str, Any]) -> str:
+def help_text(spec: dict[str, Any]) -> str:
+    """What to type into a field, in Chinese: its unit or its options."""
     kind = spec["type"]
     if kind in ("checklist", "listed"):
         return "满足的项目，用顿号分隔：" + "、".join(dict.fromkeys(spec["boxes"]))
@@ -82,7 +86,7 @@ def template(spec: FormSpec) -> bytes:
     for name, labels in spec.header.items():
         ws.append((labels[0], None, "必填" if name in ("enterprise_name", "uscc", "district") else ""))
     for path, fspec in spec.fields.items():
-        ws.append((path, None, _help(fspec)))
+        ws.append((path, None, help_text(fspec)))
     ws.column_dimensions["A"].width = 48
     ws.column_dimensions["B"].width = 36
     ws.column_dimensions["C"].width = 60
@@ -175,3 +179,37 @@ def _form_of(spec: FormSpec, rows: Any, started: float) -> dict[str, Any]:
             value = value.date().isoformat() if hasattr(value, "date") else value.isoformat()
         _set(form, path, value)
     return form
+
+
+def definition(spec: FormSpec) -> FormDefinition:
+    """The form as a front end draws it: the same rows as the template, with types, units and options."""
+    required = ("enterprise_name", "uscc", "district")
+    fields = [
+        FormField(
+            path=labels[0], sections=[], label=labels[0], type="header", required=name in required, inputs=[name],
+            help_zh="必填" if name in required else ("日期，如 2025年10月8日" if name == "declared_on" else "文字"),
+        )
+        for name, labels in spec.header.items()
+    ]  # fmt: skip
+    for path, fspec in spec.fields.items():
+        *sections, label = _SECTION.split(path)
+        options = fspec.get("choices") or fspec.get("boxes") or {}
+        fields.append(
+            FormField(
+                path=path,
+                sections=sections,
+                label=label,
+                type=fspec["type"],
+                required=False,
+                inputs=list(fspec.get("inputs") or ([fspec["input"]] if "input" in fspec else [])),
+                unit=fspec.get("unit"),
+                help_zh=help_text(fspec),
+                options=list(dict.fromkeys(options)),
+                ticked=bool(fspec.get("ticked")),
+            )
+        )
+    evidence = [
+        EvidenceAsked(item=k, required=bool(v.get("required")), what=v.get("what", ""))
+        for k, v in spec.evidence.items()
+    ]
+    return FormDefinition(scheme=spec.scheme.value, fields=fields, evidence=evidence)

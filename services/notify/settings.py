@@ -54,10 +54,14 @@ class NotifySettings(ServiceSettings):
     )
     templates: Path | None = Field(default=None, validation_alias=_env("TEMPLATES"))
     enterprise_url: str = Field(
-        default="http://127.0.0.1:8001/docs", description="Where enterprises act.", validation_alias=_env("PORTAL_URL")
+        default="http://127.0.0.1:8006/my",
+        description="Where enterprises act (the console).",
+        validation_alias=_env("PORTAL_URL"),
     )
     staff_url: str = Field(
-        default="http://127.0.0.1:8002/docs", description="Where staff act.", validation_alias=_env("STAFF_URL")
+        default="http://127.0.0.1:8006/tasks",
+        description="Where staff act (the console).",
+        validation_alias=_env("STAFF_URL"),
     )
 
     @field_validator("webhook_allow")

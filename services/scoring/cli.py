@@ -118,15 +118,17 @@ def _applies(v: Version) -> str:
 
 
 def cmd_rules_list(rules_dir: Path | None) -> int:
-    """Every edition with each benchmark edition it is used with: the versions evaluations record."""
+    """Every edition with each benchmark edition it is used with: the versions evaluations record.
+
+    One table per scheme; a version names the rulebook edition and the benchmark edition
+    (``<edition>+<benchmarks>@sha256:…``) and is printed whole, as evaluations record it.
+    """
     library = RuleLibrary.load(rules_dir or REPO_RULES)
-    rows = [
-        [scheme.value, book.name_zh, v.edition.edition, v.benchmarks.edition, _applies(v), str(len(v.edition.items)),
-         v.version]
-        for scheme, book in library.rulebooks.items()
-        for v in library.versions(scheme)
-    ]  # fmt: skip
-    print(table(rows, ["scheme", "名称", "edition", "benchmarks", "applies to declarations", "items", "version"]))
+    for scheme, book in library.rulebooks.items():
+        rows = [[_applies(v), str(len(v.edition.items)), v.version] for v in library.versions(scheme)]
+        print(f"{scheme.value}  {book.name_zh}")
+        print(table(rows, ["applies to declarations", "items", "version"], whole=("version",)))
+        print()
     return 0
 
 

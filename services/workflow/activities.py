@@ -25,7 +25,7 @@ from services.workflow.calendar_store import CalendarStore
 from services.workflow.domain.lifecycle import STATE_ZH
 from services.workflow.domain.state import SYSTEM, DeadlineFired, Rescored, TaskChanged, Transitioned
 from services.workflow.model import EffectBatch, PeriodRequest, UnitSummary, WorkingPeriod
-from services.workflow.tables import TaskProjection, UnitProjection
+from services.workflow.tables import EvaluationCopy, TaskProjection, UnitProjection
 
 # Publishes an envelope to JetStream and waits for the server's ack.
 Publish = Callable[[str, Envelope], Awaitable[None]]
@@ -210,6 +210,13 @@ class LifecycleActivities:
                 f"scoring could not recompute {request.submission_id}: {reply.error}", non_retryable=True
             )
         ev = reply.evaluation
+        # Task pages read the evaluation from this copy: keep it the recomputed one, expert points included.
+        async with self._db.session() as s:
+            copy = await s.get(EvaluationCopy, request.submission_id)
+            if copy is not None:
+                copy.result = ev.model_dump(mode="json")
+                s.add(copy)
+                await s.commit()
         return Rescored(
             total=ev.total,
             level=ev.level,

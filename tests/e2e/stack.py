@@ -19,7 +19,7 @@ from tests.support.servers import free_port, free_port_run
 
 PORT_FLAGS = (
     "nats-port", "nats-monitor-port", "temporal-port", "temporal-ui-port",
-    "intake-port", "workflow-port", "notify-port", "scoring-port", "audit-port",
+    "intake-port", "workflow-port", "notify-port", "scoring-port", "audit-port", "console-port",
 )  # fmt: skip
 
 
@@ -31,6 +31,7 @@ class Stack:
     log: Path | None = None
     nats_nodes: int = 1  # 3: `greenfab up --nats-cluster 3`
     database_url: str | None = None  # `greenfab up --database-url`
+    temporal_address: str | None = None  # an existing Temporal (e.g. a time-skipping test server)
 
     def __post_init__(self) -> None:
         if self.nats_nodes > 1:
@@ -41,7 +42,9 @@ class Stack:
         """Every port the stack listens on (a cluster's nodes count up from the flags' ports)."""
         nodes = ("nats-port", "nats-monitor-port", "nats-cluster-port")
         extra = [self.ports[f] + k for f in nodes if f in self.ports for k in range(1, self.nats_nodes)]
-        return [*self.ports.values(), *extra]
+        # A Temporal given by address (e.g. a time-skipping test server) is not the stack's to wait for.
+        own = [p for f, p in self.ports.items() if not (self.temporal_address and f.startswith("temporal"))]
+        return [*own, *extra]
 
     def nats_urls(self, user: str = "admin") -> list[str]:
         """Every node's URL, as ``user`` (each service has its own user; see greenfab.nats_config)."""
@@ -74,6 +77,9 @@ class Stack:
             argv += ["--nats-cluster", str(self.nats_nodes)]
         if self.database_url:
             argv += ["--database-url", self.database_url]
+        if self.temporal_address:
+            argv += ["--temporal-address", self.temporal_address]
+        argv += ["--ready-timeout", str(max(60.0, timeout - 10))]
         env = {k: v for k, v in os.environ.items() if not k.startswith("GREENFAB_")}
         env["XDG_STATE_HOME"] = str(self.data_dir.parent / "state")  # its running-stack record stays in the test
         t0 = time.monotonic()

@@ -83,7 +83,7 @@ def test_status_reports_every_part_healthy(stack: Stack) -> None:
         [sys.executable, "-m", "greenfab", "status", "--data-dir", str(stack.data_dir)], capture_output=True, text=True
     )
     assert out.returncode == 0, out.stdout + out.stderr
-    assert out.stdout.count("healthy") == 7
+    assert out.stdout.count("healthy") == 8
 
 
 def test_a_busy_port_is_named_not_a_traceback(stack: Stack) -> None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from greenfab.stack import SERVICES, StackConfig, service_env, write_nats_configs
+from greenfab.stack import DATABASE_SERVICES, StackConfig, service_env, write_nats_configs
 
 
 def test_reminder_links_follow_the_ports_the_stack_runs_on(tmp_path: Path) -> None:
-    config = StackConfig(data_dir=tmp_path, intake_port=9101, workflow_port=9102)
+    config = StackConfig(data_dir=tmp_path, intake_port=9101, workflow_port=9102, console_port=9106)
     env = service_env(config, "notify", "s" * 48, "pw")
-    assert env["GREENFAB_NOTIFY_STAFF_URL"] == "http://127.0.0.1:9102/docs"
-    assert env["GREENFAB_NOTIFY_PORTAL_URL"] == "http://127.0.0.1:9101/docs"
+    assert env["GREENFAB_NOTIFY_STAFF_URL"] == "http://127.0.0.1:9106/tasks"  # the console's task inbox
+    assert env["GREENFAB_NOTIFY_PORTAL_URL"] == "http://127.0.0.1:9106/my"  # an enterprise's units
 
 
 def test_each_service_gets_its_own_nats_user_every_node_and_its_own_schema(tmp_path: Path) -> None:
@@ -19,7 +19,7 @@ def test_each_service_gets_its_own_nats_user_every_node_and_its_own_schema(tmp_p
         data_dir=tmp_path, nats_port=9200, nats_cluster=3, database_url="postgresql+asyncpg://u@h/db", migrate=False
     )
     passwords = write_nats_configs(config)
-    for name in SERVICES:
+    for name in DATABASE_SERVICES:
         env = service_env(config, name, "s" * 48, passwords[name])
         assert env["GREENFAB_NATS_USER"] == name and env["GREENFAB_NATS_PASSWORD"] == passwords[name]
         assert env["GREENFAB_NATS_URL"] == "nats://127.0.0.1:9200,nats://127.0.0.1:9201,nats://127.0.0.1:9202"
@@ -27,6 +27,9 @@ def test_each_service_gets_its_own_nats_user_every_node_and_its_own_schema(tmp_p
         assert env[f"GREENFAB_{name.upper()}_DATABASE_SCHEMA"] == name
         assert env["GREENFAB_MIGRATE"] == "false"
     assert len(set(passwords.values())) == len(passwords), "every user its own random password"
+    console = service_env(config, "console", "s" * 48, passwords.get("console", ""))
+    assert "GREENFAB_NATS_USER" not in console and "GREENFAB_CONSOLE_DATABASE_URL" not in console
+    assert console["GREENFAB_CONSOLE_WORKFLOW_URL"] == f"http://127.0.0.1:{config.workflow_port}"
 
 
 def test_a_cluster_node_routes_to_the_others_and_keeps_its_own_store(tmp_path: Path) -> None:

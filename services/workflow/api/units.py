@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from contracts.schemes import Designation
 from contracts.staff import AutoListingCreate, FailingUnit, UnitAction, UnitDetail, UnitRow
 from greenfab.http import CurrentPrincipal
 from services.workflow.api.deps import PROBLEMS, UNIT_PROBLEMS, StaffDep, UnitId
@@ -19,10 +20,14 @@ async def list_units(
     who: CurrentPrincipal,
     staff: StaffDep,
     state: Annotated[str | None, Query(max_length=40)] = None,
+    designation: Annotated[Designation | None, Query()] = None,
+    district: Annotated[str | None, Query(max_length=20)] = None,
+    level: Annotated[int | None, Query(ge=1, le=5)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[UnitRow]:
-    """Units the caller may see, most recently changed first."""
-    return await units.list_units(staff, who, state, limit)
+    """Units the caller may see, most recently changed first; filtered by state, designation, district, level."""
+    where = units.UnitFilter(state=state, designation=designation, district=district, level=level)
+    return await units.list_units(staff, who, where, limit)
 
 
 # Declared before /units/{workflow_id}, which would otherwise take "failing" for an id.

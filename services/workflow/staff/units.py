@@ -8,6 +8,8 @@ is not its own, nothing more); bureau, auditors and experts read every unit.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlmodel import col, select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
@@ -49,7 +51,17 @@ def _check_scope(who: Principal, wid: str, uscc: str, district: str) -> None:
     raise ProblemError(403, "该单位不属于您所在的区 / Not in your district", f"{wid} is not in {who.scope}")
 
 
-async def list_units(staff: Staff, who: Principal, state: str | None, limit: int) -> list[UnitRow]:
+@dataclass(frozen=True)
+class UnitFilter:
+    """What a units list is narrowed to (None: any)."""
+
+    state: str | None = None
+    designation: Designation | None = None
+    district: str | None = None
+    level: int | None = None
+
+
+async def list_units(staff: Staff, who: Principal, where: UnitFilter, limit: int) -> list[UnitRow]:
     """Units the caller may see, most recently changed first."""
     query = select(UnitProjection).order_by(col(UnitProjection.updated_at).desc()).limit(limit)
     if who.role == "enterprise":
@@ -58,8 +70,14 @@ async def list_units(staff: Staff, who: Principal, state: str | None, limit: int
         query = query.where(UnitProjection.district == who.scope)
     elif who.role not in ("bureau", "auditor", "expert"):
         raise ProblemError(403, "无权查看 / Not allowed")
-    if state:
-        query = query.where(UnitProjection.state == state)
+    if where.state:
+        query = query.where(UnitProjection.state == where.state)
+    if where.designation is not None:
+        query = query.where(UnitProjection.designation == where.designation.value)
+    if where.district:
+        query = query.where(UnitProjection.district == where.district)
+    if where.level is not None:
+        query = query.where(UnitProjection.level == where.level)
     async with staff.db.session() as s:
         rows = (await s.exec(query)).all()
     return [UnitRow(**r.model_dump(), state_zh=STATE_ZH.get(r.state, r.state)) for r in rows]

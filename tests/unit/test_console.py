@@ -1,0 +1,191 @@
+"""The console's pure parts: working days left, the declaration form's assembly and error placement,
+the SVG pictures; and its sign-in, session and CSRF checks on the real app (no service is called)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import date, timedelta
+from decimal import Decimal
+
+from fastapi.testclient import TestClient
+
+from contracts.forms import FormDefinition, FormField
+from contracts.http import FieldError
+from greenfab.auth import Principal, issue_token
+from services.console import charts, days, forms
+from services.console.app import build_app
+from services.console.client import Services
+from services.console.settings import ConsoleSettings
+
+SECRET = secrets.token_urlsafe(48)
+
+
+def test_working_days_left_skip_weekends_and_the_national_day_holiday() -> None:
+    # From 2026-09-30: 1–7 October are holidays; 8 and 9 October are worked, and Saturday 10 October too (调休).
+    left = days.remaining(date(2026, 10, 10), date(2026, 9, 30))
+    assert (left.working_days, left.overdue, left.approximate) == (3, False, False)
+    assert left.text_zh == "剩余 3 个工作日"
+    late = days.remaining(date(2026, 9, 30), date(2026, 10, 11))
+    assert late.overdue and late.working_days == -3 and late.text_zh == "已逾期 3 个工作日"
+    assert days.remaining(date(2026, 12, 3), date(2026, 12, 3)).text_zh == "今日到期"
+    beyond = days.remaining(date(2031, 1, 10), date(2031, 1, 3))
+    assert beyond.approximate and beyond.text_zh.startswith("剩余 约")
+
+
+def test_the_due_day_is_the_day_before_beijing_midnight() -> None:
+    from datetime import UTC, datetime
+
+    assert days.due_day(datetime(2026, 12, 9, 16, 0, tzinfo=UTC)) == date(2026, 12, 9)
+
+
+DEFINITION = FormDefinition(
+    scheme="grading",
+    fields=[
+        FormField(path="统一社会信用代码", sections=[], label="统一社会信用代码", type="header", required=True,
+                  inputs=["uscc"], help_zh="必填"),
+        FormField(path="管理体系", sections=[], label="管理体系", type="checklist", required=False,
+                  inputs=["management_boxes"], help_zh="", options=["环境管理体系认证", "ESG报告"]),
+        FormField(path="评价指标/管理体系/GF-2-1 建立满足GB/T 19001的质量管理体系",
+                  sections=["评价指标", "管理体系"], label="GF-2-1 建立满足GB/T 19001的质量管理体系", type="tick",
+                  required=False, inputs=["qms_established"], help_zh="是 / 否"),
+        FormField(path="指标/碳排放弹性系数/碳排放量", sections=["指标", "碳排放弹性系数"], label="碳排放量",
+                  type="base_final", required=False, inputs=["carbon_base", "carbon_final"], help_zh=""),
+        FormField(path="绿色工厂", sections=[], label="绿色工厂", type="choice", required=False,
+                  inputs=["green_factory_level"], help_zh="", options=["国家级", "市级"], ticked=True),
+    ],
+    evidence=[],
+)  # fmt: skip
+
+
+def test_the_form_nests_as_the_paper_form_and_keeps_what_was_typed() -> None:
+    posted = {
+        "统一社会信用代码": " 91110108MA01XK3T2Q ",
+        "管理体系": ["ESG报告"],
+        "评价指标/管理体系/GF-2-1 建立满足GB/T 19001的质量管理体系": "是",
+        "指标/碳排放弹性系数/碳排放量": "2021年: 12400; 2024年：12150",
+        "绿色工厂": "市级",
+    }
+    assert forms.assemble(DEFINITION, posted) == {
+        "统一社会信用代码": "91110108MA01XK3T2Q",
+        "管理体系": ["☑ESG报告"],
+        "评价指标": {"管理体系": {"GF-2-1 建立满足GB/T 19001的质量管理体系": "是"}},
+        "指标": {"碳排放弹性系数": {"碳排放量": {"2021年": "12400", "2024年": "12150"}}},
+        "绿色工厂": "☑市级",
+    }
+    assert forms.assemble(DEFINITION, {"管理体系": [], "绿色工厂": "  "}) == {}
+
+
+def test_each_intake_problem_lands_beside_the_field_it_names() -> None:
+    def err(path: str, zh: str) -> FieldError:
+        return FieldError(path=path, code="x", message_zh=zh, message_en="x")
+
+    placed, general = forms.errors_by_field(DEFINITION, [
+        err("$.评价指标.管理体系.GF-2-1 建立满足GB/T 19001的质量管理体系", "应为是或否"),
+        err("$.uscc", "统一社会信用代码无效"),
+        err("$.data.carbon_final", "缺少第三年数值"),
+        err("$.管理体系.2", "不是本项的勾选项"),
+        err("$.unknown", "不认识的栏目"),
+    ])  # fmt: skip
+    assert placed == {
+        "评价指标/管理体系/GF-2-1 建立满足GB/T 19001的质量管理体系": ["应为是或否"],
+        "统一社会信用代码": ["统一社会信用代码无效"],
+        "指标/碳排放弹性系数/碳排放量": ["缺少第三年数值"],
+        "管理体系": ["不是本项的勾选项"],
+    }
+    assert general == ["不认识的栏目"]
+    assert forms.field_id(DEFINITION.fields[0]) == forms.field_id(DEFINITION.fields[0])
+    assert len({forms.field_id(f) for f in DEFINITION.fields}) == len(DEFINITION.fields)
+
+
+def test_pictures_have_a_title_and_description_and_escape_their_text() -> None:
+    svg = str(charts.bars([charts.Bar("<script>", Decimal("3"), Decimal("5"))], "得分", "s"))
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    assert re.search(r'role="img" aria-labelledby="s-t s-d"', svg) and '<title id="s-t">得分</title>' in svg
+    timeline = str(charts.timeline([charts.Mark(date(2026, 1, 5), "step", "待区级推荐"),
+                                    charts.Mark(date(2026, 2, 4), "deadline", "期限")], date(2026, 3, 1)))  # fmt: skip
+    assert timeline.count("<circle") == 1 and "#b3261e" in timeline, "a missed deadline is red"
+    assert "今天" in timeline
+    empty = str(charts.stacked([], [], {}, "各区", "l"))
+    assert "暂无数据" in empty
+
+
+def client(**settings: object) -> TestClient:
+    config = ConsoleSettings(auth_secret=SECRET, signin="dev", cookie_secure=False, **settings)  # type: ignore[arg-type]
+    return TestClient(build_app(config, Services(config)), follow_redirects=False)
+
+
+def test_signing_in_needs_the_forms_csrf_token_and_sets_an_http_only_session() -> None:
+    with client() as c:
+        page = c.get("/signin?next=/tasks")
+        token = re.search(r'name="csrftoken" value="([^"]+)"', page.text)
+        assert page.status_code == 200 and token
+        forged = c.post("/signin", data={"role": "bureau", "next": "/tasks"})
+        assert forged.status_code == 403 and "表单已失效" in forged.text and "greenfab_session" not in c.cookies
+        other_site = c.post("/signin", data={"role": "bureau", "csrftoken": token[1]},
+                            headers={"Origin": "https://evil.example"})  # fmt: skip
+        assert other_site.status_code == 403
+        ok = c.post("/signin", data={"role": "bureau", "next": "/tasks", "csrftoken": token[1]})
+        assert ok.status_code == 303 and ok.headers["location"] == "/tasks"
+        cookie = ok.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
+
+
+def test_sign_in_refuses_bad_scopes_beside_their_field_and_never_redirects_off_site() -> None:
+    with client() as c:
+        token = re.search(r'name="csrftoken" value="([^"]+)"', c.get("/signin").text)
+        assert token
+        bad = c.post("/signin", data={"role": "enterprise", "scope_uscc": "91110108MA01XK3T2X", "csrftoken": token[1]})
+        assert (
+            bad.status_code == 422 and "统一社会信用代码无效" in bad.text and 'value="91110108MA01XK3T2X"' in bad.text
+        )
+        ok = c.post("/signin", data={"role": "bureau", "next": "//evil.example/x", "csrftoken": token[1]})
+        assert ok.headers["location"] == "/"
+
+
+def test_an_expired_session_is_sent_to_sign_in_and_back() -> None:
+    expired = issue_token(SECRET, Principal(role="bureau", subject="li"), ttl=timedelta(seconds=-1))
+    with client() as c:
+        c.cookies.set("greenfab_session", expired)
+        r = c.get("/tasks?kind=review")
+        assert r.status_code == 303 and r.headers["location"] == "/signin?next=%2Ftasks%3Fkind%3Dreview&expired=1"
+
+
+def test_sign_in_is_off_unless_configured() -> None:
+    config = ConsoleSettings(auth_secret=SECRET)
+    with TestClient(build_app(config, Services(config))) as c:
+        assert c.get("/signin").status_code == 503
+
+
+async def test_list_calls_follow_cursor_pages_and_accept_plain_lists() -> None:
+    """The client is ready for cursor paging: pages are followed until the limit or the last page."""
+    import httpx
+
+    from services.console.client import ApiError
+
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        if request.url.path == "/v1/inbox":
+            return httpx.Response(200, json=[{"n": 1}])
+        if request.url.path == "/v1/units/x":
+            return httpx.Response(404, json={"title": "未找到该单位 / Not found", "status": 404, "errors": []})
+        cursor = request.url.params.get("cursor")
+        page = {None: ({"items": [{"n": 1}, {"n": 2}], "next_cursor": "b"}),
+                "b": ({"items": [{"n": 3}], "next_cursor": None})}[cursor]  # fmt: skip
+        return httpx.Response(200, json=page)
+
+    config = ConsoleSettings(auth_secret=SECRET)
+    api = Services(config, transport=httpx.MockTransport(answer))
+    assert [r["n"] for r in await api.collect("workflow", "/v1/tasks", "t")] == [1, 2, 3]
+    assert "cursor=b" in seen[-1] and "Authorization" not in seen[-1]
+    assert await api.collect("notify", "/v1/inbox", "t") == [{"n": 1}]
+    assert [r["n"] for r in await api.collect("workflow", "/v1/tasks", "t", limit=2)] == [1, 2]
+    try:
+        await api.unit("t", "x")
+    except ApiError as exc:
+        assert exc.status == 404 and exc.title_zh == "未找到该单位" and exc.messages_zh() == ["未找到该单位"]
+    else:
+        raise AssertionError("a 404 is an ApiError")
+    await api.close()
