@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import RouteContext, iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import BaseRoute, Match
+from starlette.routing import Match
 
 from contracts.http import FieldError, Problem
 from greenfab.auth import AuthError, Principal, read_token
@@ -108,9 +110,9 @@ def allowed_methods(request: Request) -> list[str]:
     """Every method some route answers at this request's path (for a 405's ``Allow``)."""
     scope = {**request.scope, "method": ""}
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, BaseRoute) and route.matches(scope)[0] is not Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
+    for route in _routes(request):
+        if route.matches(scope)[0] is not Match.NONE:
+            methods |= set(route.methods or ())
     return sorted(methods)
 
 
@@ -118,10 +120,15 @@ def literal_methods(request: Request) -> set[str]:
     """The methods of the routes whose path is exactly this request's path, with no parameter in it."""
     scope = {**request.scope, "method": ""}
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        if "{" not in getattr(route, "path", "{") and route.matches(scope)[0] is not Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
+    for route in _routes(request):
+        if "{" not in (route.path or "{") and route.matches(scope)[0] is not Match.NONE:
+            methods |= set(route.methods or ())
     return methods
+
+
+def _routes(request: Request) -> Iterator[RouteContext]:
+    """Every route of the app, those of included routers too (FastAPI keeps an included router as one entry)."""
+    return iter_route_contexts(request.app.router.routes)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

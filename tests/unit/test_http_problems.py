@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi import Path as PathParam
 from pydantic import BaseModel
 
@@ -38,6 +38,18 @@ def app() -> FastAPI:
     async def public() -> dict[str, str]:
         return {}
 
+    router = APIRouter(prefix="/v1")  # FastAPI keeps an included router as one entry of its routes
+
+    @router.get("/items")
+    async def items() -> list[str]:
+        return []
+
+    @router.post("/items")
+    async def add_item() -> dict[str, str]:
+        return {}
+
+    a.include_router(router)
+
     @a.post("/units/auto-listings")
     async def auto_list() -> dict[str, str]:
         return {}
@@ -65,6 +77,7 @@ async def test_405_names_every_method_the_path_answers() -> None:
         assert r.headers["allow"] == "GET, PUT"
         assert r.headers["content-type"] == "application/problem+json"
     assert (await call("POST", "/public")).headers["allow"] == "GET"
+    assert (await call("DELETE", "/v1/items")).headers["allow"] == "GET, POST"
 
 
 async def test_a_fixed_path_taken_by_a_templated_route_still_answers_405() -> None:
