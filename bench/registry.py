@@ -65,7 +65,7 @@ class RegistryLoad(Load):
         for _ in range(count):
             n = self.next_n
             self.next_n += 1
-            if n % 10 == 5:
+            if n % 10 == 5:  # district 海淀区 (n % 5 == 0): its tasks and inbox are measured
                 body = dict(GREEN_FACTORY, uscc=uscc(n), enterprise_name=f"北京基准测试工厂{n}有限公司")
             else:
                 body = grading_declaration(n)
@@ -82,12 +82,12 @@ ROUTES: tuple[tuple[str, str, str | None, str | None], ...] = (
     ("workflow", "/v1/public/listed", None, None),
     ("workflow", "/v1/units", "bureau", None),
     ("workflow", "/v1/tasks?status=all", "bureau", None),
-    ("workflow", "/v1/tasks", "district", "顺义区"),
+    ("workflow", "/v1/tasks?status=all", "district", "海淀区"),
     ("workflow", "/v1/calls", None, None),
     ("workflow", "/v1/pool", "bureau", None),
     ("workflow", "/v1/evaluator-bans", None, None),
     ("intake", "/v1/declarations", "bureau", None),
-    ("notify", "/v1/inbox", "district", "顺义区"),
+    ("notify", "/v1/inbox", "district", "海淀区"),
     ("notify", "/v1/deliveries", "bureau", None),
     ("audit", "/v1/audit/export", "auditor", None),
 )
@@ -258,6 +258,9 @@ def _per_unit(stored: dict[str, Any], empty: dict[str, Any], units: int) -> dict
             before = empty.get(key, {}).get("bytes", 0)
             out[key] = round((value["bytes"] - before) / units)
     out["total"] = round((stored["total_bytes"] - empty["total_bytes"]) / units)
+    wal = sum(v.get("wal_bytes", 0) for v in stored.values() if isinstance(v, dict))
+    wal_before = sum(v.get("wal_bytes", 0) for v in empty.values() if isinstance(v, dict))
+    out["total_without_sqlite_wal"] = round((stored["total_bytes"] - wal - empty["total_bytes"] + wal_before) / units)
     return out
 
 
