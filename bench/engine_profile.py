@@ -66,7 +66,7 @@ def loop(scheme: str, count: int) -> None:
 
 
 def stage_of(frames: list[str]) -> str:
-    found = "other (the loop, imports)"
+    found = "evaluate() itself (fact payloads, ids, veto order)"
     for frame in frames:
         for name, marker in STAGES:
             if frame.startswith(marker):
