@@ -30,7 +30,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ from temporalio.api.enums.v1 import EventType, TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -280,11 +281,20 @@ async def raw_ceilings(
 async def workflow_starts(stack: Stack) -> dict[str, float]:
     """Each unit workflow's start time (epoch s), by USCC, from Temporal's visibility store."""
     client = await Client.connect(f"127.0.0.1:{stack.ports['temporal-port']}")
-    out: dict[str, float] = {}
-    async for wf in client.list_workflows("WorkflowType = 'UnitLifecycleWorkflow'"):
-        code = wf.id.removeprefix("unit-").removesuffix("-annual-grading")
-        out[code] = wf.start_time.timestamp()
-    return out
+    for attempt in range(5):
+        out: dict[str, float] = {}
+        try:
+            async for wf in client.list_workflows(
+                "WorkflowType = 'UnitLifecycleWorkflow'", page_size=500, rpc_timeout=timedelta(seconds=60)
+            ):
+                code = wf.id.removeprefix("unit-").removesuffix("-annual-grading")
+                out[code] = wf.start_time.timestamp()
+        except RPCError as exc:  # a busy server: ask again
+            print(f"   listing workflows failed ({exc}); try {attempt + 2} of 5", flush=True)
+            await asyncio.sleep(5)
+            continue
+        return out
+    raise RuntimeError("Temporal would not list the workflows")
 
 
 async def history_profile(stack: Stack, codes: list[str]) -> dict[str, Any]:
