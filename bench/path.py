@@ -28,6 +28,7 @@ import contextlib
 import json
 import sys
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -150,6 +151,7 @@ class Load:
         self.stack = stack
         self.next_n = first
         self.sent: list[Sent] = []
+        self.transport_errors = 0
         self.http = httpx.AsyncClient(
             base_url=stack.url("intake"),
             timeout=60,
@@ -165,16 +167,22 @@ class Load:
         return out
 
     async def one(self, phase: str, n: int, body: dict[str, Any], token: str) -> None:
+        """Declare once; a dropped connection is retried with the same Idempotency-Key (intake answers the first)."""
         sent = Sent(n=n, uscc=body["uscc"], phase=phase, submitted=time.time())
         self.sent.append(sent)
-        try:
-            r = await self.http.post("/v1/declarations", json=body, headers={"Authorization": f"Bearer {token}"})
-        except httpx.HTTPError as exc:
-            print(f"   request failed: {type(exc).__name__}: {exc}", flush=True)
-            return
+        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": f"bench-{n}"}
+        for attempt in range(3):
+            try:
+                r = await self.http.post("/v1/declarations", json=body, headers=headers)
+                break
+            except httpx.TransportError as exc:
+                self.transport_errors += 1
+                if attempt == 2:
+                    print(f"   request failed 3 times: {type(exc).__name__}: {exc}", flush=True)
+                    return
         sent.accepted, sent.status = time.time(), r.status_code
-        if r.status_code == 202:
-            sent.id = r.json()["id"]
+        if r.status_code in (200, 202):
+            sent.status, sent.id = 202, r.json()["id"]
         elif len([s for s in self.sent if s.status not in (None, 202)]) <= 3:
             print(f"   intake answered {r.status_code}: {r.text[:300]}", flush=True)
 
@@ -442,6 +450,7 @@ def summarise(phase: Phase, load: Load, seen: Observed, starts: dict[str, float]
         "offered": len(mine),
         "accepted": len(ok),
         "refused_or_failed": len(mine) - len(ok),
+        "answers": {str(k): v for k, v in Counter(s.status for s in mine).items()},
         "rates": {
             "offered": round(len(mine) / window, 1),
             "accepted": round(accept_rate, 1),
@@ -503,6 +512,8 @@ def print_phase(s: dict[str, Any]) -> None:
     tq = b["temporal_backlog"].get("end", {})
     if tq:
         print(f"         Temporal task queue at end: {tq}")
+    if s["refused_or_failed"]:
+        print(f"         answers: {s['answers']} (None: no answer after 3 tries)")
     never = {k: v for k, v in s["never"].items() if v}
     if never:
         print(f"         not reached by the end of the drain: {never}")
@@ -562,6 +573,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             for s in summaries
         }
     result["machine"]["load_average_at_end"] = load_average()
+    result["transport_errors_retried"] = load.transport_errors
     print()
     print("results (load generator on the same cores; see load averages):")
     for s in summaries:
