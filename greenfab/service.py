@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Protocol
 
 import uvicorn
@@ -57,6 +59,26 @@ def configure_logging() -> None:
     )
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, except that a SIGTERM or SIGINT only ends serving.
+
+    uvicorn re-raises the signal it caught once serving ends, and the default handler then kills
+    the process before ``serve`` can stop the service: NATS is never drained, the Temporal worker
+    never shut down, and the scoring engine's worker process is orphaned.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.handle_exit, sig, None)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+
 async def serve(service: Service, host: str, port: int) -> int:
     """Start ``service``, serve its HTTP app until SIGINT/SIGTERM, stop it; the exit code."""
     try:
@@ -66,7 +88,7 @@ async def serve(service: Service, host: str, port: int) -> int:
         await service.stop()
         return EXIT_DEPENDENCY
     config = uvicorn.Config(service.app, host=host, port=port, lifespan="off", log_level="warning")
-    server = uvicorn.Server(config)
+    server = _Server(config)
     try:
         await server.serve()
     finally:

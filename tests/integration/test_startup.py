@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import psutil
+
 from tests.conftest import SECRET
-from tests.support.servers import Nats, free_port
+from tests.support.servers import Nats, free_port, start_service
 
 
 def run_service(name: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -61,3 +64,28 @@ def test_a_weak_or_missing_secret_is_refused_by_name(tmp_path: Path) -> None:
         out = run_service("notify", secret, tmp_path)
         assert out.returncode == 2
         assert "notify: invalid settings: GREENFAB_AUTH_SECRET" in out.stderr
+
+
+def test_sigterm_stops_the_service_cleanly_and_its_engine_worker_with_it(tmp_path: Path, nats: Nats) -> None:
+    """uvicorn re-raises the SIGTERM it caught; the service must still run its stop (drain, close, pool)."""
+    proc = start_service(
+        "scoring",
+        free_port(),
+        tmp_path,
+        GREENFAB_AUTH_SECRET=SECRET,
+        GREENFAB_NATS_URL=nats.url,
+        GREENFAB_SCORING_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 's.db'}",
+    )
+    workers = psutil.Process(proc.pid).children(recursive=True)
+    try:
+        assert workers, "the scoring service runs its engine in a worker process"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        _, alive = psutil.wait_procs(workers, timeout=10)
+        assert not alive, f"left running after the service stopped: {[p.cmdline() for p in alive]}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for worker in workers:
+            if worker.is_running():
+                worker.kill()
