@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
@@ -24,6 +25,7 @@ from services.workflow.domain.state import (
     Task,
     TaskAction,
     TaskClaim,
+    TaskKind,
     UnitCommand,
     UnitState,
     VetoBrief,
@@ -249,3 +251,7 @@ def test_every_refusal_code_of_the_lifecycle_has_a_case_here() -> None:
     tested = set(re.findall(r'refused\("([a-z_]+)"', here))
     assert len(codes) >= 20, "the pattern still finds the lifecycle's refusals"
     assert codes <= tested, f"refusal codes without a case: {sorted(codes - tested)}"
+
+
+def test_every_kind_of_task_has_what_its_decision_does() -> None:
+    assert set(Lifecycle._ON_DECISION) == set(get_args(TaskKind))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 from contracts.envelope import Actor
 from contracts.schemes import Designation
@@ -873,8 +873,7 @@ class Lifecycle:
         task.decision, task.reason, task.points = a.decision, a.reason, a.points
         task.decided_by, task.decided_at = a.actor, now
         self._close_task(task)
-        handler = getattr(self, f"_on_{task.kind}")
-        handler(task, a, now)
+        self._ON_DECISION[task.kind](self, task, a, now)
         return task
 
     def _on_recommend(self, task: Task, a: TaskAction, now: datetime) -> None:
@@ -1008,6 +1007,23 @@ class Lifecycle:
         self._effects.append(
             SignalTitle(designation=Designation.MUNICIPAL_GREEN_FACTORY, command=command, clause=task.clause)
         )
+
+    # What each kind of task does once decided, spelled out (a unit test checks that every kind has its entry).
+    _ON_DECISION: ClassVar[dict[TaskKind, Callable[[Lifecycle, Task, TaskAction, datetime], None]]] = {
+        "recommend": _on_recommend,
+        "expert_score": _on_expert_score,
+        "review": _on_review,
+        "resolve_objection": _on_resolve_objection,
+        "review_listed": _on_review_listed,
+        "rename": _on_rename,
+        "approve_rename": _on_approve_rename,
+        "district_report": _on_district_report,
+        "miit_request": _on_miit_request,
+        "national_outcome": _on_national_outcome,
+        "followup": _on_followup,
+        "confirm_district": _on_confirm_district,
+        "load_calendar": _on_load_calendar,
+    }
 
     # ----- unit-level commands --------------------------------------------------------------
 
