@@ -22,7 +22,7 @@ from contracts.messages import DeadlineEvent, RescoreReply, RescoreRequest, Task
 from greenfab.db import Database
 from greenfab.inputs import REPO_RULES
 from services.workflow.calendar_store import CalendarStore
-from services.workflow.domain.lifecycle import STATE_ZH
+from services.workflow.domain.lifecycle import state_zh
 from services.workflow.domain.state import SYSTEM, DeadlineFired, Rescored, TaskChanged, Transitioned
 from services.workflow.model import EffectBatch, PeriodRequest, UnitSummary, WorkingPeriod
 from services.workflow.tables import EvaluationCopy, TaskProjection, UnitProjection
@@ -91,7 +91,7 @@ class LifecycleActivities:
             district=u.district,
             designation=u.designation,
             state=t.state,
-            state_zh=STATE_ZH.get(t.state, t.state),
+            state_zh=state_zh(t.state),
             state_changed=t.state_changed,
             submission_id=t.submission_id,
             reason=t.reason,

@@ -40,11 +40,12 @@ from services.workflow.domain.state import (
     Transitioned,
     UnitCommand,
     UnitState,
+    UnitStateName,
     checkpoint,
 )
 from services.workflow.domain.tasks import REVOKING, TASKS
 
-STATE_ZH: dict[str, str] = {
+STATE_ZH: dict[UnitStateName, str] = {
     "new": "新建",
     "declaration_refused": "申报不予受理",
     "evaluation_failed": "评价失败",
@@ -65,6 +66,18 @@ STATE_ZH: dict[str, str] = {
     "returned": "退回补充",
     "expert_review": "专家评定中",
 }
+_STATE_ZH_BY_NAME: dict[str, str] = {name: zh for name, zh in STATE_ZH.items()}
+NATIONAL_STATE: dict[NationalOutcome, UnitStateName] = {
+    "listed": "national_listed",
+    "not_listed": "national_not_listed",
+}
+
+
+def state_zh(name: str) -> str:
+    """A state's Chinese name; a name this version does not know (an old stored row) is shown as it is."""
+    return _STATE_ZH_BY_NAME.get(name, name)
+
+
 IN_PROGRESS = {"awaiting_recommendation", "under_review", "publicity", "objection_review"}
 HOLDS_TITLE = {"listed", "under_recheck"}
 PUBLICITY_END = "publicity-end"
@@ -158,7 +171,7 @@ class Lifecycle:
     def _move(
         self,
         now: datetime,
-        state: str | None,
+        state: UnitStateName | None,
         reason: str,
         clause: str,
         actor: Actor = SYSTEM,
@@ -999,7 +1012,7 @@ class Lifecycle:
     def _on_national_outcome(self, task: Task, a: TaskAction, now: datetime) -> None:
         outcome: NationalOutcome = "listed" if a.decision == "listed" else "not_listed"
         self.state.national = outcome
-        self._move(now, f"national_{outcome}", STATE_ZH[f"national_{outcome}"], task.clause, a.actor, task)
+        self._move(now, NATIONAL_STATE[outcome], STATE_ZH[NATIONAL_STATE[outcome]], task.clause, a.actor, task)
         # The municipal title's workflow records it too: revoking that title must then ask MIIT (第十三条).
         command = UnitCommand(
             command="record_national", outcome=outcome, reason=a.reason, actor=a.actor, source=self.state.workflow_id
@@ -1044,7 +1057,7 @@ class Lifecycle:
             raise ActionRefused(409, "wrong_designation", "分级评价不是称号，无此操作", "grading is not a title")
         if s.state not in HOLDS_TITLE:
             raise ActionRefused(
-                409, "no_title", f"单位当前状态为{STATE_ZH.get(s.state, s.state)}，未持有称号", f"the unit is {s.state}"
+                409, "no_title", f"单位当前状态为{STATE_ZH[s.state]}，未持有称号", f"the unit is {s.state}"
             )
         if c.command == "revoke":
             self._check_ground(c.ground)
@@ -1097,7 +1110,8 @@ class Lifecycle:
         elif c.command == "record_national":
             assert c.outcome is not None
             s.national = c.outcome
-            self._move(now, None, f"工业和信息化部评定结果：{STATE_ZH['national_' + c.outcome]}", "003 第九条", c.actor)
+            outcome_zh = STATE_ZH[NATIONAL_STATE[c.outcome]]
+            self._move(now, None, f"工业和信息化部评定结果：{outcome_zh}", "003 第九条", c.actor)
 
     def _revoke(self, now: datetime, ground: str, reason: str, actor: Actor, task: Task | None = None) -> None:
         s = self.state

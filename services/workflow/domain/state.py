@@ -33,6 +33,27 @@ TaskKind = Literal[
     "confirm_district",
     "load_calendar",
 ]
+UnitStateName = Literal[
+    "new",
+    "declaration_refused",
+    "evaluation_failed",
+    "awaiting_recommendation",
+    "not_recommended",
+    "under_review",
+    "rejected",
+    "publicity",
+    "objection_review",
+    "listed",
+    "under_recheck",
+    "revoked",
+    "graded",
+    "grade_path",
+    "national_recommended",
+    "national_listed",
+    "national_not_listed",
+    "returned",
+    "expert_review",
+]
 TaskStatus = Literal["open", "claimed", "done", "cancelled"]
 AlarmKind = Literal["upcoming", "due", "missed"]
 
@@ -180,7 +201,7 @@ class Transition(BaseModel):
 
     seq: int
     at: datetime
-    state: str
+    state: UnitStateName
     state_changed: bool = Field(default=True, description="False when the step records a note in the same state.")
     reason: str
     clause: str
@@ -215,7 +236,7 @@ class UnitState(BaseModel):
     district: str
     designation: Designation
     enterprise_name: str
-    state: str = "new"
+    state: UnitStateName = "new"
     cycle: int = 0
     seq: int = 0
     task_seq: int = 0

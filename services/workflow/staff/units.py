@@ -29,7 +29,7 @@ from contracts.staff import (
 )
 from greenfab.auth import STAFF_ROLES, Principal, can_read_enterprise, out_of_scope_status
 from greenfab.http import ProblemError
-from services.workflow.domain.lifecycle import STATE_ZH
+from services.workflow.domain.lifecycle import state_zh
 from services.workflow.domain.state import UnitCommand, UnitState
 from services.workflow.model import AutoListing, LifecycleInput
 from services.workflow.staff import engine
@@ -80,7 +80,7 @@ async def list_units(staff: Staff, who: Principal, where: UnitFilter, limit: int
         query = query.where(UnitProjection.level == where.level)
     async with staff.db.session() as s:
         rows = (await s.exec(query)).all()
-    return [UnitRow(**r.model_dump(), state_zh=STATE_ZH.get(r.state, r.state)) for r in rows]
+    return [UnitRow(**r.model_dump(), state_zh=state_zh(r.state)) for r in rows]
 
 
 async def readable(staff: Staff, who: Principal, wid: str) -> UnitState:
@@ -113,12 +113,12 @@ def detail(s: UnitState) -> UnitDetail:
             | {"national", "banned_until", "publicity_ends_on", "submissions"}
         ),
         designation=s.designation.value,
-        state_zh=STATE_ZH.get(s.state, s.state),
+        state_zh=state_zh(s.state),
         deadlines=[
             DeadlinePublic(deadline=o.deadline, owner=o.owner, due_on=o.due_day, task_id=o.task_id)
             for o in s.obligations
         ],
-        timeline=[TimelineEntry(**t.model_dump(), state_zh=STATE_ZH.get(t.state, t.state)) for t in s.history],
+        timeline=[TimelineEntry(**t.model_dump(), state_zh=state_zh(t.state)) for t in s.history],
         faults=[FaultPublic(**f.model_dump()) for f in s.faults],
     )
 
