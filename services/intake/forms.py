@@ -16,13 +16,10 @@ from typing import Any
 import yaml
 
 from contracts.http import FieldError
-from contracts.identifiers import check_uscc
 from contracts.schemes import Scheme
 from services.intake import normalise as n
 
 FORMS_DIR = Path(__file__).resolve().parent / "forms"
-_TICK_SPLIT = re.compile(r"([☑■√✓✔□☐])\s*([^☑■√✓✔□☐]+)")
-_FIRST_INT = re.compile(r"(\d+)")
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -67,119 +64,6 @@ class _Errors:
 
     def add(self, path: str, code: str, zh: str, en: str) -> None:
         self.items.append(FieldError(path=_json_path(path), code=code, message_zh=zh, message_en=en))
-
-
-def _match_box(label: str, boxes: dict[str, str]) -> str | None:
-    label = n.nfkc(label)
-    for key in sorted(boxes, key=len, reverse=True):
-        k = n.nfkc(key)
-        if label.startswith(k) or k.startswith(label):
-            return boxes[key]
-    return None
-
-
-def split_labels(text: str, boxes: dict[str, str]) -> list[str]:
-    """Labels written in one cell.
-
-    With tick marks, each mark starts an item ("☑A、□B、☑C"). Without, items are separated by line
-    breaks, ；or 、; a piece that names no box continues the one before it, since some labels hold a
-    、 themselves (上一年度绿电、绿证采买超过100兆瓦时).
-    """
-    text = n.nfkc(text)
-    if _TICK_SPLIT.search(text):
-        return [f"{mark}{label.strip(' 、,，;；')}" for mark, label in _TICK_SPLIT.findall(text)]
-    out: list[str] = []
-    for piece in (p.strip() for p in re.split(r"[\n;；、,，]+", text)):
-        if not piece:
-            continue
-        if _match_box(piece, boxes) is None and out:
-            out[-1] += "、" + piece
-        else:
-            out.append(piece)
-    return out
-
-
-def _choice(value: Any, spec: dict[str, Any]) -> str:
-    choices: dict[str, str] = spec["choices"]
-    text = n.nfkc(value)
-    if spec.get("ticked"):
-        ticked = [label.strip() for mark, label in _TICK_SPLIT.findall(text) if n.tick(mark)]
-        found = {choices[k] for label in ticked for k in choices if n.nfkc(k) in label}
-        if len(found) > 1:
-            raise n.NormaliseError("choice_ambiguous", f"“{value}”勾选了多项", f"{value!r} ticks more than one option")
-        return found.pop() if found else str(spec.get("none", "none"))
-    for key in sorted(choices, key=len, reverse=True):
-        if n.nfkc(key) in text:
-            return choices[key]
-    raise n.NormaliseError(
-        "choice_unknown", f"“{value}”不是可选项之一：{'、'.join(choices)}", f"{value!r} is not one of {list(choices)}"
-    )
-
-
-def _read(kind: str, value: Any, spec: dict[str, Any]) -> Any:
-    if kind == "number":
-        return n.number(value)
-    if kind == "count":
-        return n.number(n.nfkc(value).rstrip("次个项张家种") if isinstance(value, str) else value)
-    if kind == "share":
-        v = n.share(value)
-        if v > 1 and not spec.get("above_one"):
-            raise n.NormaliseError(
-                "share_too_large", f"比例“{value}”不能超过100%", f"share {value!r} cannot exceed 100 %"
-            )
-        return v
-    if kind == "amount":
-        return n.amount(value, spec["unit"])
-    if kind == "tick":
-        return n.tick(value)
-    if kind == "level":
-        return n.number(n.nfkc(value).removesuffix("级")) if isinstance(value, str) else n.number(value)
-    if kind == "industry":
-        return n.industry_code(value)
-    if kind == "choice":
-        return _choice(value, spec)
-    if kind == "photo_count":
-        text = n.nfkc(value)
-        m = _FIRST_INT.search(text)
-        if m:
-            return int(m.group(1))
-        if not text or n.tick(text) is False:
-            return 0
-        raise n.NormaliseError("not_a_count", f"“{value}”应写明照片张数", f"{value!r} should give the number of photos")
-    if kind == "described":
-        text = n.nfkc(value)
-        return bool(text) and text not in ("无", "否", "没有", "未提供")
-    if kind == "text":
-        return n.nfkc(value)
-    if kind == "date":
-        return n.day(value).isoformat()
-    if kind == "uscc":
-        code = check_uscc(str(value))
-        if code is None:
-            raise n.NormaliseError(
-                "uscc_invalid", "统一社会信用代码无效（GB 32100）", "not a valid unified social credit code"
-            )
-        return code
-    raise ValueError(f"form spec: unknown field type {kind}")
-
-
-def _checklist(value: Any, spec: dict[str, Any], listed: bool) -> list[str]:
-    items = value if isinstance(value, list) else [value]
-    labels = [n.nfkc(i) for i in items] if listed and not any(_TICK_SPLIT.match(n.nfkc(i)) for i in items) else None
-    if labels is None:
-        labels = n.ticked_labels(items)
-    out = []
-    for label in labels:
-        box = _match_box(label, spec["boxes"])
-        if box is None:
-            raise n.NormaliseError(
-                "box_unknown",
-                f"“{label}”不是本项的勾选项",
-                f"{label!r} is not one of this item's boxes ({list(spec['boxes'])})",
-            )
-        if box not in out:
-            out.append(box)
-    return out
 
 
 def _header(spec: FormSpec, flat: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
@@ -230,23 +114,10 @@ def read_form(spec: FormSpec, form: dict[str, Any]) -> tuple[dict[str, Any], dic
         kind = fspec["type"]
         try:
             if kind in ("checklist", "listed"):
-                data[fspec["input"]] = _checklist(value, fspec, listed=kind == "listed")
+                data[fspec["input"]] = n.checklist(value, fspec, listed=kind == "listed")
             elif kind == "base_final":
-                if not isinstance(value, dict) or len(value) != 2:
-                    raise n.NormaliseError(
-                        "base_final",
-                        "应填写基准年和第三年两个年份的数值",
-                        "give the base year's and the third year's values",
-                    )
-                (y0, v0), (y1, v1) = sorted((int(n.number(n.nfkc(k).removesuffix("年"))), v) for k, v in value.items())
-                if y1 - y0 != 3:
-                    raise n.NormaliseError(
-                        "base_final_span",
-                        f"两个年份应相隔三年，而不是 {y1 - y0} 年",
-                        f"the years should be 3 apart, not {y1 - y0}",
-                    )
-                data[fspec["inputs"][0]] = n.amount(v0, fspec["unit"])
-                data[fspec["inputs"][1]] = n.amount(v1, fspec["unit"])
+                base, final = n.base_final(value, fspec["unit"])
+                data[fspec["inputs"][0]], data[fspec["inputs"][1]] = base, final
             elif kind == "none_or_events":
                 if n.tick(value):
                     raise n.NormaliseError(
@@ -255,7 +126,7 @@ def read_form(spec: FormSpec, form: dict[str, Any]) -> tuple[dict[str, Any], dic
                         "give this event with its dates in `events`",
                     )
             else:
-                data[fspec["input"]] = _read(kind, value, fspec)
+                data[fspec["input"]] = n.read_value(kind, value, fspec)
             if "input" in fspec:
                 raw[fspec["input"]] = value
         except n.NormaliseError as exc:

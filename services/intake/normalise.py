@@ -22,8 +22,11 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import cn2an
+
+from contracts.identifiers import check_uscc
 
 
 @dataclass
@@ -197,3 +200,140 @@ def industry_code(raw: object) -> str:
             f"{raw!r} is not a GB/T 4754 industry code (e.g. C3841)",
         )
     return m.group(1) + m.group(2)
+
+
+# ----- reading a form field by its type (the form definitions name these types) -----------------
+
+TICK_SPLIT = re.compile(r"([☑■√✓✔□☐])\s*([^☑■√✓✔□☐]+)")
+_FIRST_INT = re.compile(r"(\d+)")
+
+
+def match_box(label: str, boxes: dict[str, str]) -> str | None:
+    """The box a written label names (a prefix either way, the longest box label first), or None."""
+    label = nfkc(label)
+    for key in sorted(boxes, key=len, reverse=True):
+        k = nfkc(key)
+        if label.startswith(k) or k.startswith(label):
+            return boxes[key]
+    return None
+
+
+def split_labels(text: str, boxes: dict[str, str]) -> list[str]:
+    """Labels written in one cell.
+
+    With tick marks, each mark starts an item ("☑A、□B、☑C"). Without, items are separated by line
+    breaks, ；or 、; a piece that names no box continues the one before it, since some labels hold a
+    、 themselves (上一年度绿电、绿证采买超过100兆瓦时).
+    """
+    text = nfkc(text)
+    if TICK_SPLIT.search(text):
+        return [f"{mark}{label.strip(' 、,，;；')}" for mark, label in TICK_SPLIT.findall(text)]
+    out: list[str] = []
+    for piece in (p.strip() for p in re.split(r"[\n;；、,，]+", text)):
+        if not piece:
+            continue
+        if match_box(piece, boxes) is None and out:
+            out[-1] += "、" + piece
+        else:
+            out.append(piece)
+    return out
+
+
+def choice(value: Any, spec: dict[str, Any]) -> str:
+    """One option of a choice field, by its label written or ticked; refused when none or several match."""
+    choices: dict[str, str] = spec["choices"]
+    text = nfkc(value)
+    if spec.get("ticked"):
+        ticked = [label.strip() for mark, label in TICK_SPLIT.findall(text) if tick(mark)]
+        found = {choices[k] for label in ticked for k in choices if nfkc(k) in label}
+        if len(found) > 1:
+            raise NormaliseError("choice_ambiguous", f"“{value}”勾选了多项", f"{value!r} ticks more than one option")
+        return found.pop() if found else str(spec.get("none", "none"))
+    for key in sorted(choices, key=len, reverse=True):
+        if nfkc(key) in text:
+            return choices[key]
+    raise NormaliseError(
+        "choice_unknown", f"“{value}”不是可选项之一：{'、'.join(choices)}", f"{value!r} is not one of {list(choices)}"
+    )
+
+
+def read_value(kind: str, value: Any, spec: dict[str, Any]) -> Any:
+    """A form field's value as typed, read by its type in the form definition (number, share, amount, tick…)."""
+    if kind == "number":
+        return number(value)
+    if kind == "count":
+        return number(nfkc(value).rstrip("次个项张家种") if isinstance(value, str) else value)
+    if kind == "share":
+        v = share(value)
+        if v > 1 and not spec.get("above_one"):
+            raise NormaliseError(
+                "share_too_large", f"比例“{value}”不能超过100%", f"share {value!r} cannot exceed 100 %"
+            )
+        return v
+    if kind == "amount":
+        return amount(value, spec["unit"])
+    if kind == "tick":
+        return tick(value)
+    if kind == "level":
+        return number(nfkc(value).removesuffix("级")) if isinstance(value, str) else number(value)
+    if kind == "industry":
+        return industry_code(value)
+    if kind == "choice":
+        return choice(value, spec)
+    if kind == "photo_count":
+        text = nfkc(value)
+        m = _FIRST_INT.search(text)
+        if m:
+            return int(m.group(1))
+        if not text or tick(text) is False:
+            return 0
+        raise NormaliseError("not_a_count", f"“{value}”应写明照片张数", f"{value!r} should give the number of photos")
+    if kind == "described":
+        text = nfkc(value)
+        return bool(text) and text not in ("无", "否", "没有", "未提供")
+    if kind == "text":
+        return nfkc(value)
+    if kind == "date":
+        return day(value).isoformat()
+    if kind == "uscc":
+        code = check_uscc(str(value))
+        if code is None:
+            raise NormaliseError(
+                "uscc_invalid", "统一社会信用代码无效（GB 32100）", "not a valid unified social credit code"
+            )
+        return code
+    raise ValueError(f"form spec: unknown field type {kind}")
+
+
+def checklist(value: Any, spec: dict[str, Any], listed: bool) -> list[str]:
+    """The boxes a checklist field ticks (or lists, when ``listed``), each named once."""
+    items = value if isinstance(value, list) else [value]
+    labels = [nfkc(i) for i in items] if listed and not any(TICK_SPLIT.match(nfkc(i)) for i in items) else None
+    if labels is None:
+        labels = ticked_labels(items)
+    out = []
+    for label in labels:
+        box = match_box(label, spec["boxes"])
+        if box is None:
+            raise NormaliseError(
+                "box_unknown",
+                f"“{label}”不是本项的勾选项",
+                f"{label!r} is not one of this item's boxes ({list(spec['boxes'])})",
+            )
+        if box not in out:
+            out.append(box)
+    return out
+
+
+def base_final(value: Any, unit: str) -> tuple[Decimal, Decimal]:
+    """A base year's and the third year's amounts, typed as {"2022年": "…", "2025年": "…"}: (base, final)."""
+    if not isinstance(value, dict) or len(value) != 2:
+        raise NormaliseError(
+            "base_final", "应填写基准年和第三年两个年份的数值", "give the base year's and the third year's values"
+        )
+    (y0, v0), (y1, v1) = sorted((int(number(nfkc(k).removesuffix("年"))), v) for k, v in value.items())
+    if y1 - y0 != 3:
+        raise NormaliseError(
+            "base_final_span", f"两个年份应相隔三年，而不是 {y1 - y0} 年", f"the years should be 3 apart, not {y1 - y0}"
+        )
+    return amount(v0, unit), amount(v1, unit)

@@ -17,7 +17,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 
 from contracts.forms import EvidenceAsked, FormDefinition, FormField
 from services.intake import normalise as n
-from services.intake.forms import FormSpec, split_labels
+from services.intake.forms import FormSpec
+from services.intake.normalise import split_labels
 from services.intake.packages import XLSX, PackageError, PackageLimits, check_ooxml, count_shared_strings
 
 SHEET = "申报表"

@@ -64,47 +64,59 @@ def test_a_file_that_is_not_a_workbook_is_refused() -> None:
         read_workbook(FORMS[Scheme.GRADING], b"PK\x03\x04 broken zip")
 
 
-def test_the_green_factory_form_covers_every_input_of_its_rulebook() -> None:
-    """Typed as an enterprise would (符合/不符合, amounts with units), the form gives the example's inputs."""
+def typed_as_an_enterprise_would(value: Any, field: dict[str, Any]) -> Any:
+    """The example's clean value written back as a person fills the form (符合/不符合, units, labels)."""
+    kind = field["type"]
+    if kind == "base_final":
+        return value
+    if kind in ("checklist", "listed"):
+        label = {box: text for text, box in field["boxes"].items()}
+        return [f"☑{label[box]}" for box in value]
+    if kind == "choice":
+        return next(text for text, key in field["choices"].items() if key == value)
+    if isinstance(value, bool):
+        return "符合" if value else "不符合"
+    if kind == "amount":
+        return f"{value:,}{field['unit']}"
+    if kind == "share":
+        return f"{value * 100:g}%"
+    return str(value)
+
+
+@pytest.mark.parametrize("scheme", list(Scheme))
+def test_each_form_covers_every_input_of_its_rulebook(scheme: Scheme) -> None:
+    """Typed as an enterprise would, each scheme's form gives its example's inputs, and every input its rulebook
+    reads has a field."""
+    from services.scoring.domain.expressions import parse
     from services.scoring.domain.rulebook import RuleLibrary
 
-    example = json.loads(
-        (Path(__file__).resolve().parents[2] / "examples" / "green-factory-declaration.json").read_text()
-    )
-    spec = FORMS[Scheme.GREEN_FACTORY]
-    form: dict[str, Any] = {
-        "申报单位": example["enterprise_name"],
-        "统一社会信用代码": example["uscc"],
-        "所在区": "顺义",
-    }
+    root = Path(__file__).resolve().parents[2]
+    example = json.loads((root / "examples" / f"{scheme.value}-declaration.json").read_text())
+    spec = FORMS[scheme]
+    form: dict[str, Any] = {spec.header[name][0]: example[name] for name in ("enterprise_name", "uscc", "district")}
     for path, field in spec.fields.items():
-        value = example["data"].get(field.get("input", ""))
+        if field["type"] == "base_final":
+            base, final = (example["data"].get(name) for name in field["inputs"])
+            value = None if base is None else {"2022年": f"{base}{field['unit']}", "2025年": f"{final}{field['unit']}"}
+        else:
+            value = example["data"].get(field.get("input", ""))
         if value is None:
             continue
-        if isinstance(value, bool):
-            typed: Any = "符合" if value else "不符合"
-        elif field["type"] == "amount":
-            typed = f"{value:,}{field['unit']}"
-        elif field["type"] == "share":
-            typed = f"{value * 100:g}%"
-        else:
-            typed = str(value)
         node = form
         *parents, leaf = path.split("/")
         for part in parents:
             node = node.setdefault(part, {})
-        node[leaf] = typed
+        node[leaf] = typed_as_an_enterprise_would(value, field)
     body, _, errors = read_form(spec, form)
     assert errors == []
-    rulebook_inputs = set()
-    edition = RuleLibrary.load(Path(__file__).resolve().parents[2] / "rules").rulebook(Scheme.GREEN_FACTORY).editions[0]
+    rulebook_inputs: set[str] = set()
+    edition = RuleLibrary.load(root / "rules").rulebook(scheme).editions[0]
     for item in edition.items:
         rulebook_inputs |= set(item.inputs) | set(item.optional) | ({item.applies_if} if item.applies_if else set())
-        from services.scoring.domain.expressions import parse
-
         for expr in item.derive.values():
             rulebook_inputs |= {n for n in parse(expr).names if n not in item.derive}
     mapped = {f["input"] for f in spec.fields.values() if "input" in f}
+    mapped |= {name for f in spec.fields.values() for name in f.get("inputs", [])}
     assert rulebook_inputs <= mapped, sorted(rulebook_inputs - mapped)
     for name in rulebook_inputs & set(example["data"]):
         assert body["data"][name] == pytest.approx(example["data"][name]), name
