@@ -9,6 +9,7 @@ COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --no-dev --no-install-project
 COPY contracts ./contracts
 COPY greenfab ./greenfab
+COPY greenfab_cli ./greenfab_cli
 COPY services ./services
 COPY rules ./rules
 RUN uv sync --frozen --no-dev

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from greenfab.auth import Principal, issue_token  # noqa: E402
-from greenfab.stack import auth_secret  # noqa: E402
+from greenfab_cli.stack import auth_secret  # noqa: E402
 
 DISTRICTS = ("东城区", "西城区", "朝阳区", "海淀区", "丰台区", "石景山区", "门头沟区", "房山区",
              "通州区", "顺义区", "昌平区", "大兴区", "怀柔区", "平谷区", "密云区", "延庆区")  # fmt: skip
@@ -74,7 +74,7 @@ class Up:
         self.ports = {flag: free_port() for flag in FLAGS}
         self.data = folder / "data"
         self.log = folder / "up.log"
-        argv = [sys.executable, "-m", "greenfab", "up", "--data-dir", str(self.data), "--ready-timeout", "180"]
+        argv = [sys.executable, "-m", "greenfab_cli", "up", "--data-dir", str(self.data), "--ready-timeout", "180"]
         for flag, port in self.ports.items():
             argv += [f"--{flag}", str(port)]
         env = {k: v for k, v in os.environ.items() if not k.startswith("GREENFAB_")}

@@ -27,7 +27,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from greenfab.auth import Principal, issue_token  # noqa: E402
-from greenfab.stack import auth_secret  # noqa: E402
+from greenfab_cli.stack import auth_secret  # noqa: E402
 from tests.conftest import uscc  # noqa: E402
 from tests.e2e.stack import Stack  # noqa: E402
 

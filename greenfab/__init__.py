@@ -1,4 +1,4 @@
-"""greenfab's shared infrastructure (settings, database, messaging, auth, HTTP) and its CLI.
+"""greenfab's shared floor (settings, database, messaging, auth, HTTP, migrations): it imports no service.
 
 Nothing here is built at import time: callers build brokers and engines in their composition roots.
 """

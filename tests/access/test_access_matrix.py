@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 from greenfab.auth import Principal, issue_token
-from greenfab.stack import auth_secret
+from greenfab_cli.stack import auth_secret
 from tests.access.world import Subject, World, grading_declaration, grading_form, grading_workbook, minimal_pdf
 from tests.e2e.stack import Stack
 

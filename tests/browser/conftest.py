@@ -24,7 +24,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from greenfab.stack import tool_path
+from greenfab_cli.stack import tool_path
 from tests.e2e.stack import Stack
 from tests.support.servers import free_port, wait_until
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from greenfab.auth import Principal, issue_token
-from greenfab.stack import auth_secret
+from greenfab_cli.stack import auth_secret
 from tests.browser.conftest import Console
 from tests.browser.helpers import ROOT
 from tests.conftest import uscc

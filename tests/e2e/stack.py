@@ -60,7 +60,7 @@ class Stack:
 
     def health(self) -> dict[str, bool]:
         """Each part's health right now, as `greenfab status` reads it."""
-        from greenfab.stack import health_of, load_state
+        from greenfab_cli.stack import health_of, load_state
 
         return asyncio.run(health_of(load_state(self.data_dir)))
 
@@ -70,7 +70,7 @@ class Stack:
     def up(self, timeout: float = 90) -> float:
         """Start `greenfab up`; seconds until it reports every part healthy."""
         self.log = self.data_dir.parent / f"up-{time.monotonic_ns()}.log"
-        argv = [sys.executable, "-m", "greenfab", "up", "--data-dir", str(self.data_dir)]
+        argv = [sys.executable, "-m", "greenfab_cli", "up", "--data-dir", str(self.data_dir)]
         for flag, port in self.ports.items():
             argv += [f"--{flag}", str(port)]
         if self.nats_nodes > 1:
@@ -132,7 +132,7 @@ class Stack:
             raise AssertionError(f"left behind by greenfab up: {names}")
 
     def _wait_ports_free(self, timeout: float = 20) -> None:
-        from greenfab.stack import port_in_use
+        from greenfab_cli.stack import port_in_use
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -144,7 +144,7 @@ class Stack:
     def token(self, role: str, scope: str | None) -> str:
         """A token signed with the stack's own secret (as `greenfab token` makes; that command has its own test)."""
         from greenfab.auth import Principal, issue_token
-        from greenfab.stack import auth_secret
+        from greenfab_cli.stack import auth_secret
 
         principal = Principal(role=role, subject=scope or role, scope=scope)
         return issue_token(auth_secret(self.data_dir), principal)
@@ -154,7 +154,7 @@ class Stack:
             [
                 sys.executable,
                 "-m",
-                "greenfab",
+                "greenfab_cli",
                 "token",
                 "--data-dir",
                 str(self.data_dir),

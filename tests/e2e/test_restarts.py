@@ -149,7 +149,7 @@ def test_killing_temporal_and_the_workflow_service_mid_path_loses_nothing(tmp_pa
 
         # The audit trail holds each of them once and agrees with Temporal's own history.
         reconcile = subprocess.run(
-            [sys.executable, "-m", "greenfab", "audit", "reconcile", code, "--data-dir", str(stack.data_dir),
+            [sys.executable, "-m", "greenfab_cli", "audit", "reconcile", code, "--data-dir", str(stack.data_dir),
              "--temporal-address", f"127.0.0.1:{stack.ports['temporal-port']}"],
             capture_output=True, text=True, timeout=60,
         )  # fmt: skip

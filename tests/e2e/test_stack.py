@@ -80,7 +80,9 @@ def test_status_reports_every_part_healthy(stack: Stack) -> None:
     import sys
 
     out = subprocess.run(
-        [sys.executable, "-m", "greenfab", "status", "--data-dir", str(stack.data_dir)], capture_output=True, text=True
+        [sys.executable, "-m", "greenfab_cli", "status", "--data-dir", str(stack.data_dir)],
+        capture_output=True,
+        text=True,
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.count("healthy") == 8
@@ -91,7 +93,7 @@ def test_a_busy_port_is_named_not_a_traceback(stack: Stack) -> None:
     import sys
 
     out = subprocess.run(
-        [sys.executable, "-m", "greenfab", "up", "--data-dir", str(stack.data_dir.parent / "other"),
+        [sys.executable, "-m", "greenfab_cli", "up", "--data-dir", str(stack.data_dir.parent / "other"),
          "--intake-port", str(stack.ports["intake-port"])],
         capture_output=True, text=True, timeout=30,
     )  # fmt: skip

@@ -9,7 +9,7 @@ import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from greenfab.stack import tool_path
+from greenfab_cli.stack import tool_path
 from tests.support.temporal import temporal_dev_server
 
 

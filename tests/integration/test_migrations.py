@@ -16,8 +16,8 @@ from sqlalchemy import JSON, Boolean, Connection, Date, DateTime, Integer, MetaD
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from greenfab.db import make_engine
-from greenfab.db_cli import migrating_services, migrations_of
 from greenfab.migrations import MigrationError, Migrations, migrate, new_revision, pending_changes
+from greenfab_cli.db_cli import migrating_services, migrations_of
 from tests.support.servers import Postgres
 
 T = TypeVar("T")

@@ -21,10 +21,11 @@ import pytest
 
 from contracts import subjects
 from contracts.nats_roles import ROLES
-from greenfab import nats_config, specs
+from greenfab import nats_config
 from greenfab.messaging import ensure_streams_with
 from greenfab.nats_config import Node
-from greenfab.stack import tool_path
+from greenfab_cli import specs
+from greenfab_cli.stack import tool_path
 from tests.support.servers import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -254,7 +254,7 @@ async def check_audit(
     finally:
         await again.stop()
     db_path = tmp_path / "audit.db"
-    cli = [sys.executable, "-m", "greenfab", "audit", "verify", "--database-url", f"sqlite+aiosqlite:///{db_path}"]
+    cli = [sys.executable, "-m", "greenfab_cli", "audit", "verify", "--database-url", f"sqlite+aiosqlite:///{db_path}"]
     assert (await asyncio.to_thread(subprocess.run, cli, capture_output=True, text=True)).returncode == 0
     await tamper(db_path, "UPDATE audit_log SET reason = '已篡改' WHERE seq = 5")
     out = await asyncio.to_thread(subprocess.run, cli, capture_output=True, text=True)

@@ -22,7 +22,7 @@ from typing import TypeVar
 
 import pytest
 
-from greenfab.stack import tool_path
+from greenfab_cli.stack import tool_path
 
 T = TypeVar("T")
 

@@ -13,7 +13,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from greenfab.stack import temporal_dynamic_config, tool_path
+from greenfab_cli.stack import temporal_dynamic_config, tool_path
 from tests.support.servers import _stop, free_port, wait_until
 
 

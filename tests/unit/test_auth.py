@@ -10,8 +10,8 @@ from pathlib import Path
 import jwt
 import pytest
 
-from greenfab import cli
 from greenfab.auth import AuthError, Principal, issue_token, read_token, scope_problem
+from greenfab_cli import cli
 from tests.conftest import SECRET, token
 
 USCC = "91110115MA04C2UX1E"

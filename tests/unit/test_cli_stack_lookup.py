@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from greenfab import stack_registry
 from greenfab.auth import read_token
+from greenfab_cli import stack_registry
 
 
 def greenfab(*args: str, cwd: Path, state: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GREENFAB_")}
     env["XDG_STATE_HOME"] = str(state)
     return subprocess.run(
-        [sys.executable, "-m", "greenfab", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "greenfab_cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
     )
 
 

@@ -9,7 +9,17 @@ ROOT = Path(__file__).resolve().parents[2]
 DECISIONS = ROOT / "rules" / "DECISIONS.md"
 DECISION_ID = re.compile(r"\bD-[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*\b")
 # Where ids are cited: rulebooks, cases and bureau data; every module; the contracts; the README.
-CITING = ("rules", "services", "greenfab", "contracts", "examples", "tests/unit", "tests/integration", "tests/support")
+CITING = (
+    "rules",
+    "services",
+    "greenfab",
+    "greenfab_cli",
+    "contracts",
+    "examples",
+    "tests/unit",
+    "tests/integration",
+    "tests/support",
+)
 SUFFIXES = {".py", ".yaml", ".yml", ".md", ".json"}
 
 
@@ -53,7 +63,7 @@ def test_each_decision_says_what_it_reads_what_it_decides_and_why() -> None:
 def test_the_project_cites_its_own_decisions_not_a_file_outside_it() -> None:
     outside = [
         str(p.relative_to(ROOT))
-        for d in ("rules", "services", "greenfab", "contracts")
+        for d in ("rules", "services", "greenfab", "greenfab_cli", "contracts")
         for p in (ROOT / d).rglob("*")
         if p.suffix in SUFFIXES and "DOMAIN.md" in p.read_text(encoding="utf-8")
     ]

@@ -16,7 +16,7 @@ from compose_spec import PyCompose
 from compose_spec.models import ComposeSpecification
 
 from greenfab import nats_config
-from greenfab.stack import tool_path
+from greenfab_cli.stack import tool_path
 
 ROOT = Path(__file__).resolve().parents[2]
 

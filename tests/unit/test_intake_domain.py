@@ -85,7 +85,7 @@ def test_fingerprint_ignores_the_client_id_but_not_the_content() -> None:
 
 @pytest.mark.parametrize("argv", [["history", "aaaaaaaaaaaaaaaaaa"], ["audit", "reconcile", "91110108MA01XK3T2R"]])
 def test_the_command_line_refuses_a_bad_uscc_by_name(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    from greenfab.cli import main
+    from greenfab_cli.cli import main
 
     with pytest.raises(SystemExit) as exited:
         main(argv)

@@ -145,9 +145,9 @@ def test_template_writes_a_workbook(tmp_path: Path) -> None:
 
     out = tmp_path / "form.xlsx"
     done = subprocess.run(
-        [sys.executable, "-m", "greenfab", "template", "grading", "-o", str(out)], capture_output=True, text=True
+        [sys.executable, "-m", "greenfab_cli", "template", "grading", "-o", str(out)], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
     assert out.read_bytes()[:2] == b"PK"
-    bad = subprocess.run([sys.executable, "-m", "greenfab", "template", "gradin"], capture_output=True, text=True)
+    bad = subprocess.run([sys.executable, "-m", "greenfab_cli", "template", "gradin"], capture_output=True, text=True)
     assert bad.returncode == 2 and "unknown scheme" in bad.stderr

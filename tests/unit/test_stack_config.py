@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from greenfab.stack import DATABASE_SERVICES, StackConfig, service_env, write_nats_configs
+from greenfab_cli.stack import DATABASE_SERVICES, StackConfig, service_env, write_nats_configs
 
 
 def test_reminder_links_follow_the_ports_the_stack_runs_on(tmp_path: Path) -> None:

@@ -11,8 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from greenfab import db_cli, stack_registry
-from greenfab.stack import (
+from greenfab_cli import db_cli, stack_registry
+from greenfab_cli.stack import (
     StackConfig,
     StackError,
     health_of,
@@ -111,7 +111,7 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_specs(args: argparse.Namespace) -> int:
-    from greenfab.specs import main as specs_main
+    from greenfab_cli.specs import main as specs_main
 
     return specs_main(check=args.check)
 

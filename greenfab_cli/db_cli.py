@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from greenfab import stack_registry
-from greenfab.stack import SERVICES, StackConfig, StackError, load_state
+from greenfab_cli import stack_registry
+from greenfab_cli.stack import SERVICES, StackConfig, StackError, load_state
 
 if TYPE_CHECKING:
     from greenfab.migrations import Migrations

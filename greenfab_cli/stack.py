@@ -27,8 +27,9 @@ from pathlib import Path
 
 import httpx
 
-from greenfab import nats_config, stack_registry
+from greenfab import nats_config
 from greenfab.nats_config import Node
+from greenfab_cli import stack_registry
 
 SERVICES = ("scoring", "intake", "workflow", "notify", "audit", "console")
 DATABASE_SERVICES = SERVICES[:5]  # the console holds no data of its own
