@@ -107,7 +107,14 @@ def unparsable(detail: str) -> Problem:
 
 
 def allowed_methods(request: Request) -> list[str]:
-    """Every method some route answers at this request's path (for a 405's ``Allow``)."""
+    """Every method some route answers at this request's path (for a 405's ``Allow``).
+
+    A fixed path (/v1/units/auto-listings) is a resource of its own: only its routes count, not a templated
+    route (/v1/units/{workflow_id}) whose parameter would also match its text; the OpenAPI document says the same.
+    """
+    literal = literal_methods(request)
+    if literal:
+        return sorted(literal)
     scope = {**request.scope, "method": ""}
     methods: set[str] = set()
     for route in _routes(request):

@@ -11,11 +11,10 @@ from typing import Any
 import httpx
 from playwright.sync_api import Page
 
+from tests.support import hostile
+
 ROOT = Path(__file__).resolve().parents[2]
-PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\n"
-    b"trailer<</Root 1 0 R>>\n%%EOF\n"
-)
+PDF = hostile.pdf()  # a whole one-page PDF: intake reads every upload and refuses a broken one
 
 
 def reload_until(page: Page, ready: Callable[[Page], bool], what: str, timeout: float = 90) -> None:

@@ -143,7 +143,7 @@ def test_an_annual_grading_from_the_workbook_is_published_by_district(
     page.get_by_role("button", name="上传并提交").click()
     page.wait_for_url("**/declarations/*")
     reload_until(page, has_text("评分结果"), "the evaluation")
-    assert "79.72" in page.inner_text("main") and "等级 3 级" in page.inner_text("main")
+    assert "81.11" in page.inner_text("main") and "等级 3 级" in page.inner_text("main")
     enterprise.check("grading-declaration")
 
     public: Console = open_console("public-grades")

@@ -64,10 +64,11 @@ def test_the_wrong_district_sees_a_refusal_and_nothing_changes(
     page = haidian.goto("/tasks")
     assert "北京受测示例有限公司" not in page.inner_text("main")
     page = haidian.goto(f"/tasks/{waiting_unit['task']['task_id']}")
-    assert "未找到该事项" in page.inner_text("main") and page.get_by_role("alert").is_visible()
+    # Another district's task and unit: refused (403, as the README states), and nothing of them shown.
+    assert "该事项不在您的办理范围内" in page.inner_text("main") and page.get_by_role("alert").is_visible()
     haidian.check("wrong-district-task")
     page = haidian.goto(f"/units/{waiting_unit['wid']}")
-    assert "未找到该单位" in page.inner_text("main")
+    assert "该单位不属于您所在的区" in page.inner_text("main") and "北京受测示例有限公司" not in page.inner_text("main")
     unchanged(stack, waiting_unit)
 
 
@@ -111,7 +112,7 @@ def test_an_enterprise_cannot_read_or_act_on_another_enterprises_unit(
     page.get_by_label("工商变更完成日期").fill("2026-11-01")
     page.get_by_role("button", name="提交").click()
     alert = page.get_by_role("alert").inner_text()
-    assert "只有该单位可以提交" in alert and "未作任何更改" in alert
+    assert "只有该单位本身可以提交" in alert and "未作任何更改" in alert
     assert page.get_by_label("新名称").input_value() == "北京冒名顶替有限公司"
     other.check("other-enterprise-rename", ("desktop", "phone"))
     unchanged(stack, waiting_unit)

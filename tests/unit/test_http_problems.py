@@ -83,6 +83,10 @@ async def test_405_names_every_method_the_path_answers() -> None:
 async def test_a_fixed_path_taken_by_a_templated_route_still_answers_405() -> None:
     r = await call("GET", "/units/auto-listings")
     assert r.status_code == 405 and r.headers["allow"] == "POST"
+    # A method no route has at all (Starlette's own 405): the fixed path's Allow still leaves the templated GET out.
+    for method in ("OPTIONS", "DELETE"):
+        r = await call(method, "/units/auto-listings")
+        assert r.status_code == 405 and r.headers["allow"] == "POST", method
     assert (await call("GET", "/units/unit-7")).json() == {"id": "unit-7"}
     bad = await call("GET", "/units/nonsense")  # no fixed path: the parameter is simply wrong
     assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "$.unit_id"
