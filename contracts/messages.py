@@ -138,3 +138,19 @@ class NoticeReceived(Envelope):
     uscc: str = Field(description="The unit it is about.")
     district: str | None = Field(default=None, description="The district, when a district reported it.")
     notice: dict[str, Any] = Field(description="The notice as stored (one of the kinds in contracts.notices).")
+
+
+class RulebookPublished(Envelope):
+    """The bureau published a rulebook edition: from its effective date, declarations are scored by it.
+
+    The audit service records it (who, why, which version); scoring reloads its rules.
+    """
+
+    TYPE: ClassVar[str] = "rulebook.published"
+
+    scheme: Scheme = Field(description="The scheme.")
+    edition: str = Field(description="The edition's name.")
+    effective_from: date = Field(description="The first as-of date it scores.")
+    version: str = Field(description="Its content hash (with the benchmark edition in force on that date).")
+    reason: str = Field(description="Why, in the bureau's words.")
+    changes: list[str] = Field(default_factory=list, description="What changed against the edition it follows.")

@@ -104,6 +104,13 @@ def _scoring() -> Any:
     return cli
 
 
+def scoring_commands() -> Any:
+    # Parsers only (argparse); each command imports its work when it runs.
+    from services.scoring import commands
+
+    return commands
+
+
 def _audit() -> Any:
     from services.audit import cli
 
@@ -154,6 +161,8 @@ def main(argv: list[str] | None = None) -> None:
     rules_test = rules_sub.add_parser("test", help="run the cases next to the rulebooks (engine and reference)")
     rules_test.add_argument("--rules", type=Path)
     rules_test.set_defaults(func=lambda a: _scoring().cmd_rules_test(a.rules))
+    scoring_commands().add_rules_commands(rules_sub)  # check, diff, publish, replay
+    scoring_commands().add_commands(sub)  # advise, whatif, registry
 
     tmpl = sub.add_parser("template", help="write a fillable .xlsx workbook of a scheme's form")
     tmpl.add_argument("scheme", help="grading | green-factory | beautiful-factory")

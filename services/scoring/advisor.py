@@ -287,7 +287,12 @@ class Advisor:
             indicator = Indicator(name=name, before=derived_before[name], after=derived_after[name])
         shown = [self._change(n, data.get(n), v) for n, v in opt.changes.items() if v != data.get(n)]
         gain_item = mine_after - (mine_before or ZERO)
-        text = "，".join(f"{c.label_zh} {c.before_text} → {c.after_text}" for c in shown)
+        text = "，".join(
+            f"{c.label_zh}：{c.after_text}"
+            if isinstance(c.after, list)
+            else f"{c.label_zh} {c.before_text} → {c.after_text}"
+            for c in shown
+        )
         text += f"，+{_points(gain_item)} 分，{_clause(opt.item.basis)}"
         if result.total - base.total != gain_item:
             text += f"（总分 {base.total} → {result.total}）"
@@ -445,8 +450,10 @@ class Advisor:
             direction = 1 if end > start else -1
 
             def moved(x: Decimal, o: _Option = o, direction: int = direction) -> dict[str, Any]:
-                return {n: _json_number(max(_number(data.get(n)), x) if direction > 0 else min(_number(data.get(n)), x))
-                        for n in o.lever.names}  # fmt: skip
+                return {
+                    n: _json_number(max(_number(data.get(n)), x) if direction > 0 else min(_number(data.get(n)), x))
+                    for n in o.lever.names
+                }
 
             def ok(x: Decimal, others: list[_Option] = others, moved: Callable[..., dict[str, Any]] = moved) -> bool:
                 return goal.reached(kernel.score(as_of, {**combined(others), **moved(x)}))
@@ -466,12 +473,26 @@ class Advisor:
         out = []
         for item in base.items:
             if item.status == "needs_expert":
-                out.append(Blocker(kind="expert", code=item.id, clause=item.basis, points_at_stake=item.max,
-                                   detail_zh=f"{item.name_zh}：{item.explanation}"))  # fmt: skip
+                out.append(
+                    Blocker(
+                        kind="expert",
+                        code=item.id,
+                        clause=item.basis,
+                        points_at_stake=item.max,
+                        detail_zh=f"{item.name_zh}：{item.explanation}",
+                    )
+                )
             elif item.status == "missing_input":
                 names = "、".join(self.data.info(m).zh for m in item.missing)
-                out.append(Blocker(kind="missing_input", code=item.id, clause=item.basis, points_at_stake=item.max,
-                                   detail_zh=f"{item.name_zh}：缺少 {names}，补充后方可评分"))  # fmt: skip
+                out.append(
+                    Blocker(
+                        kind="missing_input",
+                        code=item.id,
+                        clause=item.basis,
+                        points_at_stake=item.max,
+                        detail_zh=f"{item.name_zh}：缺少 {names}，补充后方可评分",
+                    )
+                )
         until = self._veto_dates(as_of, data)
         for v in base.vetoes:
             if v.code == "gate":
@@ -489,8 +510,11 @@ class Advisor:
                 detail += "；事项仍在持续，结束后按考察期计算"
             else:
                 detail += "；与填报的答复有关，情况改变后重新申报"
-            out.append(Blocker(kind="veto", code=v.code, clause=v.clause, detail_zh=detail, until=when,
-                               overridable=v.overridable))  # fmt: skip
+            out.append(
+                Blocker(
+                    kind="veto", code=v.code, clause=v.clause, detail_zh=detail, until=when, overridable=v.overridable
+                )
+            )
         return out
 
     def _veto_dates(self, as_of: date, data: dict[str, Any]) -> dict[tuple[str, str], date]:
@@ -648,8 +672,10 @@ def _nice(
     exponent = math.floor(math.log10(abs(float(x))))
     for digits in (2, 3, 4, 5, 6, 8):
         step = Decimal(1).scaleb(exponent - digits + 1)
-        for candidate in (x.quantize(step, rounding=ROUND_HALF_UP), x.quantize(step, rounding=ROUND_HALF_UP) +
-                          direction * step):  # fmt: skip
+        for candidate in (
+            x.quantize(step, rounding=ROUND_HALF_UP),
+            x.quantize(step, rounding=ROUND_HALF_UP) + direction * step,
+        ):
             if upper is not None and candidate > upper:
                 continue
             if candidate >= 0 and abs(candidate - x) <= change * Decimal("0.02") and ok(candidate):
@@ -710,8 +736,11 @@ def _cheapest(groups: list[list[_Option]], goal: _Goal, base: Score) -> list[_Op
 
 def _fixes(o: _Option) -> set[str]:
     """Rows this option brings to their requirement."""
-    return {o.item.id} if o.item.id not in o.score.failing_basic and f"requirement:{o.item.id}" not in o.score.vetoes \
-        else set()  # fmt: skip
+    return (
+        {o.item.id}
+        if o.item.id not in o.score.failing_basic and f"requirement:{o.item.id}" not in o.score.vetoes
+        else set()
+    )
 
 
 def _engine_reaches(goal: _Goal, result: Evaluation) -> bool:

@@ -346,6 +346,10 @@ class EditionKernel:
         decided: Decided = decide_item(item, facts, scored)
         return decided.status, decided.points, tuple(decided.flags)
 
+    def not_reading(self, names: set[str]) -> frozenset[str]:
+        """Items that read none of ``names``: their outcome cannot change when only those inputs do."""
+        return frozenset(i for i, reads in self._reads.items() if not names & set(reads))
+
     # ----- one fact or item of one declaration (the advisor's search) -----------------------
 
     def unit(self, as_of: date, data: Mapping[str, Any]) -> UnitView:
@@ -513,11 +517,12 @@ def pinned_library(library: RuleLibrary, scheme: Scheme, edition: Edition) -> Ru
     book = library.rulebook(scheme)
     pinned = edition.model_copy(update={"effective_from": date.min})
     rulebooks = {**library.rulebooks, scheme: book.model_copy(update={"editions": [pinned]})}
-    return RuleLibrary(rulebooks, library.eligibility, list(_benchmark_editions(library)))
+    return RuleLibrary(rulebooks, library.eligibility, benchmark_editions(library))
 
 
-def _benchmark_editions(library: RuleLibrary) -> list[BenchmarkEdition]:
-    return list(library._benchmarks)  # noqa: SLF001 - the library keeps its benchmark editions private
+def benchmark_editions(library: RuleLibrary) -> list[BenchmarkEdition]:
+    """Every benchmark edition of ``library`` (to build a library beside it)."""
+    return list(library._benchmarks)  # noqa: SLF001 - the library offers no public accessor
 
 
 class BatchScorer:

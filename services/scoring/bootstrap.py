@@ -1,19 +1,18 @@
-"""Scoring's composition root: the engine workers, database, broker and a health endpoint."""
+"""Scoring's composition root: the engine workers, the rules it holds, database, broker and its HTTP API."""
 
 from __future__ import annotations
 
 import asyncio
 
-from fastapi import FastAPI
-
 from greenfab.db import Database, create_tables, make_engine
 from greenfab.health import add_health_route
-from greenfab.http import install_problem_handlers
 from greenfab.messaging import connect_or_fail, ensure_streams, make_broker
 from greenfab.service import bounded, stop_broker
-from services.scoring import consumers
+from services.scoring import api, consumers
+from services.scoring.rulebooks import Rulebooks
 from services.scoring.settings import ScoringSettings
 from services.scoring.tables import ScoringBase
+from services.scoring.whatif import WhatIfRunner
 from services.scoring.worker import EnginePool
 
 
@@ -24,10 +23,11 @@ class ScoringService:
         self.settings = settings
         self.db = Database(make_engine(settings.database_url))
         self.pool = EnginePool(settings.rules_dir, settings.engine_processes)
+        self.rules = Rulebooks(settings.rules_dir)
+        self.runner = WhatIfRunner(settings.rules_dir)
         self.broker = make_broker(settings.nats_servers, "greenfab-scoring", settings.max_deliveries)
-        consumers.register(self.broker, self.db, self.pool, settings.max_deliveries)
-        self.app = FastAPI(title="greenfab scoring", version="1.0.0", description="Scoring service health. 评分服务。")
-        install_problem_handlers(self.app)
+        announce = consumers.register(self.broker, self.db, self.pool, settings.max_deliveries, self.rules)
+        self.app = api.build_app(self.db, self.pool, self.rules, settings.auth_secret, announce, self.runner)
         add_health_route(self.app, self.name, self.broker, self.db)
 
     async def start(self) -> None:
@@ -40,6 +40,7 @@ class ScoringService:
     async def stop(self) -> None:
         await stop_broker(self.broker)
         self.pool.close()
+        self.runner.close()
         await bounded("closing the database", self.db.close())
 
 

@@ -22,13 +22,17 @@ from contracts.schemes import Scheme
 log = logging.getLogger(__name__)
 
 _engine: Any = None
+_rules_dir: str = ""
+_advisor: Any = None
+_replayers: dict[str, Any] = {}
 
 
 def _init(rules_dir: str) -> None:
-    global _engine
+    global _engine, _rules_dir
     from services.scoring.engine import RulesEngine
 
     _engine = RulesEngine.from_dir(Path(rules_dir))
+    _rules_dir = rules_dir
 
 
 def evaluate_in_worker(
@@ -37,6 +41,34 @@ def evaluate_in_worker(
     """Runs in the worker: one evaluation, returned as JSON-able data."""
     points = {k: Decimal(v) for k, v in (expert_points or {}).items()}
     result: Evaluation = _engine.evaluate(Scheme(scheme), date.fromisoformat(as_of), data, points)
+    return result.model_dump(mode="json")
+
+
+def advise_in_worker(
+    scheme: str, as_of: str, data: dict[str, Any], level: int | None, target: str | None
+) -> dict[str, Any]:
+    """Runs in the worker: the advisor over this worker's engine (its proposals are scored by durable_rules)."""
+    global _advisor
+    from services.scoring.advice_data import AdviceData
+    from services.scoring.advisor import Advisor
+
+    if _advisor is None:
+        _advisor = Advisor(_engine.library, AdviceData.load(Path(_rules_dir)), _engine)
+    advice = _advisor.advise(
+        Scheme(scheme), date.fromisoformat(as_of), data, level=level, target=Decimal(target) if target else None
+    )
+    return dict(advice.model_dump(mode="json"))
+
+
+def replay_in_worker(snapshot: dict[str, Any], as_of: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Runs in the worker: the declaration scored by durable_rules under exactly the snapshot's rules."""
+    from services.scoring.editions import Snapshot
+    from services.scoring.engine import RulesEngine
+
+    snap = Snapshot.model_validate(snapshot)
+    if snap.version not in _replayers:
+        _replayers[snap.version] = RulesEngine(snap.library())
+    result: Evaluation = _replayers[snap.version].evaluate(snap.scheme, date.fromisoformat(as_of), data)
     return result.model_dump(mode="json")
 
 
@@ -83,6 +115,25 @@ class EnginePool:
                     pool.shutdown(wait=False, cancel_futures=True)
                     self._pool = self._new_pool()
         raise EngineCrashed("the rules engine process crashed twice on this declaration; it was not scored")
+
+    async def run(self, fn: Any, *args: Any) -> Any:
+        """``fn(*args)`` in a worker (a module-level function); restarted and tried once more if the worker dies."""
+        loop = asyncio.get_running_loop()
+        for attempt in (1, 2):
+            pool = self._pool
+            try:
+                return await loop.run_in_executor(pool, fn, *args)
+            except BrokenProcessPool:
+                log.error("scoring worker died (try %d of 2); restarting it", attempt)
+                if self._pool is pool:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    self._pool = self._new_pool()
+        raise EngineCrashed("the rules engine process crashed twice on this request")
+
+    def reload(self) -> None:
+        """New workers that read the rules folder again (after a publication); work in flight finishes on the old."""
+        old, self._pool = self._pool, self._new_pool()
+        old.shutdown(wait=False, cancel_futures=False)
 
     def warm_up(self) -> None:
         """Start the workers now rather than on the first declaration."""
