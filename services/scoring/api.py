@@ -38,7 +38,7 @@ from greenfab.db import Database
 from greenfab.http import CurrentPrincipal, ProblemError, problem_response, problem_responses, service_app
 from services.scoring import store, whatif, whatif_report
 from services.scoring.domain.facts import InputError
-from services.scoring.domain.rulebook import UnknownEdition
+from services.scoring.domain.rulebook import Edition, UnknownEdition
 from services.scoring.editions import Draft, PublishRefused, parse_draft
 from services.scoring.editions import Problem as RuleProblemData
 from services.scoring.rulebooks import Rulebooks
@@ -175,18 +175,18 @@ def build_app(
         only). Publishes nothing, writes nothing to any unit. ``format=html`` gives the report page with its
         pictures, ``format=csv`` the units that change level or pass."""
         require(who, "bureau")
-        drafts = {}
+        drafts: dict[Scheme, Edition] = {}
         for d in body.drafts:
             draft = draft_of(d)
             problems = rules.checker.check(draft, only=draft.edition(d.edition).edition)
             if problems:
                 raise _refused("草案未通过检查，不进行模拟 / The draft fails its check; no what-if", problems)
             assert draft.rulebook is not None
-            drafts[draft.rulebook.scheme.value] = draft.edition(d.edition).model_dump(mode="json")
+            drafts[draft.rulebook.scheme] = draft.edition(d.edition)
         if runner.lock.locked():
             raise ProblemError(409, "已有政策模拟在运行 / A what-if is already running", "try again when it is done")
         async with runner.lock:
-            lines = await store.latest_declarations(db, {Scheme(s) for s in drafts})
+            lines = await store.latest_declarations(db, set(drafts))
             report = await runner.run(drafts, lines, body.limit)
         if format == "html":
             return HTMLResponse(whatif_report.page(report))

@@ -556,10 +556,33 @@ def snapshot(library: RuleLibrary, scheme: Scheme, edition: Edition, as_of: date
     return Snapshot(
         version=library.version(edition, benchmarks),
         scheme=scheme,
-        edition=edition.model_dump(mode="json"),
-        benchmarks=benchmarks.model_dump(mode="json"),
-        eligibility=library.eligibility.model_dump(mode="json"),
+        edition=plain(edition),
+        benchmarks=plain(benchmarks),
+        eligibility=plain(library.eligibility),
     )
+
+
+def plain(value: Any) -> Any:
+    """Rule data as JSON that validates back to the same models: numbers stay numbers.
+
+    (pydantic's JSON mode writes Decimals as strings, and a condition's constant may be a number or a
+    word: "5" would come back as the word "5".)
+    """
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="python")
+    if isinstance(value, bool) or value is None or isinstance(value, str | int):
+        return value
+    if isinstance(value, Decimal):
+        # The rulebooks' numbers come from YAML: 3 and 3.0 read back as they were written, so must be written so.
+        exponent = value.as_tuple().exponent
+        return int(value) if isinstance(exponent, int) and exponent >= 0 else float(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
 
 
 # ----- publishing --------------------------------------------------------------------------------
@@ -602,8 +625,8 @@ def append_edition(path: Path, edition: Edition) -> None:
     back; if it does not hold the edition exactly, the old text is restored and ValueError raised.
     """
     before = path.read_text(encoding="utf-8")
-    block = yaml.safe_dump([edition.model_dump(mode="json", exclude_defaults=True)], allow_unicode=True,
-                           sort_keys=False, width=120)  # fmt: skip
+    data = plain(edition.model_dump(mode="python", exclude_defaults=True))
+    block = yaml.safe_dump([data], allow_unicode=True, sort_keys=False, width=120)
     indented = "".join(f"  {line}" if line.strip() else line for line in block.splitlines(keepends=True))
     stamp = (
         f"\n  # Published {date.today().isoformat()}: edition {edition.edition}, effective {edition.effective_from}.\n"

@@ -7,9 +7,10 @@ average). Then, around every boundary:
 
 - item boundaries: an input compared with a constant (50 %, 95 %, ≥ 3 products …) is put on it, or
   a hair either side, now and then;
-- total boundaries: a third of grading and green-factory units are tuned (by the renewable-energy
-  share, or the solid-waste utilisation) to a total on a level threshold or the pass mark, or on
-  another whole number, exactly (when every other item scores a short decimal) or a hair either side;
+- total boundaries: two in five grading and green-factory units are tuned (by the renewable-energy
+  share, or the solid-waste utilisation) to a total on a level threshold or the pass mark, a few points
+  either side of one, or another whole number: exactly (when every other item scores a short decimal)
+  or a hair either side;
 - events inside and outside the eligibility windows, and now and then a missing input.
 
 Deterministic for a seed. Writes JSON lines: uscc, enterprise_name, district, scheme, declared_on, data.
@@ -102,13 +103,13 @@ class Generator:
         benchmarks = self.library.benchmarks_for(as_of)
         covered = self._covered(scheme, edition, benchmarks)
         industry = rng.choice(covered) if covered and rng.random() < 0.92 else rng.choice(UNBENCHMARKED)
-        nice = rng.random() < 0.15
+        nice = rng.random() < 0.25
         make = {Scheme.GRADING: self._grading, Scheme.GREEN_FACTORY: self._green, Scheme.BEAUTIFUL_FACTORY: self._bf}
         data = make[scheme](industry, benchmarks, nice)
         data["industry_code"] = industry
         self._item_boundaries(edition, data)
         kernel = self.scorer.kernel(scheme, edition)
-        if scheme != Scheme.BEAUTIFUL_FACTORY and rng.random() < 0.33:
+        if scheme != Scheme.BEAUTIFUL_FACTORY and rng.random() < 0.4:
             self._total_boundary(kernel, edition, as_of, data, exact=nice)
         if rng.random() < 0.04:
             data["events"] = self._events(as_of)
@@ -361,7 +362,9 @@ class Generator:
         marks = [t.min_total for t in edition.levels.thresholds if t.min_total > 0] if edition.levels else []
         if edition.passing is not None:
             marks.append(edition.passing.min_total)
-        target = rng.choice(marks) if rng.random() < 0.6 else Decimal(rng.randint(50, 100))
+        # On a threshold, a few points either side (where a draft would move it), or any whole number.
+        near = rng.choice([0, 0, 0, -3, -2, -1, 1, 2, 3, 5])
+        target = rng.choice(marks) + near if rng.random() < 0.7 else Decimal(rng.randint(50, 100))
         offset = (
             Decimal(0)
             if exact

@@ -135,10 +135,9 @@ def _moved(before: Score, after: Score) -> tuple[tuple[str, Decimal | None, Deci
 _worker: Rescorer | None = None
 
 
-def _init(rules_dir: str, drafts: dict[str, dict[str, Any]]) -> None:
+def _init(rules_dir: str, drafts: dict[Scheme, Edition]) -> None:
     global _worker
-    library = RuleLibrary.load(Path(rules_dir))
-    _worker = Rescorer(library, {Scheme(s): Edition.model_validate(e) for s, e in drafts.items()})
+    _worker = Rescorer(RuleLibrary.load(Path(rules_dir)), drafts)
 
 
 def _chunk(lines: list[str]) -> list[Outcome | None]:
@@ -182,12 +181,12 @@ def rescore_all(
                 progress(len(out))
             yield from out
         return
-    serial = {s.value: e.model_dump(mode="json") for s, e in drafts.items()}
+    # Editions cross as pickled models: their JSON would read "5" back as a word, not the number 5.
     with ProcessPoolExecutor(
         max_workers=processes,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init,
-        initargs=(str(rules_dir), serial),
+        initargs=(str(rules_dir), drafts),
     ) as pool:
         pending: set[Future[list[Outcome | None]]] = set()
         for batch in _chunks(lines, CHUNK):
@@ -383,13 +382,12 @@ def _current(library: RuleLibrary, scheme: Scheme) -> Edition | None:
         return None
 
 
-def report_job(rules_dir: str, drafts: dict[str, dict[str, Any]], lines: list[str], limit: int) -> dict[str, Any]:
+def report_job(rules_dir: str, drafts: dict[Scheme, Edition], lines: list[str], limit: int) -> dict[str, Any]:
     """A whole what-if in one process (the scoring API runs it away from its event loop): the report as JSON."""
     started = time.perf_counter()
     library = RuleLibrary.load(Path(rules_dir))
-    editions = {Scheme(s): Edition.model_validate(e) for s, e in drafts.items()}
-    outcomes = rescore_all(Path(rules_dir), editions, lines, processes=1)
-    return build_report(outcomes, editions, library, started, limit).model_dump(mode="json")
+    outcomes = rescore_all(Path(rules_dir), drafts, lines, processes=1)
+    return build_report(outcomes, drafts, library, started, limit).model_dump(mode="json")
 
 
 class WhatIfRunner:
@@ -400,7 +398,7 @@ class WhatIfRunner:
         self._pool: ProcessPoolExecutor | None = None
         self.lock = asyncio.Lock()
 
-    async def run(self, drafts: dict[str, dict[str, Any]], lines: list[str], limit: int) -> WhatIfReport:
+    async def run(self, drafts: dict[Scheme, Edition], lines: list[str], limit: int) -> WhatIfReport:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
         loop = asyncio.get_running_loop()
