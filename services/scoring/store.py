@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select as select_columns
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import load_only
 from sqlmodel import col, select
 
 from contracts.envelope import utcnow
@@ -43,31 +43,42 @@ async def latest_declarations(db: Database, schemes: set[Scheme] | None = None) 
 
     Only the columns a what-if reads are loaded (not the stored evaluations).
     """
-    columns = [
-        col(StoredEvaluation.uscc),
-        col(StoredEvaluation.scheme),
-        col(StoredEvaluation.declared_on),
-        col(StoredEvaluation.created_at),
-        col(StoredEvaluation.district),
-        col(StoredEvaluation.enterprise_name),
-        col(StoredEvaluation.data),
-    ]
-    query = select_columns(*columns).where(col(StoredEvaluation.data).is_not(None)).order_by(*_LATEST)
+    wanted = (
+        StoredEvaluation.uscc,
+        StoredEvaluation.scheme,
+        StoredEvaluation.declared_on,
+        StoredEvaluation.created_at,
+        StoredEvaluation.district,
+        StoredEvaluation.enterprise_name,
+        StoredEvaluation.data,
+    )
+    query = (
+        select(StoredEvaluation)
+        .options(load_only(*(cast(Any, c) for c in wanted)))
+        .where(col(StoredEvaluation.data).is_not(None))
+        .order_by(*_LATEST)
+    )
     if schemes:
         query = query.where(col(StoredEvaluation.scheme).in_([s.value for s in schemes]))
     async with db.session() as s:
-        rows = (await s.execute(query)).all()
+        rows = (await s.exec(query)).all()
     return list(_first_per_unit(rows))
 
 
-def _first_per_unit(rows: Any) -> Iterator[str]:
+def _first_per_unit(rows: Iterable[StoredEvaluation]) -> Iterator[str]:
     seen: tuple[str, str] | None = None
-    for uscc, scheme, declared_on, _, district, name, data in rows:
-        if (uscc, scheme) == seen:
+    for row in rows:
+        if (row.uscc, row.scheme) == seen or row.declared_on is None:
             continue
-        seen = (uscc, scheme)
-        unit = {"uscc": uscc, "scheme": scheme, "declared_on": declared_on.isoformat(), "district": district,
-                "enterprise_name": name, "data": data}  # fmt: skip
+        seen = (row.uscc, row.scheme)
+        unit = {
+            "uscc": row.uscc,
+            "scheme": row.scheme,
+            "declared_on": row.declared_on.isoformat(),
+            "district": row.district,
+            "enterprise_name": row.enterprise_name,
+            "data": row.data,
+        }
         yield json.dumps(unit, ensure_ascii=False, default=str)
 
 
