@@ -47,13 +47,28 @@ async def scoring(nats: Nats, database_url: str, tmp_path: Path) -> AsyncIterato
 async def declare(nats: Nats, n: int, declared_on: date, expected: int) -> dict[str, Any]:
     broker = make_broker([nats.url], "test", 5)
     await broker.connect()
-    await publish(broker, subjects.SUBMISSION_RECEIVED, SubmissionReceived(
-        id=f"msg-{n}", correlation_id=f"corr-{n}", actor=Actor(role="enterprise", subject=USCC, scope=USCC),
-        submission_id=f"sub-{n}", scheme=Scheme.GRADING, uscc=USCC, enterprise_name=EXAMPLE["enterprise_name"],
-        district="大兴区", declared_on=declared_on, data=EXAMPLE["data"]))  # fmt: skip
+    await publish(
+        broker,
+        subjects.SUBMISSION_RECEIVED,
+        SubmissionReceived(
+            id=f"msg-{n}",
+            correlation_id=f"corr-{n}",
+            actor=Actor(role="enterprise", subject=USCC, scope=USCC),
+            submission_id=f"sub-{n}",
+            scheme=Scheme.GRADING,
+            uscc=USCC,
+            enterprise_name=EXAMPLE["enterprise_name"],
+            district="大兴区",
+            declared_on=declared_on,
+            data=EXAMPLE["data"],
+        ),
+    )
     await broker.stop()
-    evaluations = [m for m in await stream_messages(nats.url, subjects.EVALUATIONS.name, at_least=expected)
-                   if m["type"] == "evaluation.completed"]  # fmt: skip
+    evaluations = [
+        m
+        for m in await stream_messages(nats.url, subjects.EVALUATIONS.name, at_least=expected)
+        if m["type"] == "evaluation.completed"
+    ]
     return next(m for m in evaluations if m["submission_id"] == f"sub-{n}")
 
 
@@ -83,9 +98,13 @@ async def test_advice_whatif_publish_and_replay(scoring: ScoringService, nats: N
         advice = mine.json()
         assert advice["uscc"] == USCC and advice["district"] == "大兴区" and advice["submission_id"] == "sub-1"
         assert advice["plan"]["reaches_target"] and advice["target"]["level"] == first["evaluation"]["level"] + 1
-        for who, status in ((bearer("district", "大兴区"), 200), (bearer("bureau"), 200),
-                            (bearer("district", "海淀区"), 404), (bearer("enterprise", "91110108MA01XK3T2Q"), 404)):
-            assert (await client.get(path, headers=who)).status_code == status, who  # fmt: skip
+        for who, status in (
+            (bearer("district", "大兴区"), 200),
+            (bearer("bureau"), 200),
+            (bearer("district", "海淀区"), 404),
+            (bearer("enterprise", "91110108MA01XK3T2Q"), 404),
+        ):
+            assert (await client.get(path, headers=who)).status_code == status, who
         assert (await client.get(path)).status_code == 401
         bad = await client.get("/v1/units/not-a-uscc/advice", headers=bearer("bureau"))
         assert bad.status_code == 422
@@ -96,8 +115,9 @@ async def test_advice_whatif_publish_and_replay(scoring: ScoringService, nats: N
         # The what-if: bureau only; a draft failing its check never runs; nothing is written.
         request = {"drafts": [{"rulebook": draft(79)}]}
         assert (await client.post("/v1/whatif", json=request, headers=bearer("district", "大兴区"))).status_code == 403
-        failing = await client.post("/v1/whatif", json={"drafts": [{"rulebook": draft(79, broken=True)}]},
-                                    headers=bearer("bureau"))  # fmt: skip
+        failing = await client.post(
+            "/v1/whatif", json={"drafts": [{"rulebook": draft(79, broken=True)}]}, headers=bearer("bureau")
+        )
         assert failing.status_code == 422 and any("GR-15" in e["path"] for e in failing.json()["errors"])
         ran = await client.post("/v1/whatif", json=request, headers=bearer("bureau"))
         assert ran.status_code == 200, ran.text
@@ -109,9 +129,14 @@ async def test_advice_whatif_publish_and_replay(scoring: ScoringService, nats: N
 
         # Publishing: bureau only, checked, then declarations from its date are scored by it.
         today = date.today()
-        publish_body = {"rulebook": draft(79), "effective_from": today.isoformat(), "reason": "试行：四级门槛调整为79分"}
-        assert (await client.post("/v1/rulebooks/publish", json=publish_body,
-                                  headers=bearer("district", "大兴区"))).status_code == 403  # fmt: skip
+        publish_body = {
+            "rulebook": draft(79),
+            "effective_from": today.isoformat(),
+            "reason": "试行：四级门槛调整为79分",
+        }
+        assert (
+            await client.post("/v1/rulebooks/publish", json=publish_body, headers=bearer("district", "大兴区"))
+        ).status_code == 403
         backdated = {**publish_body, "effective_from": "2020-01-01"}
         refused = await client.post("/v1/rulebooks/publish", json=backdated, headers=bearer("bureau"))
         assert refused.status_code == 422 and "past" in refused.text
@@ -121,9 +146,14 @@ async def test_advice_whatif_publish_and_replay(scoring: ScoringService, nats: N
         rows = (await client.get("/v1/rulebooks", headers=bearer("auditor"))).json()
         row = next(r for r in rows if r["edition"] == "2026-draft")
         assert row["published_by"] == "bureau" and row["version"] == version
-        announced = [m for m in await stream_messages(nats.url, subjects.EVALUATIONS.name, at_least=2)
-                     if m["type"] == "rulebook.published"]  # fmt: skip
-        assert announced and announced[0]["reason"] == publish_body["reason"] and announced[0]["actor"]["role"] == "bureau"
+        announced = [
+            m
+            for m in await stream_messages(nats.url, subjects.EVALUATIONS.name, at_least=2)
+            if m["type"] == "rulebook.published"
+        ]
+        assert (
+            announced and announced[0]["reason"] == publish_body["reason"] and announced[0]["actor"]["role"] == "bureau"
+        )
         second = await declare(nats, 2, today, 3)
         assert second["evaluation"]["edition"] == "2026-draft" and second["evaluation"]["level"] == 4
 
