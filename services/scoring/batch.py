@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from itertools import pairwise
 from typing import Any
 
 from contracts.evaluation import Evaluation
@@ -37,13 +38,14 @@ from services.scoring.domain.rulebook import (
     Case,
     Edition,
     Item,
+    Outcome,
     Part,
     Rulebook,
     RuleLibrary,
 )
 from services.scoring.domain.vetoes import answers, applies, input_vetoes
 
-ZERO = Decimal(0)
+ZERO, ONE = Decimal(0), Decimal(1)
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "lt": operator.lt,
     "lte": operator.le,
@@ -105,12 +107,101 @@ class FactRule:
     shares: frozenset[str]
     derive: tuple[tuple[str, Expression], ...]
     cases: tuple[tuple[tuple[_Condition, ...], Case], ...]
+    arithmetic: tuple[_Arithmetic | None, ...]  # per case: its outcome's numbers, or None (the domain computes it)
     booleans: frozenset[str]
     words: Mapping[str, frozenset[str]]
 
     @property
     def key(self) -> str:
         return self.item.id if self.part is None else f"{self.item.id}{self.part.id}"
+
+
+@dataclass(frozen=True)
+class _Arithmetic:
+    """An outcome's numbers, to compute its points without its explanation (outcomes.apply builds both)."""
+
+    kind: str  # expert | full | points | linear | inverse
+    flag: str | None
+    points: Decimal = ZERO
+    of: str = ""
+    low: Decimal = ZERO
+    span: Decimal = ZERO  # linear: full_at - zero_at; inverse: the numerator
+
+
+_OUTCOME_FIELDS = {"points", "full", "linear", "inverse", "expert", "flag", "explain"}
+
+
+def _arithmetic(outcome: Outcome) -> _Arithmetic | None:
+    """The outcome's numbers when its shape is one this module knows; None hands it to outcomes.apply."""
+    if set(type(outcome).model_fields) - _OUTCOME_FIELDS:
+        return None  # the rulebook model grew a kind of outcome: the domain's formula decides it
+    if outcome.expert is not None:
+        return _Arithmetic("expert", outcome.flag)
+    if outcome.full:
+        return _Arithmetic("full", outcome.flag)
+    if outcome.points is not None:
+        return _Arithmetic("points", outcome.flag, points=outcome.points)
+    if outcome.linear is not None and set(outcome.linear) == {"of", "zero_at", "full_at"}:
+        low, high = Decimal(str(outcome.linear["zero_at"])), Decimal(str(outcome.linear["full_at"]))
+        return _Arithmetic("linear", outcome.flag, of=outcome.linear["of"], low=low, span=high - low)
+    if outcome.inverse is not None and set(outcome.inverse) == {"of", "numerator"}:
+        numerator = Decimal(str(outcome.inverse["numerator"]))
+        return _Arithmetic("inverse", outcome.flag, of=outcome.inverse["of"], span=numerator)
+    return None
+
+
+def _apply(a: _Arithmetic, fields: dict[str, Any], top: Decimal) -> outcomes.Scored:
+    # Mirrors outcomes.apply's arithmetic exactly (the differential test holds them equal), without the text.
+    if a.kind == "expert":
+        return outcomes.Scored("needs_expert", None, "", a.flag)
+    if a.kind == "full":
+        return outcomes.Scored("scored", top, "", a.flag)
+    if a.kind == "points":
+        return outcomes.Scored("scored", min(a.points, top), "", a.flag)
+    v = Decimal(fields[a.of])
+    if a.kind == "linear":
+        share = max(ZERO, min(ONE, (v - a.low) / a.span))
+        return outcomes.Scored("scored", top * share, "", a.flag)
+    return outcomes.Scored("scored", min(top, a.span / v) if v else top, "", a.flag)
+
+
+_POSITION_PARAMS = {"indicator", "direction", "mode", "strict"}
+_POSITION_MODES = {"position", "not_worse_than_average", "better_than_top20"}
+
+
+def _position(item: Item, value: Decimal, benchmarks: BenchmarkEdition, industry: str | None) -> outcomes.Scored | None:
+    """D-IND's points as outcomes.industry_position computes them, without the text; None: a shape it does not know."""
+    params = item.params
+    if set(params) - _POSITION_PARAMS or params.get("mode", "position") not in _POSITION_MODES:
+        return None
+    bench = benchmarks.industries.get(industry or "", {}).get(params["indicator"])
+    if bench is None:
+        return outcomes.Scored("needs_expert", None, "")
+    avg, top20, lead = bench["average"], bench["top20"], bench["leading"]
+    higher = params["direction"] == "higher_is_better"
+    sign = ONE if higher else -ONE
+    x = sign * value
+    floor = sign * (avg / 2 if higher else avg * 2)
+    anchors = [(floor, ZERO), (sign * avg, Decimal("0.6")), (sign * top20, Decimal("0.8")), (sign * lead, ONE)]
+    if x >= anchors[-1][0]:
+        share = ONE
+    elif x <= floor:
+        share = ZERO
+    else:
+        share = next(
+            s0 + (s1 - s0) * (x - x0) / (x1 - x0)
+            for (x0, s0), (x1, s1) in pairwise(anchors)
+            if x0 <= x <= x1 and x1 != x0
+        )
+    mode = params.get("mode", "position")
+    if mode == "not_worse_than_average":
+        met = x > sign * avg if params.get("strict") else x >= sign * avg
+        return outcomes.Scored("scored", item.max if met else ZERO, "", None if met else "unmet")
+    if mode == "better_than_top20":
+        better = x > sign * top20 if params.get("strict", True) else x >= sign * top20
+        if not better:
+            return outcomes.Scored("scored", ZERO, "")
+    return outcomes.Scored("scored", item.max * share, "")
 
 
 def _needed(inputs: list[str], derive: dict[str, str]) -> tuple[str, ...]:
@@ -147,6 +238,7 @@ def fact_rule(item: Item, part: Part | None) -> FactRule:
         shares=frozenset(source.shares),
         derive=tuple((n, parse(e)) for n, e in source.derive.items()),
         cases=tuple(cases),
+        arithmetic=tuple(_arithmetic(case.then) for _, case in cases),
         booleans=frozenset(booleans),
         words={k: frozenset(v) for k, v in words.items()},
     )
@@ -223,6 +315,8 @@ class EditionKernel:
         self.vetoes = [v for v in library.eligibility.vetoes if applies(v, scheme)]
         self.thresholds = sorted(edition.levels.thresholds, key=lambda t: -t.min_total) if edition.levels else []
         self._memo: dict[tuple[Any, ...], tuple[str, Decimal | None, tuple[str, ...]]] = {}
+        self._pinned: RuleLibrary | None = None
+        self._splits: dict[int, tuple[frozenset[str], list[str], list[tuple[Item, list[FactRule]]]]] = {}
         self._reads = {
             item.id: tuple(dict.fromkeys(
                 [*([item.applies_if] if item.applies_if else []), *(n for r in rules for n in (*r.needed, *r.optional))]
@@ -231,7 +325,11 @@ class EditionKernel:
         }  # fmt: skip
         # Items read only as yes/no, words or boxes: their outcome is remembered by those answers.
         self._discrete = {item.id for item, rules in self.rules if _discrete(item, rules)}
-        self._members = {cat.id: [i for i, _ in self.rules if i.category == cat.id] for cat in edition.categories}
+        self._members = [
+            (cat, [(i.id, i.max) for i, _ in self.rules if i.category == cat.id]) for cat in edition.categories
+        ]
+        self._veto_rows = [i.id for i, _ in self.rules if i.requirement == "veto"]
+        self._basic_rows = [i.id for i, _ in self.rules if i.requirement == "basic"]
 
     # ----- one fact ------------------------------------------------------------------------
 
@@ -277,21 +375,27 @@ class EditionKernel:
 
     def _scored(self, rule: FactRule, fields: dict[str, Any], absent: list[str], unit: UnitView) -> outcomes.Scored:
         item = rule.item
-        # Facts carry checklists as lists (outcomes read them so); our cache keys need tuples.
-        fact = Fact(item=item, part=rule.part, fields={k: list(v) if isinstance(v, tuple) else v
-                                                       for k, v in fields.items()})  # fmt: skip
+
+        def fact() -> Fact:
+            # Facts carry checklists as lists (outcomes read them so); our cache keys need tuples.
+            return Fact(item=item, part=rule.part, fields={k: list(v) if isinstance(v, tuple) else v
+                                                           for k, v in fields.items()})  # fmt: skip
+
         if item.method == "checklist":
             boxes = fields[item.inputs[0]]
             if not isinstance(boxes, tuple) or not set(boxes) <= set(item.params["boxes"]):
                 raise _Unusual(item.inputs[0])
-            return outcomes.checklist(fact)
+            return outcomes.checklist(fact())
         if item.method == "industry_position":
-            return outcomes.industry_position(fact, unit.benchmarks, unit.industry)
+            value = fields.get("value")
+            known = _position(item, value, unit.benchmarks, unit.industry) if isinstance(value, Decimal) else None
+            return known or outcomes.industry_position(fact(), unit.benchmarks, unit.industry)
         if item.method == "expert":
             return outcomes.Scored("needs_expert", None, "")
-        for conds, case in rule.cases:
+        top = rule.part.max if rule.part is not None else item.max
+        for (conds, case), numbers in zip(rule.cases, rule.arithmetic, strict=True):
             if all(c.name in fields and _holds(c, fields[c.name]) for c in conds):
-                return outcomes.apply(case.then, fact)
+                return _apply(numbers, fields, top) if numbers is not None else outcomes.apply(case.then, fact())
         if absent:
             return outcomes.Scored("missing_input", None, "", None, tuple(absent))
         raise _Unusual(rule.key)  # no case holds: the reference names the data bug
@@ -336,6 +440,12 @@ class EditionKernel:
         read = [self._fields(r, unit.inputs) for r in rules]
         if any(r is None for r in read):
             return "missing_input", None, ()
+        if len(rules) == 1 and rules[0].part is None and read[0] is not None:
+            # One fact: its outcome is the item's (assemble.decide_item's first branches, without the text).
+            o = self._scored(rules[0], read[0][1], read[0][2], unit)
+            if o.missing:
+                return "missing_input", None, ()
+            return o.status, o.points, (o.flag,) if o.flag else ()
         facts, scored = [], {}
         for rule, got in zip(rules, read, strict=True):
             assert got is not None
@@ -397,30 +507,44 @@ class EditionKernel:
         (an item's outcome is a function of its definition and the inputs): those are taken from it.
         """
         try:
-            known = {i: same_as.outcome(i) for i in same} if same_as is not None and same_as.exact else {}
-            return self._score(as_of, data, known)
+            return self._score(as_of, data, same_as if same_as is not None and same_as.exact else None, same)
         except _Unusual:
             return self._by_reference(as_of, data)
 
-    def _score(
-        self, as_of: date, data: Mapping[str, Any], known: Mapping[str, tuple[str, Decimal | None, tuple[str, ...]]]
-    ) -> Score:
+    def _split(self, same: frozenset[str]) -> tuple[list[str], list[tuple[Item, list[FactRule]]]]:
+        """This edition's items taken from the other edition's score, and those to score."""
+        key = id(same)
+        if key not in self._splits or self._splits[key][0] is not same:
+            kept = [i.id for i, _ in self.rules if i.id in same]
+            self._splits[key] = (same, kept, [(i, r) for i, r in self.rules if i.id not in same])
+        return self._splits[key][1], self._splits[key][2]
+
+    def _score(self, as_of: date, data: Mapping[str, Any], same_as: Score | None, same: frozenset[str]) -> Score:
         events = data.get("events")
         if events is not None and events != []:
             raise _Unusual("events")  # rare: the reference reads them, reports them, or refuses them
         unit = self.unit(as_of, data)
-        points: dict[str, Decimal | None] = {}
-        statuses: dict[str, str] = {}
-        flags: dict[str, tuple[str, ...]] = {}
-        for item, rules in self.rules:
-            status, got, raised = known[item.id] if item.id in known else self._item(item, rules, unit)
-            points[item.id], statuses[item.id], flags[item.id] = got, status, raised
+        if same_as is not None:
+            kept, todo = self._split(same)
+            points = {i: same_as.points[i] for i in kept}
+            statuses = {i: same_as.statuses[i] for i in kept}
+            flags = {i: same_as.flags[i] for i in kept}
+        else:
+            todo, points, statuses, flags = self.rules, {}, {}, {}
+        for item, rules in todo:
+            points[item.id], statuses[item.id], flags[item.id] = self._outcome(item, rules, unit)
         try:
             replies = answers(self.library.eligibility, dict(data))
         except InputError as exc:
             raise _Unusual(exc.field) from exc
         vetoes = [(v.code, v.overridable) for v in self.vetoes if v.when is not None and input_vetoes(v, replies)]
         return self._totals(as_of, data, points, statuses, flags, vetoes)
+
+    def _outcome(
+        self, item: Item, rules: list[FactRule], unit: UnitView
+    ) -> tuple[Decimal | None, str, tuple[str, ...]]:
+        status, got, raised = self._item(item, rules, unit)
+        return got, status, raised
 
     def _totals(
         self,
@@ -433,22 +557,25 @@ class EditionKernel:
     ) -> Score:
         # The numbers of assemble.assemble, without building the Evaluation.
         edition = self.edition
-        for item, _ in self.rules:
-            if item.requirement == "veto" and UNMET in flags[item.id]:
-                vetoes.append((f"requirement:{item.id}", False))
-        if not gate_passes(edition, dict(data)):
+        vetoes += [(f"requirement:{i}", False) for i in self._veto_rows if UNMET in flags[i]]
+        if edition.gate is not None and not gate_passes(edition, dict(data)):
             vetoes.append(("gate", False))
+        exact = ZERO
         if edition.categories:
-            exact = ZERO
-            for cat in edition.categories:
-                members = [i for i in self._members[cat.id] if statuses[i.id] != "not_applicable"]
-                applicable_max = sum((i.max for i in members), ZERO)
-                got = sum((p for i in members if (p := points[i.id]) is not None), ZERO)
+            for cat, members in self._members:
+                applicable_max, got = ZERO, ZERO
+                for item_id, top in members:
+                    if statuses[item_id] != "not_applicable":
+                        applicable_max += top
+                        if (p := points[item_id]) is not None:
+                            got += p
                 exact += (got * cat.points / applicable_max if applicable_max else ZERO) * cat.weight
         else:
-            exact = sum((p for p in points.values() if p is not None), ZERO)
-        provisional = any(s in ("needs_expert", "missing_input") for s in statuses.values())
-        failing = tuple(i.id for i, _ in self.rules if i.requirement == "basic" and UNMET in flags[i.id])
+            for p in points.values():
+                if p is not None:
+                    exact += p
+        provisional = "needs_expert" in statuses.values() or "missing_input" in statuses.values()
+        failing = tuple(i for i in self._basic_rows if UNMET in flags[i])
         binding = any(not overridable for _, overridable in vetoes)
         level = None
         if self.thresholds and not provisional and not binding:
@@ -475,7 +602,9 @@ class EditionKernel:
         )
 
     def _by_reference(self, as_of: date, data: Mapping[str, Any]) -> Score:
-        pinned = pinned_library(self.library, self.scheme, self.edition)
+        if self._pinned is None:
+            self._pinned = pinned_library(self.library, self.scheme, self.edition)
+        pinned = self._pinned
         try:
             result = reference.evaluate(pinned, self.scheme, as_of, dict(data))
         except InputError as exc:

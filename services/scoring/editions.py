@@ -30,6 +30,7 @@ from services.scoring.cases import RuleCase, mismatches
 from services.scoring.domain import reference
 from services.scoring.domain.expressions import ExpressionError, parse
 from services.scoring.domain.facts import InputError
+from services.scoring.domain.outcomes import matches
 from services.scoring.domain.rulebook import (
     BenchmarkEdition,
     Edition,
@@ -251,6 +252,11 @@ class Checker:
                     )
                 if kind == "linear" and _num(spec.get("zero_at")) == _num(spec.get("full_at")):
                     bad(item.id, f"{prefix}cases[{i}].then.linear", "零分点与满分点相同", "zero_at equals full_at")
+        gap = _gap(rule)
+        if gap is not None:
+            name, value = gap
+            bad(item.id, f"{prefix}cases", f"{name} = {value} 时没有任何情形成立（分段之间有空档）",
+                f"no case holds when {name} = {value} (the cases leave a gap)")
         if item.method == "industry_position":
             indicator = item.params.get("indicator")
             if indicator not in self.indicators:
@@ -429,6 +435,24 @@ class Checker:
                         )
                     )
         return out
+
+
+def _gap(rule: Item | Part) -> tuple[str, Decimal] | None:
+    """A value of the one number a rule's cases compare at which no case holds (at, and a hair either side of,
+    every constant they name); None when they cover it, or compare more than one field or anything but numbers."""
+    fields = {name for case in rule.cases for name in case.when}
+    if len(fields) != 1 or not rule.cases:
+        return None
+    (name,) = fields
+    constants = [c for case in rule.cases for c in case.when.get(name, {}).values() if isinstance(c, Decimal)]
+    if len(constants) != sum(len(case.when.get(name, {})) for case in rule.cases):
+        return None  # a yes/no or a word: nothing between
+    hair = Decimal("1e-9")
+    probes = sorted({max(ZERO, c + d) for c in constants for d in (-hair, ZERO, hair)} | {ZERO})
+    for value in probes:
+        if not any(matches(case, {name: value}) for case in rule.cases):
+            return name, value
+    return None
 
 
 def _rules(item: Item) -> Iterator[tuple[Item | Part, str]]:

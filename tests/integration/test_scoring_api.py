@@ -88,7 +88,7 @@ def draft(threshold: int, broken: bool = False) -> dict[str, Any]:
 
 async def test_advice_whatif_publish_and_replay(scoring: ScoringService, nats: Nats) -> None:
     first = await declare(nats, 1, date(2025, 10, 8), 1)
-    assert first["evaluation"]["total"] == "79.72" or first["evaluation"]["level"] is not None
+    assert first["evaluation"] is not None and first["evaluation"]["level"] is not None
     transport = httpx.ASGITransport(app=scoring.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://scoring", timeout=120) as client:
         # The advisor: the enterprise itself, its district and the bureau; nobody else.

@@ -90,6 +90,16 @@ def test_totals_must_add_up_as_the_scheme_requires() -> None:
     assert ("", "categories.weight") in weights
 
 
+def test_cases_that_leave_a_gap_are_refused() -> None:
+    raw = yaml.safe_load((RULES / "beautiful-factory" / "rulebook.yaml").read_text(encoding="utf-8"))
+    edition = json.loads(json.dumps(raw["editions"][-1], default=str))  # a copy: YAML anchors share items
+    edition["edition"] = "2026-draft"
+    edition["items"][0]["cases"][0]["when"]["air_pollutant_ratio"] = {"lte": 0.45}  # 45 %–50 %: no case
+    raw["editions"] = [edition]
+    found = [(p.item, p.field, p.message_en) for p in CHECKER.check(parse_draft(raw, "bf.yaml"))]
+    assert found == [("BF-1", "cases", "no case holds when air_pollutant_ratio = 0.450000001 (the cases leave a gap)")]
+
+
 def test_a_missing_clause_is_refused() -> None:
     def uncited(edition: dict[str, Any]) -> None:
         item(edition, "GR-9")["basis"] = "see above"
