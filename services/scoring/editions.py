@@ -255,8 +255,12 @@ class Checker:
         gap = _gap(rule)
         if gap is not None:
             name, value = gap
-            bad(item.id, f"{prefix}cases", f"{name} = {value} 时没有任何情形成立（分段之间有空档）",
-                f"no case holds when {name} = {value} (the cases leave a gap)")
+            bad(
+                item.id,
+                f"{prefix}cases",
+                f"{name} = {value} 时没有任何情形成立（分段之间有空档）",
+                f"no case holds when {name} = {value} (the cases leave a gap)",
+            )
         if item.method == "industry_position":
             indicator = item.params.get("indicator")
             if indicator not in self.indicators:
