@@ -78,7 +78,8 @@ def main() -> None:
         if label.startswith("example"):
             plan = advice.plan
             print(
-                f"   {label:<28} {ms:6.0f} ms, {CountingEngine.calls} engine evaluations; "
+                f"   {label:<28} {ms:6.0f} ms wall, {cpu[scheme][-1]:4.0f} ms CPU, "
+                f"{CountingEngine.calls} engine evaluations; "
                 f"plan reaches target: {plan.reaches_target if plan else '—'}"
             )
     for scheme in Scheme:
