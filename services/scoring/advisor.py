@@ -99,16 +99,15 @@ class Advisor:
         base = self.engine.evaluate(scheme, as_of, data)
         kernel = self.scorer.in_force(scheme, as_of)
         exact = kernel.score(as_of, data)
-        results = {i.id: i for i in base.items}
         items: list[ItemAdvice] = []
         options: list[_Option] = []
         for item, rules in kernel.rules:
-            advice, found = self._item(scheme, kernel, item, rules, as_of, data, base, exact)
+            advice, found = self._item(scheme, kernel, item, rules, as_of, data, base)
             items.append(advice)
             options += found
         by_item = {i.id: i for i in items}
         for opt in options:
-            opt.public = self._public(scheme, opt, as_of, data, base, exact)
+            opt.public = self._public(scheme, opt, as_of, data, base)
         for advice in items:
             advice.options = sorted(
                 (o.public for o in options if o.item.id == advice.id and o.public is not None),
@@ -117,7 +116,7 @@ class Advisor:
             advice.movable = bool(advice.options)
             if not advice.movable and not advice.why_not_zh:
                 advice.why_not_zh = "按现有杠杆调整填报数据无法提高本项得分"
-        goal = self._goal(scheme, kernel, exact, level, target)
+        goal = self._goal(kernel, exact, level, target)
         plan = None
         if goal is not None and (goal.target.short_by > 0 or goal.fix):
             plan = self._plan(scheme, kernel, goal, [o for o in options if o.public is not None], as_of, data, base)
@@ -133,7 +132,7 @@ class Advisor:
             target=goal.target if goal else None,
             plan=plan,
             items=[by_item[i.id] for i, _ in kernel.rules],
-            blockers=self._blockers(scheme, as_of, data, base, results),
+            blockers=self._blockers(as_of, data, base),
             notes_zh=self._notes(scheme, base, goal),
             elapsed_ms=int((time.perf_counter() - started) * 1000),
         )
@@ -149,7 +148,6 @@ class Advisor:
         as_of: date,
         data: dict[str, Any],
         base: Evaluation,
-        exact: Score,
     ) -> tuple[ItemAdvice, list[_Option]]:
         result = next(i for i in base.items if i.id == item.id)
         advice = ItemAdvice(
@@ -176,7 +174,7 @@ class Advisor:
         found: list[_Option] = []
         for rule in rules:
             for lever in self.data.levers(scheme, rule):
-                found += self._lever_options(scheme, kernel, rule, lever, as_of, data, exact)
+                found += self._lever_options(scheme, kernel, rule, lever, as_of, data)
         return advice, _best(found)
 
     def _lever_options(
@@ -187,7 +185,6 @@ class Advisor:
         lever: Lever,
         as_of: date,
         data: dict[str, Any],
-        exact: Score,
     ) -> list[_Option]:
         now = kernel.fact_points(rule, kernel.unit(as_of, data))
         now = now if now is not None else ZERO
@@ -268,7 +265,7 @@ class Advisor:
         return best[1] if best else None
 
     def _public(
-        self, scheme: Scheme, opt: _Option, as_of: date, data: dict[str, Any], base: Evaluation, exact: Score
+        self, scheme: Scheme, opt: _Option, as_of: date, data: dict[str, Any], base: Evaluation
     ) -> AdviceOption | None:
         """The option as the engine scores it; None if the engine does not see the gain the search saw."""
         changed = {**data, **opt.changes}
@@ -330,9 +327,7 @@ class Advisor:
 
     # ----- the target and the plan ---------------------------------------------------------
 
-    def _goal(
-        self, scheme: Scheme, kernel: EditionKernel, exact: Score, level: int | None, target: Decimal | None
-    ) -> _Goal | None:
+    def _goal(self, kernel: EditionKernel, exact: Score, level: int | None, target: Decimal | None) -> _Goal | None:
         edition = kernel.edition
         fix = frozenset(exact.failing_basic) | frozenset(
             v.removeprefix("requirement:") for v in exact.vetoes if v.startswith("requirement:")
@@ -411,7 +406,7 @@ class Advisor:
         result = self.engine.evaluate(scheme, as_of, plan_data)
         changes = []
         for o in picked:
-            public = self._public(scheme, o, as_of, data, base, exact)
+            public = self._public(scheme, o, as_of, data, base)
             if public is not None:
                 changes.append(public)
         reaches = _engine_reaches(goal, result)
@@ -467,9 +462,7 @@ class Advisor:
 
     # ----- what cannot move ----------------------------------------------------------------
 
-    def _blockers(
-        self, scheme: Scheme, as_of: date, data: dict[str, Any], base: Evaluation, results: Mapping[str, Any]
-    ) -> list[Blocker]:
+    def _blockers(self, as_of: date, data: dict[str, Any], base: Evaluation) -> list[Blocker]:
         out = []
         for item in base.items:
             if item.status == "needs_expert":
