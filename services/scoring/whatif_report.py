@@ -92,9 +92,11 @@ def matrix_svg(summary: SchemeSummary, cell: int = 70) -> str:
         for j, col_level in enumerate(LEVELS):
             n = matrix.get(row_level, {}).get(col_level, 0)
             x = left + j * cell
+            # Down (red): a lower level, or none; up (green): a higher one, or one where there was none.
+            down = col_level == "无等级" or (row_level != "无等级" and j < i)
             if i == j:
                 fill = f"rgba(120,120,120,{0.1 + 0.5 * n / top:.2f})"
-            elif j > i:  # later column: lower level (or none)
+            elif down:
                 fill = f"rgba(198,40,40,{0.15 + 0.85 * n / top:.2f})" if n else "#fff"
             else:
                 fill = f"rgba(46,125,50,{0.15 + 0.85 * n / top:.2f})" if n else "#fff"
