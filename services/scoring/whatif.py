@@ -137,6 +137,9 @@ _worker: Rescorer | None = None
 
 def _init(rules_dir: str, drafts: dict[Scheme, Edition]) -> None:
     global _worker
+    from services.scoring.worker import exit_with_parent
+
+    exit_with_parent()
     _worker = Rescorer(RuleLibrary.load(Path(rules_dir)), drafts)
 
 
@@ -400,7 +403,10 @@ class WhatIfRunner:
 
     async def run(self, drafts: dict[Scheme, Edition], lines: list[str], limit: int) -> WhatIfReport:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            from services.scoring.worker import exit_with_parent
+
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(1, mp_context=context, initializer=exit_with_parent)
         loop = asyncio.get_running_loop()
         raw = await loop.run_in_executor(self._pool, report_job, str(self.rules_dir), drafts, lines, limit)
         return WhatIfReport.model_validate(raw)

@@ -8,6 +8,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -27,9 +30,27 @@ _advisor: Any = None
 _replayers: dict[str, Any] = {}
 
 
+def exit_with_parent() -> None:
+    """In a pool worker: exit when the process that started it is gone (SIGKILLed services leave no orphans).
+
+    A thread watching the parent id, not PR_SET_PDEATHSIG: that signal follows the parent's *thread*, and
+    pools start their workers from whichever thread first submits.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _init(rules_dir: str) -> None:
     global _engine, _rules_dir
     from services.scoring.engine import RulesEngine
+
+    exit_with_parent()
 
     _engine = RulesEngine.from_dir(Path(rules_dir))
     _rules_dir = rules_dir
