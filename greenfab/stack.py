@@ -75,7 +75,7 @@ class StackConfig:
             "intake API": self.intake_port,
             "staff API (workflow)": self.workflow_port,
             "notify API": self.notify_port,
-            "scoring health": self.scoring_port,
+            "scoring API": self.scoring_port,
             "audit API": self.audit_port,
             "web console": self.console_port,
         }
@@ -97,6 +97,7 @@ class StackConfig:
             "web console": f"http://{h}:{self.console_port}/",
             "intake API": f"http://{h}:{self.intake_port}/docs",
             "staff API": f"http://{h}:{self.workflow_port}/docs",
+            "scoring API": f"http://{h}:{self.scoring_port}/docs",
             "notify API": f"http://{h}:{self.notify_port}/docs",
             "audit API": f"http://{h}:{self.audit_port}/docs",
             **ui,
