@@ -468,7 +468,8 @@ async def run_stack(config: StackConfig, out: object = sys.stdout) -> int:
     try:
         # NATS, then Temporal (unless one is given), then the services together: they depend on those only.
         n_first = n_nats + (0 if config.temporal_address else 1)
-        for wave in (children[:n_nats], children[n_nats:n_first], children[n_first:]):
+        waves = (children[:n_nats], children[n_nats:n_first], children[n_first:])
+        for wave in (w for w in waves if w):  # the Temporal wave is empty when an address is given
             for child in wave:
                 child.start()
                 started.append(child)

@@ -184,10 +184,10 @@ async def test_an_event_committed_before_a_crash_goes_out_at_the_next_start(
 ) -> None:
     # First life: the declaration and its outbox row are committed, and the process dies before the relay runs.
     first = IntakeService(settings(nats, database_url, tmp_path))
-    from greenfab.db import create_tables
-    from services.intake.tables import IntakeBase
+    from greenfab.migrations import migrate
+    from services.intake.migrations import MIGRATIONS
 
-    await create_tables(first.db.engine, IntakeBase.metadata)
+    await migrate(first.db.engine, MIGRATIONS, allowed=True, schema=first.settings.database_schema)
     decl = DeclarationCreate.model_validate(body(district="大兴区"))
     answer, created = await handlers.accept_declaration(
         first.db, decl, Principal(role="enterprise", subject=USCC, scope=USCC), None
