@@ -1,4 +1,9 @@
-"""The advisor's bureau data: the input catalogue (rules/inputs.yaml) and levers and effort (rules/advice.yaml)."""
+"""The advisor's bureau data: how inputs read (the input catalogue, rules/inputs/inputs.yaml), levers and effort.
+
+The catalogue is the one intake and scoring check declarations against; the advisor reads from it each
+input's Chinese label, unit, choice and box labels, and what kind of change it is (a number, a whole
+count, a share shown as a percentage, yes/no, a choice, boxes). Levers and effort are rules/advice.yaml.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.schemes import Scheme
+from greenfab.inputs import Catalogue, load_catalogue
 from services.scoring.batch import FactRule
 
 InputKind = Literal["amount", "number", "count", "share", "yes_no", "choice", "boxes", "level", "code"]
@@ -27,6 +33,7 @@ class InputInfo(BaseModel):
     unit: str = ""
     choices: dict[str, str] = Field(default_factory=dict, description="word → Chinese label")
     boxes: dict[str, str] = Field(default_factory=dict, description="box id → Chinese label")
+    upper: Decimal | None = Field(default=None, description="The most the catalogue accepts (a number).")
 
     @property
     def integer(self) -> bool:
@@ -56,10 +63,31 @@ def _plain(x: Decimal) -> str:
     return f"{Decimal(text).normalize():f}"
 
 
-class Catalogue(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    inputs: dict[str, InputInfo]
+def input_info(catalogue: Catalogue, name: str) -> InputInfo:
+    """One catalogue input as the advisor shows and changes it."""
+    spec = catalogue.inputs[name]
+    labels = spec.labels_zh
+    if spec.type == "number":
+        assert spec.limit is not None  # the catalogue's own check: every number names its limit
+        limit = catalogue.limits[spec.limit]
+        kind: InputKind = (
+            "share"
+            if spec.limit == "share" or spec.percent
+            else "level"
+            if spec.limit == "level"
+            else "count"
+            if limit.whole
+            else "amount"
+        )
+        unit = "" if kind == "share" else spec.unit_zh or limit.unit
+        upper = min(spec.max, limit.max) if spec.max is not None else limit.max
+        return InputInfo(zh=spec.name_zh, kind=kind, unit=unit, upper=upper)
+    if spec.type == "choice":
+        return InputInfo(zh=spec.name_zh, kind="choice", choices={c: labels.get(c, c) for c in spec.choices})
+    if spec.type == "boxes":
+        return InputInfo(zh=spec.name_zh, kind="boxes", boxes={b: labels.get(b, b) for b in spec.boxes})
+    kinds: dict[str, InputKind] = {"boolean": "yes_no", "text": "code", "date": "code", "events": "code"}
+    return InputInfo(zh=spec.name_zh, kind=kinds[spec.type])
 
 
 class SchemeAdvice(BaseModel):
@@ -93,11 +121,11 @@ class AdviceData:
     advice: AdviceFile
 
     @classmethod
-    def load(cls, rules_dir: Path) -> AdviceData:
-        def read(name: str) -> Any:
-            return yaml.safe_load((rules_dir / name).read_text(encoding="utf-8"))
-
-        return cls(Catalogue.model_validate(read("inputs.yaml")).inputs, AdviceFile.model_validate(read("advice.yaml")))
+    def load(cls, rules_dir: Path, catalogue: Catalogue | None = None) -> AdviceData:
+        """The advice data of ``rules_dir``; ``catalogue``: the input catalogue already loaded from it."""
+        inputs = catalogue if catalogue is not None else load_catalogue(rules_dir)
+        advice = yaml.safe_load((rules_dir / "advice.yaml").read_text(encoding="utf-8"))
+        return cls({n: input_info(inputs, n) for n in inputs.inputs}, AdviceFile.model_validate(advice))
 
     def info(self, name: str) -> InputInfo:
         known = self.catalogue.get(name)

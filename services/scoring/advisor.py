@@ -240,7 +240,9 @@ class Advisor:
         infos = [self.data.info(n) for n in lever.names]
         starts = [_number(data.get(n)) for n in lever.names]
         start = min(starts) if starts else ZERO
-        upper = ONE if all(i.kind == "share" for i in infos) or any(n in rule.shares for n in lever.names) else None
+        # The catalogue refuses a value above an input's limit (a share above 100 %): never advise one.
+        uppers = [i.upper for i in infos if i.upper is not None]
+        upper = min(uppers) if uppers else None
         integer = all(i.integer for i in infos)
 
         def changes(x: Decimal, direction: int) -> dict[str, Any]:
@@ -434,12 +436,13 @@ class Advisor:
             rest = [p for p in picked if p is not o]
             if o.item.id not in goal.fix and goal.reached(kernel.score(as_of, combined(rest))):
                 picked = rest
-        trimmed = []
-        for o in picked:
+        # One number at a time, against the others as already pulled back: pulling each back against the
+        # others' full changes would let all of them give up the same slack, and together miss the target.
+        trimmed = list(picked)
+        for index, o in enumerate(trimmed):
             if o.lever.kind != "numeric":
-                trimmed.append(o)
                 continue
-            others = [p for p in picked if p is not o]
+            others = [p for i, p in enumerate(trimmed) if i != index]
             name = o.lever.names[0]
             start, end = _number(data.get(name)), _number(o.changes[name])
             direction = 1 if end > start else -1
@@ -457,7 +460,7 @@ class Advisor:
             info = self.data.info(name)
             x = _nice(x, start, direction, ok, info.integer, None)
             changes = moved(x)
-            trimmed.append(replace(o, changes=changes, score=kernel.score(as_of, {**data, **changes})))
+            trimmed[index] = replace(o, changes=changes, score=kernel.score(as_of, {**data, **changes}))
         return trimmed
 
     # ----- what cannot move ----------------------------------------------------------------
@@ -516,14 +519,18 @@ class Advisor:
         events = data.get("events")
         if not isinstance(events, list) or not events:
             return out
-        for fact in event_facts(self.library.eligibility, events, as_of):
-            raw = events[fact.index] if isinstance(events[fact.index], dict) else {}
-            ongoing = raw.get("to") is None and raw.get("date") is None
+        facts, _ = event_facts(self.library.eligibility, self.library.inputs.events, events, as_of)
+        for fact in facts:
+            # A merged stoppage goes on while any of its periods does (D-STOPPAGE).
+            ongoing = any(
+                isinstance(raw := events[i], dict) and raw.get("to") is None and raw.get("date") is None
+                for i in fact.indices
+            )
             for veto in self.library.eligibility.vetoes:
                 if not event_vetoes(veto, fact):
                     continue
                 span = fact.start.isoformat() if fact.start == fact.end else f"{fact.start}..{fact.end}"
-                evidence = f"events[{fact.index}] {fact.kind} {span}"
+                evidence = f"{fact.label} {fact.kind} {span}"
                 if veto.ban_years is not None:
                     out[(veto.code, evidence)] = years_after(fact.start, veto.ban_years)
                 elif veto.window_years and not ongoing:

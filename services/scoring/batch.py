@@ -104,7 +104,6 @@ class FactRule:
     part: Part | None
     needed: tuple[str, ...]
     optional: tuple[str, ...]
-    shares: frozenset[str]
     derive: tuple[tuple[str, Expression], ...]
     cases: tuple[tuple[tuple[_Condition, ...], Case], ...]
     arithmetic: tuple[_Arithmetic | None, ...]  # per case: its outcome's numbers, or None (the domain computes it)
@@ -128,13 +127,15 @@ class _Arithmetic:
     span: Decimal = ZERO  # linear: full_at - zero_at; inverse: the numerator
 
 
-_OUTCOME_FIELDS = {"points", "full", "linear", "inverse", "expert", "flag", "explain"}
+_OUTCOME_FIELDS = {"points", "full", "linear", "floor", "inverse", "expert", "flag", "explain"}
 
 
 def _arithmetic(outcome: Outcome) -> _Arithmetic | None:
     """The outcome's numbers when its shape is one this module knows; None hands it to outcomes.apply."""
     if set(type(outcome).model_fields) - _OUTCOME_FIELDS:
         return None  # the rulebook model grew a kind of outcome: the domain's formula decides it
+    if outcome.floor is not None:
+        return None  # D-FLOOR's share: outcomes.apply computes it
     if outcome.expert is not None:
         return _Arithmetic("expert", outcome.flag)
     if outcome.full:
@@ -235,7 +236,6 @@ def fact_rule(item: Item, part: Part | None) -> FactRule:
         part=part,
         needed=_needed(source.inputs, source.derive),
         optional=tuple(source.optional),
-        shares=frozenset(source.shares),
         derive=tuple((n, parse(e)) for n, e in source.derive.items()),
         cases=tuple(cases),
         arithmetic=tuple(_arithmetic(case.then) for _, case in cases),
@@ -348,10 +348,6 @@ class EditionKernel:
                 absent.append(name)
             else:
                 fields[name] = value
-        for name in rule.shares:
-            value = fields.get(name)
-            if isinstance(value, Decimal) and value > 1:
-                raise _Unusual(name)
         if rule.derive:
             numeric = {k: (Decimal(int(v)) if isinstance(v, bool) else v) for k, v in fields.items()
                        if isinstance(v, Decimal | bool)}  # fmt: skip
@@ -523,6 +519,8 @@ class EditionKernel:
         events = data.get("events")
         if events is not None and events != []:
             raise _Unusual("events")  # rare: the reference reads them, reports them, or refuses them
+        if any(p.code != "unknown_input" for p in self.library.inputs.check(data, as_of)):
+            raise _Unusual("inputs")  # the catalogue refuses it (reference.check_inputs): the reference says why
         unit = self.unit(as_of, data)
         if same_as is not None:
             kept, todo = self._split(same)
@@ -646,7 +644,7 @@ def pinned_library(library: RuleLibrary, scheme: Scheme, edition: Edition) -> Ru
     book = library.rulebook(scheme)
     pinned = edition.model_copy(update={"effective_from": date.min})
     rulebooks = {**library.rulebooks, scheme: book.model_copy(update={"editions": [pinned]})}
-    return RuleLibrary(rulebooks, library.eligibility, benchmark_editions(library))
+    return RuleLibrary(rulebooks, library.eligibility, benchmark_editions(library), library.inputs)
 
 
 def benchmark_editions(library: RuleLibrary) -> list[BenchmarkEdition]:

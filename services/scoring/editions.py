@@ -2,12 +2,12 @@
 
 - ``check``: a draft rulebook (the YAML of rules/<scheme>/rulebook.yaml, with the new edition among its
   editions and, optionally, its own ``cases``) is refused with every problem named by edition, item
-  and field: the schema, every input defined in rules/inputs.yaml, every clause cited, points within
+  and field: the schema, every input defined in rules/inputs/inputs.yaml, every clause cited, points within
   each item's maximum, the totals the scheme requires (rules/totals.yaml), and the cases.
 - ``diff``: items added, removed and changed (points, thresholds, formulas), and level, pass and
   category changes, between any two editions (published or drafts).
 - ``snapshot``: everything an evaluation's ``rulebook_version`` hashes (the edition, the benchmark
-  edition and the eligibility rules), so an evaluation can be replayed exactly by that version.
+  edition, the eligibility rules and the input catalogue), so an evaluation can be replayed exactly by that version.
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from contracts.schemes import Scheme
+from greenfab.inputs import Catalogue
 from services.scoring.batch import benchmark_editions
-from services.scoring.cases import RuleCase, mismatches
+from services.scoring.cases import RuleCase, outcome
 from services.scoring.domain import reference
 from services.scoring.domain.expressions import ExpressionError, parse
-from services.scoring.domain.facts import InputError
 from services.scoring.domain.outcomes import matches
 from services.scoring.domain.rulebook import (
     BenchmarkEdition,
@@ -45,6 +45,7 @@ from services.scoring.engine import RulesEngine
 
 ZERO = Decimal(0)
 # A clause of a seed document (000–003 or a standard), a seed inconsistency (S1–S5) or a decision (D-…).
+CATALOGUE = "rules/inputs/inputs.yaml"
 CITES = re.compile(r"\b00[0-3]\b|GB/?T|\bS[1-9]\b|\bD-[A-Z0-9]+")
 
 
@@ -147,8 +148,7 @@ class Checker:
 
     def __init__(self, library: RuleLibrary, rules_dir: Path) -> None:
         self.library = library
-        catalogue = yaml.safe_load((rules_dir / "inputs.yaml").read_text(encoding="utf-8"))["inputs"]
-        self.inputs: set[str] = set(catalogue)
+        self.inputs: set[str] = set(library.inputs.inputs)
         totals = yaml.safe_load((rules_dir / "totals.yaml").read_text(encoding="utf-8"))
         self.totals = {Scheme(k): SchemeTotals.model_validate(v) for k, v in totals.items()}
         self.indicators = {i for b in benchmark_editions(library) for ind in b.industries.values() for i in ind}
@@ -192,12 +192,12 @@ class Checker:
             for expr in check.derive.values():
                 for n in parse(expr).names:
                     if n not in self.inputs and n not in check.derive:
-                        bad("", f"checks[{i}].derive", f"未定义的输入 {n}", f"input {n} is not in rules/inputs.yaml")
+                        bad("", f"checks[{i}].derive", f"未定义的输入 {n}", f"input {n} is not in {CATALOGUE}")
         if edition.gate is not None:
             for option in edition.gate.any_of:
                 for n in option:
                     if n not in self.inputs:
-                        bad("", "gate.any_of", f"未定义的输入 {n}", f"input {n} is not defined in rules/inputs.yaml")
+                        bad("", "gate.any_of", f"未定义的输入 {n}", f"input {n} is not defined in {CATALOGUE}")
         self._check_totals(scheme, edition, bad)
         return out
 
@@ -225,8 +225,8 @@ class Checker:
                 bad(
                     item.id,
                     where,
-                    f"未定义的输入 {n}（请先在 rules/inputs.yaml 中登记）",
-                    f"input {n} is not defined in rules/inputs.yaml",
+                    f"未定义的输入 {n}（请先在 rules/inputs/inputs.yaml 中登记）",
+                    f"input {n} is not defined in rules/inputs/inputs.yaml",
                 )
         fields = set(reads) | set(derived)
         for i, case in enumerate(rule.cases):
@@ -401,7 +401,9 @@ class Checker:
         if not draft.cases or draft.rulebook is None:
             return out
         rulebooks = {**self.library.rulebooks, scheme: draft.rulebook}
-        library = RuleLibrary(rulebooks, self.library.eligibility, benchmark_editions(self.library))
+        library = RuleLibrary(
+            rulebooks, self.library.eligibility, benchmark_editions(self.library), self.library.inputs
+        )
         engine = RulesEngine(library)
         for i, raw in enumerate(draft.cases):
             try:
@@ -425,8 +427,8 @@ class Checker:
                 ("reference", lambda s, d, x, lib=library: reference.evaluate(lib, s, d, x)),
             ):
                 try:
-                    found = mismatches(case, run(case.scheme, case.on, case.input))
-                except (InputError, UnknownEdition, reference.RuleError) as exc:
+                    found = outcome(case, run)
+                except (UnknownEdition, reference.RuleError) as exc:
                     found = [f"{type(exc).__name__}: {exc}"]
                 for m in found:
                     out.append(
@@ -565,13 +567,15 @@ class Snapshot(BaseModel):
     edition: dict[str, Any]
     benchmarks: dict[str, Any]
     eligibility: dict[str, Any]
+    inputs: dict[str, Any]
 
     def library(self) -> RuleLibrary:
         """A library holding exactly this edition, benchmark edition and eligibility; its version is checked."""
         edition = Edition.model_validate(self.edition)
         benchmarks = BenchmarkEdition.model_validate(self.benchmarks)
         book = Rulebook(scheme=self.scheme, name_zh=self.scheme.value, name_en=self.scheme.value, editions=[edition])
-        library = RuleLibrary({self.scheme: book}, Eligibility.model_validate(self.eligibility), [benchmarks])
+        eligibility = Eligibility.model_validate(self.eligibility)
+        library = RuleLibrary({self.scheme: book}, eligibility, [benchmarks], Catalogue.model_validate(self.inputs))
         again = library.version(edition, benchmarks)
         if again != self.version:
             raise ValueError(f"snapshot {self.version} hashes to {again}: it was altered")
@@ -587,6 +591,7 @@ def snapshot(library: RuleLibrary, scheme: Scheme, edition: Edition, as_of: date
         edition=plain(edition),
         benchmarks=plain(benchmarks),
         eligibility=plain(library.eligibility),
+        inputs=plain(library.inputs),
     )
 
 

@@ -37,7 +37,7 @@ class Rulebooks:
 
     def reload(self) -> None:
         self.library = RuleLibrary.load(self.rules_dir)
-        self.advice = AdviceData.load(self.rules_dir)
+        self.advice = AdviceData.load(self.rules_dir, self.library.inputs)
         self.checker = Checker(self.library, self.rules_dir)
 
     async def keep(self, db: Database, evaluation: Evaluation) -> None:

@@ -17,11 +17,11 @@ from typing import Any
 
 import httpx
 import yaml
-from greenfab.text_table import table
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from contracts.advice import Advice
 from contracts.schemes import SCHEME_LABELS, Scheme
+from greenfab.terminal import table
 from services.scoring.domain.facts import InputError
 from services.scoring.domain.rulebook import Edition, RuleLibrary, UnknownEdition
 from services.scoring.editions import Checker, Draft, Problem, diff, load_draft

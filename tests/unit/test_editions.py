@@ -63,7 +63,6 @@ def test_the_unchanged_draft_passes() -> None:
 def test_an_unknown_input_is_refused_naming_item_and_field() -> None:
     def rename(edition: dict[str, Any]) -> None:
         item(edition, "GR-15")["inputs"] = ["renewable_share"]
-        item(edition, "GR-15")["shares"] = ["renewable_share"]
         item(edition, "GR-15")["cases"][0]["then"]["linear"]["of"] = "renewable_share"
 
     assert ("2026-draft", "GR-15", "inputs") in problems_of(grading_draft(x=rename))
