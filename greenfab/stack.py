@@ -294,7 +294,7 @@ def service_env(config: StackConfig, name: str, secret: str, nats_password: str)
         # The console calls the other services over HTTP; on one machine, anyone may try it with the
         # development sign-in (pick a role and scope).
         env.update({f"GREENFAB_CONSOLE_{s.upper()}_URL": f"http://{config.host}:{config.service_port(s)}"
-                    for s in ("intake", "workflow", "notify", "audit")})  # fmt: skip
+                    for s in ("intake", "workflow", "notify", "audit", "scoring")})  # fmt: skip
         env["GREENFAB_CONSOLE_SIGNIN"] = "dev"
     env.update(config.extra_env)
     return env
