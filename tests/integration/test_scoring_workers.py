@@ -13,11 +13,11 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE = """
-import sys, time
+import asyncio, sys, time
 from pathlib import Path
 from services.scoring.worker import EnginePool
 pool = EnginePool(Path(sys.argv[1]), processes=2)
-pool.warm_up()
+asyncio.run(pool.warm_up())
 print(" ".join(str(p.pid) for p in pool._pool._processes.values()), flush=True)
 time.sleep(120)
 """
