@@ -190,3 +190,19 @@ class UnitLookupReply(BaseModel):
 
     uscc: str = Field(description="The USCC asked about.")
     units: list[UnitBrief] = Field(description="Every unit of the enterprise, one per designation.")
+
+
+class RulebookPublished(Envelope):
+    """The bureau published a rulebook edition: from its effective date, declarations are scored by it.
+
+    The audit service records it (who, why, which version); scoring reloads its rules.
+    """
+
+    TYPE: ClassVar[str] = "rulebook.published"
+
+    scheme: Scheme = Field(description="The scheme.")
+    edition: str = Field(description="The edition's name.")
+    effective_from: date = Field(description="The first as-of date it scores.")
+    version: str = Field(description="Its content hash (with the benchmark edition in force on that date).")
+    reason: str = Field(description="Why, in the bureau's words.")
+    changes: list[str] = Field(default_factory=list, description="What changed against the edition it follows.")

@@ -42,7 +42,7 @@ ROLES: dict[str, MessagingRole] = {
         requests=(subjects.WORKFLOW_UNITS,),  # which units a notice may be about
     ),
     "scoring": MessagingRole(
-        publishes=(subjects.EVALUATION_COMPLETED,),
+        publishes=(subjects.EVALUATION_COMPLETED, subjects.RULEBOOK_PUBLISHED),
         consumes=((subjects.SUBMISSION_RECEIVED, subjects.CONSUMER_SCORING_SUBMISSIONS),),
         serves=(subjects.SCORING_RESCORE,),
     ),

@@ -8,6 +8,8 @@ PREFIX = "greenfab"
 
 SUBMISSION_RECEIVED = f"{PREFIX}.submission.received"
 EVALUATION_COMPLETED = f"{PREFIX}.evaluation.completed"
+# In the evaluations stream, so the audit service (which records every evaluation.>) records publications too.
+RULEBOOK_PUBLISHED = f"{PREFIX}.evaluation.rulebook.published"
 NOTICE_RECEIVED = f"{PREFIX}.submission.notice"
 UNIT_CHANGED = f"{PREFIX}.unit.changed"
 DEADLINE_PREFIX = f"{PREFIX}.deadline"

@@ -54,6 +54,9 @@ class InputSpec(_Strict):
     pattern: str | None = None
     max_length: int = 200
     note: str | None = None
+    labels_zh: dict[str, str] = Field(default_factory=dict, description="Each choice's (or box's) Chinese label.")
+    unit_zh: str | None = Field(default=None, description="Its counting word (台, 种), not the limit's unit.")
+    percent: bool = Field(default=False, description="Shown as a percentage (a ratio that may pass 100 %).")
 
     @model_validator(mode="after")
     def _shape(self) -> InputSpec:
@@ -61,6 +64,8 @@ class InputSpec(_Strict):
             raise ValueError("a number names its unit's limit, and only a number does")
         if (self.type == "choice") != bool(self.choices) or (self.type == "boxes") != bool(self.boxes):
             raise ValueError("choices (or boxes) go with type choice (or boxes)")
+        if unlabelled := set(self.labels_zh) - {*self.choices, *self.boxes}:
+            raise ValueError(f"labels_zh for {sorted(unlabelled)}, which are not its choices or boxes")
         return self
 
 

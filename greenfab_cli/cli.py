@@ -150,6 +150,13 @@ def _calendar() -> Any:
     return calendar_cli
 
 
+def scoring_commands() -> Any:
+    # Parsers only (argparse); each command imports its work when it runs.
+    from services.scoring import commands
+
+    return commands
+
+
 def _audit() -> Any:
     from services.audit import cli
 
@@ -201,6 +208,8 @@ def main(argv: list[str] | None = None) -> None:
     rules_test = rules_sub.add_parser("test", help="run the cases next to the rulebooks (engine and reference)")
     rules_test.add_argument("--rules", type=Path)
     rules_test.set_defaults(func=lambda a: _scoring().cmd_rules_test(a.rules))
+    scoring_commands().add_rules_commands(rules_sub)  # check, diff, publish, replay
+    scoring_commands().add_commands(sub)  # advise, whatif, registry
 
     cal = sub.add_parser("calendar", help="the holiday notices working days are counted by (D-CALENDAR)")
     cal_sub = cal.add_subparsers(dest="calendar_command", required=True)

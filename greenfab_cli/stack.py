@@ -76,7 +76,7 @@ class StackConfig:
             "intake API": self.intake_port,
             "staff API (workflow)": self.workflow_port,
             "notify API": self.notify_port,
-            "scoring health": self.scoring_port,
+            "scoring API": self.scoring_port,
             "audit API": self.audit_port,
             "web console": self.console_port,
         }
@@ -98,6 +98,7 @@ class StackConfig:
             "web console": f"http://{h}:{self.console_port}/",
             "intake API": f"http://{h}:{self.intake_port}/docs",
             "staff API": f"http://{h}:{self.workflow_port}/docs",
+            "scoring API": f"http://{h}:{self.scoring_port}/docs",
             "notify API": f"http://{h}:{self.notify_port}/docs",
             "audit API": f"http://{h}:{self.audit_port}/docs",
             **ui,
@@ -294,7 +295,7 @@ def service_env(config: StackConfig, name: str, secret: str, nats_password: str)
         # The console calls the other services over HTTP; on one machine, anyone may try it with the
         # development sign-in (pick a role and scope).
         env.update({f"GREENFAB_CONSOLE_{s.upper()}_URL": f"http://{config.host}:{config.service_port(s)}"
-                    for s in ("intake", "workflow", "notify", "audit")})  # fmt: skip
+                    for s in ("intake", "workflow", "notify", "audit", "scoring")})  # fmt: skip
         env["GREENFAB_CONSOLE_SIGNIN"] = "dev"
     env.update(config.extra_env)
     return env

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from contracts.advice import Advice
 from contracts.audit import AuditRecord
 from contracts.forms import FormDefinition
 from contracts.http import DeclarationPublic, EvidenceReport, FieldError, Notification
@@ -70,7 +71,7 @@ def _error(response: httpx.Response) -> ApiError:
 
 
 class Services:
-    """The intake, staff (workflow), notify and audit APIs."""
+    """The intake, staff (workflow), notify, audit and scoring APIs."""
 
     def __init__(self, settings: ConsoleSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.base = {
@@ -78,6 +79,7 @@ class Services:
             "workflow": settings.workflow_url.rstrip("/"),
             "notify": settings.notify_url.rstrip("/"),
             "audit": settings.audit_url.rstrip("/"),
+            "scoring": settings.scoring_url.rstrip("/"),
         }
         self.http = httpx.AsyncClient(timeout=settings.api_timeout_s, transport=transport)
 
@@ -242,3 +244,10 @@ class Services:
     async def history(self, token: str, uscc: str) -> list[AuditRecord]:
         rows = (await self.call("GET", "audit", f"/v1/units/{uscc}/history", token)).json()
         return [AuditRecord.model_validate(r) for r in rows]
+
+    # ----- scoring -----------------------------------------------------------------------------
+
+    async def advice(self, token: str, uscc: str, scheme: str) -> Advice:
+        """The advisor on the unit's latest declaration of ``scheme`` (the enterprise, its district, staff)."""
+        response = await self.call("GET", "scoring", f"/v1/units/{uscc}/advice", token, params={"scheme": scheme})
+        return Advice.model_validate(response.json())

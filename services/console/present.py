@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from markupsafe import Markup
 
+from contracts.advice import Advice
 from contracts.evaluation import Evaluation
 from contracts.staff import PublishedGrade, TaskPublic, UnitDetail
 from services.console import charts, days
@@ -124,3 +125,38 @@ def week_columns(rows: Sequence[TaskRow], on: date) -> list[tuple[str, int, bool
         day = monday + timedelta(days=i)
         cols.append((f"{WEEKDAYS_ZH[i]} {day.month}/{day.day}", per_day.get(day, 0), False))
     return cols
+
+
+@dataclass(frozen=True)
+class AdvicePanel:
+    """The advisor's answer as the unit page shows it: where the unit stands, the plan, the rest by item."""
+
+    summary: str
+    plan: list[dict[str, str]]
+    rows: list[dict[str, str]]
+    blockers: list[str]
+
+
+def advice_panel(advice: Advice) -> AdvicePanel:
+    """What to show of ``advice``: the target and plan in a sentence, the plan's changes, each item's best change."""
+    now = f"现状：总分 {advice.total:.2f}" + (f"，{advice.level} 级" if advice.level is not None else "")
+    target, plan = advice.target, advice.plan
+    if target is None:
+        summary = f"{now}；已无更高的等级或目标。"
+    elif target.short_by <= 0 and plan is None:
+        summary = f"{now}；已达到目标（总分 ≥ {target.min_total:.2f}）。"
+    else:
+        aim = f"{target.level} 级" if target.kind == "level" else "通过" if target.kind == "pass" else "目标分"
+        summary = f"{now}；目标：{aim}（总分 ≥ {target.min_total:.2f}），尚差 {target.short_by:.2f} 分。"
+        if plan is None:
+            summary += "按现有可调整的填报数据无法达到。"
+        else:
+            confirmed = "规则引擎复核：达到目标" if plan.reaches_target else "规则引擎复核：未达到目标"
+            level = f"，{plan.level_after} 级" if plan.level_after is not None else ""
+            summary += f"最省力的方案：总分 {plan.total_after:.2f}{level}；{confirmed}。"
+    return AdvicePanel(
+        summary=summary,
+        plan=[{"item": o.item, "text_zh": o.text_zh} for o in (plan.changes if plan else [])],
+        rows=[{"item": i.id, "text_zh": i.options[0].text_zh} for i in advice.items if i.options],
+        blockers=[b.detail_zh for b in advice.blockers],
+    )

@@ -25,6 +25,7 @@ class ConsoleSettings(BaseSettings):
     workflow_url: str = "http://127.0.0.1:8002"
     notify_url: str = "http://127.0.0.1:8003"
     audit_url: str = "http://127.0.0.1:8005"
+    scoring_url: str = "http://127.0.0.1:8004"
     auth_secret: str = Field(
         description="The secret the services check tokens with; the console signs session tokens with it.",
         validation_alias=AliasChoices("GREENFAB_AUTH_SECRET"),

@@ -1,18 +1,18 @@
-"""Scoring's composition root: the engine workers, database, broker and a health endpoint."""
+"""Scoring's composition root: the engine workers, rulebooks, database, broker, and its HTTP API (advice,
+what-if, rulebook publication and replay, health)."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-
 from greenfab.db import Database, make_engine
 from greenfab.health import add_health_route
-from greenfab.http import install_problem_handlers
 from greenfab.messaging import DeadLetterHooks, connect_service, service_broker
 from greenfab.migrations import migrate
 from greenfab.service import bounded, stop_broker
-from services.scoring import consumers
+from services.scoring import api, consumers
 from services.scoring.migrations import MIGRATIONS
+from services.scoring.rulebooks import Rulebooks
 from services.scoring.settings import ScoringSettings
+from services.scoring.whatif import WhatIfRunner
 from services.scoring.worker import EnginePool
 
 
@@ -23,11 +23,14 @@ class ScoringService:
         self.settings = settings
         self.db = Database(make_engine(settings.database_url, settings.database_schema))
         self.pool = EnginePool(settings.rules_dir, settings.engine_processes)
+        self.rules = Rulebooks(settings.rules_dir)
+        self.runner = WhatIfRunner(settings.rules_dir)
         dead_letters: DeadLetterHooks = {}
         self.broker = service_broker(settings, "greenfab-scoring", dead_letters)
-        consumers.register(self.broker, self.db, self.pool, settings.max_deliveries, dead_letters)
-        self.app = FastAPI(title="greenfab scoring", version="1.0.0", description="Scoring service health. 评分服务。")
-        install_problem_handlers(self.app)
+        announce = consumers.register(
+            self.broker, self.db, self.pool, settings.max_deliveries, dead_letters, self.rules
+        )
+        self.app = api.build_app(self.db, self.pool, self.rules, settings.auth_secret, announce, self.runner)
         add_health_route(self.app, self.name, self.broker, self.db)
 
     async def start(self) -> None:
@@ -39,6 +42,7 @@ class ScoringService:
     async def stop(self) -> None:
         await stop_broker(self.broker)
         self.pool.close()
+        self.runner.close()
         await bounded("closing the database", self.db.close())
 
 

@@ -2,22 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from faststream.nats import NatsBroker
 from pydantic import ValidationError
 
 from contracts import subjects
-from contracts.messages import DeadLettered, EvaluationCompleted, RescoreReply, RescoreRequest, SubmissionReceived
+from contracts.evaluation import Evaluation
+from contracts.messages import (
+    DeadLettered,
+    EvaluationCompleted,
+    RescoreReply,
+    RescoreRequest,
+    RulebookPublished,
+    SubmissionReceived,
+)
 from greenfab.db import Database
 from greenfab.messaging import DeadLetterHooks, durable_subscription, publish, stream_ref
 from services.scoring import handlers
+from services.scoring.rulebooks import Rulebooks
 from services.scoring.worker import EnginePool
 
 
 def register(
-    broker: NatsBroker, db: Database, pool: EnginePool, max_deliveries: int, dead_letters: DeadLetterHooks
-) -> None:
+    broker: NatsBroker,
+    db: Database,
+    pool: EnginePool,
+    max_deliveries: int,
+    dead_letters: DeadLetterHooks,
+    rules: Rulebooks | None = None,
+) -> Callable[[RulebookPublished], Awaitable[None]]:
+    """Subscribe scoring's handlers; returns how to announce a published rulebook edition."""
     broker.publisher(
         subjects.EVALUATION_COMPLETED,
         stream=stream_ref(subjects.EVALUATION_COMPLETED),
@@ -26,8 +42,23 @@ def register(
         description="A declaration's evaluation, or why it could not be scored.",
     )
 
+    broker.publisher(
+        subjects.RULEBOOK_PUBLISHED,
+        stream=stream_ref(subjects.RULEBOOK_PUBLISHED),
+        schema=RulebookPublished,
+        title="scoring/evaluation.rulebook.published",
+        description="The bureau published a rulebook edition (who, why, version); the audit service records it.",
+    )
+
     async def _publish(event: EvaluationCompleted) -> None:
         await publish(broker, subjects.EVALUATION_COMPLETED, event)
+
+    async def _announce(event: RulebookPublished) -> None:
+        await publish(broker, subjects.RULEBOOK_PUBLISHED, event)
+
+    async def _keep(evaluation: Evaluation) -> None:
+        if rules is not None:
+            await rules.keep(db, evaluation)
 
     @broker.subscriber(
         **durable_subscription(subjects.SUBMISSION_RECEIVED, subjects.CONSUMER_SCORING_SUBMISSIONS, max_deliveries),
@@ -35,7 +66,7 @@ def register(
         description="Scores each declaration once against the rulebook in force on its date.",
     )
     async def on_submission(event: SubmissionReceived) -> None:
-        await handlers.score_submission(db, pool, event, _publish)
+        await handlers.score_submission(db, pool, event, _publish, _keep)
 
     async def submission_failed(letter: DeadLettered) -> str | None:
         # Whatever made every try fail (the engine, a bug, bad data), the declaration is answered as failed.
@@ -61,3 +92,5 @@ def register(
         except ValidationError as exc:
             return RescoreReply(error=f"invalid request: {exc}").model_dump(mode="json")
         return (await handlers.rescore(db, pool, request)).model_dump(mode="json")
+
+    return _announce

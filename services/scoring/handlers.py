@@ -36,9 +36,16 @@ async def _evaluate(pool: EnginePool, event: SubmissionReceived) -> tuple[Evalua
 
 
 async def score_submission(
-    db: Database, pool: EnginePool, event: SubmissionReceived, publish: Callable[[EvaluationCompleted], Awaitable[None]]
+    db: Database,
+    pool: EnginePool,
+    event: SubmissionReceived,
+    publish: Callable[[EvaluationCompleted], Awaitable[None]],
+    keep_version: Callable[[Evaluation], Awaitable[None]] | None = None,
 ) -> EvaluationCompleted:
-    """Score once per submission id; a redelivery republishes the stored answer with the same message id."""
+    """Score once per submission id; a redelivery republishes the stored answer with the same message id.
+
+    ``keep_version`` stores what the evaluation's rulebook version hashes, so it can be replayed exactly.
+    """
     async with db.session() as s:
         stored = await s.get(StoredEvaluation, event.submission_id)
     if stored is None:
@@ -52,7 +59,11 @@ async def score_submission(
             rulebook_version=evaluation.rulebook_version if evaluation else None,
             declared_on=event.declared_on,
             data=event.data,
+            district=event.district,
+            enterprise_name=event.enterprise_name,
         )
+        if evaluation is not None and keep_version is not None:
+            await keep_version(evaluation)
         async with db.session() as s:
             s.add(stored)
             await s.commit()

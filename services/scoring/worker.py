@@ -14,6 +14,8 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -28,6 +30,9 @@ from contracts.schemes import Scheme
 log = logging.getLogger(__name__)
 
 _engine: Any = None
+_rules_dir: str = ""
+_advisor: Any = None
+_replayers: dict[str, Any] = {}
 PR_SET_PDEATHSIG = 1
 
 
@@ -39,12 +44,28 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+def exit_with_parent() -> None:
+    """In a worker of a pool that may be started from any thread (the what-if's): exit when the process
+    that started it is gone. A thread watching the parent id, since PR_SET_PDEATHSIG (die_with_parent)
+    follows the parent's *thread*, and such pools start their workers from whichever thread submits first.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _init(rules_dir: str, parent: int) -> None:
-    global _engine
+    global _engine, _rules_dir
     die_with_parent(parent)
     from services.scoring.engine import RulesEngine
 
     _engine = RulesEngine.from_dir(Path(rules_dir))
+    _rules_dir = rules_dir
 
 
 def evaluate_in_worker(
@@ -53,6 +74,34 @@ def evaluate_in_worker(
     """Runs in the worker: one evaluation, returned as JSON-able data."""
     points = {k: Decimal(v) for k, v in (expert_points or {}).items()}
     result: Evaluation = _engine.evaluate(Scheme(scheme), date.fromisoformat(as_of), data, points)
+    return result.model_dump(mode="json")
+
+
+def advise_in_worker(
+    scheme: str, as_of: str, data: dict[str, Any], level: int | None, target: str | None
+) -> dict[str, Any]:
+    """Runs in the worker: the advisor over this worker's engine (its proposals are scored by durable_rules)."""
+    global _advisor
+    from services.scoring.advice_data import AdviceData
+    from services.scoring.advisor import Advisor
+
+    if _advisor is None:
+        _advisor = Advisor(_engine.library, AdviceData.load(Path(_rules_dir)), _engine)
+    advice = _advisor.advise(
+        Scheme(scheme), date.fromisoformat(as_of), data, level=level, target=Decimal(target) if target else None
+    )
+    return dict(advice.model_dump(mode="json"))
+
+
+def replay_in_worker(snapshot: dict[str, Any], as_of: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Runs in the worker: the declaration scored by durable_rules under exactly the snapshot's rules."""
+    from services.scoring.editions import Snapshot
+    from services.scoring.engine import RulesEngine
+
+    snap = Snapshot.model_validate(snapshot)
+    if snap.version not in _replayers:
+        _replayers[snap.version] = RulesEngine(snap.library())
+    result: Evaluation = _replayers[snap.version].evaluate(snap.scheme, date.fromisoformat(as_of), data)
     return result.model_dump(mode="json")
 
 
@@ -101,6 +150,25 @@ class EnginePool:
                     pool.shutdown(wait=False, cancel_futures=True)
                     self._pool = self._new_pool()
         raise EngineCrashed("the rules engine process crashed twice on this declaration; it was not scored")
+
+    async def run(self, fn: Any, *args: Any) -> Any:
+        """``fn(*args)`` in a worker (a module-level function); restarted and tried once more if the worker dies."""
+        loop = asyncio.get_running_loop()
+        for attempt in (1, 2):
+            pool = self._pool
+            try:
+                return await loop.run_in_executor(pool, fn, *args)
+            except BrokenProcessPool:
+                log.error("scoring worker died (try %d of 2); restarting it", attempt)
+                if self._pool is pool:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    self._pool = self._new_pool()
+        raise EngineCrashed("the rules engine process crashed twice on this request")
+
+    def reload(self) -> None:
+        """New workers that read the rules folder again (after a publication); work in flight finishes on the old."""
+        old, self._pool = self._pool, self._new_pool()
+        old.shutdown(wait=False, cancel_futures=False)
 
     async def warm_up(self) -> None:
         """Start the workers now (from the event loop's thread) rather than on the first declaration."""

@@ -36,6 +36,7 @@ class Subject:
     district: str
     enterprise_name: str
     declaration_id: str = ""
+    submission_id: str = ""  # scoring's name for the declaration it scored (the same id)
     workflow_id: str = ""
     task_id: str = ""
     notice_id: str = ""
@@ -137,7 +138,7 @@ def build(stack: Stack) -> World:
         s.workflow_id = f"unit-{s.uscc}-municipal-green-factory"
         with stack.client("intake", "enterprise", s.uscc) as enterprise:
             body = {**example, "uscc": s.uscc, "enterprise_name": s.enterprise_name, "district": s.district}
-            s.declaration_id = ok(enterprise.post("/v1/declarations", json=body), 202)["id"]
+            s.declaration_id = s.submission_id = ok(enterprise.post("/v1/declarations", json=body), 202)["id"]
     for s in (a, b):
         with stack.client("workflow", "district", s.district) as district:
 

@@ -170,13 +170,17 @@ async def unit_page(request: Request, workflow_id: str, who: SignedIn, api: Api)
     today = days.today()
     deadlines = [{**d.model_dump(), "remaining": days.remaining(d.due_on, today)} for d in unit.deadlines]
     evaluation = declaration.evaluation if declaration else None
+    advice = None
+    if evaluation is not None and who.role in ("enterprise", "district", "bureau", "expert", "auditor"):
+        with contextlib.suppress(ApiError):  # the advice is extra: the page stands without it
+            advice = present.advice_panel(await api.advice(who.token, unit.uscc, evaluation.scheme.value))
     audit = []
     if who.role in ("bureau", "auditor"):
         with contextlib.suppress(ApiError):  # the audit record is extra: the page stands without it
             audit = [r for r in await api.history(who.token, unit.uscc) if r.workflow_id in ("", workflow_id)]
     return render(
         request, "unit.html", unit=unit, deadlines=deadlines, declaration=declaration, evaluation=evaluation,
-        audit=audit,
+        audit=audit, advice=advice,
         score_svg=present.score_chart(evaluation) if evaluation else None,
         timeline_svg=present.unit_timeline(unit, today), designations=DESIGNATIONS, status_zh=ITEM_STATUS_ZH,
     )  # fmt: skip
