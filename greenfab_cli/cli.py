@@ -266,4 +266,34 @@ def main(argv: list[str] | None = None) -> None:
     specs.set_defaults(func=cmd_specs)
 
     args = parser.parse_args(argv)
+    if hasattr(args, "token") and hasattr(args, "url"):
+        args.stack_url, args.stack_token = _stack_url(args.data_dir), _stack_token(args.data_dir)
     sys.exit(args.func(args))
+
+
+def _stack_url(data_dir: Path) -> Any:
+    """The running stack's scoring API, found when a command needs it (the services' commands know no stack)."""
+
+    def find() -> str:
+        try:
+            config = load_state(stack_registry.data_dir(data_dir))
+        except (StackError, stack_registry.AmbiguousStack):
+            return "http://127.0.0.1:8004"
+        return f"http://{config.host}:{config.scoring_port}"
+
+    return find
+
+
+def _stack_token(data_dir: Path) -> Any:
+    """A ten-minute bureau token signed with the running stack's secret (StackError, named, when there is none)."""
+
+    def issue() -> str:
+        from greenfab.auth import Principal, issue_token
+
+        try:
+            secret = stack_secret(stack_registry.data_dir(data_dir))
+        except (StackError, stack_registry.AmbiguousStack) as exc:
+            raise SystemExit(f"greenfab: {exc} (or pass --token)") from exc
+        return issue_token(secret, Principal(role="bureau", subject="cli"), timedelta(minutes=10))
+
+    return issue

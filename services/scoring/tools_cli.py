@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -148,24 +148,12 @@ def render_advice(advice: Advice) -> str:
 
 
 def _base_url(a: argparse.Namespace) -> str:
-    if a.url:
-        return str(a.url).rstrip("/")
-    try:
-        from greenfab.stack import load_state
-
-        config = load_state(a.data_dir)
-        return f"http://{config.host}:{config.scoring_port}"
-    except Exception:  # noqa: BLE001 - no saved stack: the default address
-        return "http://127.0.0.1:8004"
+    # The shell (greenfab_cli) hands over how to find the running stack: a service's command knows no launcher.
+    return str(a.url or a.stack_url()).rstrip("/")
 
 
 def _token(a: argparse.Namespace) -> str:
-    if a.token:
-        return str(a.token)
-    from greenfab.auth import Principal, issue_token
-    from greenfab.stack import auth_secret
-
-    return issue_token(auth_secret(a.data_dir), Principal(role="bureau", subject="cli"), timedelta(minutes=10))
+    return str(a.token or a.stack_token())
 
 
 def _call(method: str, a: argparse.Namespace, path: str, **kwargs: Any) -> Any:

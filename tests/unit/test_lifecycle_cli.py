@@ -11,7 +11,7 @@ import yaml
 
 from contracts.advice import Advice
 from contracts.schemes import Scheme
-from greenfab.cli import main
+from greenfab_cli.cli import main
 from services.scoring.domain.rulebook import RuleLibrary
 from services.scoring.engine import RulesEngine
 

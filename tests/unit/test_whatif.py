@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from contracts.schemes import Scheme
-from greenfab.cli import main
+from greenfab_cli.cli import main
 from services.scoring.batch import BatchScorer, pinned_library
 from services.scoring.domain.rulebook import RuleLibrary
 from services.scoring.editions import load_draft
