@@ -193,8 +193,8 @@ async def _counts(stack: Stack) -> tuple[dict[str, int], dict[str, str]]:
         for name, query in (
             ("evaluated", "SELECT count(*) FROM intake.declarations WHERE evaluated_at IS NOT NULL AND error IS NULL"),
             ("scored", "SELECT count(*) FROM scoring.evaluations"),
-            # One unit per declaration, in whatever state its result put it: a grade with items for experts is
-            # held in expert_review (D-HOLD), not published, so waiting for 'graded' would wait for ever.
+            # One unit per declaration, in whatever state its result put it: under D-HOLD these declarations'
+            # results go back to the enterprise (returned, missing inputs), so waiting for 'graded' waits for ever.
             ("units", "SELECT count(*) FROM workflow.units"),
             ("failed units", "SELECT count(*) FROM workflow.units WHERE state = 'evaluation_failed'"),
         ):
