@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from greenfab.db import Database, make_engine
 from greenfab.health import add_health_route
-from greenfab.http import install_problem_handlers
+from greenfab.http import install_problem_handlers, operation_id
 from greenfab.messaging import DeadLetterHooks, connect_service, service_broker
 from greenfab.migrations import migrate
 from greenfab.service import bounded, stop_broker
@@ -26,7 +26,12 @@ class ScoringService:
         dead_letters: DeadLetterHooks = {}
         self.broker = service_broker(settings, "greenfab-scoring", dead_letters)
         consumers.register(self.broker, self.db, self.pool, settings.max_deliveries, dead_letters)
-        self.app = FastAPI(title="greenfab scoring", version="1.0.0", description="Scoring service health. 评分服务。")
+        self.app = FastAPI(
+            title="greenfab scoring",
+            version="1.0.0",
+            description="Scoring service health. 评分服务。",
+            generate_unique_id_function=operation_id,
+        )
         install_problem_handlers(self.app)
         add_health_route(self.app, self.name, self.broker, self.db)
 
