@@ -19,6 +19,7 @@ run: install
 test: install
 	scripts/ensure-postgres
 	scripts/ensure-chromium
+	scripts/ensure-contract-tools
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy
