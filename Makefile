@@ -11,6 +11,7 @@ $(CURDIR)/.tools/bin/uv:
 	python3 -m venv .tools && .tools/bin/pip install --quiet uv==$(UV_VERSION)
 
 install: $(UV)
+	scripts/ensure-compiler "$$($(UV) python find 3.11 2>/dev/null || command -v python3)"
 	$(UV) sync --frozen
 
 run: install
