@@ -80,12 +80,15 @@ def _document_reply(doc: dict[str, Any], channel_id: str, pair: RequestReply) ->
     request_ref = {"$ref": SCHEMAS_REF.format(model=pair.request.__name__)}
     reply_ref = {"$ref": SCHEMAS_REF.format(model=pair.reply.__name__)}
     channel = doc["channels"][channel_id]
-    for local in channel.get("messages", {}).values():
-        message = components["messages"][unquote(local["$ref"].rsplit("/", 1)[1])]
-        message["payload"] = request_ref
-        message["title"] = f"{pair.request.__name__}"
-        message["summary"] = (pair.request.__doc__ or "").strip().splitlines()[0]
-        message.pop("correlationId", None)  # core NATS request/reply: the reply goes to the request's inbox
+    (local_key, local), *others = channel["messages"].items()  # faststream: one message per subscriber
+    assert not others, f"{channel_id}: a request/reply channel with more than one message"
+    message = components["messages"].pop(unquote(local["$ref"].rsplit("/", 1)[1]))
+    message.update(payload=request_ref, name=f"{channel_id}Request", title=pair.request.__name__)
+    message["summary"] = (pair.request.__doc__ or "").strip().splitlines()[0]
+    message.pop("correlationId", None)  # core NATS request/reply: the reply goes to the request's inbox
+    components["messages"][f"{channel_id}Request"] = message
+    channel["messages"] = {"Request": {"$ref": f"#/components/messages/{channel_id}Request"}}
+    old_local = f"#/channels/{channel_id}/messages/{local_key}"
     reply_channel = f"{channel_id}Reply"
     reply_message = f"{channel_id}Reply"
     components["messages"][reply_message] = {
@@ -102,6 +105,10 @@ def _document_reply(doc: dict[str, Any], channel_id: str, pair: RequestReply) ->
     }
     for operation in doc.get("operations", {}).values():
         if operation["channel"]["$ref"] == f"#/channels/{channel_id}":
+            operation["messages"] = [
+                {"$ref": f"#/channels/{channel_id}/messages/Request"} if m["$ref"] == old_local else m
+                for m in operation["messages"]
+            ]
             operation["reply"] = {
                 "channel": {"$ref": f"#/channels/{reply_channel}"},
                 "messages": [{"$ref": f"#/channels/{reply_channel}/messages/Reply"}],
