@@ -36,7 +36,6 @@ def complete(doc: dict[str, Any], request_reply: Mapping[str, RequestReply]) -> 
         if len(set(names.values())) != len(names):
             raise ValueError(f"two {kind} would share an identifier: {sorted(names)}")
     doc = _renamed(doc, renames)
-    components = doc["components"]
     for channel_id, channel in list(doc.get("channels", {}).items()):
         pair = request_reply.get(channel.get("address", ""))
         if pair is not None:
@@ -48,10 +47,10 @@ def complete(doc: dict[str, Any], request_reply: Mapping[str, RequestReply]) -> 
 def _renamed(doc: dict[str, Any], renames: dict[str, dict[str, str]]) -> dict[str, Any]:
     def ref(value: str) -> str:
         parts = [unquote(p).replace("~1", "/").replace("~0", "~") for p in value.removeprefix("#/").split("/")]
-        for i in range(len(parts) - 1):
-            kind = parts[i]
-            if kind in renames and (i == 0 or parts[i - 1] == "components" or kind == "messages"):
-                parts[i + 1] = renames[kind].get(parts[i + 1], parts[i + 1])
+        # #/channels/<key>/…, #/operations/<key>/…, #/components/messages/<key>, #/components/schemas/<key>
+        at = 0 if parts[0] in ("channels", "operations") else 1 if parts[0] == "components" else None
+        if at is not None and len(parts) > at + 1 and parts[at] in renames:
+            parts[at + 1] = renames[parts[at]].get(parts[at + 1], parts[at + 1])
         return "#/" + "/".join(quote(p.replace("~", "~0").replace("/", "~1"), safe="") for p in parts)
 
     def walk(node: Any) -> Any:
