@@ -109,14 +109,7 @@ def unparsable(detail: str) -> Problem:
 
 
 def allowed_methods(request: Request) -> list[str]:
-    """Every method some route answers at this request's path (for a 405's ``Allow``).
-
-    A fixed path's own routes answer for it alone: OPTIONS /v1/units/auto-listings allows POST, not the GET
-    of /v1/units/{workflow_id}, whose parameter would match any text (that GET answers 405 there too).
-    """
-    literal = literal_methods(request)
-    if literal:
-        return sorted(literal)
+    """Every method some route answers at this request's path (for a 405's ``Allow``)."""
     scope = {**request.scope, "method": ""}
     methods: set[str] = set()
     for route in _routes(request):
