@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -45,7 +46,8 @@ def test_the_wheel_carries_the_rules_and_its_metadata(wheel: Path) -> None:
     in_repo = {str(p.relative_to(ROOT / "rules")) for p in (ROOT / "rules").rglob("*") if p.is_file()}
     assert in_repo and in_repo <= rules
     dist_info = "-".join(wheel.name.split("-")[:2]) + ".dist-info"
-    assert {n.split("/")[0] for n in names} == {"greenfab", "contracts", "services", dist_info}
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"]
+    assert {n.split("/")[0] for n in names} == {*packages["packages"], dist_info}  # no tests, no stray folders
     metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     assert "License-Expression: Apache-2.0" in metadata and "Author: " in metadata
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
