@@ -11,6 +11,7 @@ $(CURDIR)/.tools/bin/uv:
 	python3 -m venv .tools && .tools/bin/pip install --quiet uv==$(UV_VERSION)
 
 install: $(UV)
+	scripts/ensure-compiler "$$($(UV) python find 3.11 2>/dev/null || command -v python3)"
 	$(UV) sync --frozen
 
 run: install
@@ -19,6 +20,7 @@ run: install
 test: install
 	scripts/ensure-postgres
 	scripts/ensure-chromium
+	scripts/ensure-contract-tools
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy

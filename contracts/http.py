@@ -137,11 +137,27 @@ class DeclareRequest(BaseModel):
 
 
 class DeclareReply(BaseModel):
-    """Intake's answer to a DeclareRequest: the HTTP status it would have given, and the body."""
+    """Intake's answer over NATS (to a DeclareRequest or a StatusRequest): the HTTP status it would have given,
+    and the body."""
 
     status: int = Field(description="202 stored, 200 a retry of a stored one, 4xx refused.")
     declaration: DeclarationPublic | None = Field(default=None, description="The stored declaration.")
     problem: Problem | None = Field(default=None, description="Why it was refused (RFC 9457, every bad field).")
+
+
+class StatusRequest(BaseModel):
+    """A declaration's status and evaluation read over NATS request/reply (subject `greenfab.intake.status`).
+
+    The answer is a DeclareReply, as `GET /v1/declarations/{id}` would give it: 200 with the declaration (its
+    `status` stays `pending` until scoring answers), or 404 for one that is absent or not the caller's.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(description="The caller's access token (as in the HTTP Authorization header).")
+    declaration_id: str = Field(
+        min_length=1, max_length=128, description="The stored declaration's `id`, from the DeclareReply."
+    )
 
 
 class EvidencePublic(BaseModel):

@@ -38,7 +38,7 @@ ROLES: dict[str, MessagingRole] = {
     "intake": MessagingRole(
         publishes=(subjects.SUBMISSION_RECEIVED, subjects.NOTICE_RECEIVED),
         consumes=((subjects.EVALUATION_COMPLETED, subjects.CONSUMER_INTAKE_EVALUATIONS),),
-        serves=(subjects.INTAKE_DECLARE,),
+        serves=(subjects.INTAKE_DECLARE, subjects.INTAKE_STATUS),
         requests=(subjects.WORKFLOW_UNITS,),  # which units a notice may be about
     ),
     "scoring": MessagingRole(
@@ -73,5 +73,5 @@ ROLES: dict[str, MessagingRole] = {
         ),
     ),
     # Another system's front end declaring over NATS (README: front ends for declarations).
-    "frontend": MessagingRole(requests=(subjects.INTAKE_DECLARE,)),
+    "frontend": MessagingRole(requests=(subjects.INTAKE_DECLARE, subjects.INTAKE_STATUS)),
 }

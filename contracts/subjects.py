@@ -20,6 +20,8 @@ DEAD_LETTER_PREFIX = f"{PREFIX}.deadletter"
 DEAD_LETTERS_ALL = f"{DEAD_LETTER_PREFIX}.>"
 # Core NATS request/reply (not stored): a front end declares and gets intake's answer back.
 INTAKE_DECLARE = f"{PREFIX}.intake.declare"
+# Core NATS request/reply: the same front end reads a declaration back (status, evaluation) without HTTP.
+INTAKE_STATUS = f"{PREFIX}.intake.status"
 # Core NATS request/reply: the workflow asks scoring to recompute a declaration with experts' points.
 SCORING_RESCORE = f"{PREFIX}.scoring.rescore"
 # Core NATS request/reply: intake asks the workflow service which units an enterprise has, so a notice

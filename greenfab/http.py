@@ -9,8 +9,9 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import RouteContext, iter_route_contexts
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.utils import generate_unique_id
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -18,6 +19,7 @@ from starlette.routing import Match
 from contracts.http import FieldError, Problem
 from greenfab.auth import AuthError, Principal, read_token
 from greenfab.bodies import BodyError, BodyGuard, BodyLimits
+from greenfab.identifiers import identifier
 from greenfab.openapi import document_problems
 
 PROBLEM_JSON = "application/problem+json"
@@ -215,12 +217,24 @@ def service_app(
 
     Its /docs (Swagger UI) and /redoc load their scripts from the fastapi-offline package, never a CDN.
     """
-    app = FastAPIOffline(title=title, version=version, description=description)
+    app = FastAPIOffline(
+        title=title, version=version, description=description, generate_unique_id_function=operation_id
+    )
     install_problem_handlers(app)
     app.add_middleware(BodyGuard, limits=body_limits or BodyLimits())
     app.state.auth_secret = secret
     document_problems(app)
     return app
+
+
+def operation_id(route: APIRoute) -> str:
+    """A route's OpenAPI operationId: its tag (its concern) and its function's name in camelCase, e.g.
+    `declarationsListOwn`, which a client generator turns into a method name (FastAPI's own,
+    `list_own_v1_declarations_get`, spells the path and method). tests/unit/test_contract_documents.py
+    checks that every route of the services has one tag and that the ids are unique."""
+    if not route.include_in_schema:
+        return generate_unique_id(route)  # /docs, /redoc: not in the document
+    return identifier(" ".join([*(str(t) for t in route.tags[:1]), route.name]))
 
 
 def current_principal(

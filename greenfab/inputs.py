@@ -22,7 +22,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-REPO_RULES = Path(__file__).resolve().parents[1] / "rules"
+from greenfab.paths import RULES
+
+REPO_RULES = RULES  # the repository's rules/, or the installed wheel's copy (greenfab.paths)
 EVENT_DATES = ("date", "from", "to")
 
 

@@ -163,8 +163,26 @@ def _audit() -> Any:
     return cli
 
 
+def version_text() -> str:
+    """`greenfab --version`: the installed distribution's version (its metadata) and where its rules are read."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from greenfab.paths import RULES
+
+    try:
+        installed = version("greenfab")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        installed = "unknown (not installed)"
+    return f"greenfab {installed} (Python {sys.version.split()[0]}; rules: {RULES})"
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="greenfab", description="Beijing green manufacturing programme: local tools.")
+    parser = argparse.ArgumentParser(
+        prog="greenfab",
+        description="Beijing green manufacturing programme: local tools.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # --version's paths printed whole, not wrapped
+    )
+    parser.add_argument("--version", action="version", version=version_text())
     sub = parser.add_subparsers(dest="command", required=True)
 
     up = sub.add_parser("up", help="start NATS, Temporal, the services and the web console; Ctrl-C stops them")

@@ -14,6 +14,9 @@ from typing import Any
 
 from faststream.specification import AsyncAPI
 
+from contracts.requests import REQUEST_REPLY
+from greenfab.asyncapi import complete as complete_asyncapi
+
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts"
 COMPOSE = CONTRACTS.parent / "compose.yaml"
 NATS_BLOCK = "  nats-server:\n"  # compose.yaml's configs entry whose `content: |` is the generated configuration
@@ -57,7 +60,8 @@ def documents() -> dict[Path, str]:
                 version="1.0.0",
                 description=f"What the {svc.name} service publishes and consumes on NATS JetStream.",
             ).to_specification()
-            out[CONTRACTS / "asyncapi" / f"{svc.name}.json"] = _dump(json.loads(spec.to_json()))
+            messages = complete_asyncapi(json.loads(spec.to_json()), REQUEST_REPLY)
+            out[CONTRACTS / "asyncapi" / f"{svc.name}.json"] = _dump(messages)
             out[CONTRACTS / "openapi" / f"{svc.name}.json"] = _dump(svc.app.openapi())
     finally:
         for svc in services:

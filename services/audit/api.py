@@ -30,7 +30,7 @@ def build_app(db: Database, secret: str) -> FastAPI:
         description="Every step of every unit, hash-chained. 审计记录：每一步操作，哈希链防篡改。",
         secret=secret,
     )
-    router = APIRouter(prefix="/v1", responses=PROBLEMS)
+    router = APIRouter(prefix="/v1", tags=["audit"], responses=PROBLEMS)
 
     @router.get(
         "/units/{uscc}/history",

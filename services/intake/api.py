@@ -70,7 +70,9 @@ def build_app(
         response.headers["Location"] = f"/v1/declarations/{answer.id}"
         return answer
 
-    @router.post("/declarations", status_code=202, response_model=DeclarationPublic, responses=RETRY)
+    @router.post(
+        "/declarations", status_code=202, response_model=DeclarationPublic, responses=RETRY, tags=["declarations"]
+    )
     async def submit(
         body: DeclarationCreate,
         response: Response,
@@ -80,7 +82,7 @@ def build_app(
         """Submit a declaration. It is stored before anything else; scoring follows asynchronously."""
         return answered(await submissions.declare(body, who, idempotency_key), response)
 
-    @router.post("/forms/{scheme}", status_code=202, response_model=DeclarationPublic, responses=RETRY)
+    @router.post("/forms/{scheme}", status_code=202, response_model=DeclarationPublic, responses=RETRY, tags=["forms"])
     async def submit_form(
         scheme: Scheme,
         form: dict[str, Any],
@@ -95,12 +97,17 @@ def build_app(
         """
         return answered(await submissions.declare_form(scheme, form, who, idempotency_key), response)
 
-    @router.get("/forms/{scheme}", response_model=FormDefinition)
+    @router.get("/forms/{scheme}", response_model=FormDefinition, tags=["forms"])
     async def form_definition(scheme: Scheme) -> FormDefinition:
         """The scheme's form: every field with its label, type, unit, options and help, and the 证明材料 column."""
         return definition(submissions.forms[scheme])
 
-    @router.get("/forms/{scheme}/template.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
+    @router.get(
+        "/forms/{scheme}/template.xlsx",
+        response_class=Response,
+        responses={200: {"content": {XLSX: {}}}},
+        tags=["forms"],
+    )
     async def form_template(scheme: Scheme) -> Response:
         """The fillable workbook of a scheme's form (the same as `greenfab template SCHEME`); no sign-in needed."""
         headers = {"Content-Disposition": f'attachment; filename="{scheme.value}-form.xlsx"'}
@@ -108,6 +115,7 @@ def build_app(
 
     @router.post(
         "/forms/{scheme}/xlsx",
+        tags=["forms"],
         status_code=202,
         response_model=DeclarationPublic,
         responses=RETRY,
@@ -131,7 +139,7 @@ def build_app(
         content = await request.body()
         return answered(await submissions.declare_workbook(scheme, content, who, idempotency_key), response)
 
-    @router.get("/declarations/{declaration_id}", response_model=DeclarationPublic)
+    @router.get("/declarations/{declaration_id}", response_model=DeclarationPublic, tags=["declarations"])
     async def read(declaration_id: str, who: CurrentPrincipal) -> DeclarationPublic:
         """A declaration with its evaluation; `status` is `pending` until scoring answers."""
         row = await handlers.get_declaration(db, declaration_id)
@@ -140,7 +148,7 @@ def build_app(
             raise ProblemError(404, "未找到该申报 / Not found", f"no declaration {declaration_id} visible to you")
         return handlers.to_public(row)
 
-    @router.get("/declarations", response_model=list[DeclarationPublic])
+    @router.get("/declarations", response_model=list[DeclarationPublic], tags=["declarations"])
     async def list_own(
         who: CurrentPrincipal,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -161,7 +169,8 @@ def build_app(
 
     @router.post("/declarations/{declaration_id}/evidence/{item}", status_code=201, response_model=EvidencePublic,
                  openapi_extra={"requestBody": {"required": True, "content": {
-                     t: {"schema": {"type": "string", "format": "binary"}} for t in EVIDENCE_TYPES}}})  # fmt: skip
+                     t: {"schema": {"type": "string", "format": "binary"}} for t in EVIDENCE_TYPES}}},
+                 tags=["evidence"])  # fmt: skip
     async def upload_evidence(
         declaration_id: Annotated[str, Path(max_length=64)],
         item: Annotated[str, Path(pattern=r"^[A-Z]{2}-[0-9A-Za-z()-]{1,12}$")],
@@ -194,7 +203,7 @@ def build_app(
         link = await handlers.link_evidence(db, declaration_id, item, digest, name, content_type, len(content))
         return EvidencePublic.model_validate(link, from_attributes=True)
 
-    @router.get("/declarations/{declaration_id}/evidence", response_model=EvidenceReport)
+    @router.get("/declarations/{declaration_id}/evidence", response_model=EvidenceReport, tags=["evidence"])
     async def evidence_report(declaration_id: str, who: CurrentPrincipal) -> EvidenceReport:
         """Each indicator's evidence: what the form asks for, what was uploaded, what is missing (error or warning)."""
         row = await readable(declaration_id, who)
@@ -219,7 +228,9 @@ def build_app(
             declaration_id=declaration_id, complete=all(i.status != "missing_required" for i in items), items=items
         )
 
-    @router.get("/declarations/{declaration_id}/evidence/{item}/{sha256}", response_class=FileResponse)
+    @router.get(
+        "/declarations/{declaration_id}/evidence/{item}/{sha256}", response_class=FileResponse, tags=["evidence"]
+    )
     async def download_evidence(declaration_id: str, item: str, sha256: str, who: CurrentPrincipal) -> FileResponse:
         """One evidence file, as uploaded."""
         await readable(declaration_id, who)
@@ -234,7 +245,7 @@ def build_app(
             headers={"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; sandbox"},
         )
 
-    @router.post("/notices", status_code=202, response_model=NoticePublic, responses=NOTICE_RETRY)
+    @router.post("/notices", status_code=202, response_model=NoticePublic, responses=NOTICE_RETRY, tags=["notices"])
     async def submit_notice(
         notice: Annotated[Notice, Body()], response: Response, who: CurrentPrincipal
     ) -> NoticePublic:
@@ -254,7 +265,7 @@ def build_app(
         response.headers["Location"] = f"/v1/notices/{answer.id}"
         return answer
 
-    @router.get("/notices/{notice_id}", response_model=NoticePublic)
+    @router.get("/notices/{notice_id}", response_model=NoticePublic, tags=["notices"])
     async def read_notice(notice_id: str, who: CurrentPrincipal) -> NoticePublic:
         """A notice: for its sender, the enterprise it is about, its district, and bureau or auditors."""
         row = await handlers.get_notice(db, notice_id)

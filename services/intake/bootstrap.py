@@ -51,7 +51,7 @@ class IntakeService:
         self.relay = OutboxRelay(self.db, self.broker, settings.outbox_poll_s)
         self._relay_task: asyncio.Task[None] | None = None
         self.submissions = Submissions(self.db, self.relay.wake, load_catalogue(settings.rules_dir))
-        consumers.register_requests(self.broker, self.submissions, settings.auth_secret)
+        consumers.register_requests(self.broker, self.db, self.submissions, settings.auth_secret)
         self.app: FastAPI = api.build_app(
             self.db,
             self.submissions,

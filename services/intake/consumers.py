@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 from faststream.message import StreamMessage
 from faststream.nats import NatsBroker
 from pydantic import ValidationError
 
 from contracts import subjects
-from contracts.http import DeclareReply, DeclareRequest, Problem
+from contracts.http import DeclareReply, DeclareRequest, Problem, StatusRequest
 from contracts.messages import DeadLettered, EvaluationCompleted
-from greenfab.auth import AuthError, read_token
+from greenfab.auth import AuthError, can_read_enterprise, read_token
 from greenfab.bodies import BodyError, parse_json
 from greenfab.db import Database
 from greenfab.http import ProblemError, field_errors
@@ -21,6 +21,7 @@ from services.intake import handlers
 from services.intake.submissions import Submissions
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", DeclareRequest, StatusRequest)
 
 
 def register(broker: NatsBroker, db: Database, max_deliveries: int, dead_letters: DeadLetterHooks) -> None:
@@ -51,12 +52,13 @@ def _field(data: str, name: str) -> str | None:
     return found if isinstance(found, str) else None
 
 
-def register_requests(broker: NatsBroker, submissions: Submissions, secret: str) -> None:
-    """Core NATS request/reply: any front end declares over NATS and gets the HTTP API's answer."""
+def register_requests(broker: NatsBroker, db: Database, submissions: Submissions, secret: str) -> None:
+    """Core NATS request/reply: any front end declares over NATS and reads the result back, with the HTTP API's
+    answers (the request and reply bodies are in contracts.requests, and so in the AsyncAPI document)."""
 
     @broker.subscriber(
         subjects.INTAKE_DECLARE,
-        title="intake/declare (request/reply)",
+        title="intake/declare",
         description="Request: DeclareRequest (token, declaration | scheme + form). Reply: DeclareReply, always: "
         "a body that is not JSON gets the 400 problem, NaN or Infinity a 422 naming the field.",
         decoder=_raw,
@@ -70,24 +72,64 @@ def register_requests(broker: NatsBroker, submissions: Submissions, secret: str)
             reply = DeclareReply(status=500, problem=problem)
         return reply.model_dump(mode="json")
 
+    @broker.subscriber(
+        subjects.INTAKE_STATUS,
+        title="intake/status",
+        description="Request: StatusRequest (token, declaration_id). Reply: DeclareReply, as GET "
+        "/v1/declarations/{id} answers: 200 with the declaration and, once scored, its evaluation; 404 for one "
+        "absent or not the caller's.",
+        decoder=_raw,
+    )
+    async def on_status(body: bytes) -> dict[str, Any]:
+        try:
+            reply = await status(db, secret, body)
+        except Exception:  # the caller must get an answer, never a timeout
+            log.exception("status over NATS failed")
+            problem = Problem(status=500, title="服务器内部错误 / Internal error")
+            reply = DeclareReply(status=500, problem=problem)
+        return reply.model_dump(mode="json")
+
 
 async def _raw(msg: StreamMessage[Any]) -> bytes:
     """The request's bytes as sent: parsed by greenfab.bodies, like an HTTP body, not by the broker."""
     return bytes(msg.body)
 
 
-async def declare(submissions: Submissions, secret: str, raw: bytes) -> DeclareReply:
+def _refused(problem: Problem) -> DeclareReply:
+    return DeclareReply(status=problem.status, problem=problem)
+
+
+def _request(model: type[M], raw: bytes) -> M | DeclareReply:
+    """``raw`` parsed as ``model`` (strict JSON, like an HTTP body), or the refusal naming what is wrong."""
     try:
-        body = parse_json(raw)
+        return model.model_validate(parse_json(raw))
     except BodyError as exc:
-        return DeclareReply(status=exc.problem.status, problem=exc.problem)
-    try:
-        request = DeclareRequest.model_validate(body)
+        return _refused(exc.problem)
     except ValidationError as exc:
         errors = field_errors(list(exc.errors()))
-        return DeclareReply(
-            status=422, problem=Problem(status=422, title="请求内容有误 / Invalid request", errors=errors)
-        )
+        return _refused(Problem(status=422, title="请求内容有误 / Invalid request", errors=errors))
+
+
+async def status(db: Database, secret: str, raw: bytes) -> DeclareReply:
+    request = _request(StatusRequest, raw)
+    if isinstance(request, DeclareReply):
+        return request
+    try:
+        who = read_token(secret, f"Bearer {request.token}")
+    except AuthError as exc:
+        return _refused(Problem(status=exc.status, title=exc.message_zh, detail=exc.message_en))
+    row = await handlers.get_declaration(db, request.declaration_id)
+    if row is None or not can_read_enterprise(who, row.uscc, row.district):
+        # As over HTTP: the same answer for "absent" and "not yours", so ids cannot be probed.
+        detail = f"no declaration {request.declaration_id} visible to you"
+        return _refused(Problem(status=404, title="未找到该申报 / Not found", detail=detail))
+    return DeclareReply(status=200, declaration=handlers.to_public(row))
+
+
+async def declare(submissions: Submissions, secret: str, raw: bytes) -> DeclareReply:
+    request = _request(DeclareRequest, raw)
+    if isinstance(request, DeclareReply):
+        return request
     try:
         who = read_token(secret, f"Bearer {request.token}")
         if request.form is not None and request.scheme is not None:

@@ -66,7 +66,7 @@ def build_app(db: Database, secret: str, webhooks: WebhookGuard, wake: Callable[
     )
     router = APIRouter(prefix="/v1", responses=PROBLEMS)
 
-    @router.get("/inbox", response_model=list[Notification])
+    @router.get("/inbox", response_model=list[Notification], tags=["inbox"])
     async def read_inbox(who: CurrentPrincipal, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[Notification]:
         """Notifications for the caller (its USCC, its district, or the bureau's shared inbox), newest first."""
         rows = await handlers.inbox(db, *_recipient(who), limit)
@@ -82,7 +82,7 @@ def build_app(db: Database, secret: str, webhooks: WebhookGuard, wake: Callable[
             for r in rows
         ]
 
-    @router.get("/channels", response_model=ChannelChoicePublic)
+    @router.get("/channels", response_model=ChannelChoicePublic, tags=["channels"])
     async def read_channels(who: CurrentPrincipal) -> ChannelChoicePublic:
         """The caller's channel choice (the inbox alone until it chooses)."""
         role, name = _recipient(who)
@@ -91,7 +91,7 @@ def build_app(db: Database, secret: str, webhooks: WebhookGuard, wake: Callable[
             return ChannelChoicePublic(recipient=name, channels=["inbox"], email=None, webhook_url=None)
         return _choice(row)
 
-    @router.put("/channels", response_model=ChannelChoicePublic)
+    @router.put("/channels", response_model=ChannelChoicePublic, tags=["channels"])
     async def choose_channels(who: CurrentPrincipal, body: ChannelChoice) -> ChannelChoicePublic:
         """Choose channels. Choosing a new webhook URL returns its signing secret, once."""
         if who.role not in ("enterprise", "district", "bureau"):
@@ -107,7 +107,7 @@ def build_app(db: Database, secret: str, webhooks: WebhookGuard, wake: Callable[
         )
         return _choice(row, new_secret)
 
-    @router.get("/deliveries", response_model=list[Delivery])
+    @router.get("/deliveries", response_model=list[Delivery], tags=["deliveries"])
     async def delivery_log(
         who: CurrentPrincipal,
         status: Annotated[DeliveryStatus | None, Query(description="Only this status, e.g. `dead`.")] = None,
@@ -121,7 +121,7 @@ def build_app(db: Database, secret: str, webhooks: WebhookGuard, wake: Callable[
             role, recipient = _recipient(who)
         return [_delivery(r) for r in await handlers.deliveries(db, role, recipient, status, channel, limit)]
 
-    @router.post("/deliveries/{delivery_id}/retry", response_model=Delivery)
+    @router.post("/deliveries/{delivery_id}/retry", response_model=Delivery, tags=["deliveries"])
     async def retry_delivery(
         who: CurrentPrincipal, delivery_id: Annotated[int, Path(ge=1, le=SQL_INT_MAX)]
     ) -> Delivery:

@@ -128,7 +128,7 @@ def build_app(
 
     # ----- the advisor ---------------------------------------------------------------------
 
-    @router.get("/units/{uscc}/advice", response_model=Advice)
+    @router.get("/units/{uscc}/advice", response_model=Advice, tags=["advice"])
     async def unit_advice(
         uscc: Annotated[str, PathParam(pattern=r"^[0-9A-HJ-NP-RTUWXY]{18}$")],
         who: CurrentPrincipal,
@@ -155,7 +155,7 @@ def build_app(
             }
         )
 
-    @router.post("/advice", response_model=Advice)
+    @router.post("/advice", response_model=Advice, tags=["advice"])
     async def declaration_advice(body: AdviceBody, who: CurrentPrincipal) -> Advice:
         """Diagnosis for a declaration sent in the body (nothing is stored), as `greenfab advise FILE` gives it."""
         require(who, "enterprise", "district", "bureau", "expert", "auditor", "evaluator")
@@ -164,7 +164,10 @@ def build_app(
     # ----- the what-if ---------------------------------------------------------------------
 
     @router.post(
-        "/whatif", response_model=WhatIfReport, responses={200: {"content": {"text/html": {}, "text/csv": {}}}}
+        "/whatif",
+        response_model=WhatIfReport,
+        responses={200: {"content": {"text/html": {}, "text/csv": {}}}},
+        tags=["what-if"],
     )
     async def run_whatif(
         body: WhatIfBody,
@@ -196,12 +199,12 @@ def build_app(
 
     # ----- rulebook editions ---------------------------------------------------------------
 
-    @router.get("/rulebooks", response_model=list[EditionRow])
+    @router.get("/rulebooks", response_model=list[EditionRow], tags=["rulebooks"])
     async def editions(who: CurrentPrincipal) -> list[EditionRow]:
         """Every edition of every scheme with its version, effective date and, if published here, who and why."""
         return await rules.rows(db)
 
-    @router.post("/rulebooks/check", response_model=CheckResult)
+    @router.post("/rulebooks/check", response_model=CheckResult, tags=["rulebooks"])
     async def check(body: DraftBody, who: CurrentPrincipal) -> CheckResult:
         """A draft rulebook checked as `greenfab rules check` does (bureau)."""
         require(who, "bureau")
@@ -209,7 +212,7 @@ def build_app(
         problems = draft.problems if draft.rulebook is None else rules.checker.check(draft, only=body.edition)
         return CheckResult(ok=not problems, problems=_problems(problems))
 
-    @router.post("/rulebooks/publish", response_model=PublishResult, status_code=201)
+    @router.post("/rulebooks/publish", response_model=PublishResult, status_code=201, tags=["rulebooks"])
     async def publish(body: PublishBody, who: CurrentPrincipal) -> PublishResult:
         """Publish a draft edition with its effective date (bureau): checked first, added to the rulebook, recorded
         on the audit chain with who and why; declarations dated from then on are scored by it."""
@@ -244,7 +247,7 @@ def build_app(
             published_by=who.subject,
         )
 
-    @router.get("/evaluations/{submission_id}/replay", response_model=Replay)
+    @router.get("/evaluations/{submission_id}/replay", response_model=Replay, tags=["evaluations"])
     async def replay(submission_id: Annotated[str, PathParam(max_length=64)], who: CurrentPrincipal) -> Replay:
         """A stored evaluation scored again by durable_rules under exactly the rulebook version that scored it
         (bureau, auditors)."""

@@ -6,9 +6,10 @@ from pathlib import Path
 
 from pydantic import AliasChoices, Field
 
+from greenfab.paths import RULES
 from greenfab.settings import ServiceSettings
 
-REPO_RULES = Path(__file__).resolve().parents[2] / "rules"
+REPO_RULES = RULES  # the repository's rules/, or the installed wheel's copy (greenfab.paths)
 
 
 class WorkflowSettings(ServiceSettings):

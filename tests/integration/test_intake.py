@@ -19,7 +19,7 @@ from services.intake import handlers
 from services.intake.bootstrap import IntakeService
 from services.intake.settings import IntakeSettings
 from services.workflow.tables import UnitProjection
-from tests.conftest import SECRET, token
+from tests.conftest import SECRET, token, uscc
 from tests.support import hostile
 from tests.support.directory import unit_directory
 from tests.support.servers import Nats
@@ -339,6 +339,42 @@ async def test_nats_request_reply_gives_the_same_answers_as_http(intake: IntakeS
         ("$.declaration.data.output_value", "number_not_finite"),
         ("$.declaration.data.land_area[1]", "number_not_finite"),
     }
+
+
+async def test_nats_status_reads_a_declaration_back_as_http_does(
+    intake: IntakeService, client: httpx.AsyncClient, nats: Nats
+) -> None:
+    from contracts import subjects
+
+    nc = await nats_py.connect(nats.url)
+
+    async def ask(subject: str, payload: dict[str, Any] | bytes) -> dict[str, Any]:
+        data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
+        return dict(json.loads((await nc.request(subject, data, timeout=10)).data))
+
+    mine = token("enterprise", USCC)
+    try:
+        declared = await ask(subjects.INTAKE_DECLARE, {"token": mine, "declaration": body()})
+        declaration_id = declared["declaration"]["id"]
+        status = await ask(subjects.INTAKE_STATUS, {"token": mine, "declaration_id": declaration_id})
+        stranger = await ask(
+            subjects.INTAKE_STATUS, {"token": token("enterprise", uscc(77)), "declaration_id": declaration_id}
+        )
+        absent = await ask(subjects.INTAKE_STATUS, {"token": mine, "declaration_id": "no-such-declaration"})
+        forged = await ask(subjects.INTAKE_STATUS, {"token": "not-a-token", "declaration_id": declaration_id})
+        incomplete = await ask(subjects.INTAKE_STATUS, {"token": mine})
+        not_json = await ask(subjects.INTAKE_STATUS, b"{not json")
+    finally:
+        await nc.close()
+    over_http = await client.get(f"/v1/declarations/{declaration_id}", headers={"Authorization": f"Bearer {mine}"})
+    assert status["status"] == 200 and status["declaration"] == over_http.json()
+    assert status["declaration"]["status"] == "pending"
+    # Another enterprise's declaration answers like one that does not exist, as over HTTP.
+    assert stranger["status"] == absent["status"] == 404 and stranger["declaration"] is None
+    assert stranger["problem"]["title"] == absent["problem"]["title"]
+    assert forged["status"] == 401
+    assert incomplete["status"] == 422 and [e["path"] for e in incomplete["problem"]["errors"]] == ["$.declaration_id"]
+    assert not_json["status"] == 400
 
 
 PNG = hostile.png()
