@@ -91,7 +91,7 @@ class _FactText:
         return v
 
     def dumps(self, facts: list[dict[str, Any]]) -> str:
-        text = json.dumps(facts, ensure_ascii=False)
+        text = json.dumps(facts, ensure_ascii=False, separators=(",", ":"))
         for i, positional in enumerate(self.exact):
             text = text.replace(f'"\\u0000{self.tag}:{i}"', positional, 1)
         return text
