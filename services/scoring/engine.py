@@ -63,24 +63,57 @@ def _number(value: Decimal | int | float) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+# Floats whose repr is positional: the C core's parser reads these (it stops at exponent notation).
+_SAFE_LOW, _SAFE_HIGH = 1e-4, 1e16
+
+
+class _FactText:
+    """Facts to JSON for the C core, every number positional, in one pass over their fields.
+
+    A number is sent as the float it is unless its repr would use exponent notation (|x| < 1e-4 or
+    ≥ 1e16); such rare numbers go in as placeholder strings, replaced by their positional text after
+    json.dumps. A placeholder carries the evaluation's random sid, so no input string can pass for one.
+    """
+
+    __slots__ = ("exact", "tag")
+
+    def __init__(self, tag: str) -> None:
+        self.exact: list[str] = []
+        self.tag = tag
+
+    def value(self, v: Any) -> Any:
+        if isinstance(v, Decimal | float):
+            number = float(v)
+            if number == 0 or _SAFE_LOW <= abs(number) < _SAFE_HIGH:
+                return number
+            self.exact.append(_number(v))
+            return f"\x00{self.tag}:{len(self.exact) - 1}"
+        return v
+
+    def dumps(self, facts: list[dict[str, Any]]) -> str:
+        text = json.dumps(facts, ensure_ascii=False, separators=(",", ":"))
+        for i, positional in enumerate(self.exact):
+            text = text.replace(f'"\\u0000{self.tag}:{i}"', positional, 1)
+        return text
+
+
 def _fact_json(facts: list[dict[str, Any]]) -> str:
     """The facts as JSON with every number positional; values are str, bool, None or numbers."""
-    plain = [{k: float(v) if isinstance(v, Decimal) else v for k, v in f.items()} for f in facts]
-    if not any(isinstance(v, float) and "e" in repr(v) for f in plain for v in f.values()):
-        return json.dumps(plain, ensure_ascii=False)
-    return _slow_fact_json(facts)
+    out = _FactText(uuid.uuid4().hex)
+    return out.dumps([{k: out.value(v) for k, v in f.items()} for f in facts])
 
 
-def _slow_fact_json(facts: list[dict[str, Any]]) -> str:
-
-    def value(v: Any) -> str:
-        if isinstance(v, bool) or v is None or isinstance(v, str):
-            return json.dumps(v, ensure_ascii=False)
-        return _number(v)
-
-    return (
-        "[" + ",".join("{" + ",".join(f"{json.dumps(k)}:{value(v)}" for k, v in f.items()) + "}" for f in facts) + "]"
-    )
+def _action(message: str) -> tuple[str, str]:
+    """The rule and the fact id of an action frame, ``{"rule":{"m":{"id":"...",...}}}``, without parsing it all."""
+    end = message.find('"', 2)
+    rule = message[2:end]
+    if message.startswith('":{"m":{"id":"', end):
+        start = end + 14
+        close = message.find('"', start)
+        if close > 0 and "\\" not in message[start:close]:
+            return rule, message[start:close]
+    rule, frame = next(iter(json.loads(message).items()))
+    return rule, frame["m"]["id"]
 
 
 def _condition(field: str, op: str, value: Any) -> dict[str, Any]:
@@ -206,9 +239,8 @@ class RulesEngine:
         result = durable_rules_engine.start_action_for_state(handle, state)
         message = result[1] if result else None
         while message:
-            rule, frame = next(iter(json.loads(message).items()))
-            fact = frame["m"]
-            run.seen.add(fact["id"])
+            rule, fact_id = _action(message)
+            run.seen.add(fact_id)
             kind, _, rest = rule.partition("_")
             if kind == "case":
                 key, index = rest.rsplit("_", 1)
@@ -216,7 +248,7 @@ class RulesEngine:
                 if run.cases.setdefault(key, int(index)) != int(index):
                     raise EngineError(f"{key}: cases {run.cases[key]} and {index} both held")
             elif kind == "veto":
-                run.vetoes.append((rest, fact["id"]))
+                run.vetoes.append((rest, fact_id))
             message = durable_rules_engine.complete_and_start_action(handle, state)
 
     def evaluate(
@@ -225,35 +257,46 @@ class RulesEngine:
         prep = prepare(self.library, scheme, as_of, data)
         ruleset = self.ruleset(scheme, prep.edition)
         sid = uuid.uuid4().hex
+        out = _FactText(sid)
+        value = out.value
         payload: list[dict[str, Any]] = []
         score_facts: dict[str, Fact] = {}
         for fact in prep.facts:
-            fields = {f"v_{k}": v for k, v in fact.fields.items() if not isinstance(v, list)}
-            payload.append({"id": f"{sid}:{fact.key}", "sid": sid, "key": fact.key, "kind": fact.kind, **fields})
-            if fact.kind == "score":
+            kind = fact.kind
+            row = {"id": f"{sid}:{fact.key}", "sid": sid, "key": fact.key, "kind": kind}
+            for k, v in fact.fields.items():
+                if not isinstance(v, list):
+                    row["v_" + k] = value(v)
+            payload.append(row)
+            if kind == "score":
                 score_facts[fact.key] = fact
         for event in prep.events:
-            fields = {f"v_{k}": v for k, v in event.fields.items()}
-            payload.append({"id": f"{sid}:e{event.index}", "sid": sid, "kind": "event", "event": event.kind, **fields})
-        replies = {f"v_{k}": v for k, v in answers(self.library.eligibility, data).items()}
-        payload.append({"id": f"{sid}:declaration", "sid": sid, "kind": "declaration", **replies})
+            row = {"id": f"{sid}:e{event.index}", "sid": sid, "kind": "event", "event": event.kind}
+            for k, v in event.fields.items():
+                row["v_" + k] = value(v)
+            payload.append(row)
+        row = {"id": f"{sid}:declaration", "sid": sid, "kind": "declaration"}
+        for k, v in answers(self.library.eligibility, data).items():
+            row["v_" + k] = value(v)
+        payload.append(row)
         run = _Run()
         try:
-            self._drive(ruleset, _fact_json(payload), payload, run)
+            self._drive(ruleset, out.dumps(payload), payload, run)
         finally:
             self.host.delete_state(ruleset, sid)
-        unhandled = {p["id"] for p in payload} - run.seen
-        if unhandled:
+        if len(run.seen) != len(payload):
+            unhandled = {p["id"] for p in payload} - run.seen
             raise EngineError(f"facts matched no rule: {sorted(unhandled)}")
         scored: dict[str, Scored] = {key: score(f, run.cases.get(key), prep) for key, f in score_facts.items()}
-        by_code = {v.code: v for v in self.library.eligibility.vetoes}
-        events = {f"{sid}:e{e.index}": e for e in prep.events}
         vetoes: list[VetoResult] = []
-        # Report vetoes in the rulebook's order, as the reference does.
-        for veto in self.library.eligibility.vetoes:
-            for code, fact_id in sorted(run.vetoes, key=lambda v: events[v[1]].index if v[1] in events else -1):
-                if code == veto.code:
-                    result = describe(by_code[code], as_of, events.get(fact_id), data)
-                    result.overridable = by_code[code].overridable
-                    vetoes.append(result)
+        if run.vetoes:
+            by_code = {v.code: v for v in self.library.eligibility.vetoes}
+            events = {f"{sid}:e{e.index}": e for e in prep.events}
+            # Report vetoes in the rulebook's order, as the reference does.
+            for veto in self.library.eligibility.vetoes:
+                for code, fact_id in sorted(run.vetoes, key=lambda v: events[v[1]].index if v[1] in events else -1):
+                    if code == veto.code:
+                        result = describe(by_code[code], as_of, events.get(fact_id), data)
+                        result.overridable = by_code[code].overridable
+                        vetoes.append(result)
         return finish(prep, scored, vetoes, expert_points)

@@ -70,11 +70,15 @@ def _init(rules_dir: str, parent: int) -> None:
 
 def evaluate_in_worker(
     scheme: str, as_of: str, data: dict[str, Any], expert_points: dict[str, str] | None = None
-) -> dict[str, Any]:
-    """Runs in the worker: one evaluation, returned as JSON-able data."""
+) -> str:
+    """Runs in the worker: one evaluation, returned as its JSON text.
+
+    One string crosses the pipe (pickled in one piece) and the service reads it with pydantic-core's
+    JSON validator: the service's own share of an evaluation stays small, so workers scale.
+    """
     points = {k: Decimal(v) for k, v in (expert_points or {}).items()}
     result: Evaluation = _engine.evaluate(Scheme(scheme), date.fromisoformat(as_of), data, points)
-    return result.model_dump(mode="json")
+    return result.model_dump_json()
 
 
 def advise_in_worker(
@@ -143,6 +147,8 @@ class EnginePool:
                 points = {k: str(v) for k, v in (expert_points or {}).items()}
                 args = (scheme.value, as_of.isoformat(), data) + ((points,) if points else ())
                 raw = await loop.run_in_executor(pool, fn, *args)
+                if isinstance(raw, str | bytes):
+                    return Evaluation.model_validate_json(raw)
                 return Evaluation.model_validate(raw)
             except BrokenProcessPool:
                 log.error("scoring worker died (try %d of 2); restarting it", attempt)

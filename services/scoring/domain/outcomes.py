@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from itertools import pairwise
+from string import Formatter
 from typing import Any
 
 from services.scoring.domain.facts import Fact
@@ -32,6 +34,12 @@ def _fmt(x: Any) -> str:
     return str(x)
 
 
+@lru_cache(maxsize=4096)
+def _names(template: str) -> tuple[str, ...]:
+    """The fields an explanation names: only these are formatted (a name it lacks still raises KeyError)."""
+    return tuple({name.split(".")[0].split("[")[0] for _, name, _, _ in Formatter().parse(template) if name})
+
+
 def holds(op: Op, value: Any, constant: Scalar) -> bool:
     """One condition, as the reference interpreter reads it (the engine compiles the same to durable_rules)."""
     if isinstance(constant, bool) or isinstance(value, bool):
@@ -51,7 +59,7 @@ def matches(case: Case, fields: dict[str, Any]) -> bool:
 def apply(outcome: Outcome, fact: Fact) -> Scored:
     """Points of a decided case."""
     top = fact.max
-    text = outcome.explain.format(**{k: _fmt(v) for k, v in fact.fields.items()})
+    text = outcome.explain.format(**{k: _fmt(fact.fields[k]) for k in _names(outcome.explain) if k in fact.fields})
     if outcome.expert is not None:
         return Scored("needs_expert", None, f"{text}（需专家评定：{outcome.expert}）", outcome.flag)
     if outcome.full:

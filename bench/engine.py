@@ -1,0 +1,122 @@
+"""The engine's figures for issue 14 item 3: evaluations/s per scheme on one core, and 2 workers against 1.
+
+    .venv/bin/python bench/engine.py [--count 1000] [--pool-count 1000] [--no-save]
+
+1. One process: ``RulesEngine.evaluate`` (durable_rules) and the reference interpreter, per scheme,
+   over ``--count`` varied example declarations (bench/scoring.py's inputs). Shown per wall second
+   and per CPU second of the process: on a shared machine the CPU figure is what one core does, the
+   wall figure what this process was given.
+2. The service's worker pool (`EnginePool`, 8 evaluations in flight) with 1 and 2 worker processes,
+   per scheme, and the ratio 2 ÷ 1. The 2-worker figure needs two idle cores (the caller's event
+   loop is a third process): on a loaded machine the ratio says more about the load than the pool.
+
+Prints the load average with each figure and writes `bench/results/engine-<time>.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.harness import load_average, machine, save_result
+from bench.scoring import RULES, inputs
+from contracts.schemes import Scheme
+from services.scoring.domain import reference
+from services.scoring.domain.rulebook import RuleLibrary
+from services.scoring.engine import RulesEngine
+from services.scoring.worker import EnginePool
+
+# zen-engine 2.1.3 (Rust) on the 22 beautiful-factory items, this machine (issue 14): the mark to beat.
+ZEN_BEAUTIFUL_PER_S = 1825
+
+
+def _rates(run: Any, batch: list[Any], scheme: Scheme) -> tuple[float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    for on, data in batch:
+        run(scheme, on, data)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return len(batch) / wall, len(batch) / cpu
+
+
+def one_process(count: int) -> dict[str, Any]:
+    library = RuleLibrary.load(RULES)
+    engine = RulesEngine(library)
+    out: dict[str, Any] = {}
+    print(f"1. one process ({count} evaluations per scheme)")
+    print(f"   {'scheme':<18} {'durable_rules /s (wall, CPU)':>30} {'µs (CPU)':>9} {'reference /s (CPU)':>19}  load")
+    for scheme in Scheme:
+        batch = [inputs(scheme, i) for i in range(count)]
+        for on, data in batch[:50]:  # rulesets compiled, caches warm
+            engine.evaluate(scheme, on, data)
+        wall, cpu = _rates(engine.evaluate, batch, scheme)
+        _, ref_cpu = _rates(lambda s, d, x: reference.evaluate(library, s, d, x), batch, scheme)
+        load = load_average()[0]
+        out[scheme.value] = {"wall_per_s": round(wall), "cpu_per_s": round(cpu), "reference_cpu_per_s": round(ref_cpu),
+                             "load_average": load}  # fmt: skip
+        print(f"   {scheme.value:<18} {wall:14.0f} {cpu:14.0f} {1e6 / cpu:9.0f} {ref_cpu:19.0f}  {load:.1f}")
+    beautiful = out[Scheme.BEAUTIFUL_FACTORY.value]["cpu_per_s"]
+    print(f"   beautiful factory against zen-engine's {ZEN_BEAUTIFUL_PER_S}/s: {beautiful / ZEN_BEAUTIFUL_PER_S:.2f}×")
+    return out
+
+
+async def _pool_rate(pool: EnginePool, scheme: Scheme, count: int, in_flight: int) -> float:
+    queue = iter([inputs(scheme, i) for i in range(count)])
+
+    async def worker() -> None:
+        for on, data in queue:
+            await pool.evaluate(scheme, on, data)
+
+    t = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(in_flight)))
+    return count / (time.perf_counter() - t)
+
+
+async def _pool(processes: int, count: int) -> dict[str, float]:
+    pool = EnginePool(RULES, processes)
+    try:
+        await pool.warm_up()
+        rates = {}
+        for scheme in Scheme:
+            await _pool_rate(pool, scheme, 20 * processes, 8)  # every worker compiles its rulesets
+            rates[scheme.value] = await _pool_rate(pool, scheme, count, 8)
+        return rates
+    finally:
+        pool.close()
+
+
+def workers(count: int) -> dict[str, Any]:
+    print(f"2. the service's worker pool ({count} evaluations per scheme, 8 in flight)")
+    one = asyncio.run(_pool(1, count))
+    load_one = load_average()[0]
+    two = asyncio.run(_pool(2, count))
+    load_two = load_average()[0]
+    out: dict[str, Any] = {"load_average": [load_one, load_two]}
+    for scheme in Scheme:
+        ratio = two[scheme.value] / one[scheme.value]
+        out[scheme.value] = {"one": round(one[scheme.value]), "two": round(two[scheme.value]), "ratio": round(ratio, 2)}
+        print(f"   {scheme.value:<18} 1 worker {one[scheme.value]:6.0f}/s   2 workers {two[scheme.value]:6.0f}/s   "
+              f"{ratio:.2f}×")  # fmt: skip
+    print(f"   (load {load_one:.1f} after 1 worker, {load_two:.1f} after 2)")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--pool-count", type=int, default=1000)
+    parser.add_argument("--no-save", action="store_true")
+    args = parser.parse_args()
+    result = {"kind": "engine", "machine": machine(), "one_process": one_process(args.count)}
+    result["workers"] = workers(args.pool_count)
+    if not args.no_save:
+        print(f"saved {save_result('engine', result)}")
+
+
+if __name__ == "__main__":
+    main()
