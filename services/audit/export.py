@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Literal
 
 from contracts.audit import AuditRecord
@@ -33,3 +33,14 @@ def lines(records: Iterable[AuditRecord], fmt: Format) -> Iterator[str]:
         buffer.truncate()
     if buffer.getvalue():
         yield buffer.getvalue()
+
+
+async def streamed(batches: AsyncIterable[list[AuditRecord]], fmt: Format) -> AsyncIterator[str]:
+    """The records of every batch as text, one chunk per batch (CSV: its header once, first)."""
+    if fmt == "csv":
+        yield next(lines([], "csv"))
+    async for batch in batches:
+        chunk = lines(batch, fmt)
+        if fmt == "csv":
+            next(chunk)  # the header, already sent
+        yield "".join(chunk)

@@ -19,6 +19,7 @@ from contracts.http import (
     NoticePublic,
 )
 from contracts.notices import Notice
+from contracts.paging import Page
 from contracts.schemes import Scheme
 from greenfab.auth import Principal, can_declare, can_read_enterprise
 from greenfab.bodies import BodyLimits
@@ -29,6 +30,7 @@ from greenfab.http import (
     problem_responses,
     service_app,
 )
+from greenfab.paging import Paging
 from services.intake import handlers, notices
 from services.intake.evidence import TYPES as EVIDENCE_TYPES
 from services.intake.evidence import EvidenceError, EvidenceStore, check_file, requirements, safe_name
@@ -140,18 +142,14 @@ def build_app(
             raise ProblemError(404, "未找到该申报 / Not found", f"no declaration {declaration_id} visible to you")
         return handlers.to_public(row)
 
-    @router.get("/declarations", response_model=list[DeclarationPublic])
-    async def list_own(
-        who: CurrentPrincipal,
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    ) -> list[DeclarationPublic]:
+    @router.get("/declarations", response_model=Page[DeclarationPublic])
+    async def list_own(who: CurrentPrincipal, paging: Paging) -> Page[DeclarationPublic]:
         """Declarations the caller may read, newest first."""
         uscc = who.scope if who.role == "enterprise" else None
         district = who.scope if who.role == "district" else None
         if who.role not in ("enterprise", "district", "bureau", "auditor", "expert"):
             raise ProblemError(403, "无权查看申报 / Not allowed")
-        rows = await handlers.list_declarations(db, uscc=uscc, district=district, limit=limit)
-        return [handlers.to_public(r) for r in rows]
+        return paging.answer(await handlers.list_declarations(db, uscc=uscc, district=district, ask=paging))
 
     async def readable(declaration_id: str, who: Principal) -> Declaration:
         row = await handlers.get_declaration(db, declaration_id)
