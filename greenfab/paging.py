@@ -206,8 +206,8 @@ def _page_ask(
         str | None,
         Query(
             max_length=CURSOR_MAX_CHARS,
-            pattern=r"^[A-Za-z0-9_-]+\.[0-9a-f]{16}$",
-            description="The `next_cursor` of the previous page; omit for the first page.",
+            pattern=r"^([A-Za-z0-9_-]+\.[0-9a-f]{16})?$",
+            description="The `next_cursor` of the previous page; omit (or leave empty) for the first page.",
         ),
     ] = None,
 ) -> PageAsk:

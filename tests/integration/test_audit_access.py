@@ -71,4 +71,4 @@ async def test_the_units_district_is_its_own_not_a_notice_senders(app: httpx.Asy
     r = await app.get(f"/v1/units/{DECLARED}/history", headers=as_("district", "顺义区"))
     assert r.status_code == 404, "a district that filed a notice about a unit does not read the unit's history"
     own = await app.get(f"/v1/units/{DECLARED}/history", headers=as_("enterprise", DECLARED))
-    assert [rec["kind"] for rec in own.json()] == ["notice.received", "submission.received"]
+    assert [rec["kind"] for rec in own.json()["items"]] == ["notice.received", "submission.received"]
