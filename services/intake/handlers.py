@@ -150,7 +150,7 @@ async def get_declaration(db: Database, declaration_id: str) -> Declaration | No
 
 DECLARATIONS = Keyset(
     "declarations",
-    (Key(col(Declaration.received_at), datetime, descending=True), Key(col(Declaration.id), str)),
+    (Key(col(Declaration.received_at), datetime, descending=True), Key(col(Declaration.id), str, descending=True)),
 )
 
 

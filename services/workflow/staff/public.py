@@ -22,7 +22,7 @@ LISTED = Keyset(
     "public.listed",
     (
         Key(col(UnitProjection.listed_on), date, descending=True, nullable=True),
-        Key(col(UnitProjection.workflow_id), str),
+        Key(col(UnitProjection.workflow_id), str, descending=True),
     ),
 )
 GRADES = Keyset("public.grades", (Key(col(UnitProjection.uscc), str), Key(col(UnitProjection.workflow_id), str)))

@@ -27,10 +27,15 @@ from services.workflow.staff.lookup import districts_of
 from services.workflow.staff.tasks import require_role
 from services.workflow.tables import EvaluatorBan, OpenCallRow, PoolEntry
 
-CALLS = Keyset("calls", (Key(col(OpenCallRow.opens_on), date, descending=True), Key(col(OpenCallRow.id), str)))
-POOL = Keyset("pool", (Key(col(PoolEntry.added_at), datetime, descending=True), Key(col(PoolEntry.uscc), str)))
+CALLS = Keyset(
+    "calls", (Key(col(OpenCallRow.opens_on), date, descending=True), Key(col(OpenCallRow.id), str, descending=True))
+)
+POOL = Keyset(
+    "pool", (Key(col(PoolEntry.added_at), datetime, descending=True), Key(col(PoolEntry.uscc), str, descending=True))
+)
 BANS = Keyset(
-    "evaluator-bans", (Key(col(EvaluatorBan.since), date, descending=True), Key(col(EvaluatorBan.evaluator_uscc), str))
+    "evaluator-bans",
+    (Key(col(EvaluatorBan.since), date, descending=True), Key(col(EvaluatorBan.evaluator_uscc), str, descending=True)),
 )
 
 

@@ -43,7 +43,10 @@ from services.workflow.workflows import UnitLifecycleWorkflow
 
 UNITS = Keyset(
     "units",
-    (Key(col(UnitProjection.updated_at), datetime, descending=True), Key(col(UnitProjection.workflow_id), str)),
+    (
+        Key(col(UnitProjection.updated_at), datetime, descending=True),
+        Key(col(UnitProjection.workflow_id), str, descending=True),
+    ),
 )
 
 
