@@ -196,23 +196,31 @@ class Keyset:
         return Page[T](items=[convert(r) for r in shown], next_cursor=following, limit=ask.limit)
 
 
-def _page_ask(
-    request: Request,
-    response: Response,
-    limit: Annotated[
-        int, Query(ge=1, le=MAX_LIMIT, description=f"Rows per page, 1–{MAX_LIMIT} (default {DEFAULT_LIMIT}).")
-    ] = DEFAULT_LIMIT,
-    cursor: Annotated[
-        str | None,
-        Query(
-            max_length=CURSOR_MAX_CHARS,
-            pattern=r"^([A-Za-z0-9_-]+\.[0-9a-f]{16})?$",
-            description="The `next_cursor` of the previous page; omit (or leave empty) for the first page.",
-        ),
-    ] = None,
-) -> PageAsk:
-    return PageAsk(limit=limit, cursor=cursor, request=request, response=response)
+_CURSOR_QUERY = Query(
+    max_length=CURSOR_MAX_CHARS,
+    pattern=r"^([A-Za-z0-9_-]+\.[0-9a-f]{16})?$",
+    description="The `next_cursor` of the previous page; omit (or leave empty) for the first page.",
+)
 
 
-Paging = Annotated[PageAsk, Depends(_page_ask)]
-"""A list route's ``limit`` and ``cursor`` query parameters."""
+def page_params(default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> Callable[..., PageAsk]:
+    """The ``limit`` and ``cursor`` query parameters of a list route, as a dependency
+    (``Annotated[PageAsk, Depends(page_params(20, 100))]``); a list of heavy rows takes a smaller page."""
+
+    def _page_ask(request: Request, response: Response, limit: int = default, cursor: str | None = None) -> PageAsk:
+        return PageAsk(limit=limit, cursor=cursor, request=request, response=response)
+
+    described = f"Rows per page, 1–{maximum} (default {default})."
+    # Real objects, not the strings postponed annotations would leave: the bounds are this call's.
+    _page_ask.__annotations__ = {
+        "request": Request,
+        "response": Response,
+        "limit": Annotated[int, Query(ge=1, le=maximum, description=described)],
+        "cursor": Annotated[str | None, _CURSOR_QUERY],
+        "return": PageAsk,
+    }
+    return _page_ask
+
+
+Paging = Annotated[PageAsk, Depends(page_params())]
+"""A list route's ``limit`` (1–500, default 50) and ``cursor`` query parameters."""
