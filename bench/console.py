@@ -122,7 +122,12 @@ async def seed(up: Up, units: int) -> float:
         await asyncio.gather(*(worker(client) for _ in range(16)))
     async with httpx.AsyncClient(base_url=up.url("workflow"), timeout=60) as staff:
         while True:
-            graded = len((await staff.get("/v1/public/grades")).json())
+            graded, cursor = 0, None
+            while True:  # every page of the published grades
+                page = (await staff.get("/v1/public/grades", params={"limit": 500, "cursor": cursor})).json()
+                graded, cursor = graded + len(page["items"]), page["next_cursor"]
+                if cursor is None:
+                    break
             print(f"\r  {graded}/{units} units graded", end="", flush=True)
             if graded >= units:
                 break
@@ -164,13 +169,13 @@ def main() -> None:
             bureau, district = up.token("bureau", None, "bureau-li"), up.token("district", "海淀区", "haidian-zhao")
             enterprise = up.token("enterprise", uscc(3))
             with httpx.Client(base_url=up.url("workflow"), headers={"Authorization": f"Bearer {bureau}"}) as s:
-                unit = s.get("/v1/units", params={"limit": 1}).json()[0]["workflow_id"]
+                unit = s.get("/v1/units", params={"limit": 1}).json()["items"][0]["workflow_id"]
             with httpx.Client(base_url=up.url("workflow"), headers={"Authorization": f"Bearer {district}"}) as s:
                 deadline = time.monotonic() + 120
-                while not (tasks := s.get("/v1/tasks").json()) and time.monotonic() < deadline:
+                while not (tasks := s.get("/v1/tasks").json()["items"]) and time.monotonic() < deadline:
                     time.sleep(1)
             with httpx.Client(base_url=up.url("intake"), headers={"Authorization": f"Bearer {enterprise}"}) as s:
-                declaration = s.get("/v1/declarations").json()[0]["id"]
+                declaration = s.get("/v1/declarations").json()["items"][0]["id"]
             pages: dict[str, tuple[str | None, str]] = {
                 "home (public)": (None, "/"),
                 "listed units (public)": (None, "/public/listed"),

@@ -66,6 +66,9 @@ _CODE_ZH = {
     "uscc_invalid": "统一社会信用代码无效（须为18位且符合 GB 32100 校验规则）",
     "district_unknown": "不是北京市的区",
     "date_out_of_range": "日期不在合理范围内",
+    "int_parsing": "应为整数",
+    "greater_than_equal": "数值小于允许的最小值",
+    "less_than_equal": "数值大于允许的最大值",
 }
 
 

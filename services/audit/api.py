@@ -8,11 +8,12 @@ from fastapi import APIRouter, FastAPI, Path, Query
 from fastapi.responses import StreamingResponse
 
 from contracts.audit import AuditRecord, AuditVerdict
+from contracts.paging import Page
 from greenfab.auth import Principal, can_read_enterprise
 from greenfab.db import Database
 from greenfab.http import CurrentPrincipal, ProblemError, problem_responses, service_app
+from greenfab.paging import Paging
 from services.audit import export, handlers
-from services.audit.domain.entries import unit_district
 
 PROBLEMS = problem_responses(401, 403, 404, 422)
 USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{18}$"
@@ -34,25 +35,27 @@ def build_app(db: Database, secret: str) -> FastAPI:
 
     @router.get(
         "/units/{uscc}/history",
-        response_model=list[AuditRecord],
+        response_model=Page[AuditRecord],
         responses={200: {"content": {m: {} for m in export.MEDIA_TYPES.values()}}},
     )
     async def unit_history(
         who: CurrentPrincipal,
         uscc: Annotated[str, Path(pattern=USCC_PATTERN, description="The unit's USCC.")],
-        format: Annotated[Literal["json", "jsonl", "csv"], Query(description="json, jsonl or csv.")] = "json",
+        paging: Paging,
+        format: Annotated[
+            Literal["json", "jsonl", "csv"],
+            Query(description="json (one page), or jsonl or csv (the whole timeline, streamed)."),
+        ] = "json",
     ) -> object:
         """A unit's whole timeline: declarations, evaluations, every step, task decision and deadline."""
-        rows = await handlers.timeline(db, uscc)
-        district = unit_district((r.kind, r.district) for r in rows)
-        if not rows or not can_read_enterprise(who, uscc, district):
+        found, district = await handlers.unit_on_record(db, uscc)
+        if not found or not can_read_enterprise(who, uscc, district):
             # One answer for "no such unit" and "not yours", so a caller cannot learn which USCCs are on record.
             raise ProblemError(404, "没有可查看的该单位记录 / No records for this unit visible to you", uscc)
-        records = [handlers.public(r) for r in rows]
         if format == "json":
-            return records
+            return paging.answer(await handlers.timeline_page(db, uscc, paging))
         return StreamingResponse(
-            export.lines(records, format),
+            export.streamed(handlers.stream(db, handlers.TIMELINE, uscc), format),
             media_type=export.MEDIA_TYPES[format],
             headers={"content-disposition": f'attachment; filename="{uscc}-history.{format}"'},
         )
@@ -61,10 +64,10 @@ def build_app(db: Database, secret: str) -> FastAPI:
     async def export_all(
         who: CurrentPrincipal, format: Annotated[Literal["jsonl", "csv"], Query()] = "jsonl"
     ) -> StreamingResponse:
-        """The whole chain in seq order, for an auditor to keep or check elsewhere."""
+        """The whole chain in seq order, for an auditor to keep or check elsewhere; streamed batch by batch."""
         _auditor(who)
-        records = [handlers.public(r) for r in await handlers.all_rows(db)]
-        return StreamingResponse(export.lines(records, format), media_type=export.MEDIA_TYPES[format])
+        records = export.streamed(handlers.stream(db, handlers.CHAIN), format)
+        return StreamingResponse(records, media_type=export.MEDIA_TYPES[format])
 
     @router.get("/audit/verify", response_model=AuditVerdict)
     async def verify_chain(who: CurrentPrincipal) -> AuditVerdict:

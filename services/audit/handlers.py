@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -11,9 +12,11 @@ from sqlmodel import col, select
 
 from contracts.audit import AuditFinding, AuditRecord, AuditVerdict
 from contracts.envelope import utcnow
+from contracts.paging import Page
 from greenfab.db import Database
+from greenfab.paging import Key, Keyset, PageAsk
 from services.audit.domain.chain import GENESIS, SEALED_FIELDS, Row, payload_text, seal, verify
-from services.audit.domain.entries import entry_of
+from services.audit.domain.entries import UNIT_DISTRICT_KINDS, entry_of
 from services.audit.tables import AuditRow
 
 
@@ -54,6 +57,50 @@ def public(row: AuditRow) -> AuditRecord:
     data = row.model_dump()
     data["payload"] = json.loads(row.payload)
     return AuditRecord.model_validate(data)
+
+
+TIMELINE = Keyset("audit.timeline", (Key(col(AuditRow.occurred_at), str), Key(col(AuditRow.seq), int)))
+CHAIN = Keyset("audit.chain", (Key(col(AuditRow.seq), int),))
+BATCH = 500
+
+
+async def unit_on_record(db: Database, uscc: str) -> tuple[bool, str]:
+    """Whether any record names the unit, and its district (the latest record that states it, or "")."""
+    async with db.session() as s:
+        mine = select(AuditRow.seq).where(AuditRow.uscc == uscc).limit(1)
+        if (await s.exec(mine)).first() is None:
+            return False, ""
+        stated = (
+            select(AuditRow.district)
+            .where(AuditRow.uscc == uscc, col(AuditRow.kind).in_(UNIT_DISTRICT_KINDS), AuditRow.district != "")
+            .order_by(col(AuditRow.occurred_at).desc(), col(AuditRow.seq).desc())
+            .limit(1)
+        )
+        return True, (await s.exec(stated)).first() or ""
+
+
+async def timeline_page(db: Database, uscc: str, ask: PageAsk) -> Page[AuditRecord]:
+    """One page of a unit's timeline, in the order things happened."""
+    async with db.session() as s:
+        rows = (await s.exec(TIMELINE.select(select(AuditRow).where(AuditRow.uscc == uscc), ask, (uscc,)))).all()
+    return TIMELINE.page(rows, ask, public, (uscc,))
+
+
+async def stream(db: Database, keyset: Keyset, uscc: str | None = None) -> AsyncIterator[list[AuditRecord]]:
+    """Every record (or a unit's), batch after batch in the keyset's order: an export of any size holds one
+    batch in memory, and each batch is its own short read, so writers are not held up."""
+    filters = (uscc,)
+    ask = PageAsk(limit=BATCH)
+    while True:
+        query = select(AuditRow) if uscc is None else select(AuditRow).where(AuditRow.uscc == uscc)
+        async with db.session() as s:
+            rows = (await s.exec(keyset.select(query, ask, filters))).all()
+        page = keyset.page(rows, ask, public, filters)
+        if page.items:
+            yield page.items
+        if page.next_cursor is None:
+            return
+        ask = PageAsk(limit=BATCH, cursor=page.next_cursor)
 
 
 async def timeline(db: Database, uscc: str) -> list[AuditRow]:

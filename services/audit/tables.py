@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import Index
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -12,6 +13,8 @@ class AuditBase(SQLModel, registry=registry()):
 
 class AuditRow(AuditBase, table=True):
     __tablename__ = "audit_log"
+    # A unit's timeline pages in (occurred_at, seq) order (greenfab.paging): the index serves it in order.
+    __table_args__ = (Index("ix_audit_log_unit_timeline", "uscc", "occurred_at", "seq"),)
 
     seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     source_id: str = Field(max_length=200, unique=True)

@@ -34,6 +34,7 @@ from services.console.settings import ConsoleSettings
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PAGE = 500  # the largest page every list route accepts
+HISTORY = 5_000  # a unit's audit timeline shown on its page (the whole one is the CSV export)
 
 
 @dataclass
@@ -203,7 +204,7 @@ class Services:
         return UnitDetail.model_validate(r.json())
 
     async def calls(self) -> list[CallPublic]:
-        return [CallPublic.model_validate(r) for r in (await self.call("GET", "workflow", "/v1/calls", None)).json()]
+        return [CallPublic.model_validate(r) for r in await self.collect("workflow", "/v1/calls", None)]
 
     async def open_call(self, token: str, call: dict[str, Any]) -> CallPublic:
         return CallPublic.model_validate((await self.call("POST", "workflow", "/v1/calls", token, json=call)).json())
@@ -221,13 +222,36 @@ class Services:
     async def ban_evaluator(self, token: str, ban: dict[str, Any]) -> None:
         await self.call("POST", "workflow", "/v1/evaluator-bans", token, json=ban)
 
-    async def public_listed(self, designation: str | None = None) -> list[ListedUnit]:
-        rows = await self.collect("workflow", "/v1/public/listed", None, {"designation": designation}, limit=10_000)
+    async def page(
+        self, service: str, path: str, token: str | None, params: dict[str, Any], cursor: str | None, limit: int = PAGE
+    ) -> tuple[list[Any], str | None]:
+        """One page of a list route and the next page's cursor (None on the last)."""
+        body = (
+            await self.call("GET", service, path, token, params={**params, "limit": limit, "cursor": cursor})
+        ).json()
+        return list(body["items"]), body.get("next_cursor")
+
+    async def all_listed(self) -> list[ListedUnit]:
+        """Every listed unit, page after page, up to 10,000 (the dashboard counts them by district)."""
+        rows = await self.collect("workflow", "/v1/public/listed", None, limit=10_000)
         return [ListedUnit.model_validate(r) for r in rows]
 
-    async def public_grades(self) -> list[PublishedGrade]:
+    async def all_grades(self) -> list[PublishedGrade]:
+        """Every published grade, page after page, up to 10,000 (the dashboard counts them)."""
         rows = await self.collect("workflow", "/v1/public/grades", None, limit=10_000)
         return [PublishedGrade.model_validate(r) for r in rows]
+
+    async def public_listed(
+        self, filters: dict[str, Any], cursor: str | None = None
+    ) -> tuple[list[ListedUnit], str | None]:
+        rows, following = await self.page("workflow", "/v1/public/listed", None, filters, cursor, 100)
+        return [ListedUnit.model_validate(r) for r in rows], following
+
+    async def public_grades(
+        self, filters: dict[str, Any], cursor: str | None = None
+    ) -> tuple[list[PublishedGrade], str | None]:
+        rows, following = await self.page("workflow", "/v1/public/grades", None, filters, cursor, 100)
+        return [PublishedGrade.model_validate(r) for r in rows], following
 
     # ----- notify and audit --------------------------------------------------------------------
 
@@ -242,7 +266,7 @@ class Services:
         await self.call("POST", "notify", f"/v1/deliveries/{delivery_id}/retry", token)
 
     async def history(self, token: str, uscc: str) -> list[AuditRecord]:
-        rows = (await self.call("GET", "audit", f"/v1/units/{uscc}/history", token)).json()
+        rows = await self.collect("audit", f"/v1/units/{uscc}/history", token, limit=HISTORY)
         return [AuditRecord.model_validate(r) for r in rows]
 
     # ----- scoring -----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -15,8 +16,10 @@ from contracts import subjects
 from contracts.envelope import new_id, utcnow
 from contracts.http import DeclarationCreate, DeclarationPublic, FieldError, NoticePublic
 from contracts.messages import EvaluationCompleted, NoticeReceived, SubmissionReceived
+from contracts.paging import Page
 from greenfab.auth import Principal
 from greenfab.db import Database
+from greenfab.paging import Key, Keyset, PageAsk
 from services.intake import domain
 from services.intake.tables import Declaration, EvidenceFile, NoticeRecord, OutboxMessage
 
@@ -145,14 +148,24 @@ async def get_declaration(db: Database, declaration_id: str) -> Declaration | No
         return await s.get(Declaration, declaration_id)
 
 
-async def list_declarations(db: Database, *, uscc: str | None, district: str | None, limit: int) -> list[Declaration]:
+DECLARATIONS = Keyset(
+    "declarations",
+    (Key(col(Declaration.received_at), datetime, descending=True), Key(col(Declaration.id), str, descending=True)),
+)
+
+
+async def list_declarations(
+    db: Database, *, uscc: str | None, district: str | None, ask: PageAsk
+) -> Page[DeclarationPublic]:
+    """Declarations within the given scope, newest first, one page."""
+    query = select(Declaration)
+    if uscc is not None:
+        query = query.where(Declaration.uscc == uscc)
+    if district is not None:
+        query = query.where(Declaration.district == district)
     async with db.session() as s:
-        query = select(Declaration).order_by(Declaration.received_at.desc()).limit(limit)  # type: ignore[attr-defined]
-        if uscc is not None:
-            query = query.where(Declaration.uscc == uscc)
-        if district is not None:
-            query = query.where(Declaration.district == district)
-        return list((await s.exec(query)).all())
+        rows = (await s.exec(DECLARATIONS.select(query, ask))).all()
+    return DECLARATIONS.page(rows, ask, to_public)
 
 
 async def record_evaluation(db: Database, event: EvaluationCompleted) -> None:

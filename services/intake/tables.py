@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -25,6 +25,8 @@ class Declaration(IntakeBase, table=True):
     __table_args__ = (
         UniqueConstraint("uscc", "idempotency_key", name="uq_declaration_idempotency"),
         UniqueConstraint("uscc", "client_id", name="uq_declaration_client_id"),
+        # Lists page newest first by (received_at, id) (greenfab.paging).
+        Index("ix_declarations_received", "received_at", "id"),
     )
 
     id: str = Field(primary_key=True, max_length=64)

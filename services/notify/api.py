@@ -9,12 +9,14 @@ from fastapi import APIRouter, FastAPI, Path, Query
 
 from contracts.http import FieldError, Notification
 from contracts.notify import ChannelChoice, ChannelChoicePublic, ChannelName, Delivery, DeliveryStatus
+from contracts.paging import Page
 from greenfab.auth import Principal
 from greenfab.db import Database
 from greenfab.http import SQL_INT_MAX, CurrentPrincipal, ProblemError, problem_responses, service_app
+from greenfab.paging import Paging
 from services.notify import handlers
 from services.notify.domain import recipient_of
-from services.notify.tables import DeliveryRow, RecipientRow
+from services.notify.tables import RecipientRow
 from services.notify.webhook_guard import WebhookGuard, WebhookRefused
 
 PROBLEMS = problem_responses(401, 403, 404, 422)
@@ -53,10 +55,6 @@ def _choice(row: RecipientRow, secret: str | None = None) -> ChannelChoicePublic
     )
 
 
-def _delivery(row: DeliveryRow) -> Delivery:
-    return Delivery.model_validate(row, from_attributes=True)
-
-
 def build_app(db: Database, secret: str, webhooks: WebhookGuard, wake: Callable[[], None] = lambda: None) -> FastAPI:
     app = service_app(
         title="greenfab notify API",
@@ -66,21 +64,10 @@ def build_app(db: Database, secret: str, webhooks: WebhookGuard, wake: Callable[
     )
     router = APIRouter(prefix="/v1", responses=PROBLEMS)
 
-    @router.get("/inbox", response_model=list[Notification], tags=["inbox"])
-    async def read_inbox(who: CurrentPrincipal, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[Notification]:
+    @router.get("/inbox", response_model=Page[Notification], tags=["inbox"])
+    async def read_inbox(who: CurrentPrincipal, paging: Paging) -> Page[Notification]:
         """Notifications for the caller (its USCC, its district, or the bureau's shared inbox), newest first."""
-        rows = await handlers.inbox(db, *_recipient(who), limit)
-        return [
-            Notification(
-                id=str(r.id),
-                recipient=r.recipient,
-                title=r.title,
-                body=r.body,
-                created_at=r.created_at,
-                source_event=r.source_event,
-            )
-            for r in rows
-        ]
+        return paging.answer(await handlers.inbox(db, *_recipient(who), paging))
 
     @router.get("/channels", response_model=ChannelChoicePublic, tags=["channels"])
     async def read_channels(who: CurrentPrincipal) -> ChannelChoicePublic:
@@ -107,19 +94,19 @@ def build_app(db: Database, secret: str, webhooks: WebhookGuard, wake: Callable[
         )
         return _choice(row, new_secret)
 
-    @router.get("/deliveries", response_model=list[Delivery], tags=["deliveries"])
+    @router.get("/deliveries", response_model=Page[Delivery], tags=["deliveries"])
     async def delivery_log(
         who: CurrentPrincipal,
+        paging: Paging,
         status: Annotated[DeliveryStatus | None, Query(description="Only this status, e.g. `dead`.")] = None,
         channel: Annotated[ChannelName | None, Query()] = None,
         recipient: Annotated[str | None, Query(max_length=64, description="Bureau, auditors: one recipient.")] = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    ) -> list[Delivery]:
+    ) -> Page[Delivery]:
         """The delivery log, newest first: bureau and auditors see every recipient, others their own."""
         role = None
         if who.role not in STAFF_WIDE:
             role, recipient = _recipient(who)
-        return [_delivery(r) for r in await handlers.deliveries(db, role, recipient, status, channel, limit)]
+        return paging.answer(await handlers.deliveries(db, role, recipient, status, channel, paging))
 
     @router.post("/deliveries/{delivery_id}/retry", response_model=Delivery, tags=["deliveries"])
     async def retry_delivery(
@@ -132,7 +119,7 @@ def build_app(db: Database, secret: str, webhooks: WebhookGuard, wake: Callable[
         if row is None:
             raise ProblemError(404, "没有该投递记录 / No such delivery", str(delivery_id))
         wake()
-        return _delivery(row)
+        return handlers.delivery(row)
 
     app.include_router(router)
     return app

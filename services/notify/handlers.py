@@ -11,7 +11,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from contracts.envelope import utcnow
+from contracts.http import Notification
+from contracts.notify import Delivery
+from contracts.paging import Page
 from greenfab.db import Database
+from greenfab.paging import Key, Keyset, PageAsk
 from services.notify.domain import Draft, channels_for
 from services.notify.tables import DeliveryRow, InboxItem, RecipientRow
 
@@ -66,12 +70,31 @@ async def _chosen(db: Database, role: str, name: str) -> list[str] | None:
     return row.channels.split(",") if row else None
 
 
-async def inbox(db: Database, role: str, name: str, limit: int) -> list[InboxItem]:
+INBOX = Keyset("inbox", (Key(col(InboxItem.id), int, descending=True),))
+DELIVERIES = Keyset("deliveries", (Key(col(DeliveryRow.id), int, descending=True),))
+
+
+def notification(r: InboxItem) -> Notification:
+    return Notification(
+        id=str(r.id),
+        recipient=r.recipient,
+        title=r.title,
+        body=r.body,
+        created_at=r.created_at,
+        source_event=r.source_event,
+    )
+
+
+def delivery(row: DeliveryRow) -> Delivery:
+    return Delivery.model_validate(row, from_attributes=True)
+
+
+async def inbox(db: Database, role: str, name: str, ask: PageAsk) -> Page[Notification]:
     """A recipient's inbox, newest first: its role and its name, never the name alone."""
     async with db.session() as s:
         mine = (InboxItem.recipient_role == role) & (InboxItem.recipient == name)
-        query = select(InboxItem).where(mine).order_by(col(InboxItem.id).desc()).limit(limit)
-        return list((await s.exec(query)).all())
+        rows = (await s.exec(INBOX.select(select(InboxItem).where(mine), ask))).all()
+    return INBOX.page(rows, ask, notification)
 
 
 async def deliveries(
@@ -80,8 +103,10 @@ async def deliveries(
     recipient: str | None,
     status: str | None,
     channel: str | None,
-    limit: int,
-) -> list[DeliveryRow]:
+    ask: PageAsk,
+) -> Page[Delivery]:
+    """The delivery log within the given scope and filters, newest first."""
+    filters = (role, recipient, status, channel)
     async with db.session() as s:
         query = select(DeliveryRow)
         if role is not None:
@@ -92,7 +117,8 @@ async def deliveries(
             query = query.where(DeliveryRow.status == status)
         if channel is not None:
             query = query.where(DeliveryRow.channel == channel)
-        return list((await s.exec(query.order_by(col(DeliveryRow.id).desc()).limit(limit))).all())
+        rows = (await s.exec(DELIVERIES.select(query, ask, filters))).all()
+    return DELIVERIES.page(rows, ask, delivery, filters)
 
 
 async def retry(db: Database, delivery_id: int) -> DeliveryRow | None:

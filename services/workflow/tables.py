@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, Index
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -22,6 +22,12 @@ class WorkflowBase(SQLModel, registry=registry()):
 
 class UnitProjection(WorkflowBase, table=True):
     __tablename__ = "units"
+    # The sort keys the lists page by (greenfab.paging): published grades by USCC within the designation,
+    # staff lists most recently changed first.
+    __table_args__ = (
+        Index("ix_units_designation_uscc", "designation", "uscc", "workflow_id"),
+        Index("ix_units_updated", "updated_at", "workflow_id"),
+    )
 
     workflow_id: str = Field(primary_key=True, max_length=128)
     uscc: str = Field(index=True, max_length=18)
@@ -40,6 +46,8 @@ class UnitProjection(WorkflowBase, table=True):
 
 class TaskProjection(WorkflowBase, table=True):
     __tablename__ = "tasks"
+    # Inboxes page most urgent first (greenfab.paging).
+    __table_args__ = (Index("ix_tasks_due", "due_at", "opened_at", "task_id"),)
 
     task_id: str = Field(primary_key=True, max_length=160)
     workflow_id: str = Field(index=True, max_length=128)

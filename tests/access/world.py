@@ -143,7 +143,7 @@ def build(stack: Stack) -> World:
         with stack.client("workflow", "district", s.district) as district:
 
             def recommend_task(s: Subject = s, district: httpx.Client = district) -> str | None:
-                tasks = district.get("/v1/tasks").json()
+                tasks = district.get("/v1/tasks").json()["items"]
                 return next((t["task_id"] for t in tasks if t["workflow_id"] == s.workflow_id), None)
 
             s.task_id = until(recommend_task, f"{s.district}'s recommend task for {s.uscc}")
@@ -162,7 +162,7 @@ def build(stack: Stack) -> World:
         for s in (a, b):
 
             def delivery(s: Subject = s) -> str | None:
-                rows = log.get("/v1/deliveries", params={"recipient": s.uscc}).json()
+                rows = log.get("/v1/deliveries", params={"recipient": s.uscc}).json()["items"]
                 return str(rows[0]["id"]) if rows else None
 
             def history(s: Subject = s) -> bool:

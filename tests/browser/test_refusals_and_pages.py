@@ -39,7 +39,7 @@ def waiting_unit(stack: Stack) -> dict[str, Any]:
     with stack.client("workflow", "district", "顺义区") as district:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
-            tasks = [t for t in district.get("/v1/tasks").json() if t["uscc"] == VICTIM]
+            tasks = [t for t in district.get("/v1/tasks").json()["items"] if t["uscc"] == VICTIM]
             if tasks:
                 break
             time.sleep(0.5)

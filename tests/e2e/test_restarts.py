@@ -90,7 +90,7 @@ def test_killing_temporal_and_the_workflow_service_mid_path_loses_nothing(tmp_pa
             60,
             "the unit waits for its district",
         )
-        task = wait_until(lambda: shunyi.get("/v1/tasks").json(), 60, "the district's task")[0]
+        task = wait_until(lambda: shunyi.get("/v1/tasks").json()["items"], 60, "the district's task")[0]
 
         # 1. Temporal's server dies while the unit waits on the district and its deadline timers,
         # and stays away (its supervisor paused) long enough for the staff API to give up asking.
@@ -116,7 +116,9 @@ def test_killing_temporal_and_the_workflow_service_mid_path_loses_nothing(tmp_pa
         # The worker found the new server by itself: the workflow service was never restarted.
         assert child_pid(stack, "services.workflow") == workflow_pid
         review = wait_until(
-            lambda: [t for t in bureau.get("/v1/tasks").json() if t["kind"] == "review"], 60, "the bureau's review task"
+            lambda: [t for t in bureau.get("/v1/tasks").json()["items"] if t["kind"] == "review"],
+            60,
+            "the bureau's review task",
         )[0]
 
         # 2. The workflow service dies just after the bureau's approval was carried out.

@@ -68,7 +68,7 @@ def test_a_declaration_crosses_all_four_services(stack: Stack) -> None:
 
     inbox = stack.client("notify", "enterprise", example["uscc"])
     for _ in range(100):
-        items = inbox.get("/v1/inbox").json()
+        items = inbox.get("/v1/inbox").json()["items"]
         if items:
             break
         time.sleep(0.1)
@@ -145,7 +145,7 @@ def test_sigkill_in_flight_loses_nothing_and_starts_no_workflow_twice(tmp_path: 
             inboxes = {}
             for code in accepted:
                 with stack.client("notify", "enterprise", code) as c:
-                    inboxes[code] = c.get("/v1/inbox").json()
+                    inboxes[code] = c.get("/v1/inbox").json()["items"]
             if (len(workflows) == n and all(inboxes.values())) or time.monotonic() > deadline:
                 break
             time.sleep(0.5)

@@ -3,6 +3,7 @@ the caller's scope; the unit's district is its own (declaration, workflow), neve
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -71,4 +72,36 @@ async def test_the_units_district_is_its_own_not_a_notice_senders(app: httpx.Asy
     r = await app.get(f"/v1/units/{DECLARED}/history", headers=as_("district", "顺义区"))
     assert r.status_code == 404, "a district that filed a notice about a unit does not read the unit's history"
     own = await app.get(f"/v1/units/{DECLARED}/history", headers=as_("enterprise", DECLARED))
-    assert [rec["kind"] for rec in own.json()] == ["notice.received", "submission.received"]
+    assert [rec["kind"] for rec in own.json()["items"]] == ["notice.received", "submission.received"]
+
+
+async def test_history_pages_and_exports_stream_every_record_once_in_order(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.audit import handlers
+
+    monkeypatch.setattr(handlers, "BATCH", 3)  # several batches from a few records
+    await create_tables(database.engine, AuditBase.metadata)
+    chain = Chain(database)
+    enterprise = {"role": "enterprise", "subject": DECLARED, "scope": DECLARED}
+    for n in range(1, 9):
+        await chain.append(message("submission.received", n, "大兴区", enterprise, data={"n": n}, scheme="grading"))
+    auditor = as_("auditor", None)
+    transport = httpx.ASGITransport(app=api.build_app(database, SECRET))
+    async with httpx.AsyncClient(transport=transport, base_url="http://audit") as c:
+        seen, cursor = [], None
+        while True:
+            params = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+            body = (await c.get(f"/v1/units/{DECLARED}/history", params=params, headers=auditor)).json()
+            seen += [r["seq"] for r in body["items"]]
+            if (cursor := body["next_cursor"]) is None:
+                break
+        assert seen == sorted(seen) and len(seen) == len(set(seen)) == 8
+        lines = (await c.get("/v1/audit/export", headers=auditor)).text.splitlines()
+        assert [json.loads(line)["seq"] for line in lines] == seen
+        csv_rows = (await c.get("/v1/audit/export", params={"format": "csv"}, headers=auditor)).text.splitlines()
+        assert csv_rows[0].startswith("seq,") and len(csv_rows) == 9, "one header, then every record"
+        unit_csv = (await c.get(f"/v1/units/{DECLARED}/history", params={"format": "csv"}, headers=auditor)).text
+        assert len(unit_csv.splitlines()) == 9
+        bad = await c.get(f"/v1/units/{DECLARED}/history", params={"cursor": "x.0123456789abcdef"}, headers=auditor)
+        assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "$.cursor"

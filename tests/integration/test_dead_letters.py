@@ -109,7 +109,7 @@ async def test_a_declaration_whose_scoring_fails_every_try_ends_failed_and_the_b
     async with client(services["notify"].app, "bureau", None) as bureau:
 
         async def told() -> list[dict[str, Any]]:
-            return [n for n in (await bureau.get("/v1/inbox")).json() if "消息处理失败" in n["title"]]
+            return [n for n in (await bureau.get("/v1/inbox")).json()["items"] if "消息处理失败" in n["title"]]
 
         [note] = await until(told)
     assert USCC in note["body"] and answer["id"] in note["body"] and "ArithmeticError" in note["body"]

@@ -172,7 +172,7 @@ async def test_an_enterprise_reads_only_its_own(client: httpx.AsyncClient) -> No
     created = (await client.post("/v1/declarations", json=body())).json()
     stranger = {"Authorization": f"Bearer {token('enterprise', '91110108MA01XK3T2Q')}"}
     assert (await client.get(f"/v1/declarations/{created['id']}", headers=stranger)).status_code == 404
-    assert (await client.get("/v1/declarations", headers=stranger)).json() == []
+    assert (await client.get("/v1/declarations", headers=stranger)).json()["items"] == []
     district = {"Authorization": f"Bearer {token('district', '大兴区')}"}
     assert (await client.get(f"/v1/declarations/{created['id']}", headers=district)).status_code == 200
     other_district = {"Authorization": f"Bearer {token('district', '海淀区')}"}

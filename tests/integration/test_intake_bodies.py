@@ -133,7 +133,7 @@ def test_nan_infinity_and_1e400_are_refused_by_field_and_nothing_is_stored(intak
     with intake.client() as c:
         r = c.post("/v1/declarations", content=text, headers={"Content-Type": "application/json"})
         by_form = c.post("/v1/forms/grading", content=form, headers={"Content-Type": "application/json"})
-        assert c.get("/v1/declarations").json() == []
+        assert c.get("/v1/declarations").json()["items"] == []
     assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
     assert {(e["path"], e["code"]) for e in r.json()["errors"]} == {
         ("$.data.plot_ratio", "number_not_finite"),

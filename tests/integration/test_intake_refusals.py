@@ -72,7 +72,7 @@ FORM_EXPECTED = {
 
 async def nothing_stored(client: httpx.AsyncClient) -> None:  # noqa: F811
     listed = await client.get("/v1/declarations")
-    assert listed.status_code == 200 and listed.json() == []
+    assert listed.status_code == 200 and listed.json()["items"] == []
 
 
 async def test_json_refuses_each_impossible_input_by_field(client: httpx.AsyncClient) -> None:  # noqa: F811

@@ -93,7 +93,7 @@ async def test_a_notice_never_creates_a_unit_nor_sets_its_district(d: Desk, nats
     assert (await d.staff("GET", f"/v1/units/{wid}", "district", DAXING)).status_code == 200
     other = await d.staff("GET", f"/v1/units/{wid}", "district", SHUNYI)
     assert other.status_code == 403, other.text
-    assert [t["task_id"] for t in (await d.staff("GET", "/v1/tasks", "district", SHUNYI)).json()] == []
+    assert [t["task_id"] for t in (await d.staff("GET", "/v1/tasks", "district", SHUNYI)).json()["items"]] == []
     decision = {"decision": "recommend", "reason": "区级推荐"}
     taken = await d.staff("POST", f"/v1/tasks/{recommend.task_id}/decision", "district", SHUNYI, json=decision)
     assert taken.status_code == 403, taken.text
@@ -149,7 +149,7 @@ async def test_a_district_cannot_pool_another_districts_unit(d: Desk) -> None:
     r = await d.staff("POST", "/v1/pool", "district", SHUNYI, json=entry)
     problem(r, 403, "$.uscc", "other_district")
     assert DAXING in r.json()["title"] and DAXING in r.json()["errors"][0]["message_zh"]
-    assert (await d.staff("GET", "/v1/pool", "district", SHUNYI)).json() == []
+    assert (await d.staff("GET", "/v1/pool", "district", SHUNYI)).json()["items"] == []
     assert (await d.staff("POST", "/v1/pool", "district", DAXING, json=entry)).status_code == 201
 
 
@@ -165,7 +165,7 @@ async def test_a_declaration_and_a_pool_that_disagree_on_the_district_are_settle
     assert confirm.context["declared"] == DAXING and confirm.context["pool"] == SHUNYI
     assert [t.kind for t in await d.open_tasks(wid)] == ["confirm_district"], "no district recommends before it"
     for district in (DAXING, SHUNYI):
-        assert (await d.staff("GET", "/v1/tasks", "district", district)).json() == []
+        assert (await d.staff("GET", "/v1/tasks", "district", district)).json()["items"] == []
     # A district cannot settle it; the bureau does, and the unit moves to the pool's district.
     r = await d.staff("POST", f"/v1/tasks/{confirm.task_id}/decision", "district", DAXING, json={"decision": DAXING})
     assert r.status_code == 403, r.text
@@ -180,7 +180,7 @@ async def test_a_declaration_and_a_pool_that_disagree_on_the_district_are_settle
     assert (await d.staff("GET", f"/v1/units/{wid}", "district", DAXING)).status_code == 403
     unit = (await d.staff("GET", f"/v1/units/{wid}", "district", SHUNYI)).json()
     assert any("厂区实际位于顺义区" in step["reason"] for step in unit["timeline"])
-    assert [t["kind"] for t in (await d.staff("GET", "/v1/tasks", "district", SHUNYI)).json()] == ["recommend"]
+    assert [t["kind"] for t in (await d.staff("GET", "/v1/tasks", "district", SHUNYI)).json()["items"]] == ["recommend"]
 
 
 async def test_an_objection_is_taken_only_during_publicity_from_anyone_signed_in(d: Desk, nats: Nats) -> None:

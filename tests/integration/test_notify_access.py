@@ -14,13 +14,15 @@ import pytest
 from fastapi import FastAPI
 
 from contracts.envelope import Actor
+from contracts.notify import Delivery
 from greenfab.auth import Principal, issue_token
 from greenfab.db import Database, create_tables
+from greenfab.paging import PageAsk
 from services.notify import api, handlers
 from services.notify.channels import WebhookChannel
 from services.notify.dispatcher import Dispatcher, RetryPolicy
 from services.notify.domain import Draft
-from services.notify.tables import DeliveryRow, NotifyBase
+from services.notify.tables import NotifyBase
 from services.notify.webhook_address import AllowList, IPAddress
 from services.notify.webhook_guard import WebhookGuard
 from tests.conftest import SECRET, token
@@ -102,7 +104,7 @@ async def test_a_public_https_webhook_is_accepted_and_names_resolving_inside_are
     assert r.status_code == 422 and "10.0.0.8" not in r.text, "the answer must not read internal DNS out"
 
 
-async def send_one(db: Database, guard: WebhookGuard, url: str, secret: str = "s") -> DeliveryRow:
+async def send_one(db: Database, guard: WebhookGuard, url: str, secret: str = "s") -> Delivery:
     """Save ``url`` as 大兴区's webhook (as if chosen earlier), record one event for it, and let the dispatcher try."""
     from services.notify.tables import RecipientRow
 
@@ -117,7 +119,7 @@ async def send_one(db: Database, guard: WebhookGuard, url: str, secret: str = "s
     dispatcher.start()
     try:
         for _ in range(200):
-            (row,) = await handlers.deliveries(db, "district", "大兴区", None, "webhook", 10)
+            (row,) = (await handlers.deliveries(db, "district", "大兴区", None, "webhook", PageAsk(10))).items
             if row.status in ("sent", "dead"):
                 return row
             await asyncio.sleep(0.05)
@@ -162,11 +164,11 @@ async def test_an_inbox_is_a_role_and_a_name_together(db: Database) -> None:
     drafts = [Draft("顺义区", "district", "task.opened", "顺义区的待办", "内部事项")]
     event = {"id": "e-9", "type": "task", "actor": {"role": "bureau", "subject": "b"}}
     await handlers.record(db, "e-9", drafts, event)
-    assert [i.title for i in await handlers.inbox(db, "district", "顺义区", 10)] == ["顺义区的待办"]
-    assert await handlers.inbox(db, "enterprise", "顺义区", 10) == []
+    assert [i.title for i in (await handlers.inbox(db, "district", "顺义区", PageAsk(10))).items] == ["顺义区的待办"]
+    assert (await handlers.inbox(db, "enterprise", "顺义区", PageAsk(10))).items == []
     app = api.build_app(db, SECRET, WebhookGuard())
     async with client(app) as c:
-        assert len((await c.get("/v1/inbox", headers=as_("district", "顺义区"))).json()) == 1
+        assert len((await c.get("/v1/inbox", headers=as_("district", "顺义区"))).json()["items"]) == 1
         # An enterprise token scoped to a district, even signed with the real secret, opens nothing.
         forged = issue_token(SECRET, Principal.model_construct(role="enterprise", subject="x", scope="顺义区"))
         r = await c.get("/v1/inbox", headers={"authorization": f"Bearer {forged}"})

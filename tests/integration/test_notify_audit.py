@@ -28,6 +28,7 @@ from contracts.envelope import Actor
 from contracts.messages import DeadlineEvent
 from contracts.schemes import Designation
 from greenfab.messaging import stream_of
+from greenfab.paging import PageAsk
 from services.audit.bootstrap import AuditService
 from services.audit.consumers import FEEDS
 from services.audit.handlers import verdict
@@ -245,7 +246,7 @@ async def check_audit(
         assert (v2.records, v2.head_hash, v2.intact) == (v.records, v.head_hash, True)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=again.app), base_url="http://audit") as c:
             auth = {"authorization": f"Bearer {token('enterprise', USCC)}"}
-            timeline = (await c.get(f"/v1/units/{USCC}/history", headers=auth)).json()
+            timeline = (await c.get(f"/v1/units/{USCC}/history", headers=auth)).json()["items"]
             assert any(r["kind"] == "unit.changed" and r["payload"]["state"] == "revoked" for r in timeline)
             csv_text = (await c.get(f"/v1/units/{USCC}/history?format=csv", headers=auth)).text
             assert csv_text.splitlines()[0].startswith("seq,") and len(csv_text.splitlines()) >= len(timeline) + 1
@@ -291,7 +292,7 @@ async def test_an_unreachable_smtp_server_loses_nothing_and_blocks_no_one(
                 await publish(notify.broker, subjects.deadline_subject("due"), deadline_event(owner, district, n))
 
             async def dead_and_delivered() -> bool:
-                rows = await notify_handlers.deliveries(notify.db, None, None, None, None, 100)
+                rows = (await notify_handlers.deliveries(notify.db, None, None, None, None, PageAsk(100))).items
                 return {(r.channel, r.status) for r in rows} == {
                     ("email", "dead"),
                     ("webhook", "sent"),
@@ -302,7 +303,7 @@ async def test_an_unreachable_smtp_server_loses_nothing_and_blocks_no_one(
             assert len(hooks.calls) == 1 and hooks.calls[0]["signed"]
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=notify.app), base_url="http://n") as c:
                 staff = {"authorization": f"Bearer {token('bureau', None)}"}
-                dead = (await c.get("/v1/deliveries?status=dead", headers=staff)).json()
+                dead = (await c.get("/v1/deliveries?status=dead", headers=staff)).json()["items"]
                 email = next(d for d in dead if d["channel"] == "email")
                 assert email["attempts"] == 3 and "SMTP" in email["last_error"]
                 unknown = next(d for d in dead if d["channel"] == "inbox")

@@ -36,7 +36,7 @@ async def test_calls_pool_and_bans_answer_what_they_stored(database_url: str) ->
             assert (await c.post("/v1/calls", headers=district, json=call)).status_code == 403
             backwards = {**call, "closes_on": "2024-01-01"}
             assert (await c.post("/v1/calls", headers=bureau, json=backwards)).status_code == 422
-            assert [x["title"] for x in (await c.get("/v1/calls", headers=bureau)).json()] == ["2026年征集"]
+            assert [x["title"] for x in (await c.get("/v1/calls", headers=bureau)).json()["items"]] == ["2026年征集"]
             entry = {"uscc": "91110113MA001N9R6P", "enterprise_name": "北京示例有限公司"}
             r = await c.post("/v1/pool", headers=district, json=entry)
             assert r.status_code == 201, r.text

@@ -189,3 +189,28 @@ async def test_list_calls_follow_cursor_pages_and_accept_plain_lists() -> None:
     else:
         raise AssertionError("a 404 is an ApiError")
     await api.close()
+
+
+def test_the_public_grades_page_asks_one_filtered_page_and_links_the_next() -> None:
+    """The page passes its filters and cursor to the staff API and shows 下一页 only while more follow."""
+    import httpx
+
+    asked: list[httpx.QueryParams] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.params)
+        more = request.url.params.get("cursor") is None
+        row = {"uscc": "91110113MA001N9R6P", "enterprise_name": "北京示例有限公司", "district": "海淀区",
+               "level": 3, "graded_on": "2025-03-01"}  # fmt: skip
+        return httpx.Response(200, json={"items": [row], "next_cursor": "abc.0123456789abcdef" if more else None})
+
+    config = ConsoleSettings(auth_secret=SECRET, signin="dev", cookie_secure=False)
+    with TestClient(build_app(config, Services(config, transport=httpx.MockTransport(answer)))) as c:
+        first = c.get("/public/grades", params={"district": "海淀区", "year": "2025"}).text
+        assert dict(asked[-1]) == {"district": "海淀区", "year": "2025", "limit": "100"}
+        assert "北京示例有限公司" in first and "cursor=abc.0123456789abcdef" in first and "回到第一页" not in first
+        last = c.get("/public/grades", params={"district": "海淀区", "cursor": "abc.0123456789abcdef"}).text
+        assert asked[-1]["cursor"] == "abc.0123456789abcdef" and "year" not in asked[-1]
+        assert "下一页" not in last and "回到第一页" in last
+        c.get("/public/grades", params={"district": "不是一个区"})
+        assert "district" not in asked[-1], "an unknown district is not passed on"

@@ -30,7 +30,7 @@ BAN_GROUNDS = {"falsification": "弄虚作假", "concealment": "故意隐瞒", "
 async def dashboard(request: Request, who: SignedIn, api: Api) -> Response:
     """Units per level per district; tasks due this week and overdue."""
     only(who, *READERS, "district")
-    tasks, grades, listed = await asyncio.gather(api.tasks(who.token), api.public_grades(), api.public_listed())
+    tasks, grades, listed = await asyncio.gather(api.tasks(who.token), api.all_grades(), api.all_listed())
     today = days.today()
     rows = present.task_rows(tasks, today)
     groups, keys = present.levels_by_district(grades)

@@ -3,25 +3,31 @@ district and year (003 第十九条), and the calls."""
 
 from __future__ import annotations
 
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from services.console import days
 from services.console.reference import DESIGNATIONS, DISTRICTS
 from services.console.web import Api, MaybeViewer, render
 
-T = TypeVar("T")
-
 router = APIRouter()
-PAGE = 100
+Cursor = Annotated[str | None, Query(max_length=1024)]
 
 
-def _page(rows: list[T], number: str | None) -> tuple[list[T], dict[str, int]]:
-    """One page of ``rows`` (100 a page) and where it is: the lists are public and can run to thousands."""
-    pages = max(1, -(-len(rows) // PAGE))
-    n = min(max(int(number), 1), pages) if number and number.isdigit() else 1
-    return rows[(n - 1) * PAGE : n * PAGE], {"number": n, "pages": pages, "total": len(rows)}
+def _years() -> list[int]:
+    """The years to filter by: the programme's (from 2019) up to this one."""
+    return list(range(days.today().year, 2018, -1))
+
+
+def _filters(**given: str | None) -> dict[str, str]:
+    return {k: v for k, v in given.items() if v}
+
+
+def _pager(cursor: str | None, following: str | None) -> dict[str, str | bool | None]:
+    """Where the page is: the first or a later one, and the cursor of the next (None on the last)."""
+    return {"first": not cursor, "next": following}
 
 
 @router.get("/")
@@ -36,20 +42,18 @@ async def listed(
     district: Annotated[str | None, Query(max_length=20)] = None,
     year: Annotated[str | None, Query(max_length=4)] = None,
     designation: Annotated[str | None, Query(max_length=40)] = None,
-    page: Annotated[str | None, Query(max_length=6)] = None,
+    cursor: Cursor = None,
 ) -> Response:
-    designation = designation if designation in DESIGNATIONS else None
-    units = await api.public_listed(designation)
-    years = sorted({u.listed_on.year for u in units if u.listed_on}, reverse=True)
-    shown = [
-        u for u in units
-        if (not district or u.district == district) and (not year or (u.listed_on and str(u.listed_on.year) == year))
-    ]  # fmt: skip
-    shown, pager = _page(shown, page)
+    filters = _filters(
+        district=district if district in DISTRICTS else None,
+        year=year if year and year.isdigit() else None,
+        designation=designation if designation in DESIGNATIONS else None,
+    )
+    units, following = await api.public_listed(filters, cursor)
     return render(
-        request, "public_listed.html", units=shown, pager=pager, years=years, districts=DISTRICTS,
-        designations=DESIGNATIONS,
-        filters={"district": district or "", "year": year or "", "designation": designation or ""},
+        request, "public_listed.html", units=units, pager=_pager(cursor, following), years=_years(),
+        districts=DISTRICTS, designations=DESIGNATIONS,
+        filters={"district": "", "year": "", "designation": "", **filters},
     )  # fmt: skip
 
 
@@ -59,17 +63,14 @@ async def grades(
     api: Api,
     district: Annotated[str | None, Query(max_length=20)] = None,
     year: Annotated[str | None, Query(max_length=4)] = None,
-    page: Annotated[str | None, Query(max_length=6)] = None,
+    cursor: Cursor = None,
 ) -> Response:
-    rows = await api.public_grades()
-    years = sorted({g.graded_on.year for g in rows if g.graded_on}, reverse=True)
-    shown = [
-        g for g in rows
-        if (not district or g.district == district) and (not year or (g.graded_on and str(g.graded_on.year) == year))
-    ]  # fmt: skip
-    shown, pager = _page(shown, page)
-    return render(request, "public_grades.html", rows=shown, pager=pager, years=years, districts=DISTRICTS,
-                  filters={"district": district or "", "year": year or ""})  # fmt: skip
+    filters = _filters(
+        district=district if district in DISTRICTS else None, year=year if year and year.isdigit() else None
+    )
+    rows, following = await api.public_grades(filters, cursor)
+    return render(request, "public_grades.html", rows=rows, pager=_pager(cursor, following), years=_years(),
+                  districts=DISTRICTS, filters={"district": "", "year": "", **filters})  # fmt: skip
 
 
 @router.get("/public/calls")

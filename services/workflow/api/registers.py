@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from contracts.paging import Page
 from contracts.staff import (
     CallCreate,
     CallPublic,
@@ -13,6 +14,7 @@ from contracts.staff import (
     PoolEntryPublic,
 )
 from greenfab.http import CurrentPrincipal
+from greenfab.paging import Paging
 from services.workflow.api.deps import PROBLEMS, StaffDep
 from services.workflow.staff import registers
 
@@ -25,10 +27,10 @@ async def open_call(body: CallCreate, who: CurrentPrincipal, staff: StaffDep) ->
     return await registers.open_call(staff, who, body)
 
 
-@router.get("/calls", response_model=list[CallPublic])
-async def list_calls(staff: StaffDep) -> list[CallPublic]:
+@router.get("/calls", response_model=Page[CallPublic])
+async def list_calls(staff: StaffDep, paging: Paging) -> Page[CallPublic]:
     """Every call, newest first (public, 003 第八条)."""
-    return await registers.calls(staff)
+    return paging.answer(await registers.calls(staff, paging))
 
 
 @router.post("/pool", status_code=201, response_model=PoolEntryPublic)
@@ -37,10 +39,10 @@ async def add_to_pool(body: PoolEntryCreate, who: CurrentPrincipal, staff: Staff
     return await registers.add_to_pool(staff, who, body)
 
 
-@router.get("/pool", response_model=list[PoolEntryPublic])
-async def list_pool(who: CurrentPrincipal, staff: StaffDep) -> list[PoolEntryPublic]:
-    """A district's pool (the bureau and auditors see every district's)."""
-    return await registers.pool(staff, who)
+@router.get("/pool", response_model=Page[PoolEntryPublic])
+async def list_pool(who: CurrentPrincipal, staff: StaffDep, paging: Paging) -> Page[PoolEntryPublic]:
+    """A district's pool (the bureau and auditors see every district's), most recently added first."""
+    return paging.answer(await registers.pool(staff, who, paging))
 
 
 @router.post("/evaluator-bans", status_code=201, response_model=EvaluatorBanPublic)
@@ -49,7 +51,7 @@ async def ban_evaluator(body: EvaluatorBanCreate, who: CurrentPrincipal, staff: 
     return await registers.ban_evaluator(staff, who, body)
 
 
-@router.get("/evaluator-bans", response_model=list[EvaluatorBanPublic])
-async def list_bans(staff: StaffDep) -> list[EvaluatorBanPublic]:
-    """Evaluators whose reports are refused (public)."""
-    return await registers.bans(staff)
+@router.get("/evaluator-bans", response_model=Page[EvaluatorBanPublic])
+async def list_bans(staff: StaffDep, paging: Paging) -> Page[EvaluatorBanPublic]:
+    """Evaluators whose reports are refused (public), most recently banned first."""
+    return paging.answer(await registers.bans(staff, paging))

@@ -6,25 +6,27 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from contracts.paging import Page
 from contracts.staff import TaskDecision, TaskDetail, TaskPublic
 from greenfab.http import CurrentPrincipal
+from greenfab.paging import Paging
 from services.workflow.api.deps import PROBLEMS, UNIT_PROBLEMS, StaffDep, TaskId
 from services.workflow.staff import tasks
 
 router = APIRouter(prefix="/v1", tags=["tasks"], responses=PROBLEMS)
 
 
-@router.get("/tasks", response_model=list[TaskPublic])
+@router.get("/tasks", response_model=Page[TaskPublic])
 async def inbox(
     who: CurrentPrincipal,
     staff: StaffDep,
+    paging: Paging,
     status: Annotated[str, Query(pattern="^(active|open|claimed|done|cancelled|all)$")] = "active",
     kind: Annotated[str | None, Query(max_length=40)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[TaskPublic]:
+) -> Page[TaskPublic]:
     """The caller's inbox: a district sees its district's tasks, the bureau its own and every escalated
     one, experts the expert tasks; most urgent first. ``status=active`` is open or claimed."""
-    return await tasks.inbox(staff, who, status, kind, limit)
+    return paging.answer(await tasks.inbox(staff, who, status, kind, paging))
 
 
 @router.get("/tasks/{task_id}", response_model=TaskDetail)

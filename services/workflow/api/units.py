@@ -6,28 +6,30 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from contracts.paging import Page
 from contracts.schemes import Designation
 from contracts.staff import AutoListingCreate, FailingUnit, UnitAction, UnitDetail, UnitRow
 from greenfab.http import CurrentPrincipal
+from greenfab.paging import Paging
 from services.workflow.api.deps import PROBLEMS, UNIT_PROBLEMS, StaffDep, UnitId
 from services.workflow.staff import units
 
 router = APIRouter(prefix="/v1", tags=["units"], responses=PROBLEMS)
 
 
-@router.get("/units", response_model=list[UnitRow])
+@router.get("/units", response_model=Page[UnitRow])
 async def list_units(
     who: CurrentPrincipal,
     staff: StaffDep,
+    paging: Paging,
     state: Annotated[str | None, Query(max_length=40)] = None,
     designation: Annotated[Designation | None, Query()] = None,
     district: Annotated[str | None, Query(max_length=20)] = None,
     level: Annotated[int | None, Query(ge=1, le=5)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[UnitRow]:
+) -> Page[UnitRow]:
     """Units the caller may see, most recently changed first; filtered by state, designation, district, level."""
     where = units.UnitFilter(state=state, designation=designation, district=district, level=level)
-    return await units.list_units(staff, who, where, limit)
+    return paging.answer(await units.list_units(staff, who, where, paging))
 
 
 # Declared before /units/{workflow_id}, which would otherwise take "failing" for an id.

@@ -617,7 +617,7 @@ class Lifecycle:
                 self._move(
                     now,
                     None,
-                    f"收到异议，但单位不在公示期（{STATE_ZH.get(s.state, s.state)}），已存档",
+                    f"收到异议，但单位不在公示期（{STATE_ZH[s.state]}），已存档",
                     "D-PUBLICITY",
                     n.actor,
                 )
@@ -647,7 +647,7 @@ class Lifecycle:
             self._move(
                 now,
                 None,
-                f"收到{n.kind}通知，但单位未持有称号（{STATE_ZH.get(s.state, s.state)}），已存档",
+                f"收到{n.kind}通知，但单位未持有称号（{STATE_ZH[s.state]}），已存档",
                 "003 第十四、十七条",
                 n.actor,
             )

@@ -1,31 +1,71 @@
-"""The published lists (003 第十九条): units holding a municipal title, and factory green grades."""
+"""The published lists (003 第十九条): units holding a municipal title, and factory green grades.
+
+Both are public and can run to thousands of rows: they page (greenfab.paging) and filter in the query.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+
 from sqlmodel import col, select
 
+from contracts.paging import Page
 from contracts.schemes import Designation
 from contracts.staff import ListedUnit, PublishedGrade
+from greenfab.paging import Key, Keyset, PageAsk
 from services.workflow.domain.lifecycle import HOLDS_TITLE
 from services.workflow.staff.context import Staff
 from services.workflow.tables import UnitProjection
 
+LISTED = Keyset(
+    "public.listed",
+    (
+        Key(col(UnitProjection.listed_on), date, descending=True, nullable=True),
+        Key(col(UnitProjection.workflow_id), str, descending=True),
+    ),
+)
+GRADES = Keyset("public.grades", (Key(col(UnitProjection.uscc), str), Key(col(UnitProjection.workflow_id), str)))
 
-async def listed(staff: Staff, designation: Designation | None) -> list[ListedUnit]:
-    """Units on the municipal lists now (readable by anyone)."""
+
+@dataclass(frozen=True)
+class PublicFilter:
+    """What a public list is narrowed to (None: any)."""
+
+    district: str | None = None
+    year: int | None = None
+    designation: Designation | None = None
+
+
+def _year(column: object, year: int | None) -> list[object]:
+    if year is None:
+        return []
+    return [col(column) >= date(year, 1, 1), col(column) <= date(year, 12, 31)]
+
+
+async def listed(staff: Staff, where: PublicFilter, ask: PageAsk) -> Page[ListedUnit]:
+    """Units on the municipal lists now (readable by anyone), most recently listed first."""
     query = select(UnitProjection).where(col(UnitProjection.state).in_(tuple(HOLDS_TITLE)))
-    if designation is not None:
-        query = query.where(UnitProjection.designation == designation.value)
+    if where.designation is not None:
+        query = query.where(UnitProjection.designation == where.designation.value)
+    if where.district:
+        query = query.where(UnitProjection.district == where.district)
+    query = query.where(*_year(UnitProjection.listed_on, where.year))  # type: ignore[arg-type]
+    filters = (where.designation, where.district, where.year)
     async with staff.db.session() as s:
-        rows = (await s.exec(query.order_by(col(UnitProjection.listed_on).desc()))).all()
-    return [ListedUnit.model_validate(r) for r in rows]
+        rows = (await s.exec(LISTED.select(query, ask, filters))).all()
+    return LISTED.page(rows, ask, ListedUnit.model_validate, filters)
 
 
-async def grades(staff: Staff) -> list[PublishedGrade]:
-    """Published factory green grades (readable by anyone)."""
+async def grades(staff: Staff, where: PublicFilter, ask: PageAsk) -> Page[PublishedGrade]:
+    """Published factory green grades (readable by anyone), by USCC."""
     query = select(UnitProjection).where(
         UnitProjection.designation == Designation.ANNUAL_GRADING.value, col(UnitProjection.graded_on).is_not(None)
     )
+    if where.district:
+        query = query.where(UnitProjection.district == where.district)
+    query = query.where(*_year(UnitProjection.graded_on, where.year))  # type: ignore[arg-type]
+    filters = (where.district, where.year)
     async with staff.db.session() as s:
-        rows = (await s.exec(query.order_by(col(UnitProjection.uscc)))).all()
-    return [PublishedGrade.model_validate(r) for r in rows]
+        rows = (await s.exec(GRADES.select(query, ask, filters))).all()
+    return GRADES.page(rows, ask, PublishedGrade.model_validate, filters)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date, datetime
 
 from sqlmodel import col, select
 
 from contracts.envelope import utcnow
 from contracts.http import FieldError
+from contracts.paging import Page
 from contracts.staff import (
     CallCreate,
     CallPublic,
@@ -18,11 +20,23 @@ from contracts.staff import (
 )
 from greenfab.auth import Principal
 from greenfab.http import ProblemError
+from greenfab.paging import Key, Keyset, PageAsk
 from services.workflow.domain.policy import add_years
 from services.workflow.staff.context import Staff
 from services.workflow.staff.lookup import districts_of
 from services.workflow.staff.tasks import require_role
 from services.workflow.tables import EvaluatorBan, OpenCallRow, PoolEntry
+
+CALLS = Keyset(
+    "calls", (Key(col(OpenCallRow.opens_on), date, descending=True), Key(col(OpenCallRow.id), str, descending=True))
+)
+POOL = Keyset(
+    "pool", (Key(col(PoolEntry.added_at), datetime, descending=True), Key(col(PoolEntry.uscc), str, descending=True))
+)
+BANS = Keyset(
+    "evaluator-bans",
+    (Key(col(EvaluatorBan.since), date, descending=True), Key(col(EvaluatorBan.evaluator_uscc), str, descending=True)),
+)
 
 
 async def open_call(staff: Staff, who: Principal, body: CallCreate) -> CallPublic:
@@ -35,11 +49,11 @@ async def open_call(staff: Staff, who: Principal, body: CallCreate) -> CallPubli
     return CallPublic.model_validate(row)
 
 
-async def calls(staff: Staff) -> list[CallPublic]:
+async def calls(staff: Staff, ask: PageAsk) -> Page[CallPublic]:
     """Every call, newest first (public, 003 第八条)."""
     async with staff.db.session() as s:
-        rows = (await s.exec(select(OpenCallRow).order_by(col(OpenCallRow.opens_on).desc()))).all()
-    return [CallPublic.model_validate(r) for r in rows]
+        rows = (await s.exec(CALLS.select(select(OpenCallRow), ask))).all()
+    return CALLS.page(rows, ask, CallPublic.model_validate)
 
 
 async def add_to_pool(staff: Staff, who: Principal, body: PoolEntryCreate) -> PoolEntryPublic:
@@ -76,14 +90,15 @@ async def add_to_pool(staff: Staff, who: Principal, body: PoolEntryCreate) -> Po
     return PoolEntryPublic.model_validate(row)
 
 
-async def pool(staff: Staff, who: Principal) -> list[PoolEntryPublic]:
-    """A district's pool (the bureau and auditors see every district's)."""
+async def pool(staff: Staff, who: Principal, ask: PageAsk) -> Page[PoolEntryPublic]:
+    """A district's pool (the bureau and auditors see every district's), most recently added first."""
     require_role(who, "district", "bureau", "auditor")
-    query = select(PoolEntry).order_by(col(PoolEntry.added_at).desc())
+    query = select(PoolEntry)
     if who.role == "district":
         query = query.where(PoolEntry.district == who.scope)
     async with staff.db.session() as s:
-        return [PoolEntryPublic.model_validate(r) for r in (await s.exec(query)).all()]
+        rows = (await s.exec(POOL.select(query, ask))).all()
+    return POOL.page(rows, ask, PoolEntryPublic.model_validate)
 
 
 async def ban_evaluator(staff: Staff, who: Principal, body: EvaluatorBanCreate) -> EvaluatorBanPublic:
@@ -98,7 +113,8 @@ async def ban_evaluator(staff: Staff, who: Principal, body: EvaluatorBanCreate) 
     return EvaluatorBanPublic.model_validate(row)
 
 
-async def bans(staff: Staff) -> list[EvaluatorBanPublic]:
-    """Evaluators whose reports are refused (public)."""
+async def bans(staff: Staff, ask: PageAsk) -> Page[EvaluatorBanPublic]:
+    """Evaluators whose reports are refused (public), most recently banned first."""
     async with staff.db.session() as s:
-        return [EvaluatorBanPublic.model_validate(r) for r in (await s.exec(select(EvaluatorBan))).all()]
+        rows = (await s.exec(BANS.select(select(EvaluatorBan), ask))).all()
+    return BANS.page(rows, ask, EvaluatorBanPublic.model_validate)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import col, or_, select
@@ -9,14 +10,26 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from contracts.evaluation import Evaluation
+from contracts.paging import Page
 from contracts.staff import TaskDecision, TaskDetail, TaskPublic
 from greenfab.auth import STAFF_ROLES, Principal, out_of_scope_status
 from greenfab.http import ProblemError
+from greenfab.paging import Key, Keyset, PageAsk
 from services.workflow.domain.state import TaskAction, TaskClaim
 from services.workflow.staff import engine
 from services.workflow.staff.context import Staff
 from services.workflow.tables import EvaluationCopy, TaskProjection
 from services.workflow.workflows import UnitLifecycleWorkflow
+
+# Most urgent first; tasks without a deadline after every dated one.
+INBOX = Keyset(
+    "tasks",
+    (
+        Key(col(TaskProjection.due_at), datetime, nullable=True),
+        Key(col(TaskProjection.opened_at), datetime),
+        Key(col(TaskProjection.task_id), str),
+    ),
+)
 
 
 def require_role(who: Principal, *roles: str) -> None:
@@ -39,7 +52,7 @@ def may_see(who: Principal, row: TaskProjection) -> bool:
     return False
 
 
-async def inbox(staff: Staff, who: Principal, status: str, kind: str | None, limit: int) -> list[TaskPublic]:
+async def inbox(staff: Staff, who: Principal, status: str, kind: str | None, ask: PageAsk) -> Page[TaskPublic]:
     """A district sees its district's tasks, the bureau its own and every escalated one, experts the expert
     tasks; most urgent first. ``status``: active (open or claimed), open, claimed, done, cancelled or all."""
     require_role(who, *STAFF_ROLES)
@@ -56,9 +69,9 @@ async def inbox(staff: Staff, who: Principal, status: str, kind: str | None, lim
         query = query.where(TaskProjection.status == status)
     if kind:
         query = query.where(TaskProjection.kind == kind)
-    query = query.order_by(col(TaskProjection.due_at).asc(), col(TaskProjection.opened_at).asc()).limit(limit)
     async with staff.db.session() as s:
-        return [public(r) for r in (await s.exec(query)).all()]
+        rows = (await s.exec(INBOX.select(query, ask, (status, kind)))).all()
+    return INBOX.page(rows, ask, public, (status, kind))
 
 
 async def visible(staff: Staff, task_id: str, who: Principal) -> TaskProjection:

@@ -9,6 +9,7 @@ is not its own, nothing more); bureau, auditors and experts read every unit.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import col, select
 from temporalio.client import WorkflowUpdateFailedError
@@ -16,6 +17,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from contracts.identifiers import parse_unit_id
+from contracts.paging import Page
 from contracts.schemes import Designation, workflow_id
 from contracts.staff import (
     AutoListingCreate,
@@ -29,6 +31,7 @@ from contracts.staff import (
 )
 from greenfab.auth import STAFF_ROLES, Principal, can_read_enterprise, out_of_scope_status
 from greenfab.http import ProblemError
+from greenfab.paging import Key, Keyset, PageAsk
 from services.workflow.domain.lifecycle import state_zh
 from services.workflow.domain.state import UnitCommand, UnitState
 from services.workflow.model import AutoListing, LifecycleInput
@@ -37,6 +40,14 @@ from services.workflow.staff.context import Staff
 from services.workflow.staff.tasks import require_role
 from services.workflow.tables import UnitProjection
 from services.workflow.workflows import UnitLifecycleWorkflow
+
+UNITS = Keyset(
+    "units",
+    (
+        Key(col(UnitProjection.updated_at), datetime, descending=True),
+        Key(col(UnitProjection.workflow_id), str, descending=True),
+    ),
+)
 
 
 def _not_found(wid: str) -> ProblemError:
@@ -61,9 +72,13 @@ class UnitFilter:
     level: int | None = None
 
 
-async def list_units(staff: Staff, who: Principal, where: UnitFilter, limit: int) -> list[UnitRow]:
+def _row(r: UnitProjection) -> UnitRow:
+    return UnitRow(**r.model_dump(), state_zh=state_zh(r.state))
+
+
+async def list_units(staff: Staff, who: Principal, where: UnitFilter, ask: PageAsk) -> Page[UnitRow]:
     """Units the caller may see, most recently changed first."""
-    query = select(UnitProjection).order_by(col(UnitProjection.updated_at).desc()).limit(limit)
+    query = select(UnitProjection)
     if who.role == "enterprise":
         query = query.where(UnitProjection.uscc == who.scope)
     elif who.role == "district":
@@ -78,9 +93,10 @@ async def list_units(staff: Staff, who: Principal, where: UnitFilter, limit: int
         query = query.where(UnitProjection.district == where.district)
     if where.level is not None:
         query = query.where(UnitProjection.level == where.level)
+    filters = (where.state, where.designation, where.district, where.level)
     async with staff.db.session() as s:
-        rows = (await s.exec(query)).all()
-    return [UnitRow(**r.model_dump(), state_zh=state_zh(r.state)) for r in rows]
+        rows = (await s.exec(UNITS.select(query, ask, filters))).all()
+    return UNITS.page(rows, ask, _row, filters)
 
 
 async def readable(staff: Staff, who: Principal, wid: str) -> UnitState:
