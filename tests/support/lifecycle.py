@@ -180,10 +180,11 @@ class Bench:
         designation: Designation = Designation.MUNICIPAL_GREEN_FACTORY,
         first: EvaluationFacts | None = None,
         auto_list: bool = False,
+        district: str = DISTRICT,
     ) -> Unit:
         inp = LifecycleInput(
             uscc=uscc,
-            district=DISTRICT,
+            district=district,
             designation=designation,
             enterprise_name="北京示例新能源科技有限公司",
             policy=self.policy,
