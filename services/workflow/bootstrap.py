@@ -18,7 +18,7 @@ from greenfab.health import add_health_route
 from greenfab.messaging import StartupError, connect_service, publish, request, service_broker
 from greenfab.migrations import migrate
 from greenfab.service import bounded, stop_broker
-from services.workflow import api, consumers
+from services.workflow import api, consumers, search_attributes
 from services.workflow.activities import LifecycleActivities
 from services.workflow.calendar_store import CalendarStore
 from services.workflow.migrations import MIGRATIONS
@@ -94,6 +94,7 @@ class WorkflowService:
         await migrate(self.db.engine, MIGRATIONS, allowed=s.migrate, schema=s.database_schema)
         await connect_service(self.broker, s)
         self.client = await connect_temporal(s.temporal_address, s.temporal_namespace, s.startup_timeout_s)
+        await search_attributes.register(self.client)  # before any workflow of ours upserts them
         self.worker = make_worker(
             self.client,
             s.task_queue,

@@ -19,6 +19,7 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from contracts.messages import RescoreRequest
     from contracts.schemes import Designation, workflow_id
+    from services.workflow import search_attributes, views
     from services.workflow.activities import LifecycleActivities
     from services.workflow.domain.lifecycle import ActionRefused, Lifecycle
     from services.workflow.domain.state import (
@@ -57,6 +58,7 @@ T = TypeVar("T")
 # Changes that alter history, each behind workflow.patched() so that units recorded before them replay as they ran.
 HOLD_UNFINISHED = "hold-unfinished-results"  # D-HOLD: results with missing inputs or pending experts are not published
 PROVISIONAL_PERIODS = "provisional-periods"  # D-CALENDAR: a year without a holiday notice gives a provisional end
+SEARCH_ATTRIBUTES = "search-attributes"  # issue 15.3: the unit's search attributes are kept current
 
 
 @contextlib.contextmanager
@@ -183,8 +185,25 @@ class UnitLifecycleWorkflow:
     def _summary(self) -> UnitSummary:
         return UnitSummary.model_validate(self._life.state.model_dump(include=set(UnitSummary.model_fields)))
 
+    def _show(self) -> None:
+        """Keep what operators see current: search attributes (an upsert only when one changed) and details."""
+        state = self._life.state
+        roles = search_attributes.waiting_on(state)
+        workflow.set_current_details(views.details(state, roles, self._timer_summary()))
+        if workflow.patched(SEARCH_ATTRIBUTES):
+            changed = search_attributes.updates(state, workflow.info().typed_search_attributes)
+            if changed:
+                workflow.upsert_search_attributes(changed)
+
+    def _timer_summary(self) -> str | None:
+        return views.timer_summary(self._life.policy, self._life.next_alarm_for(), self._life.state.publicity_ends_on)
+
     async def _apply(self, correlation_id: str) -> None:
         """Carry out the lifecycle's effects until it has none left (answers can produce more)."""
+        await self._carry_out(correlation_id)
+        self._show()
+
+    async def _carry_out(self, correlation_id: str) -> None:
         while effects := self._life.drain():
             batch: list[Transitioned | TaskChanged | DeadlineFired] = []
             for effect in effects:
@@ -202,19 +221,22 @@ class UnitLifecycleWorkflow:
                 LifecycleActivities.record_effects,
                 EffectBatch(unit=self._summary(), correlation_id=correlation_id, effects=batch),
                 start_to_close_timeout=RECORD_TIMEOUT,
+                summary=views.record_summary(batch),
             )
 
     async def _answer(self, effect: PeriodNeeded | RescoreNeeded | SignalTitle | StartNational) -> None:
         now = workflow.now()
         if isinstance(effect, PeriodNeeded):
-            working_days = self._life.policy.deadlines[effect.deadline].working_days
+            deadline = self._life.policy.deadlines[effect.deadline]
+            working_days = deadline.working_days
             assert working_days is not None
+            summary = views.period_summary(deadline, effect.start, working_days)
             # The calendar is read in an activity: a later holiday-data update cannot change a
             # date already in a running workflow's history.
             period = PeriodRequest(start=effect.start, working_days=working_days)
             if workflow.patched(PROVISIONAL_PERIODS):
                 answer = await workflow.execute_activity_method(
-                    LifecycleActivities.working_period, period, start_to_close_timeout=CALENDAR_TIMEOUT
+                    LifecycleActivities.working_period, period, start_to_close_timeout=CALENDAR_TIMEOUT, summary=summary
                 )
                 self._life.apply_whole(
                     now,
@@ -225,7 +247,10 @@ class UnitLifecycleWorkflow:
                 )
             else:
                 last_day = await workflow.execute_activity_method(
-                    LifecycleActivities.last_working_day, period, start_to_close_timeout=CALENDAR_TIMEOUT
+                    LifecycleActivities.last_working_day,
+                    period,
+                    start_to_close_timeout=CALENDAR_TIMEOUT,
+                    summary=summary,
                 )
                 self._life.apply_whole(now, "公示期计算结果", lambda: self._life.on_period(effect, last_day, now))
         elif isinstance(effect, RescoreNeeded):
@@ -234,6 +259,7 @@ class UnitLifecycleWorkflow:
                     LifecycleActivities.rescore,
                     RescoreRequest(submission_id=effect.submission_id, expert_points=effect.expert_points),
                     start_to_close_timeout=RESCORE_TIMEOUT,
+                    summary=views.rescore_summary(effect.submission_id),
                 )
             except ActivityError as exc:
                 # The review stays blocked on a provisional total; staff see why in the timeline.
@@ -272,7 +298,11 @@ class UnitLifecycleWorkflow:
         )
         try:
             await workflow.start_child_workflow(
-                UnitLifecycleWorkflow.run, inp, id=target, parent_close_policy=ParentClosePolicy.ABANDON
+                UnitLifecycleWorkflow.run,
+                inp,
+                id=target,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                static_summary=views.national_summary(s),
             )
             self._life.note(workflow.now(), f"国家级推荐流程 {target} 已启动", "003 第九条", effect.actor)
         except WorkflowAlreadyStartedError:  # a unit is recommended once; an earlier recommendation runs on
@@ -331,6 +361,7 @@ class UnitLifecycleWorkflow:
 
     @workflow.run
     async def run(self, inp: LifecycleInput) -> None:
+        self._show()
         if inp.auto_list is not None and inp.state is None:
             self._life.auto_list(workflow.now(), inp.auto_list.actor, inp.auto_list.reason)
             await self._apply(self._correlation)
@@ -343,7 +374,9 @@ class UnitLifecycleWorkflow:
             if wait is None or wait > timedelta(0):
                 with contextlib.suppress(TimeoutError):
                     # Wake for a signal, or when an update changed the earliest alarm.
-                    await workflow.wait_condition(self._woken(alarm), timeout=wait)
+                    await workflow.wait_condition(
+                        self._woken(alarm), timeout=wait, timeout_summary=self._timer_summary()
+                    )
             while self._inbox:
                 if self._time_for_new_run(self._inbox[0]) or workflow.info().is_continue_as_new_suggested():
                     await self._continue_as_new()

@@ -31,6 +31,7 @@ from contracts.envelope import Actor, Envelope, utcnow
 from contracts.schemes import Designation, workflow_id
 from greenfab.db import Database, create_tables, make_engine
 from greenfab.messaging import ensure_streams, make_broker, publish
+from services.workflow import search_attributes
 from services.workflow.activities import LifecycleActivities, Request
 from services.workflow.bootstrap import make_worker
 from services.workflow.calendar_store import CalendarStore
@@ -179,10 +180,11 @@ class Bench:
         designation: Designation = Designation.MUNICIPAL_GREEN_FACTORY,
         first: EvaluationFacts | None = None,
         auto_list: bool = False,
+        district: str = DISTRICT,
     ) -> Unit:
         inp = LifecycleInput(
             uscc=uscc,
-            district=DISTRICT,
+            district=district,
             designation=designation,
             enterprise_name="北京示例新能源科技有限公司",
             policy=self.policy,
@@ -243,6 +245,7 @@ async def bench(
     async with contextlib.AsyncExitStack() as stack:
         if task_queue is None:
             task_queue = f"tq-{uuid.uuid4().hex}"
+            await search_attributes.register(env.client)  # as the workflow service does at start-up
             await stack.enter_async_context(
                 make_worker(
                     env.client, task_queue, LifecycleActivities(db, _publish, request, CalendarStore(rules_dir))

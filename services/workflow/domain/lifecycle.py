@@ -296,6 +296,12 @@ class Lifecycle:
         alarms = self._alarms()
         return alarms[0][0] if alarms else None
 
+    def next_alarm_for(self) -> tuple[str, Obligation | None] | None:
+        """What the earliest alarm is for: its label (``upcoming-7``, ``due``, ``missed``, ``publicity-end``)
+        and its obligation (None for the end of publicity)."""
+        alarms = self._alarms()
+        return (alarms[0][1], alarms[0][2]) if alarms else None
+
     def on_time(self, now: datetime) -> None:
         """Fire every alarm due by ``now``, oldest first."""
         for at, label, ob, offset in self._alarms():

@@ -18,6 +18,7 @@ class Deadline(BaseModel):
     working_days: int | None = Field(default=None, ge=1, description="Working days (statutory holidays excluded).")
     years: int | None = Field(default=None, ge=1, description="Years (the same day, or 28 Feb for 29 Feb).")
     name_zh: str
+    name_en: str = Field(default="", description="Shown beside name_zh (empty in policies carried by older runs).")
     owner: OwnerRole
     basis: str
     consequence_zh: str
