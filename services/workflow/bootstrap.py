@@ -40,13 +40,24 @@ async def connect_temporal(address: str, namespace: str, timeout: float) -> Clie
 
 
 def make_worker(
-    client: Client, task_queue: str, activities: LifecycleActivities, max_cached_workflows: int = 1000
+    client: Client,
+    task_queue: str,
+    activities: LifecycleActivities,
+    max_cached_workflows: int = 1000,
+    workflow_task_polls: int = 16,
+    activity_task_polls: int = 8,
 ) -> Worker:
-    """The lifecycle worker: the one workflow and its activities."""
+    """The lifecycle worker: the one workflow and its activities.
+
+    Pollers: temporalio's default of 5 long polls fetched 2.5-10 tasks/s from a server answering in
+    0.5-2 s under load, while the tasks queued (bench/FINDINGS.md 2.3); more polls in flight keep up.
+    """
     return Worker(
         client,
         task_queue=task_queue,
         max_cached_workflows=max_cached_workflows,
+        max_concurrent_workflow_task_polls=workflow_task_polls,
+        max_concurrent_activity_task_polls=activity_task_polls,
         workflows=[UnitLifecycleWorkflow],
         activities=[
             activities.record_effects,
@@ -69,7 +80,13 @@ class WorkflowService:
         self.worker: Worker | None = None
         self._worker_task: asyncio.Task[None] | None = None
         consumers.register(
-            self.broker, self.db, self._client, settings.task_queue, self.policy, settings.max_deliveries
+            self.broker,
+            self.db,
+            self._client,
+            settings.task_queue,
+            self.policy,
+            settings.max_deliveries,
+            settings.evaluation_workers,
         )
         self.app: FastAPI = api.build_app(self.db, self._client, settings.auth_secret, self.policy, settings.task_queue)
 
@@ -100,6 +117,8 @@ class WorkflowService:
             s.task_queue,
             LifecycleActivities(self.db, self._publish, self._request, CalendarStore(self.settings.rules_dir)),
             s.max_cached_workflows,
+            s.workflow_task_polls,
+            s.activity_task_polls,
         )
         self._worker_task = asyncio.create_task(self.worker.run(), name="temporal-worker")
         await self.broker.start()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from faststream.nats import NatsBroker
+from faststream.nats import NatsBroker, PullSub
 from temporalio.client import Client
 
 from contracts import subjects
@@ -17,11 +17,13 @@ from contracts.messages import (
     UnitLookupReply,
     UnitLookupRequest,
 )
+from contracts.schemes import SCHEME_DESIGNATION, workflow_id
 from greenfab.db import Database
 from greenfab.messaging import durable_subscription, stream_ref
 from services.workflow import handlers
 from services.workflow.domain.policy import Policy
 from services.workflow.staff import lookup
+from services.workflow.unit_order import UnitLocks
 
 
 def register(
@@ -31,8 +33,10 @@ def register(
     task_queue: str,
     policy: Policy,
     max_deliveries: int,
+    evaluation_workers: int = 32,
 ) -> None:
-    """``client`` gives the Temporal client, which exists only once the service has started."""
+    """``client`` gives the Temporal client, which exists only once the service has started;
+    ``evaluation_workers`` bounds the evaluations handed to Temporal at once."""
     for subject, schema, what in (
         (subjects.UNIT_CHANGED, UnitChanged, "Every step of a unit's lifecycle: actor, reason and clause."),
         (subjects.DEADLINE_EVENTS, DeadlineEvent, "deadline.upcoming (7 and 1 days before), .due, .missed."),
@@ -42,13 +46,22 @@ def register(
             subject, stream=stream_ref(subject), schema=schema, title=f"workflow/{subject}", description=what
         )
 
+    units = UnitLocks()
+
+    # Concurrent, not a batch: faststream's batch consumer fetches 16 and waits for all 16 before it fetches
+    # again, so one slow Temporal start held the other 15 (4-6 starts/s under load, bench/FINDINGS.md 2.2).
+    # Each message is still acked only after its handler returned, i.e. after Temporal recorded it.
     @broker.subscriber(
-        **durable_subscription(subjects.EVALUATION_COMPLETED, subjects.CONSUMER_WORKFLOW_EVALUATIONS, max_deliveries),
+        **durable_subscription(subjects.EVALUATION_COMPLETED, subjects.CONSUMER_WORKFLOW_EVALUATIONS, max_deliveries)
+        | {"max_workers": evaluation_workers, "pull_sub": PullSub(batch_size=min(evaluation_workers, 32), timeout=1.0)},
         title="workflow/evaluation.completed",
-        description="Signal-with-starts the unit's lifecycle workflow (id from USCC and designation).",
+        description="Starts the unit's lifecycle workflow (id from USCC and designation) with the evaluation in "
+        "its input, or signals it if it runs; many units at once, one message at a time per unit.",
     )
     async def on_evaluation(event: EvaluationCompleted) -> None:
-        await handlers.on_evaluation(client(), db, task_queue, policy, event)
+        # Taken before any await, so messages about one unit reach its workflow in delivery order.
+        async with units.hold(workflow_id(event.uscc, SCHEME_DESIGNATION[event.scheme])):
+            await handlers.on_evaluation(client(), db, task_queue, policy, event)
 
     @broker.subscriber(
         **durable_subscription(subjects.NOTICE_RECEIVED, subjects.CONSUMER_WORKFLOW_NOTICES, max_deliveries),

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from contracts import notices
 from contracts.evaluation import Evaluation
@@ -23,7 +25,7 @@ from greenfab.db import Database
 from services.workflow.domain.lifecycle import HOLDS_TITLE
 from services.workflow.domain.policy import Policy
 from services.workflow.domain.state import EvaluationFacts, ExpertItem, NoticeFacts, OpenCall, VetoBrief
-from services.workflow.model import LifecycleInput
+from services.workflow.model import Inbound, LifecycleInput
 from services.workflow.staff import lookup
 from services.workflow.tables import EvaluationCopy, EvaluatorBan, OpenCallRow, PoolEntry, UnitProjection
 from services.workflow.workflows import UnitLifecycleWorkflow
@@ -38,28 +40,24 @@ class Refused(ValueError):
     """
 
 
-async def _open_call(db: Database, scheme: Scheme, on: date) -> OpenCall | None:
-    async with db.session() as s:
-        query = select(OpenCallRow).where(
-            OpenCallRow.scheme == scheme.value, col(OpenCallRow.opens_on) <= on, col(OpenCallRow.closes_on) >= on
-        )
-        row = (await s.exec(query.order_by(col(OpenCallRow.closes_on).desc()))).first()
+async def _open_call(s: AsyncSession, scheme: Scheme, on: date) -> OpenCall | None:
+    query = select(OpenCallRow).where(
+        OpenCallRow.scheme == scheme.value, col(OpenCallRow.opens_on) <= on, col(OpenCallRow.closes_on) >= on
+    )
+    row = (await s.exec(query.order_by(col(OpenCallRow.closes_on).desc()))).first()
     return OpenCall(id=row.id, title=row.title, closes_on=row.closes_on) if row else None
-
-
-async def _unit(db: Database, uscc: str, designation: Designation) -> UnitProjection | None:
-    async with db.session() as s:
-        return await s.get(UnitProjection, workflow_id(uscc, designation))
 
 
 async def evaluation_facts(db: Database, event: EvaluationCompleted) -> EvaluationFacts:
     ev: Evaluation | None = event.evaluation
     on = ev.as_of if ev else event.occurred_at.date()
+    # One session for every lookup: each session is a pooled connection and a transaction of its own.
     async with db.session() as s:
         pool = await s.get(PoolEntry, event.uscc)
         ban = await s.get(EvaluatorBan, event.evaluator_uscc) if event.evaluator_uscc else None
-    grading = await _unit(db, event.uscc, Designation.ANNUAL_GRADING)
-    title = await _unit(db, event.uscc, Designation.MUNICIPAL_GREEN_FACTORY)
+        grading = await s.get(UnitProjection, workflow_id(event.uscc, Designation.ANNUAL_GRADING))
+        title = await s.get(UnitProjection, workflow_id(event.uscc, Designation.MUNICIPAL_GREEN_FACTORY))
+        call = await _open_call(s, event.scheme, on) if event.scheme in CALL_SCHEMES else None
     return EvaluationFacts(
         submission_id=event.submission_id,
         correlation_id=event.correlation_id,
@@ -82,7 +80,7 @@ async def evaluation_facts(db: Database, event: EvaluationCompleted) -> Evaluati
         verdict_zh=ev.verdict_zh if ev else None,
         evaluator_uscc=event.evaluator_uscc,
         evaluator_banned_until=ban.until if ban else None,
-        call=await _open_call(db, event.scheme, on) if event.scheme in CALL_SCHEMES else None,
+        call=call,
         in_pool=pool is not None and pool.district == event.district,
         declared_district=event.district,
         pool_district=pool.district if pool else None,
@@ -94,8 +92,9 @@ async def evaluation_facts(db: Database, event: EvaluationCompleted) -> Evaluati
 async def on_evaluation(
     client: Client, db: Database, task_queue: str, policy: Policy, event: EvaluationCompleted
 ) -> str:
-    """Signal-with-start the unit's workflow: it starts once, in the district it declared in, and later
-    declarations signal it (a later declaration naming another district is a question for the bureau)."""
+    """Start the unit's workflow with this evaluation, or signal it if it runs: it starts once, in the district
+    it declared in, and later declarations signal it (a later declaration naming another district is a
+    question for the bureau). Returns once Temporal has recorded the start or the signal."""
     if not uscc_is_valid(event.uscc):
         raise Refused(f"evaluation of {event.submission_id}: {event.uscc!r} is not a valid USCC (GB 32100)")
     if event.district not in DISTRICTS:
@@ -114,21 +113,34 @@ async def on_evaluation(
         enterprise_name=event.enterprise_name,
         policy=policy,
     )
-    await signal_with_start(client, task_queue, unit, "evaluation_completed", await evaluation_facts(db, event))
+    await start_or_signal(client, task_queue, unit, await evaluation_facts(db, event))
     return wid
 
 
-async def signal_with_start(client: Client, task_queue: str, unit: LifecycleInput, signal: str, arg: BaseModel) -> None:
-    """Signal the unit's workflow, starting it first if it is not running (one per unit and designation)."""
-    await client.start_workflow(
-        UnitLifecycleWorkflow.run,
-        unit,
-        id=workflow_id(unit.uscc, unit.designation),
-        task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        start_signal=signal,
-        start_signal_args=[arg],
-    )
+async def start_or_signal(client: Client, task_queue: str, unit: LifecycleInput, facts: EvaluationFacts) -> None:
+    """Start a new unit's workflow with its first evaluation in the input, eagerly; signal a running one.
+
+    Cheaper than signal-with-start for the common case, a new unit: the evaluation needs no signal event,
+    and with eager start Temporal hands the first workflow task straight back to this process's worker
+    (no poll), so the unit takes its first step in the start's only workflow task. Nothing twice: a
+    redelivered evaluation finds the workflow started (WorkflowAlreadyStartedError) and is signalled,
+    and the lifecycle ignores a submission it has seen. Nothing lost: the caller acks only after this
+    returns, when Temporal has recorded the start or the signal.
+    """
+    wid = workflow_id(unit.uscc, unit.designation)
+    try:
+        await client.start_workflow(
+            UnitLifecycleWorkflow.run,
+            unit.model_copy(update={"pending": [Inbound(evaluation=facts)]}),
+            id=wid,
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            request_eager_start=True,
+        )
+    except WorkflowAlreadyStartedError:
+        # If the run closes before this signal arrives, the signal fails and the message is retried: the
+        # next try starts a new run.
+        await client.get_workflow_handle(wid).signal(UnitLifecycleWorkflow.evaluation_completed, facts)
 
 
 _NOTICE: TypeAdapter[AnyNotice] = TypeAdapter(Notice)

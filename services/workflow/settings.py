@@ -39,4 +39,25 @@ class WorkflowSettings(ServiceSettings):
         description="Workflows kept in the worker's memory between tasks (0: none, every task replays its history).",
         validation_alias=AliasChoices("GREENFAB_TEMPORAL_MAX_CACHED_WORKFLOWS"),
     )
+    evaluation_workers: int = Field(
+        default=32,
+        ge=1,
+        le=256,
+        description="Evaluations handed to Temporal at once (starts or signals; one at a time per unit).",
+        validation_alias=AliasChoices("GREENFAB_WORKFLOW_EVALUATION_WORKERS"),
+    )
+    workflow_task_polls: int = Field(
+        default=16,
+        ge=2,
+        le=100,
+        description="Long polls the worker keeps open for workflow tasks: a slow server needs more in flight.",
+        validation_alias=AliasChoices("GREENFAB_TEMPORAL_WORKFLOW_TASK_POLLS"),
+    )
+    activity_task_polls: int = Field(
+        default=8,
+        ge=1,
+        le=100,
+        description="Long polls the worker keeps open for activity tasks.",
+        validation_alias=AliasChoices("GREENFAB_TEMPORAL_ACTIVITY_TASK_POLLS"),
+    )
     rules_dir: Path = Field(default=REPO_RULES, validation_alias=AliasChoices("GREENFAB_RULES_DIR"))

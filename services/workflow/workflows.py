@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
@@ -51,6 +52,9 @@ with workflow.unsafe.imports_passed_through():
 # when the worker running its activity dies. Recording is a database write and a few acknowledged
 # publishes (10 s each at worst); a rescore waits for the scoring service (60 s at worst).
 RECORD_TIMEOUT = timedelta(seconds=30)
+# Recording waits on NATS and the database: after an outage it should resume within seconds, not Temporal's
+# default back-off of up to 100 s between tries (it is idempotent, so retrying often is harmless).
+RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10))
 CALENDAR_TIMEOUT = timedelta(seconds=10)
 RESCORE_TIMEOUT = timedelta(minutes=2)
 REFUSED = "ActionRefused"
@@ -59,6 +63,7 @@ T = TypeVar("T")
 HOLD_UNFINISHED = "hold-unfinished-results"  # D-HOLD: results with missing inputs or pending experts are not published
 PROVISIONAL_PERIODS = "provisional-periods"  # D-CALENDAR: a year without a holiday notice gives a provisional end
 SEARCH_ATTRIBUTES = "search-attributes"  # issue 15.3: the unit's search attributes are kept current
+LOCAL_RECORD = "record-effects-locally"  # issue 14: effects are recorded by a local activity, within the workflow task
 
 
 @contextlib.contextmanager
@@ -216,11 +221,26 @@ class UnitLifecycleWorkflow:
             await self._record(batch, correlation_id)
 
     async def _record(self, batch: list[Transitioned | TaskChanged | DeadlineFired], correlation_id: str) -> None:
-        if batch:
+        if not batch:
+            return
+        effects = EffectBatch(unit=self._summary(), correlation_id=correlation_id, effects=batch)
+        if workflow.patched(LOCAL_RECORD):
+            # Recorded in the workflow task that made the effects: no activity task to schedule and poll, and
+            # no second workflow task to take its result (history 11 → 7 events per new unit). Still at least
+            # once: record_effects is idempotent (message ids, forward-only projection), so a retry is harmless.
+            await workflow.execute_local_activity_method(
+                LifecycleActivities.record_effects,
+                effects,
+                start_to_close_timeout=RECORD_TIMEOUT,
+                retry_policy=RECORD_RETRY,
+                summary=views.record_summary(batch),
+            )
+        else:
             await workflow.execute_activity_method(
                 LifecycleActivities.record_effects,
-                EffectBatch(unit=self._summary(), correlation_id=correlation_id, effects=batch),
+                effects,
                 start_to_close_timeout=RECORD_TIMEOUT,
+                retry_policy=RECORD_RETRY,
                 summary=views.record_summary(batch),
             )
 
