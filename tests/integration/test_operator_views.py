@@ -25,6 +25,7 @@ from tests.support.servers import Nats
 USCC_A = "91110115MA04C2UX1E"
 USCC_B = "91110108551385082Q"
 USCC_C = "91110108MA01XYZ12K"
+USCC_D = "91110105MA04D7PQ1Y"  # a unit of its own: the dev server outlives each test, and with it their units
 # The README's query: a district's running units waiting on the bureau.
 WAITING_ON_BUREAU = "GreenfabDistrict = '大兴区' AND GreenfabWaitingOn = 'bureau' AND ExecutionStatus = 'Running'"
 
@@ -73,7 +74,7 @@ async def test_a_district_lists_its_units_waiting_on_the_bureau(b: Bench) -> Non
 
 
 async def test_timers_and_activities_say_which_deadline_or_step_they_are(b: Bench) -> None:
-    unit = await b.start(USCC_A, first=facts("sub-a"))
+    unit = await b.start(USCC_D, first=facts("sub-d"))
     await unit.wait_state("awaiting_recommendation")
     converter = pydantic_data_converter.payload_converter
     timers: list[str] = []
@@ -85,7 +86,10 @@ async def test_timers_and_activities_say_which_deadline_or_step_they_are(b: Benc
                 text = converter.from_payload(event.user_metadata.summary, str)
                 if event.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
                     timers.append(text)
-                elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                elif event.event_type in (
+                    EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+                    EventType.EVENT_TYPE_MARKER_RECORDED,  # a local activity's record carries its summary
+                ):
                     activities.append(text)
         if timers:
             break
