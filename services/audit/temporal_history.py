@@ -14,6 +14,7 @@ from services.audit import handlers
 from services.audit.domain.reconcile import announced_ids, reconcile
 
 RECORD_ACTIVITY = "record_effects"
+LOCAL_ACTIVITY_MARKER = "core_local_activity"  # how Temporal's SDK core records a local activity in a history
 
 
 async def record_inputs(client: Client, workflow_id: str) -> tuple[int, list[dict[str, Any]]]:
@@ -36,6 +37,10 @@ async def record_inputs(client: Client, workflow_id: str) -> tuple[int, list[dic
                 attrs = event.activity_task_scheduled_event_attributes
                 if attrs.activity_type.name == RECORD_ACTIVITY:
                     run_inputs.extend(json.loads(p.data) for p in attrs.input.payloads)
+            elif event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+                # Recorded by a local activity (workflow.patched "record-effects-locally"): the history keeps
+                # its result, not its input, and record_effects returns the batch it recorded.
+                run_inputs.extend(_local_record(event.marker_recorded_event_attributes))
         inputs.append(run_inputs)
         if not previous:
             break
@@ -55,3 +60,13 @@ async def reconcile_unit(db: Database, client: Client, uscc: str) -> list[Reconc
         runs, inputs = await record_inputs(client, workflow_id)
         out.append(reconcile(workflow_id, runs, announced_ids(workflow_id, inputs), on_record))
     return out
+
+
+def _local_record(attrs: Any) -> list[dict[str, Any]]:
+    """The batch a local `record_effects` returned, from its marker; nothing for any other marker."""
+    if attrs.marker_name != LOCAL_ACTIVITY_MARKER or "data" not in attrs.details or "result" not in attrs.details:
+        return []
+    data = json.loads(attrs.details["data"].payloads[0].data)
+    if data.get("activity_type") != RECORD_ACTIVITY:
+        return []
+    return [r for r in (json.loads(p.data) for p in attrs.details["result"].payloads) if isinstance(r, dict)]

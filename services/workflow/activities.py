@@ -41,8 +41,12 @@ class LifecycleActivities:
         self._calendar = calendar or CalendarStore(REPO_RULES)
 
     @activity.defn
-    async def record_effects(self, batch: EffectBatch) -> None:
-        """Project the unit and its tasks, then announce each effect (unit.changed, task.*, deadline.*)."""
+    async def record_effects(self, batch: EffectBatch) -> EffectBatch | None:
+        """Project the unit and its tasks, then announce each effect (unit.changed, task.*, deadline.*).
+
+        Returns the batch it recorded: run as a local activity, only its result is kept in the workflow's
+        history (not its input), and audit's reconciliation reads the announcements from there.
+        """
         await self._project(batch)
         u = batch.unit
         for effect in batch.effects:
@@ -76,6 +80,7 @@ class LifecycleActivities:
                 )
             else:
                 await self._publish(subjects.deadline_subject(effect.kind), self._deadline(u, effect, batch))
+        return batch
 
     def _unit_changed(self, u: UnitSummary, effect: Transitioned, correlation_id: str) -> UnitChanged:
         t = effect.transition

@@ -116,10 +116,10 @@ def test_a_generated_client_of_each_document_talks_to_the_running_stack(
     verdict = call(clients["audit"], "audit_verify_chain", client=authenticated("audit", "auditor", None))
     assert verdict.status_code == 200 and verdict.parsed.intact is True
     inbox = call(clients["notify"], "inbox_read_inbox", client=authenticated("notify", "enterprise", EXAMPLE["uscc"]))
-    assert inbox.status_code == 200 and isinstance(inbox.parsed, list)
+    assert inbox.status_code == 200 and isinstance(inbox.parsed.items, list) and inbox.parsed.limit == 50
     bureau = authenticated("workflow", "bureau", None)
     deadline = time.monotonic() + 60
-    while not (units := call(clients["workflow"], "units_list_units", client=bureau)).parsed:
+    while not (units := call(clients["workflow"], "units_list_units", client=bureau)).parsed.items:
         assert time.monotonic() < deadline, "no unit workflow after 60 s"
         time.sleep(0.3)
     assert units.status_code == 200
