@@ -24,7 +24,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from itertools import pairwise
 from typing import Any
 
 from contracts.evaluation import Evaluation
@@ -178,31 +177,8 @@ def _position(item: Item, value: Decimal, benchmarks: BenchmarkEdition, industry
     bench = benchmarks.industries.get(industry or "", {}).get(params["indicator"])
     if bench is None:
         return outcomes.Scored("needs_expert", None, "")
-    avg, top20, lead = bench["average"], bench["top20"], bench["leading"]
-    higher = params["direction"] == "higher_is_better"
-    sign = ONE if higher else -ONE
-    x = sign * value
-    floor = sign * (avg / 2 if higher else avg * 2)
-    anchors = [(floor, ZERO), (sign * avg, Decimal("0.6")), (sign * top20, Decimal("0.8")), (sign * lead, ONE)]
-    if x >= anchors[-1][0]:
-        share = ONE
-    elif x <= floor:
-        share = ZERO
-    else:
-        share = next(
-            s0 + (s1 - s0) * (x - x0) / (x1 - x0)
-            for (x0, s0), (x1, s1) in pairwise(anchors)
-            if x0 <= x <= x1 and x1 != x0
-        )
-    mode = params.get("mode", "position")
-    if mode == "not_worse_than_average":
-        met = x > sign * avg if params.get("strict") else x >= sign * avg
-        return outcomes.Scored("scored", item.max if met else ZERO, "", None if met else "unmet")
-    if mode == "better_than_top20":
-        better = x > sign * top20 if params.get("strict", True) else x >= sign * top20
-        if not better:
-            return outcomes.Scored("scored", ZERO, "")
-    return outcomes.Scored("scored", item.max * share, "")
+    points, why = outcomes.position_points(params, value, bench, item.max)
+    return outcomes.Scored("scored", points, "", "unmet" if why == "unmet" else None)
 
 
 def _needed(inputs: list[str], derive: dict[str, str]) -> tuple[str, ...]:

@@ -108,10 +108,30 @@ def industry_position(fact: Fact, benchmarks: BenchmarkEdition, industry: str | 
             "needs_expert", None, f"行业 {industry or '未填'} 暂无“{params['indicator']}”基准值，需专家评定（D-IND）"
         )
     v = Decimal(fact.fields["value"])  # type: ignore[arg-type]
+    points, why = position_points(params, v, bench, fact.max)
+    avg, top20, lead = (_fmt(bench[k]) for k in ("average", "top20", "leading"))
+    text = f"指标值 {_fmt(v)}；行业平均 {avg}、前20% {top20}、领先 {lead}"
+    if why in ("met", "unmet"):
+        # A basic requirement: met (full points) when not worse than average; strictly better when `strict`.
+        verdict = "满足" if why == "met" else "未满足"
+        return Scored("scored", points, f"{text}；{verdict}基本要求（D-IND）", None if why == "met" else "unmet")
+    if why == "not_better":
+        return Scored("scored", points, f"{text}；未优于行业前20%，不得分（D-IND）")
+    return Scored("scored", points, f"{text}（D-IND）")
+
+
+def position_points(
+    params: dict[str, Any], value: Decimal, bench: dict[str, Decimal], maximum: Decimal
+) -> tuple[Decimal, str]:
+    """D-IND's points for a value against its industry's benchmarks, and which rule gave them: ``met`` or
+    ``unmet`` (mode not_worse_than_average), ``not_better`` (better_than_top20 not reached) or ``position``.
+
+    The one computation behind industry_position and the what-if's batch path (which needs no text).
+    """
     avg, top20, lead = bench["average"], bench["top20"], bench["leading"]
     higher = params["direction"] == "higher_is_better"
     sign = ONE if higher else -ONE
-    x = sign * v
+    x = sign * value
     floor = sign * (avg / 2 if higher else avg * 2)
     anchors = [(floor, ZERO), (sign * avg, Decimal("0.6")), (sign * top20, Decimal("0.8")), (sign * lead, ONE)]
     if x >= anchors[-1][0]:
@@ -125,16 +145,11 @@ def industry_position(fact: Fact, benchmarks: BenchmarkEdition, industry: str | 
             if x0 <= x <= x1 and x1 != x0
         )
     mode = params.get("mode", "position")
-    text = f"指标值 {_fmt(v)}；行业平均 {_fmt(avg)}、前20% {_fmt(top20)}、领先 {_fmt(lead)}"
     if mode == "not_worse_than_average":
-        # A basic requirement: met (full points) when not worse than average; strictly better when `strict`.
         met = x > sign * avg if params.get("strict") else x >= sign * avg
-        verdict = "满足" if met else "未满足"
-        return Scored(
-            "scored", fact.max if met else ZERO, f"{text}；{verdict}基本要求（D-IND）", None if met else "unmet"
-        )
+        return (maximum, "met") if met else (ZERO, "unmet")
     if mode == "better_than_top20":
         better = x > sign * top20 if params.get("strict", True) else x >= sign * top20
         if not better:
-            return Scored("scored", ZERO, f"{text}；未优于行业前20%，不得分（D-IND）")
-    return Scored("scored", fact.max * share, f"{text}（D-IND）")
+            return ZERO, "not_better"
+    return maximum * share, "position"
