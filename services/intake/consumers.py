@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 from faststream.message import StreamMessage
@@ -64,13 +65,7 @@ def register_requests(broker: NatsBroker, db: Database, submissions: Submissions
         decoder=_raw,
     )
     async def on_declare(body: bytes) -> dict[str, Any]:
-        try:
-            reply = await declare(submissions, secret, body)
-        except Exception:  # the caller must get an answer, never a timeout
-            log.exception("declare over NATS failed")
-            problem = Problem(status=500, title="服务器内部错误 / Internal error")
-            reply = DeclareReply(status=500, problem=problem)
-        return reply.model_dump(mode="json")
+        return await _always_answered("declare", declare(submissions, secret, body))
 
     @broker.subscriber(
         subjects.INTAKE_STATUS,
@@ -81,13 +76,18 @@ def register_requests(broker: NatsBroker, db: Database, submissions: Submissions
         decoder=_raw,
     )
     async def on_status(body: bytes) -> dict[str, Any]:
-        try:
-            reply = await status(db, secret, body)
-        except Exception:  # the caller must get an answer, never a timeout
-            log.exception("status over NATS failed")
-            problem = Problem(status=500, title="服务器内部错误 / Internal error")
-            reply = DeclareReply(status=500, problem=problem)
-        return reply.model_dump(mode="json")
+        return await _always_answered("status", status(db, secret, body))
+
+
+async def _always_answered(what: str, work: Awaitable[DeclareReply]) -> dict[str, Any]:
+    """The reply as JSON; an unexpected failure is answered 500, since the caller must get an answer, never a
+    timeout."""
+    try:
+        reply = await work
+    except Exception:
+        log.exception("%s over NATS failed", what)
+        reply = DeclareReply(status=500, problem=Problem(status=500, title="服务器内部错误 / Internal error"))
+    return reply.model_dump(mode="json")
 
 
 async def _raw(msg: StreamMessage[Any]) -> bytes:
