@@ -226,7 +226,7 @@ class UnitLifecycleWorkflow:
         effects = EffectBatch(unit=self._summary(), correlation_id=correlation_id, effects=batch)
         if workflow.patched(LOCAL_RECORD):
             # Recorded in the workflow task that made the effects: no activity task to schedule and poll, and
-            # no second workflow task to take its result (history 11 → 7 events per new unit). Still at least
+            # no second workflow task to take its result (fewer events per new unit: bench/path.py). Still at least
             # once: record_effects is idempotent (message ids, forward-only projection), so a retry is harmless.
             await workflow.execute_local_activity_method(
                 LifecycleActivities.record_effects,
