@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import ClassVar, TypeVar
+from typing import ClassVar, TypeVar, cast
 
 from contracts.envelope import Actor
 from contracts.schemes import Designation
@@ -66,7 +66,6 @@ STATE_ZH: dict[UnitStateName, str] = {
     "returned": "退回补充",
     "expert_review": "专家评定中",
 }
-_STATE_ZH_BY_NAME: dict[str, str] = {name: zh for name, zh in STATE_ZH.items()}
 NATIONAL_STATE: dict[NationalOutcome, UnitStateName] = {
     "listed": "national_listed",
     "not_listed": "national_not_listed",
@@ -75,7 +74,7 @@ NATIONAL_STATE: dict[NationalOutcome, UnitStateName] = {
 
 def state_zh(name: str) -> str:
     """A state's Chinese name; a name this version does not know (an old stored row) is shown as it is."""
-    return _STATE_ZH_BY_NAME.get(name, name)
+    return STATE_ZH.get(cast("UnitStateName", name), name)
 
 
 IN_PROGRESS = {"awaiting_recommendation", "under_review", "publicity", "objection_review"}
