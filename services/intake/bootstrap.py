@@ -18,6 +18,7 @@ from greenfab.messaging import DeadLetterHooks, connect_service, service_broker,
 from greenfab.migrations import migrate
 from greenfab.service import bounded, stop_broker
 from services.intake import api, consumers, notices
+from services.intake.desk import Desk
 from services.intake.evidence import EvidenceStore
 from services.intake.migrations import MIGRATIONS
 from services.intake.outbox import OutboxRelay
@@ -52,15 +53,11 @@ class IntakeService:
         self._relay_task: asyncio.Task[None] | None = None
         self.submissions = Submissions(self.db, self.relay.wake, load_catalogue(settings.rules_dir))
         consumers.register_requests(self.broker, self.db, self.submissions, settings.auth_secret)
+        desk = Desk(
+            self.db, self.submissions, EvidenceStore(Path(settings.evidence_dir)), notices.nats_lookup(self.broker)
+        )
         self.app: FastAPI = api.build_app(
-            self.db,
-            self.submissions,
-            settings.auth_secret,
-            settings.max_body_bytes,
-            EvidenceStore(Path(settings.evidence_dir)),
-            settings.max_evidence_bytes,
-            settings.body_timeout_s,
-            notices.nats_lookup(self.broker),
+            desk, settings.auth_secret, settings.max_body_bytes, settings.max_evidence_bytes, settings.body_timeout_s
         )
         add_health_route(self.app, self.name, self.broker, self.db)
 
