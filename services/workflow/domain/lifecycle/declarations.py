@@ -1,0 +1,138 @@
+"""A declaration's evaluation arriving (003 第八条): accepted into review, refused, returned, or graded."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from contracts.schemes import Designation
+from services.workflow.domain.lifecycle.grading import Grading
+from services.workflow.domain.lifecycle.states import HOLDS_TITLE, IN_PROGRESS, STATE_ZH
+from services.workflow.domain.state import EvaluationFacts
+
+
+class Declarations(Grading):
+    """What an evaluation result does to the unit, and the district it belongs to."""
+
+    def on_evaluation(self, ev: EvaluationFacts, now: datetime) -> None:
+        s = self.state
+        if ev.submission_id in s.submissions:
+            return  # a redelivered event: one declaration counts once
+        s.submissions.append(ev.submission_id)
+        s.enterprise_name = ev.enterprise_name or s.enterprise_name
+        today = self._today(now)
+        if s.designation is Designation.ANNUAL_GRADING:
+            self._on_grading(ev, now)
+            return
+        sid = ev.submission_id
+        if s.state in IN_PROGRESS:
+            self._move(
+                now,
+                None,
+                f"已有申报在办理中（{STATE_ZH[s.state]}），本次申报 {sid} 不予受理",
+                "003 第八条",
+                submission_id=sid,
+            )
+            return
+        if s.state in HOLDS_TITLE:
+            self._move(now, None, f"已入围名单，本次申报 {sid} 无需受理", "003 第八条", submission_id=sid)
+            return
+        if s.banned_until is not None and today <= s.banned_until:
+            basis = self.policy.bans.redeclare_after_failed_review_years.basis
+            self._move(
+                now,
+                "declaration_refused",
+                f"复核不通过被撤销，{s.banned_until.isoformat()} 前不得重新申报（申报 {sid}）",
+                basis,
+                submission_id=sid,
+            )
+            return
+        if ev.error:
+            self._move(now, "evaluation_failed", f"评价未完成：{ev.error}", "003 第八条", submission_id=sid)
+            return
+        if ev.evaluator_banned_until is not None and today <= ev.evaluator_banned_until:
+            self._move(
+                now,
+                "declaration_refused",
+                f"第三方评价机构 {ev.evaluator_uscc} 在 {ev.evaluator_banned_until.isoformat()} 前"
+                "不予采信，请更换评价机构后重新申报",
+                self.policy.bans.evaluator_years.basis,
+                submission_id=sid,
+            )
+            return
+        if ev.call is None:
+            self._move(
+                now,
+                "declaration_refused",
+                "申报时没有开放的征集通知",
+                "003 第八条（定期发布征集通知）",
+                submission_id=sid,
+            )
+            return
+        if self.holds_unfinished and ev.missing_items:
+            self._return_incomplete(ev, now, "003 第八条; D-HOLD")
+            return
+        s.cycle += 1
+        s.evaluation = ev
+        s.expert_points = {}
+        s.revoked_ground = None
+        s.publicity_ends_on = None
+        s.objections_open = 0
+        self._move(
+            now,
+            "awaiting_recommendation",
+            f"评价完成（总分 {ev.total}），待区工业主管部门推荐（{ev.call.title}）",
+            "003 第八条",
+        )
+        if not self._district_disputed(ev, now):
+            self._open_task("recommend", now, self._evaluation_context())
+
+    def _district_disputed(self, ev: EvaluationFacts, now: datetime) -> bool:
+        """A unit's district is the one it declared in (and the pool it was cultivated in). When the
+        declaration, the pool or the unit's earlier district disagree, the bureau decides: never a silent
+        choice. A title's recommendation waits for that decision, so no district acts on another's unit."""
+        s = self.state
+        candidates = list(dict.fromkeys(d for d in (s.district, ev.declared_district, ev.pool_district) if d))
+        if len(candidates) < 2:
+            return False
+        sources = {"unit": s.district, "declared": ev.declared_district, "pool": ev.pool_district}
+        task = self._open_task(
+            "confirm_district", now, {**sources, "submission_id": ev.submission_id}, decisions=candidates
+        )
+        self._move(
+            now,
+            None,
+            f"所属区不一致（单位 {s.district}，申报 {ev.declared_district or '—'}，"
+            f"培育名单 {ev.pool_district or '—'}），待市经济和信息化局确认",
+            task.clause,
+            task=task,
+        )
+        return True
+
+    def _on_grading(self, ev: EvaluationFacts, now: datetime) -> None:
+        s = self.state
+        sid = ev.submission_id
+        if ev.error:
+            self._move(now, "evaluation_failed", f"评价未完成：{ev.error}", "003 第四条", submission_id=sid)
+            return
+        self._district_disputed(ev, now)
+        if self.holds_unfinished and ev.missing_items:
+            self._return_incomplete(ev, now, "003 第四、十九条; D-HOLD")
+            return
+        s.cycle += 1
+        s.evaluation = ev
+        if self.holds_unfinished:
+            self._cancel_expert_tasks()
+            s.expert_points = {}
+            if ev.expert_items and not any(not v.overridable for v in ev.vetoes):
+                items = "、".join(f"{i.id} {i.name_zh}" for i in ev.expert_items)
+                self._move(
+                    now,
+                    "expert_review",
+                    f"分级评价待专家评定（{items}），评定后公布{self._grade_kept()}",
+                    "D-HOLD",
+                    submission_id=sid,
+                )
+                for item in ev.expert_items:
+                    self._open_task("expert_score", now, {"submission_id": sid, "item": item.id}, item)
+                return
+        self._publish_grade(ev, now)

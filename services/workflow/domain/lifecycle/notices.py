@@ -1,0 +1,118 @@
+"""Notices about a unit (003 第十四、十六、十七条; D-PUBLICITY): objections, diagnosis and renovation
+reports, name changes, major adjustments and district reports."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from services.workflow.domain.lifecycle.states import HOLDS_TITLE, STATE_ZH
+from services.workflow.domain.lifecycle.titles import Titles
+from services.workflow.domain.state import NoticeFacts
+
+
+class Notices(Titles):
+    """What each kind of notice does, and whether it came in time."""
+
+    def on_notice(self, n: NoticeFacts, now: datetime) -> None:
+        s = self.state
+        if n.notice_id in s.notices:
+            return
+        s.notices.append(n.notice_id)
+        today = self._today(now)
+        d = n.data
+        if n.kind == "objection":
+            if s.state in ("publicity", "objection_review"):
+                s.objections_open += 1
+                self._open_task("resolve_objection", now, {"notice_id": n.notice_id, "reason": d.get("reason")})
+                self._move(
+                    now,
+                    "objection_review",
+                    "公示期间收到异议，暂停入围，待市经济和信息化局处理",
+                    "D-PUBLICITY",
+                    n.actor,
+                )
+            else:
+                self._move(
+                    now,
+                    None,
+                    f"收到异议，但单位不在公示期（{STATE_ZH[s.state]}），已存档",
+                    "D-PUBLICITY",
+                    n.actor,
+                )
+            return
+        if n.kind in ("diagnosis", "renovation"):
+            path = s.grade_path
+            if path is None:
+                self._move(
+                    now,
+                    None,
+                    f"收到{'绿色诊断' if n.kind == 'diagnosis' else '改造提升'}报告（无整改要求），已存档",
+                    "003 第十六条",
+                    n.actor,
+                )
+                return
+            if n.kind == "diagnosis":
+                path.diagnosed = True
+            else:
+                path.renovated = True
+            self._release(n.kind)
+            name = self.policy.deadlines[n.kind].name_zh
+            self._move(
+                now, None, f"已完成{name}（{d.get('completed_on')}）", self.policy.deadlines[n.kind].basis, n.actor
+            )
+            return
+        if s.state not in HOLDS_TITLE:
+            self._move(
+                now,
+                None,
+                f"收到{n.kind}通知，但单位未持有称号（{STATE_ZH[s.state]}），已存档",
+                "003 第十四、十七条",
+                n.actor,
+            )
+            return
+        if n.kind == "rename":
+            completed, due, late, timing = self._filed("rename", d, today)
+            task = self._open_task(
+                "rename",
+                now,
+                {
+                    "old_name": d.get("old_name"),
+                    "new_name": d.get("new_name"),
+                    "completed_on": str(completed),
+                    "late_days": late,
+                },
+            )
+            self._move(
+                now,
+                None,
+                f"收到更名申请（{d.get('old_name')} → {d.get('new_name')}，{timing}，应于 {due.isoformat()} 前申请）",
+                "003 第十四条",
+                n.actor,
+                task,
+            )
+        elif n.kind == "major_adjustment":
+            _, _, late, timing = self._filed("major-adjustment", d, today)
+            self._start_recheck(
+                now,
+                n.actor,
+                f"重大调整（{d.get('adjustment')}，{timing}）申请复核",
+                {"trigger": "major_adjustment", "adjustment": d.get("adjustment"), "late_days": late},
+            )
+        elif n.kind == "district_report":
+            finding = str(d.get("finding"))
+            observed = date.fromisoformat(str(d["observed_on"]))
+            task = self._open_task(
+                "district_report", now, {"finding": finding, "observed_on": str(observed), "details": d.get("details")}
+            )
+            self._move(now, None, f"区工业主管部门报告：{finding}", "003 第十七条", n.actor, task)
+            follow = {"name_change": "rename", "main_business_change": "major-adjustment"}.get(finding)
+            if follow:
+                self._oblige(follow, now, observed, note=f"区级报告 {observed.isoformat()}")
+
+    def _filed(self, deadline: str, d: dict[str, object], today: date) -> tuple[date, date, int, str]:
+        """A notice filed ``deadline`` days after completing a change: met, and how late (第十四条)."""
+        completed = date.fromisoformat(str(d["completed_on"]))
+        due = self.policy.deadlines[deadline].due_day(completed)
+        late = (today - due).days
+        self._release(deadline)
+        return completed, due, max(late, 0), f"逾期 {late} 天" if late > 0 else "按期"

@@ -1,0 +1,299 @@
+"""Staff on tasks: who may claim and decide a task, what each decision needs, and what it does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import ClassVar
+
+from contracts.envelope import Actor
+from contracts.schemes import Designation
+from services.workflow.domain.lifecycle.publicity import Publicity
+from services.workflow.domain.lifecycle.refusal import ActionRefused
+from services.workflow.domain.lifecycle.states import NATIONAL_STATE, STATE_ZH
+from services.workflow.domain.lifecycle.titles import Titles
+from services.workflow.domain.state import (
+    NationalOutcome,
+    PeriodNeeded,
+    RescoreNeeded,
+    SignalTitle,
+    Task,
+    TaskAction,
+    TaskClaim,
+    TaskKind,
+    UnitCommand,
+)
+from services.workflow.domain.tasks import REVOKING, TASKS
+
+
+class StaffActions(Titles, Publicity):
+    """Claims and decisions on the unit's tasks."""
+
+    def check_claim(self, c: TaskClaim) -> Task:
+        task = self._task(c.task_id)
+        self._may_act(task, c.actor)
+        if c.release and task.claimed_by != c.actor.subject:
+            raise ActionRefused(409, "not_claimed_by_you", "该事项未由您认领", "the task is not claimed by you")
+        return task
+
+    def claim(self, c: TaskClaim, now: datetime) -> Task:
+        task = self.check_claim(c)
+        task.status, task.claimed_by = ("open", None) if c.release else ("claimed", c.actor.subject)
+        self._task_changed("released" if c.release else "claimed", task, c.actor)
+        return task
+
+    def _may_act(self, task: Task, actor: Actor) -> None:
+        if not task.active:
+            raise ActionRefused(409, "task_closed", "该事项已办结", f"task {task.id} is {task.status}")
+        on_behalf = actor.role == "bureau" and task.escalated
+        if actor.role != task.role and not on_behalf:
+            raise ActionRefused(
+                403, "wrong_role", f"该事项须由{task.role}办理", f"task {task.id} is for role {task.role}"
+            )
+        if task.role == "district" and not on_behalf and actor.scope != task.district:
+            raise ActionRefused(
+                403,
+                "wrong_district",
+                f"该事项属于{task.district}，您无权办理",
+                f"task {task.id} belongs to district {task.district}",
+            )
+        if task.status == "claimed" and task.claimed_by != actor.subject:
+            raise ActionRefused(
+                409,
+                "task_claimed",
+                f"该事项已由 {task.claimed_by} 认领",
+                f"task {task.id} is claimed by {task.claimed_by}",
+            )
+
+    def check_action(self, a: TaskAction) -> Task:
+        task = self._task(a.task_id)
+        self._may_act(task, a.actor)
+        if a.decision not in task.decisions:
+            raise ActionRefused(
+                422,
+                "bad_decision",
+                f"决定须为 {'、'.join(task.decisions)} 之一",
+                f"decision must be one of {task.decisions}",
+            )
+        spec = TASKS[task.kind]
+        reason = (a.reason or "").strip()
+        if a.decision in spec.reason_required and not reason:
+            raise ActionRefused(422, "reason_required", "该决定须填写理由", f"{task.kind}/{a.decision} needs a reason")
+        if (task.kind, a.decision) in REVOKING:
+            self._check_ground(a.ground)
+        needs = self._reason_needed(task, a)
+        if needs and not reason:
+            raise ActionRefused(
+                422,
+                "reason_required",
+                f"原则性要求未满足，须填写理由：{needs}",
+                f"an 'in principle' rule is not met, give a reason: {needs}",
+            )
+        return task
+
+    def _reason_needed(self, task: Task, a: TaskAction) -> str:
+        """Why this decision needs a reason under an 'in principle' rule (or refuse it outright)."""
+        ev = self.state.evaluation
+        if task.kind == "recommend" and a.decision == "recommend" and ev and not ev.in_pool:
+            return "申报单位原则上应纳入区级培育名单（003 第八条）"
+        if task.kind == "expert_score":
+            assert task.item is not None
+            if a.points is None or not (0 <= a.points <= task.item.max):
+                raise ActionRefused(
+                    422,
+                    "bad_points",
+                    f"分值须在 0 至 {task.item.max} 之间",
+                    f"points must be within 0..{task.item.max}",
+                )
+        if task.kind == "review" and a.decision == "approve" and ev is not None:
+            if any(t.active and t.kind == "expert_score" for t in self.state.tasks):
+                raise ActionRefused(409, "experts_pending", "专家评分尚未完成", "expert items are still being scored")
+            binding = [v for v in ev.vetoes if not v.overridable]
+            if binding:
+                raise ActionRefused(
+                    409,
+                    "vetoed",
+                    "存在否决项：" + "；".join(f"{v.clause} {v.evidence}" for v in binding),
+                    "a veto applies",
+                )
+            if ev.passed is False:
+                raise ActionRefused(
+                    409, "not_passed", "评价未通过（基本要求未满足或总分不足）", "the evaluation did not pass"
+                )
+            if ev.provisional:
+                raise ActionRefused(
+                    409, "provisional", "评价结果仍为暂定（有缺项）", "the evaluation is still provisional"
+                )
+            why = [f"{v.clause} {v.evidence}" for v in ev.vetoes if v.overridable]
+            if self.state.designation is Designation.MUNICIPAL_GREEN_FACTORY:
+                floor = self.policy.thresholds.municipal_min_level
+                if ev.latest_grade is None or ev.latest_grade < floor.value:
+                    why.append(f"工厂绿色分级为 {ev.latest_grade or '未评'}（{floor.basis}）")
+            return "；".join(why)
+        return ""
+
+    def act(self, a: TaskAction, now: datetime) -> Task:
+        task = self.check_action(a)
+        task.decision, task.reason, task.points = a.decision, a.reason, a.points
+        task.decided_by, task.decided_at = a.actor, now
+        self._close_task(task)
+        self._ON_DECISION[task.kind](self, task, a, now)
+        return task
+
+    # ----- what each decision does ----------------------------------------------------------
+
+    def _on_recommend(self, task: Task, a: TaskAction, now: datetime) -> None:
+        if a.decision == "decline":
+            self._move(now, "not_recommended", f"区工业主管部门未推荐：{a.reason}", task.clause, a.actor, task)
+            return
+        why = f"区工业主管部门推荐{'（理由：' + a.reason + '）' if a.reason else ''}"
+        self._move(now, "under_review", why, task.clause, a.actor, task)
+        ev = self.state.evaluation
+        assert ev is not None
+        for item in ev.expert_items:
+            self._open_task("expert_score", now, {"submission_id": ev.submission_id, "item": item.id}, item)
+        self._open_task("review", now, self._evaluation_context())
+
+    def _on_expert_score(self, task: Task, a: TaskAction, now: datetime) -> None:
+        assert task.item is not None and a.points is not None
+        self.state.expert_points[task.item.id] = a.points
+        self._move(
+            now,
+            None,
+            f"专家评定 {task.item.id} {task.item.name_zh}：{a.points} 分（{a.reason}）",
+            task.clause,
+            a.actor,
+            task,
+        )
+        if not any(t.active and t.kind == "expert_score" for t in self.state.tasks):
+            ev = self.state.evaluation
+            assert ev is not None
+            self._effects.append(
+                RescoreNeeded(submission_id=ev.submission_id, expert_points=dict(self.state.expert_points))
+            )
+
+    def _on_review(self, task: Task, a: TaskAction, now: datetime) -> None:
+        if a.decision == "reject":
+            self._cancel_tasks()
+            self._move(now, "rejected", f"市级评审未通过：{a.reason}", task.clause, a.actor, task)
+            return
+        if a.reason:
+            self._move(
+                now, None, f"原则性要求未满足，予以通过，理由：{a.reason}", "003 第八、九条（原则上）", a.actor, task
+            )
+        self._effects.append(PeriodNeeded(deadline="publicity", start=self._today(now), actor=a.actor))
+
+    def _on_resolve_objection(self, task: Task, a: TaskAction, now: datetime) -> None:
+        s = self.state
+        if a.decision == "uphold":
+            s.objections_open = 0
+            self._cancel_tasks()
+            s.publicity_ends_on = None
+            self._move(now, "rejected", f"异议成立，不予入围：{a.reason}", task.clause, a.actor, task)
+            return
+        s.objections_open -= 1
+        self._move(now, None, f"异议不成立：{a.reason}", task.clause, a.actor, task)
+        if s.objections_open == 0:
+            ended = s.publicity_ends_on is not None and self._today(now) > s.publicity_ends_on
+            if ended:
+                self._list(now, "异议处理完毕，公示期已满，入围市级名单", "003 第八条; D-PUBLICITY", a.actor)
+            else:
+                self._move(now, "publicity", "异议处理完毕，继续公示", "D-PUBLICITY", a.actor, task)
+
+    def _on_review_listed(self, task: Task, a: TaskAction, now: datetime) -> None:
+        if a.decision == "keep":
+            self._move(now, "listed", f"复核通过：{a.reason}", task.clause, a.actor, task)
+        else:
+            assert a.ground is not None
+            self._revoke(now, a.ground, a.reason or "", a.actor, task)
+
+    def _on_followup(self, task: Task, a: TaskAction, now: datetime) -> None:
+        if a.decision == "urge":
+            self._move(now, None, f"已督办：{a.reason}", task.clause, a.actor, task)
+        else:
+            assert a.ground is not None
+            self._revoke(now, a.ground, a.reason or "", a.actor, task)
+
+    def _on_rename(self, task: Task, a: TaskAction, now: datetime) -> None:
+        if a.decision == "decline":
+            self._move(now, None, f"区工业主管部门未转报更名申请：{a.reason}", task.clause, a.actor, task)
+            return
+        follow = self._open_task("approve_rename", now, dict(task.context))
+        self._move(now, None, "区工业主管部门已转报更名申请", task.clause, a.actor, follow)
+
+    def _on_approve_rename(self, task: Task, a: TaskAction, now: datetime) -> None:
+        if a.decision == "reject":
+            self._move(now, None, f"名称变更未批准：{a.reason}", task.clause, a.actor, task)
+            return
+        self.state.enterprise_name = str(task.context.get("new_name"))
+        self._move(now, None, f"名称变更为 {self.state.enterprise_name}", task.clause, a.actor, task)
+
+    def _on_district_report(self, task: Task, a: TaskAction, now: datetime) -> None:
+        if a.decision == "no_action":
+            self._move(now, None, f"区级报告已处理，无需复核：{a.reason}", task.clause, a.actor, task)
+            return
+        self._start_recheck(
+            now,
+            a.actor,
+            f"根据区级报告（{task.context.get('finding')}）启动复核",
+            {"trigger": "district_report", **task.context},
+        )
+
+    def _on_confirm_district(self, task: Task, a: TaskAction, now: datetime) -> None:
+        s = self.state
+        old, s.district = s.district, a.decision
+        why = f"：{a.reason}" if a.reason else ""
+        if s.district == old:
+            self._move(now, None, f"市经济和信息化局确认所属区为{old}{why}", task.clause, a.actor, task)
+        else:
+            self._move(
+                now, None, f"市经济和信息化局确认所属区为{s.district}（原为{old}）{why}", task.clause, a.actor, task
+            )
+            for t in s.tasks:
+                if t.active and t.role == "district":
+                    t.district = s.district
+                    self._task_changed("updated", t)
+        if s.evaluation is not None:
+            s.evaluation.in_pool = s.evaluation.pool_district == s.district
+        recommending = any(t.active and t.kind == "recommend" for t in s.tasks)
+        if s.state == "awaiting_recommendation" and not recommending:
+            self._open_task("recommend", now, self._evaluation_context())
+
+    def _on_miit_request(self, task: Task, a: TaskAction, now: datetime) -> None:
+        self._move(now, None, "已报请工业和信息化部撤销国家级称号", task.clause, a.actor, task)
+
+    def _on_national_outcome(self, task: Task, a: TaskAction, now: datetime) -> None:
+        outcome: NationalOutcome = "listed" if a.decision == "listed" else "not_listed"
+        self.state.national = outcome
+        self._move(now, NATIONAL_STATE[outcome], STATE_ZH[NATIONAL_STATE[outcome]], task.clause, a.actor, task)
+        # The municipal title's workflow records it too: revoking that title must then ask MIIT (第十三条).
+        command = UnitCommand(
+            command="record_national", outcome=outcome, reason=a.reason, actor=a.actor, source=self.state.workflow_id
+        )
+        self._effects.append(
+            SignalTitle(designation=Designation.MUNICIPAL_GREEN_FACTORY, command=command, clause=task.clause)
+        )
+
+    def _on_load_calendar(self, task: Task, a: TaskAction, now: datetime) -> None:
+        self._move(now, None, f"已载入节假日安排：{a.reason or ''}".rstrip("："), task.clause, a.actor, task)
+        start = date.fromisoformat(str(task.context["start"]))
+        self._effects.append(
+            PeriodNeeded(deadline=str(task.context["deadline"]), start=start, actor=a.actor, recompute=True)
+        )
+
+    # What each kind of task does once decided, spelled out (a unit test checks that every kind has its entry).
+    _ON_DECISION: ClassVar[dict[TaskKind, Callable[[StaffActions, Task, TaskAction, datetime], None]]] = {
+        "recommend": _on_recommend,
+        "expert_score": _on_expert_score,
+        "review": _on_review,
+        "resolve_objection": _on_resolve_objection,
+        "review_listed": _on_review_listed,
+        "rename": _on_rename,
+        "approve_rename": _on_approve_rename,
+        "district_report": _on_district_report,
+        "miit_request": _on_miit_request,
+        "national_outcome": _on_national_outcome,
+        "followup": _on_followup,
+        "confirm_district": _on_confirm_district,
+        "load_calendar": _on_load_calendar,
+    }
