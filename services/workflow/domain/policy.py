@@ -1,11 +1,16 @@
-"""The lifecycle's numbers as the bureau sets them in rules/lifecycle (deadlines, reminders, thresholds, bans)."""
+"""The lifecycle's rules as the bureau sets them in rules/lifecycle: deadlines, reminders, thresholds, bans, grounds,
+and the steps it records (their texts and clauses)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from functools import cache
 from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, Field, model_validator
+
+from greenfab.paths import RULES
 
 OwnerRole = Literal["enterprise", "district", "bureau", "expert"]
 
@@ -64,8 +69,25 @@ class Ground(BaseModel):
     ban: Literal["redeclare_after_failed_review_years"] | None = None
 
 
+class Step(BaseModel):
+    """A step the lifecycle records in a unit's timeline: its text, with ``{name}`` fields the lifecycle fills
+    in, and its clause."""
+
+    text_zh: str
+    basis: str
+
+
+@cache
+def shipped_steps() -> dict[str, Step]:
+    """The steps as the rulebook shipped with this version words them: the default for a policy carried by a
+    run that started before the steps moved into rules/lifecycle, so it replays and goes on with the same texts.
+    Read once, from the repository's (or the wheel's) rules/, never from a bureau's edited copy."""
+    raw = yaml.safe_load((RULES / "lifecycle" / "lifecycle.yaml").read_text(encoding="utf-8"))
+    return {key: Step.model_validate(value) for key, value in raw["steps"].items()}
+
+
 class Policy(BaseModel):
-    """Everything numeric the lifecycle obeys; a workflow carries the copy it started with."""
+    """Everything the lifecycle obeys and words; a workflow carries the copy it started with."""
 
     deadlines: dict[str, Deadline]
     reminder_offsets_days: list[int] = Field(description="Days before the due day that deadline.upcoming fires.")
@@ -73,6 +95,10 @@ class Policy(BaseModel):
     thresholds: Thresholds
     bans: Bans
     revocation_grounds: dict[str, Ground]
+    steps: dict[str, Step] = Field(
+        default_factory=lambda: dict(shipped_steps()),
+        description="What the lifecycle records at each step, by key: text and clause (rules/lifecycle).",
+    )
 
     @classmethod
     def from_data(cls, raw: dict[str, Any]) -> Policy:

@@ -3,6 +3,7 @@ recording steps, tasks and obligations (deadlines that a task or the unit must m
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
 from contracts.envelope import Actor
@@ -75,6 +76,25 @@ class LifecycleCore:
         )
         s.history.append(step)
         self._effects.append(Transitioned(transition=step))
+
+    def _step(
+        self,
+        now: datetime,
+        key: str,
+        state: UnitStateName | None = None,
+        actor: Actor = SYSTEM,
+        task: Task | None = None,
+        submission_id: str | None = None,
+        **fields: object,
+    ) -> None:
+        """Record the step ``key`` of the policy's steps: its text with ``fields`` filled in, and its clause."""
+        text, basis = self._words(key, fields)
+        self._move(now, state, text, basis, actor, task, submission_id)
+
+    def _words(self, key: str, fields: Mapping[str, object]) -> tuple[str, str]:
+        """The text (``fields`` filled in) and the clause of the step ``key`` (rules/lifecycle ``steps``)."""
+        step = self.policy.steps[key]
+        return step.text_zh.format(**fields), step.basis
 
     def note(self, now: datetime, reason: str, clause: str, actor: Actor = SYSTEM) -> None:
         """Record something that happened without changing the state."""

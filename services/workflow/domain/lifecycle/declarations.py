@@ -25,16 +25,10 @@ class Declarations(Grading):
             return
         sid = ev.submission_id
         if s.state in IN_PROGRESS:
-            self._move(
-                now,
-                None,
-                f"已有申报在办理中（{STATE_ZH[s.state]}），本次申报 {sid} 不予受理",
-                "003 第八条",
-                submission_id=sid,
-            )
+            self._step(now, "declared-while-in-progress", submission_id=sid, state_zh=STATE_ZH[s.state], sid=sid)
             return
         if s.state in HOLDS_TITLE:
-            self._move(now, None, f"已入围名单，本次申报 {sid} 无需受理", "003 第八条", submission_id=sid)
+            self._step(now, "declared-while-listed", submission_id=sid, sid=sid)
             return
         if s.banned_until is not None and today <= s.banned_until:
             basis = self.policy.bans.redeclare_after_failed_review_years.basis
@@ -47,7 +41,7 @@ class Declarations(Grading):
             )
             return
         if ev.error:
-            self._move(now, "evaluation_failed", f"评价未完成：{ev.error}", "003 第八条", submission_id=sid)
+            self._step(now, "evaluation-failed", "evaluation_failed", submission_id=sid, error=ev.error)
             return
         if ev.evaluator_banned_until is not None and today <= ev.evaluator_banned_until:
             self._move(
@@ -60,16 +54,10 @@ class Declarations(Grading):
             )
             return
         if ev.call is None:
-            self._move(
-                now,
-                "declaration_refused",
-                "申报时没有开放的征集通知",
-                "003 第八条（定期发布征集通知）",
-                submission_id=sid,
-            )
+            self._step(now, "declared-without-call", "declaration_refused", submission_id=sid)
             return
         if self.holds_unfinished and ev.missing_items:
-            self._return_incomplete(ev, now, "003 第八条; D-HOLD")
+            self._return_incomplete(ev, now, "declaration-returned")
             return
         s.cycle += 1
         s.evaluation = ev
@@ -77,12 +65,7 @@ class Declarations(Grading):
         s.revoked_ground = None
         s.publicity_ends_on = None
         s.objections_open = 0
-        self._move(
-            now,
-            "awaiting_recommendation",
-            f"评价完成（总分 {ev.total}），待区工业主管部门推荐（{ev.call.title}）",
-            "003 第八条",
-        )
+        self._step(now, "awaiting-recommendation", "awaiting_recommendation", total=ev.total, call=ev.call.title)
         if not self._district_disputed(ev, now):
             self._open_task("recommend", now, self._evaluation_context())
 
@@ -112,11 +95,11 @@ class Declarations(Grading):
         s = self.state
         sid = ev.submission_id
         if ev.error:
-            self._move(now, "evaluation_failed", f"评价未完成：{ev.error}", "003 第四条", submission_id=sid)
+            self._step(now, "grading-failed", "evaluation_failed", submission_id=sid, error=ev.error)
             return
         self._district_disputed(ev, now)
         if self.holds_unfinished and ev.missing_items:
-            self._return_incomplete(ev, now, "003 第四、十九条; D-HOLD")
+            self._return_incomplete(ev, now, "grading-returned")
             return
         s.cycle += 1
         s.evaluation = ev
@@ -125,12 +108,13 @@ class Declarations(Grading):
             s.expert_points = {}
             if ev.expert_items and not any(not v.overridable for v in ev.vetoes):
                 items = "、".join(f"{i.id} {i.name_zh}" for i in ev.expert_items)
-                self._move(
+                self._step(
                     now,
+                    "grading-awaits-experts",
                     "expert_review",
-                    f"分级评价待专家评定（{items}），评定后公布{self._grade_kept()}",
-                    "D-HOLD",
                     submission_id=sid,
+                    items=items,
+                    kept=self._grade_kept(),
                 )
                 for item in ev.expert_items:
                     self._open_task("expert_score", now, {"submission_id": sid, "item": item.id}, item)

@@ -7,7 +7,15 @@ from datetime import datetime
 
 from contracts.schemes import Designation
 from services.workflow.domain.lifecycle.core import LifecycleCore
-from services.workflow.domain.state import SYSTEM, EvaluationFacts, GradePath, Rescored, SignalTitle, UnitCommand
+from services.workflow.domain.state import (
+    SYSTEM,
+    EvaluationFacts,
+    GradePath,
+    Rescored,
+    SignalTitle,
+    UnitCommand,
+    UnitStateName,
+)
 
 
 class Grading(LifecycleCore):
@@ -20,17 +28,18 @@ class Grading(LifecycleCore):
         shown = f"{s.level}级" if s.level is not None else "无等级"
         return f"；已公布的分级结果（{shown}，{s.graded_on.isoformat()}）保持不变"
 
-    def _return_incomplete(self, ev: EvaluationFacts, now: datetime, clause: str) -> None:
+    def _return_incomplete(self, ev: EvaluationFacts, now: datetime, step: str) -> None:
         """D-HOLD: a result with missing inputs goes back to the enterprise and is never published."""
         s = self.state
         vetoed = [f"{v.clause}（{v.evidence}）" for v in ev.vetoes if not v.overridable]
         also = f"；另存在否决项：{'；'.join(vetoed)}" if vetoed else ""
-        why = (
-            f"评价缺少输入（{'；'.join(ev.missing_items)}），退回企业补充后重新申报，不予公布{also}{self._grade_kept()}"
-        )
         # A unit that already holds a state (graded, on the grade path) keeps it: the return is on its record.
         keep = s.designation is Designation.ANNUAL_GRADING and s.state not in ("new", "evaluation_failed", "returned")
-        self._move(now, None if keep else "returned", why, clause, submission_id=ev.submission_id)
+        missing = "；".join(ev.missing_items)
+        state: UnitStateName | None = None if keep else "returned"
+        self._step(
+            now, step, state, submission_id=ev.submission_id, missing=missing, also=also, kept=self._grade_kept()
+        )
 
     def _cancel_expert_tasks(self) -> None:
         for t in self.state.tasks:
@@ -87,7 +96,7 @@ class Grading(LifecycleCore):
             for key in ("diagnosis", "renovation", "re-evaluation"):
                 self._oblige(key, now, today)
             return
-        self._move(now, "graded", f"分级评价 {shown}（总分 {ev.total}）", "003 第四、十九条", submission_id=sid)
+        self._step(now, "graded", "graded", submission_id=sid, shown=shown, total=ev.total)
 
     def _end_grade_path(self) -> None:
         self.state.grade_path = None
@@ -120,6 +129,6 @@ class Grading(LifecycleCore):
             if t.active and t.kind == "review":
                 t.context.update(self._evaluation_context())
                 self._task_changed("updated", t)
-        self._move(now, None, f"专家评分完成，总分重新计算为 {r.total}", "D-EXPERT")
+        self._step(now, "rescored", total=r.total)
         if self.state.designation is Designation.ANNUAL_GRADING and self.state.state == "expert_review":
             self._publish_grade(ev, now)

@@ -24,32 +24,15 @@ class Notices(Titles):
             if s.state in ("publicity", "objection_review"):
                 s.objections_open += 1
                 self._open_task("resolve_objection", now, {"notice_id": n.notice_id, "reason": d.get("reason")})
-                self._move(
-                    now,
-                    "objection_review",
-                    "公示期间收到异议，暂停入围，待市经济和信息化局处理",
-                    "D-PUBLICITY",
-                    n.actor,
-                )
+                self._step(now, "objection-in-publicity", "objection_review", n.actor)
             else:
-                self._move(
-                    now,
-                    None,
-                    f"收到异议，但单位不在公示期（{STATE_ZH[s.state]}），已存档",
-                    "D-PUBLICITY",
-                    n.actor,
-                )
+                self._step(now, "objection-out-of-publicity", None, n.actor, state_zh=STATE_ZH[s.state])
             return
         if n.kind in ("diagnosis", "renovation"):
             path = s.grade_path
             if path is None:
-                self._move(
-                    now,
-                    None,
-                    f"收到{'绿色诊断' if n.kind == 'diagnosis' else '改造提升'}报告（无整改要求），已存档",
-                    "003 第十六条",
-                    n.actor,
-                )
+                unasked = "diagnosis-unasked" if n.kind == "diagnosis" else "renovation-unasked"
+                self._step(now, unasked, None, n.actor)
                 return
             if n.kind == "diagnosis":
                 path.diagnosed = True
@@ -62,13 +45,7 @@ class Notices(Titles):
             )
             return
         if s.state not in HOLDS_TITLE:
-            self._move(
-                now,
-                None,
-                f"收到{n.kind}通知，但单位未持有称号（{STATE_ZH[s.state]}），已存档",
-                "003 第十四、十七条",
-                n.actor,
-            )
+            self._step(now, "notice-without-title", None, n.actor, kind=n.kind, state_zh=STATE_ZH[s.state])
             return
         if n.kind == "rename":
             completed, due, late, timing = self._filed("rename", d, today)
@@ -82,21 +59,26 @@ class Notices(Titles):
                     "late_days": late,
                 },
             )
-            self._move(
+            self._step(
                 now,
+                "rename-filed",
                 None,
-                f"收到更名申请（{d.get('old_name')} → {d.get('new_name')}，{timing}，应于 {due.isoformat()} 前申请）",
-                "003 第十四条",
                 n.actor,
                 task,
+                old_name=d.get("old_name"),
+                new_name=d.get("new_name"),
+                timing=timing,
+                due=due.isoformat(),
             )
         elif n.kind == "major_adjustment":
             _, _, late, timing = self._filed("major-adjustment", d, today)
             self._start_recheck(
                 now,
                 n.actor,
-                f"重大调整（{d.get('adjustment')}，{timing}）申请复核",
+                "recheck-on-major-adjustment",
                 {"trigger": "major_adjustment", "adjustment": d.get("adjustment"), "late_days": late},
+                adjustment=d.get("adjustment"),
+                timing=timing,
             )
         elif n.kind == "district_report":
             finding = str(d.get("finding"))
@@ -104,7 +86,7 @@ class Notices(Titles):
             task = self._open_task(
                 "district_report", now, {"finding": finding, "observed_on": str(observed), "details": d.get("details")}
             )
-            self._move(now, None, f"区工业主管部门报告：{finding}", "003 第十七条", n.actor, task)
+            self._step(now, "district-reported", None, n.actor, task, finding=finding)
             follow = {"name_change": "rename", "main_business_change": "major-adjustment"}.get(finding)
             if follow:
                 self._oblige(follow, now, observed, note=f"区级报告 {observed.isoformat()}")

@@ -35,7 +35,7 @@ class Publicity(LifecycleCore):
         )
         if p.recompute:
             if s.state not in ("publicity", "objection_review") or s.publicity_ends_on is None:
-                self._move(now, None, "节假日安排已载入；单位已不在公示期，无需重新计算", "D-CALENDAR", p.actor)
+                self._step(now, "calendar-after-publicity", None, p.actor)
                 return
             s.publicity_ends_on, s.publicity_provisional = last_day, provisional
             self._move(
@@ -60,13 +60,14 @@ class Publicity(LifecycleCore):
             self._open_task("load_calendar", now, context)
 
     def _publicity_over(self, now: datetime) -> None:
-        self._list(now, "公示期满无异议，入围市级名单", "003 第八条")
+        self._list(now, "listed-after-publicity")
 
-    def _list(self, now: datetime, why: str, clause: str, actor: Actor = SYSTEM) -> None:
+    def _list(self, now: datetime, step: str, actor: Actor = SYSTEM, **fields: object) -> None:
         s = self.state
         s.listed_on = self._today(now)
         s.publicity_ends_on = None
-        self._move(now, "listed", why, clause, actor)
+        text, basis = self._words(step, fields)
+        self._move(now, "listed", text, basis, actor)
 
     # ----- auto-listing ---------------------------------------------------------------------
 
@@ -75,4 +76,4 @@ class Publicity(LifecycleCore):
         if self.state.state in HOLDS_TITLE:
             raise ActionRefused(409, "already_listed", "单位已在名单中", "already listed")
         self.state.national = "listed"
-        self._list(now, f"已入围国家级绿色工厂名单且工厂实体在本市，自动入围市级名单：{reason}", "003 第十条", actor)
+        self._list(now, "listed-from-national-list", actor, reason=reason)

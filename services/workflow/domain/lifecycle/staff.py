@@ -178,9 +178,7 @@ class StaffActions(Titles, Publicity):
             self._move(now, "rejected", f"市级评审未通过：{a.reason}", task.clause, a.actor, task)
             return
         if a.reason:
-            self._move(
-                now, None, f"原则性要求未满足，予以通过，理由：{a.reason}", "003 第八、九条（原则上）", a.actor, task
-            )
+            self._step(now, "approved-in-principle", None, a.actor, task, reason=a.reason)
         self._effects.append(PeriodNeeded(deadline="publicity", start=self._today(now), actor=a.actor))
 
     def _on_resolve_objection(self, task: Task, a: TaskAction, now: datetime) -> None:
@@ -196,9 +194,9 @@ class StaffActions(Titles, Publicity):
         if s.objections_open == 0:
             ended = s.publicity_ends_on is not None and self._today(now) > s.publicity_ends_on
             if ended:
-                self._list(now, "异议处理完毕，公示期已满，入围市级名单", "003 第八条; D-PUBLICITY", a.actor)
+                self._list(now, "listed-after-objections", a.actor)
             else:
-                self._move(now, "publicity", "异议处理完毕，继续公示", "D-PUBLICITY", a.actor, task)
+                self._step(now, "publicity-resumed", "publicity", a.actor, task)
 
     def _on_review_listed(self, task: Task, a: TaskAction, now: datetime) -> None:
         if a.decision == "keep":
@@ -235,8 +233,9 @@ class StaffActions(Titles, Publicity):
         self._start_recheck(
             now,
             a.actor,
-            f"根据区级报告（{task.context.get('finding')}）启动复核",
+            "recheck-on-district-report",
             {"trigger": "district_report", **task.context},
+            finding=task.context.get("finding"),
         )
 
     def _on_confirm_district(self, task: Task, a: TaskAction, now: datetime) -> None:

@@ -76,9 +76,10 @@ class Titles(LifecycleCore):
         elif c.command == "withdraw":
             self._revoke(now, "withdrawn", c.reason or "单位自行要求撤销", c.actor)
         elif c.command == "start_review":
-            self._start_recheck(
-                now, c.actor, f"市经济和信息化局启动复核：{c.reason or '动态管理'}", {"trigger": "bureau"}
-            )
+            if c.reason:
+                self._start_recheck(now, c.actor, "recheck-by-bureau", {"trigger": "bureau"}, reason=c.reason)
+            else:
+                self._start_recheck(now, c.actor, "recheck-by-bureau-routine", {"trigger": "bureau"})
         elif c.command == "recommend_national":
             s.national = "recommended"
             why = f"推荐申报国家级绿色工厂{'（理由：' + c.reason + '）' if c.reason else ''}"
@@ -88,7 +89,7 @@ class Titles(LifecycleCore):
             assert c.outcome is not None
             s.national = c.outcome
             outcome_zh = STATE_ZH[NATIONAL_STATE[c.outcome]]
-            self._move(now, None, f"工业和信息化部评定结果：{outcome_zh}", "003 第九条", c.actor)
+            self._step(now, "national-outcome-recorded", None, c.actor, outcome_zh=outcome_zh)
 
     def _check_ground(self, ground: str | None) -> None:
         if ground not in self.policy.revocation_grounds:
@@ -99,9 +100,12 @@ class Titles(LifecycleCore):
                 f"ground must be one of {sorted(self.policy.revocation_grounds)}",
             )
 
-    def _start_recheck(self, now: datetime, actor: Actor, why: str, context: dict[str, object]) -> None:
+    def _start_recheck(
+        self, now: datetime, actor: Actor, step: str, context: dict[str, object], **fields: object
+    ) -> None:
         task = self._open_task("review_listed", now, context)
-        self._move(now, "under_recheck", why, "003 第十三、十四条", actor, task)
+        text, basis = self._words(step, fields)
+        self._move(now, "under_recheck", text, basis, actor, task)
 
     def _revoke(self, now: datetime, ground: str, reason: str, actor: Actor, task: Task | None = None) -> None:
         s = self.state
@@ -116,7 +120,7 @@ class Titles(LifecycleCore):
         self._move(now, "revoked", f"撤销称号（{g.name_zh}）：{reason}{ban}", g.basis, actor, task)
         if s.national == "listed":
             follow = self._open_task("miit_request", now, {"ground": ground})
-            self._move(now, None, "持有国家级称号：已生成报请工业和信息化部撤销的待办", "003 第十三条", actor, follow)
+            self._step(now, "miit-request-opened", None, actor, follow)
 
     # ----- the national recommendation's own workflow ----------------------------------------
 

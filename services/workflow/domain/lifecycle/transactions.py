@@ -55,5 +55,5 @@ class Transactions(Alarms):
         """Record an input that could not be applied, on the unit and in its timeline."""
         fault = Fault(at=now, input=what, error=describe(exc))
         self.state.faults.append(fault)
-        self._move(now, None, f"无法处理 {what}，已拒收，未作任何变更：{fault.error}", "系统校验（输入无法处理）")
+        self._step(now, "input-refused", what=what, error=fault.error)
         return fault

@@ -1,0 +1,97 @@
+"""The steps the lifecycle records come from rules/lifecycle (`steps`): each with its clause, every key the code
+names present there, with exactly the fields the code fills in, and none left over.
+
+The keys and fields are read from the lifecycle package's source (the calls that record a step by key), so a new
+step in the code without its entry in the rulebook fails here, not in a unit's timeline years later.
+"""
+
+from __future__ import annotations
+
+import ast
+import string
+from pathlib import Path
+
+import pytest
+
+from services.workflow.domain import lifecycle as lifecycle_module
+from services.workflow.domain.policy import Policy, shipped_steps
+from services.workflow.policy_loader import load_policy
+
+ROOT = Path(__file__).resolve().parents[2]
+POLICY = load_policy(ROOT / "rules")
+PACKAGE = Path(lifecycle_module.__file__).parent
+
+# The methods that record a step by key: where the key is among their arguments (after self), and the fields
+# they fill in themselves (None: the caller's keyword arguments, less those that place the step).
+BY_KEY: dict[str, tuple[int, frozenset[str] | None]] = {
+    "_step": (1, None),
+    "_list": (1, None),
+    "_start_recheck": (2, None),
+    "_return_incomplete": (2, frozenset({"missing", "also", "kept"})),
+}
+PLACING = {"state", "actor", "task", "submission_id"}
+
+
+def keys_used() -> dict[str, set[frozenset[str]]]:
+    """Each step key the code names, with the field names each call fills in."""
+    found: dict[str, set[frozenset[str]]] = {}
+    for path in sorted(PACKAGE.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for function in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)):
+            # A key chosen into a local first (`unasked = "a" if … else "b"`) counts as each of its values.
+            chosen: dict[str, list[str]] = {}
+            for node in ast.walk(function):
+                if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                    chosen[node.targets[0].id] = strings(node.value)
+            for call in (n for n in ast.walk(function) if isinstance(n, ast.Call)):
+                if not (isinstance(call.func, ast.Attribute) and call.func.attr in BY_KEY):
+                    continue
+                index, fixed = BY_KEY[call.func.attr]
+                if len(call.args) <= index:
+                    continue
+                arg = call.args[index]
+                keys = chosen.get(arg.id, []) if isinstance(arg, ast.Name) else strings(arg)
+                if isinstance(arg, ast.Name) and arg.id not in chosen:
+                    continue  # a forwarder passing its own parameter on: its callers name the key
+                assert keys, f"{path.name}:{call.lineno}: a step key the test cannot read"
+                fields = fixed if fixed is not None else frozenset(k.arg for k in call.keywords if k.arg) - PLACING
+                for key in keys:
+                    found.setdefault(key, set()).add(fields)
+    return found
+
+
+def strings(node: ast.expr) -> list[str]:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        return strings(node.body) + strings(node.orelse)
+    return []
+
+
+def template_fields(text: str) -> frozenset[str]:
+    return frozenset(name for _, name, _, _ in string.Formatter().parse(text) if name)
+
+
+USED = keys_used()
+
+
+def test_the_code_records_its_steps_by_key() -> None:
+    assert len(USED) >= 30, "the reader still finds the lifecycle's steps"
+
+
+@pytest.mark.parametrize("key", sorted(USED))
+def test_every_step_the_code_names_is_in_the_rulebook_with_its_clause_and_fields(key: str) -> None:
+    assert key in POLICY.steps, f"rules/lifecycle/lifecycle.yaml has no step {key!r}"
+    step = POLICY.steps[key]
+    assert step.basis.strip() and step.text_zh.strip()
+    for fields in USED[key]:
+        assert template_fields(step.text_zh) == fields, f"{key}: the text's fields differ from those the code fills"
+
+
+def test_the_rulebook_has_no_step_the_code_does_not_record() -> None:
+    assert set(POLICY.steps) == set(USED)
+
+
+def test_a_policy_carried_by_an_older_run_gets_the_shipped_steps() -> None:
+    older = POLICY.model_dump(exclude={"steps"})
+    assert Policy.model_validate(older).steps == shipped_steps() == POLICY.steps
