@@ -81,14 +81,8 @@ class Declarations(Grading):
         task = self._open_task(
             "confirm_district", now, {**sources, "submission_id": ev.submission_id}, decisions=candidates
         )
-        self._move(
-            now,
-            None,
-            f"所属区不一致（单位 {s.district}，申报 {ev.declared_district or '—'}，"
-            f"培育名单 {ev.pool_district or '—'}），待市经济和信息化局确认",
-            task.clause,
-            task=task,
-        )
+        declared, pool = ev.declared_district or "—", ev.pool_district or "—"
+        self._step(now, "district-disputed", task=task, unit=s.district, declared=declared, pool=pool)
         return True
 
     def _on_grading(self, ev: EvaluationFacts, now: datetime) -> None:

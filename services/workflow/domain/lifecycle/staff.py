@@ -144,10 +144,12 @@ class StaffActions(Titles, Publicity):
 
     def _on_recommend(self, task: Task, a: TaskAction, now: datetime) -> None:
         if a.decision == "decline":
-            self._move(now, "not_recommended", f"区工业主管部门未推荐：{a.reason}", task.clause, a.actor, task)
+            self._step(now, "recommendation-declined", "not_recommended", a.actor, task, reason=a.reason)
             return
-        why = f"区工业主管部门推荐{'（理由：' + a.reason + '）' if a.reason else ''}"
-        self._move(now, "under_review", why, task.clause, a.actor, task)
+        if a.reason:
+            self._step(now, "recommended-with-reason", "under_review", a.actor, task, reason=a.reason)
+        else:
+            self._step(now, "recommended", "under_review", a.actor, task)
         ev = self.state.evaluation
         assert ev is not None
         for item in ev.expert_items:
@@ -157,13 +159,17 @@ class StaffActions(Titles, Publicity):
     def _on_expert_score(self, task: Task, a: TaskAction, now: datetime) -> None:
         assert task.item is not None and a.points is not None
         self.state.expert_points[task.item.id] = a.points
-        self._move(
+        item = task.item
+        self._step(
             now,
+            "expert-scored",
             None,
-            f"专家评定 {task.item.id} {task.item.name_zh}：{a.points} 分（{a.reason}）",
-            task.clause,
             a.actor,
             task,
+            item=item.id,
+            item_name=item.name_zh,
+            points=a.points,
+            reason=a.reason,
         )
         if not any(t.active and t.kind == "expert_score" for t in self.state.tasks):
             ev = self.state.evaluation
@@ -175,7 +181,7 @@ class StaffActions(Titles, Publicity):
     def _on_review(self, task: Task, a: TaskAction, now: datetime) -> None:
         if a.decision == "reject":
             self._cancel_tasks()
-            self._move(now, "rejected", f"市级评审未通过：{a.reason}", task.clause, a.actor, task)
+            self._step(now, "review-rejected", "rejected", a.actor, task, reason=a.reason)
             return
         if a.reason:
             self._step(now, "approved-in-principle", None, a.actor, task, reason=a.reason)
@@ -187,10 +193,10 @@ class StaffActions(Titles, Publicity):
             s.objections_open = 0
             self._cancel_tasks()
             s.publicity_ends_on = None
-            self._move(now, "rejected", f"异议成立，不予入围：{a.reason}", task.clause, a.actor, task)
+            self._step(now, "objection-upheld", "rejected", a.actor, task, reason=a.reason)
             return
         s.objections_open -= 1
-        self._move(now, None, f"异议不成立：{a.reason}", task.clause, a.actor, task)
+        self._step(now, "objection-dismissed", None, a.actor, task, reason=a.reason)
         if s.objections_open == 0:
             ended = s.publicity_ends_on is not None and self._today(now) > s.publicity_ends_on
             if ended:
@@ -200,35 +206,35 @@ class StaffActions(Titles, Publicity):
 
     def _on_review_listed(self, task: Task, a: TaskAction, now: datetime) -> None:
         if a.decision == "keep":
-            self._move(now, "listed", f"复核通过：{a.reason}", task.clause, a.actor, task)
+            self._step(now, "recheck-passed", "listed", a.actor, task, reason=a.reason)
         else:
             assert a.ground is not None
             self._revoke(now, a.ground, a.reason or "", a.actor, task)
 
     def _on_followup(self, task: Task, a: TaskAction, now: datetime) -> None:
         if a.decision == "urge":
-            self._move(now, None, f"已督办：{a.reason}", task.clause, a.actor, task)
+            self._step(now, "urged", None, a.actor, task, reason=a.reason)
         else:
             assert a.ground is not None
             self._revoke(now, a.ground, a.reason or "", a.actor, task)
 
     def _on_rename(self, task: Task, a: TaskAction, now: datetime) -> None:
         if a.decision == "decline":
-            self._move(now, None, f"区工业主管部门未转报更名申请：{a.reason}", task.clause, a.actor, task)
+            self._step(now, "rename-declined", None, a.actor, task, reason=a.reason)
             return
         follow = self._open_task("approve_rename", now, dict(task.context))
-        self._move(now, None, "区工业主管部门已转报更名申请", task.clause, a.actor, follow)
+        self._step(now, "rename-forwarded", None, a.actor, follow)
 
     def _on_approve_rename(self, task: Task, a: TaskAction, now: datetime) -> None:
         if a.decision == "reject":
-            self._move(now, None, f"名称变更未批准：{a.reason}", task.clause, a.actor, task)
+            self._step(now, "rename-rejected", None, a.actor, task, reason=a.reason)
             return
         self.state.enterprise_name = str(task.context.get("new_name"))
-        self._move(now, None, f"名称变更为 {self.state.enterprise_name}", task.clause, a.actor, task)
+        self._step(now, "renamed", None, a.actor, task, name=self.state.enterprise_name)
 
     def _on_district_report(self, task: Task, a: TaskAction, now: datetime) -> None:
         if a.decision == "no_action":
-            self._move(now, None, f"区级报告已处理，无需复核：{a.reason}", task.clause, a.actor, task)
+            self._step(now, "district-report-closed", None, a.actor, task, reason=a.reason)
             return
         self._start_recheck(
             now,
@@ -241,13 +247,25 @@ class StaffActions(Titles, Publicity):
     def _on_confirm_district(self, task: Task, a: TaskAction, now: datetime) -> None:
         s = self.state
         old, s.district = s.district, a.decision
-        why = f"：{a.reason}" if a.reason else ""
         if s.district == old:
-            self._move(now, None, f"市经济和信息化局确认所属区为{old}{why}", task.clause, a.actor, task)
+            if a.reason:
+                self._step(now, "district-kept-with-reason", None, a.actor, task, district=old, reason=a.reason)
+            else:
+                self._step(now, "district-kept", None, a.actor, task, district=old)
         else:
-            self._move(
-                now, None, f"市经济和信息化局确认所属区为{s.district}（原为{old}）{why}", task.clause, a.actor, task
-            )
+            if a.reason:
+                self._step(
+                    now,
+                    "district-changed-with-reason",
+                    None,
+                    a.actor,
+                    task,
+                    district=s.district,
+                    old=old,
+                    reason=a.reason,
+                )
+            else:
+                self._step(now, "district-changed", None, a.actor, task, district=s.district, old=old)
             for t in s.tasks:
                 if t.active and t.role == "district":
                     t.district = s.district
@@ -259,7 +277,7 @@ class StaffActions(Titles, Publicity):
             self._open_task("recommend", now, self._evaluation_context())
 
     def _on_miit_request(self, task: Task, a: TaskAction, now: datetime) -> None:
-        self._move(now, None, "已报请工业和信息化部撤销国家级称号", task.clause, a.actor, task)
+        self._step(now, "miit-requested", None, a.actor, task)
 
     def _on_national_outcome(self, task: Task, a: TaskAction, now: datetime) -> None:
         outcome: NationalOutcome = "listed" if a.decision == "listed" else "not_listed"
@@ -274,7 +292,11 @@ class StaffActions(Titles, Publicity):
         )
 
     def _on_load_calendar(self, task: Task, a: TaskAction, now: datetime) -> None:
-        self._move(now, None, f"已载入节假日安排：{a.reason or ''}".rstrip("："), task.clause, a.actor, task)
+        reason = (a.reason or "").rstrip("：")
+        if reason:
+            self._step(now, "calendar-loaded-with-reason", None, a.actor, task, reason=reason)
+        else:
+            self._step(now, "calendar-loaded", None, a.actor, task)
         start = date.fromisoformat(str(task.context["start"]))
         self._effects.append(
             PeriodNeeded(deadline=str(task.context["deadline"]), start=start, actor=a.actor, recompute=True)
