@@ -77,13 +77,34 @@ class Step(BaseModel):
     basis: str
 
 
+class TaskRule(BaseModel):
+    """A kind of human task: who acts, the decisions they may take, the deadline while it is open, its clause."""
+
+    title_zh: str
+    role: Literal["district", "bureau", "expert"]
+    decisions: list[str] = Field(default=[], description="Empty: set when the task opens (confirm_district).")
+    reason_required: list[str] = []
+    revoking: list[str] = Field(default=[], description="Decisions that revoke a title: they need a ground.")
+    deadline: str | None
+    basis: str
+
+
 @cache
+def _shipped() -> dict[str, Any]:
+    raw: dict[str, Any] = yaml.safe_load((RULES / "lifecycle" / "lifecycle.yaml").read_text(encoding="utf-8"))
+    return raw
+
+
 def shipped_steps() -> dict[str, Step]:
     """The steps as the rulebook shipped with this version words them: the default for a policy carried by a
     run that started before the steps moved into rules/lifecycle, so it replays and goes on with the same texts.
     Read once, from the repository's (or the wheel's) rules/, never from a bureau's edited copy."""
-    raw = yaml.safe_load((RULES / "lifecycle" / "lifecycle.yaml").read_text(encoding="utf-8"))
-    return {key: Step.model_validate(value) for key, value in raw["steps"].items()}
+    return {key: Step.model_validate(value) for key, value in _shipped()["steps"].items()}
+
+
+def shipped_tasks() -> dict[str, TaskRule]:
+    """The kinds of task as the shipped rulebook sets them (the default for older runs, as ``shipped_steps``)."""
+    return {key: TaskRule.model_validate(value) for key, value in _shipped()["tasks"].items()}
 
 
 class Policy(BaseModel):
@@ -96,8 +117,11 @@ class Policy(BaseModel):
     bans: Bans
     revocation_grounds: dict[str, Ground]
     steps: dict[str, Step] = Field(
-        default_factory=lambda: dict(shipped_steps()),
+        default_factory=shipped_steps,
         description="What the lifecycle records at each step, by key: text and clause (rules/lifecycle).",
+    )
+    tasks: dict[str, TaskRule] = Field(
+        default_factory=shipped_tasks, description="The kinds of human task, by kind (rules/lifecycle)."
     )
 
     @classmethod

@@ -22,7 +22,6 @@ from services.workflow.domain.state import (
     UnitState,
     UnitStateName,
 )
-from services.workflow.domain.tasks import TASKS
 
 
 class LifecycleCore:
@@ -110,7 +109,7 @@ class LifecycleCore:
         item: ExpertItem | None = None,
         decisions: list[str] | None = None,
     ) -> Task:
-        spec = TASKS[kind]
+        spec = self.policy.tasks[kind]
         s = self.state
         s.task_seq += 1
         task = Task(
@@ -121,7 +120,7 @@ class LifecycleCore:
             district=s.district if spec.role == "district" else None,
             opened_at=now,
             decisions=decisions or list(spec.decisions),
-            clause=spec.clause,
+            clause=spec.basis,
             item=item,
             context=context,
         )

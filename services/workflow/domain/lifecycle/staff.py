@@ -23,7 +23,6 @@ from services.workflow.domain.state import (
     TaskKind,
     UnitCommand,
 )
-from services.workflow.domain.tasks import REVOKING, TASKS
 
 
 class StaffActions(Titles, Publicity):
@@ -75,11 +74,11 @@ class StaffActions(Titles, Publicity):
                 f"决定须为 {'、'.join(task.decisions)} 之一",
                 f"decision must be one of {task.decisions}",
             )
-        spec = TASKS[task.kind]
+        spec = self.policy.tasks[task.kind]
         reason = (a.reason or "").strip()
         if a.decision in spec.reason_required and not reason:
             raise ActionRefused(422, "reason_required", "该决定须填写理由", f"{task.kind}/{a.decision} needs a reason")
-        if (task.kind, a.decision) in REVOKING:
+        if a.decision in spec.revoking:
             self._check_ground(a.ground)
         needs = self._reason_needed(task, a)
         if needs and not reason:

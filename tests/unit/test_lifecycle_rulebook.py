@@ -1,5 +1,6 @@
-"""The steps the lifecycle records come from rules/lifecycle (`steps`): each with its clause, every key the code
-names present there, with exactly the fields the code fills in, and none left over.
+"""What the lifecycle says and which tasks it opens come from rules/lifecycle: the steps it records (`steps`), each
+with its clause, every key the code names present there, with exactly the fields the code fills in, and none left
+over; and the kinds of human task (`tasks`), one for every kind the code knows.
 
 The keys and fields are read from the lifecycle package's source (the calls that record a step by key), so a new
 step in the code without its entry in the rulebook fails here, not in a unit's timeline years later.
@@ -10,11 +11,13 @@ from __future__ import annotations
 import ast
 import string
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 from services.workflow.domain import lifecycle as lifecycle_module
-from services.workflow.domain.policy import Policy, shipped_steps
+from services.workflow.domain.policy import Policy, shipped_steps, shipped_tasks
+from services.workflow.domain.state import TaskKind
 from services.workflow.policy_loader import load_policy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,6 +95,19 @@ def test_the_rulebook_has_no_step_the_code_does_not_record() -> None:
     assert set(POLICY.steps) == set(USED)
 
 
-def test_a_policy_carried_by_an_older_run_gets_the_shipped_steps() -> None:
-    older = POLICY.model_dump(exclude={"steps"})
-    assert Policy.model_validate(older).steps == shipped_steps() == POLICY.steps
+def test_a_policy_carried_by_an_older_run_gets_the_shipped_steps_and_tasks() -> None:
+    older = Policy.model_validate(POLICY.model_dump(exclude={"steps", "tasks"}))
+    assert older.steps == shipped_steps() == POLICY.steps
+    assert older.tasks == shipped_tasks() == POLICY.tasks
+
+
+def test_every_kind_of_task_is_in_the_rulebook() -> None:
+    assert set(POLICY.tasks) == set(get_args(TaskKind))
+
+
+@pytest.mark.parametrize("kind", sorted(POLICY.tasks))
+def test_a_task_names_its_own_decisions_and_a_deadline_that_exists(kind: str) -> None:
+    rule = POLICY.tasks[kind]
+    assert rule.basis.strip() and rule.title_zh.strip()
+    assert set(rule.reason_required) <= set(rule.decisions) and set(rule.revoking) <= set(rule.decisions)
+    assert rule.deadline is None or rule.deadline in POLICY.deadlines
