@@ -19,43 +19,12 @@ class Declarations(Grading):
             return  # a redelivered event: one declaration counts once
         s.submissions.append(ev.submission_id)
         s.enterprise_name = ev.enterprise_name or s.enterprise_name
-        today = self._today(now)
         if s.designation is Designation.ANNUAL_GRADING:
             self._on_grading(ev, now)
             return
-        sid = ev.submission_id
-        if s.state in IN_PROGRESS:
-            self._step(now, "declared-while-in-progress", submission_id=sid, state_zh=STATE_ZH[s.state], sid=sid)
+        if self._refused(ev, now):
             return
-        if s.state in HOLDS_TITLE:
-            self._step(now, "declared-while-listed", submission_id=sid, sid=sid)
-            return
-        if s.banned_until is not None and today <= s.banned_until:
-            basis = self.policy.bans.redeclare_after_failed_review_years.basis
-            self._move(
-                now,
-                "declaration_refused",
-                f"复核不通过被撤销，{s.banned_until.isoformat()} 前不得重新申报（申报 {sid}）",
-                basis,
-                submission_id=sid,
-            )
-            return
-        if ev.error:
-            self._step(now, "evaluation-failed", "evaluation_failed", submission_id=sid, error=ev.error)
-            return
-        if ev.evaluator_banned_until is not None and today <= ev.evaluator_banned_until:
-            self._move(
-                now,
-                "declaration_refused",
-                f"第三方评价机构 {ev.evaluator_uscc} 在 {ev.evaluator_banned_until.isoformat()} 前"
-                "不予采信，请更换评价机构后重新申报",
-                self.policy.bans.evaluator_years.basis,
-                submission_id=sid,
-            )
-            return
-        if ev.call is None:
-            self._step(now, "declared-without-call", "declaration_refused", submission_id=sid)
-            return
+        assert ev.call is not None  # a declaration without an open call is refused
         if self.holds_unfinished and ev.missing_items:
             self._return_incomplete(ev, now, "declaration-returned")
             return
@@ -68,6 +37,45 @@ class Declarations(Grading):
         self._step(now, "awaiting-recommendation", "awaiting_recommendation", total=ev.total, call=ev.call.title)
         if not self._district_disputed(ev, now):
             self._open_task("recommend", now, self._evaluation_context())
+
+    def _refused(self, ev: EvaluationFacts, now: datetime) -> bool:
+        """Record why a title declaration is not taken up, if it is not (003 第八条, 第十五、十八条 bans)."""
+        s = self.state
+        sid = ev.submission_id
+        today = self._today(now)
+        if s.state in IN_PROGRESS:
+            self._step(now, "declared-while-in-progress", submission_id=sid, state_zh=STATE_ZH[s.state], sid=sid)
+            return True
+        if s.state in HOLDS_TITLE:
+            self._step(now, "declared-while-listed", submission_id=sid, sid=sid)
+            return True
+        if s.banned_until is not None and today <= s.banned_until:
+            basis = self.policy.bans.redeclare_after_failed_review_years.basis
+            self._move(
+                now,
+                "declaration_refused",
+                f"复核不通过被撤销，{s.banned_until.isoformat()} 前不得重新申报（申报 {sid}）",
+                basis,
+                submission_id=sid,
+            )
+            return True
+        if ev.error:
+            self._step(now, "evaluation-failed", "evaluation_failed", submission_id=sid, error=ev.error)
+            return True
+        if ev.evaluator_banned_until is not None and today <= ev.evaluator_banned_until:
+            self._move(
+                now,
+                "declaration_refused",
+                f"第三方评价机构 {ev.evaluator_uscc} 在 {ev.evaluator_banned_until.isoformat()} 前"
+                "不予采信，请更换评价机构后重新申报",
+                self.policy.bans.evaluator_years.basis,
+                submission_id=sid,
+            )
+            return True
+        if ev.call is None:
+            self._step(now, "declared-without-call", "declaration_refused", submission_id=sid)
+            return True
+        return False
 
     def _district_disputed(self, ev: EvaluationFacts, now: datetime) -> bool:
         """A unit's district is the one it declared in (and the pool it was cultivated in). When the

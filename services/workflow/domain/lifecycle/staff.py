@@ -136,7 +136,11 @@ class StaffActions(Titles, Publicity):
         task.decision, task.reason, task.points = a.decision, a.reason, a.points
         task.decided_by, task.decided_at = a.actor, now
         self._close_task(task)
-        self._ON_DECISION[task.kind](self, task, a, now)
+        if a.decision in self.policy.tasks[task.kind].revoking:
+            assert a.ground is not None  # check_action refused a revoking decision without one
+            self._revoke(now, a.ground, a.reason or "", a.actor, task)
+        else:
+            self._ON_DECISION[task.kind](self, task, a, now)
         return task
 
     # ----- what each decision does ----------------------------------------------------------
@@ -204,18 +208,10 @@ class StaffActions(Titles, Publicity):
                 self._step(now, "publicity-resumed", "publicity", a.actor, task)
 
     def _on_review_listed(self, task: Task, a: TaskAction, now: datetime) -> None:
-        if a.decision == "keep":
-            self._step(now, "recheck-passed", "listed", a.actor, task, reason=a.reason)
-        else:
-            assert a.ground is not None
-            self._revoke(now, a.ground, a.reason or "", a.actor, task)
+        self._step(now, "recheck-passed", "listed", a.actor, task, reason=a.reason)  # a revoking decision: see act
 
     def _on_followup(self, task: Task, a: TaskAction, now: datetime) -> None:
-        if a.decision == "urge":
-            self._step(now, "urged", None, a.actor, task, reason=a.reason)
-        else:
-            assert a.ground is not None
-            self._revoke(now, a.ground, a.reason or "", a.actor, task)
+        self._step(now, "urged", None, a.actor, task, reason=a.reason)  # a revoking decision: see act
 
     def _on_rename(self, task: Task, a: TaskAction, now: datetime) -> None:
         if a.decision == "decline":

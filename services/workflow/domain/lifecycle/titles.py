@@ -18,18 +18,8 @@ class Titles(LifecycleCore):
     """Commands on a held title: revoke, withdraw, start a review, recommend to MIIT, record MIIT's outcome."""
 
     def check_command(self, c: UnitCommand) -> None:
+        self._check_commander(c)
         s = self.state
-        who = c.actor
-        reason = (c.reason or "").strip()
-        if who.role == "system":
-            pass
-        elif c.command == "withdraw":
-            if who.role != "enterprise" or who.scope != s.uscc:
-                raise ActionRefused(
-                    403, "wrong_role", "只有本单位可申请撤销", "only the enterprise itself may withdraw"
-                )
-        elif who.role != "bureau":
-            raise ActionRefused(403, "wrong_role", "该操作须由市经济和信息化局办理", "only the bureau may do this")
         if s.designation is Designation.ANNUAL_GRADING:
             raise ActionRefused(409, "wrong_designation", "分级评价不是称号，无此操作", "grading is not a title")
         if s.state not in HOLDS_TITLE:
@@ -38,7 +28,7 @@ class Titles(LifecycleCore):
             )
         if c.command == "revoke":
             self._check_ground(c.ground)
-            if not reason:
+            if not (c.reason or "").strip():
                 raise ActionRefused(422, "reason_required", "撤销须填写理由", "revocation needs a reason")
         if c.command == "start_review" and s.state == "under_recheck":
             raise ActionRefused(409, "already_reviewing", "复核已在进行中", "a review is already open")
@@ -50,22 +40,41 @@ class Titles(LifecycleCore):
                 "only the national-recommendation workflow records an outcome, for a recommended unit",
             )
         if c.command == "recommend_national":
-            if s.designation is not Designation.MUNICIPAL_GREEN_FACTORY or s.national != "none":
+            self._check_recommend_national(c)
+
+    def _check_commander(self, c: UnitCommand) -> None:
+        """The bureau commands a title; the enterprise itself may only withdraw; the system (another workflow) may."""
+        who = c.actor
+        if who.role == "system":
+            pass
+        elif c.command == "withdraw":
+            if who.role != "enterprise" or who.scope != self.state.uscc:
                 raise ActionRefused(
-                    409,
-                    "not_eligible",
-                    "仅未推荐过的市级绿色工厂可推荐国家级",
-                    "only a municipal green factory not yet recommended",
+                    403, "wrong_role", "只有本单位可申请撤销", "only the enterprise itself may withdraw"
                 )
-            floor = self.policy.thresholds.national_min_level
-            grade = s.evaluation.latest_grade if s.evaluation else None
-            if (grade is None or grade < floor.value) and not reason:
-                raise ActionRefused(
-                    422,
-                    "reason_required",
-                    f"工厂绿色分级为 {grade or '未评'}，原则上须达到四级，须填写理由",
-                    f"grade {grade} is below {floor.value}: give a reason",
-                )
+        elif who.role != "bureau":
+            raise ActionRefused(403, "wrong_role", "该操作须由市经济和信息化局办理", "only the bureau may do this")
+
+    def _check_recommend_national(self, c: UnitCommand) -> None:
+        """003 第九条: a municipal green factory not yet recommended; below grade 4 only with a reason."""
+        s = self.state
+        reason = (c.reason or "").strip()
+        if s.designation is not Designation.MUNICIPAL_GREEN_FACTORY or s.national != "none":
+            raise ActionRefused(
+                409,
+                "not_eligible",
+                "仅未推荐过的市级绿色工厂可推荐国家级",
+                "only a municipal green factory not yet recommended",
+            )
+        floor = self.policy.thresholds.national_min_level
+        grade = s.evaluation.latest_grade if s.evaluation else None
+        if (grade is None or grade < floor.value) and not reason:
+            raise ActionRefused(
+                422,
+                "reason_required",
+                f"工厂绿色分级为 {grade or '未评'}，原则上须达到四级，须填写理由",
+                f"grade {grade} is below {floor.value}: give a reason",
+            )
 
     def command(self, c: UnitCommand, now: datetime) -> None:
         self.check_command(c)
