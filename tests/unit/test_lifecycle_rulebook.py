@@ -31,6 +31,7 @@ BY_KEY: dict[str, tuple[int, frozenset[str] | None]] = {
     "_list": (1, None),
     "_start_recheck": (2, None),
     "_return_incomplete": (2, frozenset({"missing", "also", "kept"})),
+    "_grade_path_failed": (1, None),
 }
 PLACING = {"state", "actor", "task", "submission_id"}
 
@@ -86,9 +87,25 @@ def test_the_code_records_its_steps_by_key() -> None:
 def test_every_step_the_code_names_is_in_the_rulebook_with_its_clause_and_fields(key: str) -> None:
     assert key in POLICY.steps, f"rules/lifecycle/lifecycle.yaml has no step {key!r}"
     step = POLICY.steps[key]
-    assert step.basis.strip() and step.text_zh.strip()
+    assert step.text_zh.strip() and (step.basis.strip() or step.basis_from)
+    named = template_fields(step.text_zh) | template_fields(step.basis_from or "")
     for fields in USED[key]:
-        assert template_fields(step.text_zh) == fields, f"{key}: the text's fields differ from those the code fills"
+        assert named == fields, f"{key}: the fields its text and basis name differ from those the code fills"
+    if step.basis_from is not None:
+        rules = [rule for rule in rules_at(step.basis_from) if not hasattr(rule, "basis")]
+        assert rules == [], f"{key}: basis_from {step.basis_from!r} names no rule with a basis"
+
+
+def rules_at(path: str) -> list[object]:
+    """The rules a basis_from path can name: each one of a `{field}` part (every deadline, every ground)."""
+    found: list[object] = [POLICY]
+    for part in path.split("."):
+        if part.startswith("{"):
+            found = [rule for node in found if isinstance(node, dict) for rule in node.values()]
+        else:
+            found = [node[part] if isinstance(node, dict) else getattr(node, part) for node in found]
+    assert found, path
+    return found
 
 
 def test_the_rulebook_has_no_step_the_code_does_not_record() -> None:

@@ -74,7 +74,18 @@ class Step(BaseModel):
     in, and its clause."""
 
     text_zh: str
-    basis: str
+    basis: str = Field(default="", description="Its clause; empty when it takes the clause of a rule (basis_from).")
+    basis_from: str | None = Field(
+        default=None,
+        description="The rule whose basis is its clause, as a path into this policy (`thresholds.national_min_level`);"
+        " `{name}` fields name the rule the step is about (`deadlines.{deadline}`).",
+    )
+
+    @model_validator(mode="after")
+    def _one_basis(self) -> Step:
+        if bool(self.basis) == (self.basis_from is not None):
+            raise ValueError("a step gives exactly one of basis, basis_from")
+        return self
 
 
 class TaskRule(BaseModel):

@@ -79,12 +79,13 @@ class Alarms(Publicity, Grading):
             if task.active and not task.escalated:
                 task.escalated = True
                 self._task_changed("escalated", task)
-                self._move(now, None, f"{task.title_zh}逾期，已升级至市经济和信息化局", d.basis, task=task)
+                self._step(now, "task-overdue", task=task, title=task.title_zh, deadline=ob.deadline)
             return
         if ob.deadline == "re-evaluation":
-            self._grade_path_failed(now, "三年内未复评达到三级")
+            self._grade_path_failed(now, "re-evaluation-missed")
             return
-        self._move(now, None, f"{d.name_zh}逾期（截止 {ob.due_day.isoformat()}）：{d.consequence_zh}", d.basis)
+        due = ob.due_day.isoformat()
+        self._step(now, "deadline-missed", name=d.name_zh, due=due, consequence=d.consequence_zh, deadline=ob.deadline)
         if self.state.state in HOLDS_TITLE or self.state.designation is Designation.ANNUAL_GRADING:
             self._open_task(
                 "followup", now, {"deadline": ob.deadline, "due_day": ob.due_day.isoformat(), "note": ob.note}

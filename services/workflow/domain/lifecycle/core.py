@@ -93,7 +93,17 @@ class LifecycleCore:
     def _words(self, key: str, fields: Mapping[str, object]) -> tuple[str, str]:
         """The text (``fields`` filled in) and the clause of the step ``key`` (rules/lifecycle ``steps``)."""
         step = self.policy.steps[key]
-        return step.text_zh.format(**fields), step.basis
+        basis = step.basis if step.basis_from is None else self._basis_of(step.basis_from.format(**fields))
+        return step.text_zh.format(**fields), basis
+
+    def _basis_of(self, path: str) -> str:
+        """The basis of the rule at ``path`` in the policy (``revocation_grounds.grade_path``)."""
+        rule: object = self.policy
+        for part in path.split("."):
+            rule = rule[part] if isinstance(rule, dict) else getattr(rule, part)
+        basis = getattr(rule, "basis")  # noqa: B009 - every rule of the policy has one
+        assert isinstance(basis, str)
+        return basis
 
     def note(self, now: datetime, reason: str, clause: str, actor: Actor = SYSTEM) -> None:
         """Record something that happened without changing the state."""

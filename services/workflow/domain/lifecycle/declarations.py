@@ -50,26 +50,16 @@ class Declarations(Grading):
             self._step(now, "declared-while-listed", submission_id=sid, sid=sid)
             return True
         if s.banned_until is not None and today <= s.banned_until:
-            basis = self.policy.bans.redeclare_after_failed_review_years.basis
-            self._move(
-                now,
-                "declaration_refused",
-                f"复核不通过被撤销，{s.banned_until.isoformat()} 前不得重新申报（申报 {sid}）",
-                basis,
-                submission_id=sid,
-            )
+            until = s.banned_until.isoformat()
+            self._step(now, "declared-while-banned", "declaration_refused", submission_id=sid, until=until, sid=sid)
             return True
         if ev.error:
             self._step(now, "evaluation-failed", "evaluation_failed", submission_id=sid, error=ev.error)
             return True
         if ev.evaluator_banned_until is not None and today <= ev.evaluator_banned_until:
-            self._move(
-                now,
-                "declaration_refused",
-                f"第三方评价机构 {ev.evaluator_uscc} 在 {ev.evaluator_banned_until.isoformat()} 前"
-                "不予采信，请更换评价机构后重新申报",
-                self.policy.bans.evaluator_years.basis,
-                submission_id=sid,
+            until, evaluator = ev.evaluator_banned_until.isoformat(), ev.evaluator_uscc
+            self._step(
+                now, "evaluator-banned", "declaration_refused", submission_id=sid, evaluator=evaluator, until=until
             )
             return True
         if ev.call is None:

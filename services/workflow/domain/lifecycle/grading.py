@@ -68,31 +68,17 @@ class Grading(LifecycleCore):
         if path is not None:
             if not below:
                 self._end_grade_path()
-                self._move(
-                    now,
-                    "graded",
-                    f"复评 {shown}（总分 {ev.total}），已达到三级，整改完成",
-                    floor.basis,
-                    submission_id=sid,
-                )
+                self._step(now, "grade-path-completed", "graded", submission_id=sid, shown=shown, total=ev.total)
             elif path.renovated:
-                self._move(now, "grade_path", f"改造提升后复评仍为 {shown}", floor.basis, submission_id=sid)
-                self._grade_path_failed(now, f"改造提升后复评仍为 {shown}")
+                self._step(now, "renovated-still-below", "grade_path", submission_id=sid, shown=shown)
+                self._grade_path_failed(now, "renovated-still-below", shown=shown)
             else:
-                self._move(
-                    now, "grade_path", f"分级评价 {shown}，仍未达到三级，整改继续", floor.basis, submission_id=sid
-                )
+                self._step(now, "grade-path-continues", "grade_path", submission_id=sid, shown=shown)
             return
         if below and ev.holds_title:
             today = self._today(now)
             s.grade_path = GradePath(started_on=today, level=ev.level or 0)
-            self._move(
-                now,
-                "grade_path",
-                f"分级评价 {shown}（总分 {ev.total}），未达到三级：一年内绿色诊断，两年内改造提升，三年内复评",
-                floor.basis,
-                submission_id=sid,
-            )
+            self._step(now, "grade-path-opened", "grade_path", submission_id=sid, shown=shown, total=ev.total)
             for key in ("diagnosis", "renovation", "re-evaluation"):
                 self._oblige(key, now, today)
             return
@@ -107,10 +93,11 @@ class Grading(LifecycleCore):
             if t.active and t.kind == "followup" and t.context.get("deadline") in ("diagnosis", "renovation"):
                 self._close_task(t, "cancelled")
 
-    def _grade_path_failed(self, now: datetime, why: str) -> None:
+    def _grade_path_failed(self, now: datetime, step: str, **fields: object) -> None:
+        """003 第十六条: the grade path failed (why: the step ``step``); the title's workflow is told to revoke."""
         self._end_grade_path()
-        ground = self.policy.revocation_grounds["grade_path"]
-        self._move(now, "graded", f"{why}：撤销绿色工厂称号", ground.basis)
+        why, _ = self._words(step, fields)
+        self._step(now, "grade-path-revoked", "graded", why=why)
         self._effects.append(
             SignalTitle(
                 designation=Designation.MUNICIPAL_GREEN_FACTORY,

@@ -55,7 +55,7 @@ class Notices(Titles):
         self._release(n.kind)
         name = self.policy.deadlines[n.kind].name_zh
         completed = n.data.get("completed_on")
-        self._move(now, None, f"已完成{name}（{completed}）", self.policy.deadlines[n.kind].basis, n.actor)
+        self._step(now, "grade-path-step-done", None, n.actor, name=name, completed=completed, deadline=n.kind)
 
     def _notice_rename(self, n: NoticeFacts, now: datetime) -> None:
         """003 第十四条: a name change, filed (in time or late) for the district to forward."""

@@ -38,18 +38,11 @@ class Publicity(LifecycleCore):
                 self._step(now, "calendar-after-publicity", None, p.actor)
                 return
             s.publicity_ends_on, s.publicity_provisional = last_day, provisional
-            self._move(
-                now, None, f"节假日安排已载入，公示截止日重新计算为 {last_day.isoformat()}{guess}", d.basis, p.actor
-            )
+            self._step(now, "publicity-recounted", None, p.actor, last_day=last_day.isoformat(), guess=guess)
         else:
             s.publicity_ends_on, s.publicity_provisional = last_day, provisional
-            self._move(
-                now,
-                "publicity",
-                f"评审通过，公示 {d.working_days} 个工作日，至 {last_day.isoformat()}{guess}",
-                d.basis,
-                p.actor,
-            )
+            days, until = d.working_days, last_day.isoformat()
+            self._step(now, "publicity-started", "publicity", p.actor, days=days, last_day=until, guess=guess)
         if provisional:
             context: dict[str, object] = {
                 "deadline": p.deadline,

@@ -91,8 +91,10 @@ class Titles(LifecycleCore):
                 self._start_recheck(now, c.actor, "recheck-by-bureau-routine", {"trigger": "bureau"})
         elif c.command == "recommend_national":
             s.national = "recommended"
-            why = f"推荐申报国家级绿色工厂{'（理由：' + c.reason + '）' if c.reason else ''}"
-            self._move(now, None, why, self.policy.thresholds.national_min_level.basis, c.actor)
+            if c.reason:
+                self._step(now, "national-recommendation-with-reason", None, c.actor, reason=c.reason)
+            else:
+                self._step(now, "national-recommendation", None, c.actor)
             self._effects.append(StartNational(actor=c.actor, reason=c.reason))
         elif c.command == "record_national":
             assert c.outcome is not None
@@ -125,8 +127,21 @@ class Titles(LifecycleCore):
         if g.ban is not None:
             years = getattr(self.policy.bans, g.ban)
             s.banned_until = add_years(self._today(now), years.value)
-        ban = f"，{s.banned_until.isoformat()} 前不得重新申报" if g.ban and s.banned_until else "，可重新申报"
-        self._move(now, "revoked", f"撤销称号（{g.name_zh}）：{reason}{ban}", g.basis, actor, task)
+        if g.ban and s.banned_until:
+            until = s.banned_until.isoformat()
+            self._step(
+                now,
+                "revoked-banned",
+                "revoked",
+                actor,
+                task,
+                ground=ground,
+                ground_zh=g.name_zh,
+                reason=reason,
+                until=until,
+            )
+        else:
+            self._step(now, "revoked", "revoked", actor, task, ground=ground, ground_zh=g.name_zh, reason=reason)
         if s.national == "listed":
             follow = self._open_task("miit_request", now, {"ground": ground})
             self._step(now, "miit-request-opened", None, actor, follow)
@@ -137,5 +152,7 @@ class Titles(LifecycleCore):
         """003 第九条: recommended to MIIT; the bureau records MIIT's outcome when it is published."""
         self.state.national = "recommended"
         task = self._open_task("national_outcome", now, {"reason": reason})
-        why = f"市经济和信息化局推荐申报国家级绿色工厂{'（理由：' + reason + '）' if reason else ''}"
-        self._move(now, "national_recommended", why, self.policy.thresholds.national_min_level.basis, actor, task)
+        if reason:
+            self._step(now, "national-recommended-with-reason", "national_recommended", actor, task, reason=reason)
+        else:
+            self._step(now, "national-recommended", "national_recommended", actor, task)
