@@ -128,3 +128,13 @@ def test_a_task_names_its_own_decisions_and_a_deadline_that_exists(kind: str) ->
     assert rule.basis.strip() and rule.title_zh.strip()
     assert set(rule.reason_required) <= set(rule.decisions) and set(rule.revoking) <= set(rule.decisions)
     assert rule.deadline is None or rule.deadline in POLICY.deadlines
+
+
+def test_policies_carrying_the_shipped_steps_and_tasks_share_one_copy_of_them() -> None:
+    first, second = (Policy.model_validate_json(POLICY.model_dump_json()) for _ in range(2))
+    assert first.steps is second.steps is shipped_steps() and first.tasks is second.tasks is shipped_tasks()
+    edited = POLICY.model_dump()
+    edited["steps"]["rescored"]["text_zh"] = "专家评分完成：{total}"
+    own = Policy.model_validate(edited)
+    assert own.steps is not shipped_steps() and own.steps["rescored"].text_zh == "专家评分完成：{total}"
+    assert shipped_steps()["rescored"].text_zh != own.steps["rescored"].text_zh

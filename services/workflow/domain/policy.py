@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from greenfab.paths import RULES
 
@@ -106,13 +106,16 @@ def _shipped() -> dict[str, Any]:
     return raw
 
 
+@cache
 def shipped_steps() -> dict[str, Step]:
     """The steps as the rulebook shipped with this version words them: the default for a policy carried by a
     run that started before the steps moved into rules/lifecycle, so it replays and goes on with the same texts.
-    Read once, from the repository's (or the wheel's) rules/, never from a bureau's edited copy."""
+    Read once, from the repository's (or the wheel's) rules/, never from a bureau's edited copy. One copy,
+    shared and never changed."""
     return {key: Step.model_validate(value) for key, value in _shipped()["steps"].items()}
 
 
+@cache
 def shipped_tasks() -> dict[str, TaskRule]:
     """The kinds of task as the shipped rulebook sets them (the default for older runs, as ``shipped_steps``)."""
     return {key: TaskRule.model_validate(value) for key, value in _shipped()["tasks"].items()}
@@ -134,6 +137,20 @@ class Policy(BaseModel):
     tasks: dict[str, TaskRule] = Field(
         default_factory=shipped_tasks, description="The kinds of human task, by kind (rules/lifecycle)."
     )
+
+    # Each workflow carries its own copy of the policy; nearly all carry the shipped steps and tasks, so they
+    # share one copy of those in memory (about 55 KiB a workflow otherwise). Nothing changes a policy in place.
+    @field_validator("steps", mode="after")
+    @classmethod
+    def _share_steps(cls, steps: dict[str, Step]) -> dict[str, Step]:
+        shared = shipped_steps()
+        return shared if steps == shared else steps
+
+    @field_validator("tasks", mode="after")
+    @classmethod
+    def _share_tasks(cls, tasks: dict[str, TaskRule]) -> dict[str, TaskRule]:
+        shared = shipped_tasks()
+        return shared if tasks == shared else tasks
 
     @classmethod
     def from_data(cls, raw: dict[str, Any]) -> Policy:
