@@ -131,7 +131,21 @@ def _condition(field: str, op: str, value: Any) -> dict[str, Any]:
     return {_OPS[op]: {name: _jsonable(value)}}
 
 
-def _case_rules(key: str, cases: list[Case]) -> dict[str, Any]:
+# Items per group (see groups()): about the square root of the largest edition's 94 items.
+GROUP_SIZE = 10
+
+
+def groups(edition: Edition) -> dict[str, int]:
+    """Each item's group: its facts carry it as field ``g``, and its rules test ``g`` before ``key``.
+
+    durable_rules finds a fact's first alpha nodes by property *name* and then tests each node on that
+    name in turn, so with ``key`` first every fact was compared with every item's key (94 for green
+    factory). With ``g`` first a fact meets the groups, then only its own group's keys.
+    """
+    return {item.id: i // GROUP_SIZE for i, item in enumerate(edition.items)}
+
+
+def _case_rules(key: str, group: int, cases: list[Case]) -> dict[str, Any]:
     """One rule per case, over that case's own conditions: every case that holds fires, and the engine takes
     the first in the rulebook's order (first-match). No rule negates an earlier case: a negation of several
     conditions is an `$or`, which durable_rules walks once per alternative that holds (its alpha network
@@ -141,7 +155,7 @@ def _case_rules(key: str, cases: list[Case]) -> dict[str, Any]:
     """
     rules: dict[str, Any] = {}
     for i, case in enumerate(cases):
-        conds: list[dict[str, Any]] = [{"key": key}, {"kind": "score"}]
+        conds: list[dict[str, Any]] = [{"g": group}, {"key": key}, {"kind": "score"}]
         conds += [_condition(f, op, v) for f, ops in case.when.items() for op, v in ops.items()]
         rules[f"case_{key}_{i}"] = {"all": [{"m": {"$and": conds}}], "run": f"case:{key}:{i}"}
         if not case.when:
@@ -152,15 +166,18 @@ def _case_rules(key: str, cases: list[Case]) -> dict[str, Any]:
 def compile_edition(scheme: Scheme, edition: Edition, eligibility: Eligibility) -> dict[str, Any]:
     """The ruleset of one edition: a rule per case of every item, per veto, and catch-alls."""
     rules: dict[str, Any] = {}
+    group = groups(edition)
     for item in edition.items:
+        g = group[item.id]
         keyed = (
             [(f"{item.id}{p.id}", p.cases) for p in item.parts] if item.method == "parts" else [(item.id, item.cases)]
         )
         for key, cases in keyed:
             if item.method in ("cases", "parts"):
-                rules.update(_case_rules(key, cases))
+                rules.update(_case_rules(key, g, cases))
             else:
-                rules[f"method_{key}"] = {"all": [{"m": {"$and": [{"key": key}, {"kind": "score"}]}}], "run": "seen"}
+                conds = [{"g": g}, {"key": key}, {"kind": "score"}]
+                rules[f"method_{key}"] = {"all": [{"m": {"$and": conds}}], "run": "seen"}
     for veto in eligibility.vetoes:
         if not applies(veto, scheme):
             continue
@@ -176,8 +193,9 @@ def compile_edition(scheme: Scheme, edition: Edition, eligibility: Eligibility) 
             conds = [{"kind": "declaration"}]
             conds += [_condition(f, op, v) for f, ops in veto.when.items() for op, v in ops.items()]
         rules[f"veto_{veto.code}"] = {"all": [{"m": {"$and": conds}}], "run": f"veto:{veto.code}"}
-    # Every fact must match a rule (else durable_rules raises and defers its siblings' actions). Facts to score
-    # are matched by their item's rules above; the rest by this. (`$ex` on the reserved `id` loops forever.)
+    # Every fact not decided by an item's cases must match a rule, so that evaluate() can tell a fact the rules
+    # never saw. Facts to score are matched by their item's rules above; the rest by this. (`$ex` on the
+    # reserved `id` loops forever.)
     rules["catch_all"] = {"all": [{"m": {"$and": [{"$ex": {"kind": 1}}, {"$neq": {"kind": "score"}}]}}], "run": "seen"}
     return rules
 
@@ -216,6 +234,7 @@ class RulesEngine:
         self.library = library
         self.host = _QuietHost(self)
         self._rulesets: dict[tuple[Scheme, str], str] = {}
+        self._groups: dict[tuple[Scheme, str], dict[str, int]] = {}
         # One durable_rules session (sid) per ruleset, kept across evaluations: each evaluation retracts its
         # facts instead of creating and deleting a state (which allocates two 512-entry indexes per rule).
         self._sessions: dict[str, _Session] = {}
@@ -233,6 +252,7 @@ class RulesEngine:
             name = f"{scheme.value}_{edition.edition}_{content_hash(definition)[7:15]}".replace("-", "_")
             self.host.set_rulesets({name: definition})
             self._rulesets[key] = name
+            self._groups[key] = groups(edition)
         return self._rulesets[key]
 
     def action(self, name: str) -> Any:
@@ -305,6 +325,7 @@ class RulesEngine:
     ) -> Evaluation:
         prep = prepare(self.library, scheme, as_of, data)
         ruleset = self.ruleset(scheme, prep.edition)
+        group = self._groups[(scheme, prep.edition.edition)]
         session = self._session(ruleset)
         sid = session.sid
         self._serial += 1
@@ -317,7 +338,7 @@ class RulesEngine:
         for fact in prep.facts:
             kind = fact.kind
             fact_id = f"{serial}:{fact.key}"
-            row = {"id": fact_id, "sid": sid, "key": fact.key, "kind": kind}
+            row = {"id": fact_id, "sid": sid, "g": group[fact.item.id], "key": fact.key, "kind": kind}
             for k, v in fact.fields.items():
                 if not isinstance(v, list):
                     row["v_" + k] = value(v)
