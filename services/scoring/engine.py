@@ -176,8 +176,8 @@ def compile_edition(scheme: Scheme, edition: Edition, eligibility: Eligibility) 
             if item.method in ("cases", "parts"):
                 rules.update(_case_rules(key, g, cases))
             else:
-                conds = [{"g": g}, {"key": key}, {"kind": "score"}]
-                rules[f"method_{key}"] = {"all": [{"m": {"$and": conds}}], "run": "seen"}
+                seen = [{"g": g}, {"key": key}, {"kind": "score"}]
+                rules[f"method_{key}"] = {"all": [{"m": {"$and": seen}}], "run": "seen"}
     for veto in eligibility.vetoes:
         if not applies(veto, scheme):
             continue
