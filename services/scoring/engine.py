@@ -239,6 +239,7 @@ class RulesEngine:
         # facts instead of creating and deleting a state (which allocates two 512-entry indexes per rule).
         self._sessions: dict[str, _Session] = {}
         self._serial = 0
+        self._secret = uuid.uuid4().hex  # with the serial, tags placeholders no input can forge (_FactText)
         self.sessions_started = 0
 
     @classmethod
@@ -330,7 +331,7 @@ class RulesEngine:
         sid = session.sid
         self._serial += 1
         serial = self._serial
-        out = _FactText(uuid.uuid4().hex)
+        out = _FactText(f"{self._secret}{serial}")
         value = out.value
         payload: list[dict[str, Any]] = []
         score_facts: dict[str, Fact] = {}

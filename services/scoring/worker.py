@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import gc
 import logging
 import multiprocessing
 import os
@@ -67,6 +68,17 @@ def _init(rules_dir: str, parent: int) -> None:
 
     _engine = RulesEngine.from_dir(Path(rules_dir))
     _rules_dir = rules_dir
+    settle()
+
+
+def settle() -> None:
+    """Once the rules are loaded: keep them out of the garbage collector's full passes (gc.freeze).
+
+    The rule library is a large graph of pydantic models that lives as long as the worker; without
+    this every full collection walks it again (about 5 % of an evaluation's time in py-spy).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def evaluate_in_worker(
