@@ -164,7 +164,12 @@ def _case_rules(key: str, group: int, cases: list[Case]) -> dict[str, Any]:
 
 
 def compile_edition(scheme: Scheme, edition: Edition, eligibility: Eligibility) -> dict[str, Any]:
-    """The ruleset of one edition: a rule per case of every item, per veto, and catch-alls."""
+    """The ruleset of one edition: a rule per case of every item decided by cases, per veto, and a catch-all.
+
+    Only what the rules decide goes to durable_rules: the facts of items scored by cases (not those whose
+    item does not apply or lacks an input, nor those a formula scores: a checklist, an industry position,
+    an expert), the events and the declaration's answers for the vetoes.
+    """
     rules: dict[str, Any] = {}
     group = groups(edition)
     for item in edition.items:
@@ -172,12 +177,10 @@ def compile_edition(scheme: Scheme, edition: Edition, eligibility: Eligibility) 
         keyed = (
             [(f"{item.id}{p.id}", p.cases) for p in item.parts] if item.method == "parts" else [(item.id, item.cases)]
         )
+        if item.method not in ("cases", "parts"):
+            continue  # a formula (checklist, industry position, expert): nothing for the rules to decide
         for key, cases in keyed:
-            if item.method in ("cases", "parts"):
-                rules.update(_case_rules(key, g, cases))
-            else:
-                seen = [{"g": g}, {"key": key}, {"kind": "score"}]
-                rules[f"method_{key}"] = {"all": [{"m": {"$and": seen}}], "run": "seen"}
+            rules.update(_case_rules(key, g, cases))
     for veto in eligibility.vetoes:
         if not applies(veto, scheme):
             continue
@@ -193,9 +196,8 @@ def compile_edition(scheme: Scheme, edition: Edition, eligibility: Eligibility) 
             conds = [{"kind": "declaration"}]
             conds += [_condition(f, op, v) for f, ops in veto.when.items() for op, v in ops.items()]
         rules[f"veto_{veto.code}"] = {"all": [{"m": {"$and": conds}}], "run": f"veto:{veto.code}"}
-    # Every fact not decided by an item's cases must match a rule, so that evaluate() can tell a fact the rules
-    # never saw. Facts to score are matched by their item's rules above; the rest by this. (`$ex` on the
-    # reserved `id` loops forever.)
+    # The events and the declaration must each match a rule, so that evaluate() can tell a fact the rules never
+    # saw; those no veto takes are matched by this. (`$ex` on the reserved `id` loops forever.)
     rules["catch_all"] = {"all": [{"m": {"$and": [{"$ex": {"kind": 1}}, {"$neq": {"kind": "score"}}]}}], "run": "seen"}
     return rules
 
@@ -337,17 +339,18 @@ class RulesEngine:
         score_facts: dict[str, Fact] = {}
         decided_by_cases: set[str] = set()  # facts that match no rule when none of their cases holds
         for fact in prep.facts:
-            kind = fact.kind
+            if fact.kind != "score":
+                continue  # not applicable, or an input is missing: nothing to decide
+            score_facts[fact.key] = fact
+            if fact.item.method not in ("cases", "parts"):
+                continue  # scored by its formula alone (score()): nothing for the rules to decide either
             fact_id = f"{serial}:{fact.key}"
-            row = {"id": fact_id, "sid": sid, "g": group[fact.item.id], "key": fact.key, "kind": kind}
+            decided_by_cases.add(fact_id)
+            row = {"id": fact_id, "sid": sid, "g": group[fact.item.id], "key": fact.key, "kind": "score"}
             for k, v in fact.fields.items():
                 if not isinstance(v, list):
                     row["v_" + k] = value(v)
             payload.append(row)
-            if kind == "score":
-                score_facts[fact.key] = fact
-                if fact.item.method in ("cases", "parts"):
-                    decided_by_cases.add(fact_id)
         events = {}
         for event in prep.events:
             fact_id = f"{serial}:e{event.index}"
