@@ -352,9 +352,11 @@ class RulesEngine:
                     row["v_" + k] = value(v)
             payload.append(row)
         events = {}
-        for event in prep.events:
+        order: dict[str, int] = {}  # a fact id's place in prep.events: the order the reference reports vetoes in
+        for position, event in enumerate(prep.events):
             fact_id = f"{serial}:e{event.index}"
             events[fact_id] = event
+            order[fact_id] = position
             row = {"id": fact_id, "sid": sid, "kind": "event", "event": event.kind}
             for k, v in event.fields.items():
                 row["v_" + k] = value(v)
@@ -374,7 +376,7 @@ class RulesEngine:
             by_code = {v.code: v for v in self.library.eligibility.vetoes}
             # Report vetoes in the rulebook's order, as the reference does.
             for veto in self.library.eligibility.vetoes:
-                for code, fact_id in sorted(run.vetoes, key=lambda v: events[v[1]].index if v[1] in events else -1):
+                for code, fact_id in sorted(run.vetoes, key=lambda v: order.get(v[1], -1)):
                     if code == veto.code:
                         result = describe(by_code[code], as_of, events.get(fact_id), data)
                         result.overridable = by_code[code].overridable
