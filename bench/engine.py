@@ -7,8 +7,10 @@
    and per CPU second of the process: on a shared machine the CPU figure is what one core does, the
    wall figure what this process was given.
 2. The service's worker pool (`EnginePool`, 8 evaluations in flight) with 1 and 2 worker processes,
-   per scheme, and the ratio 2 ÷ 1. The 2-worker figure needs two idle cores (the caller's event
-   loop is a third process): on a loaded machine the ratio says more about the load than the pool.
+   per scheme, the ratio 2 ÷ 1, and the caller's own CPU per evaluation (the service process's share,
+   which its workers cannot take off it: with two workers on two cores it must stay small). The
+   2-worker figure needs two idle cores (the caller's event loop is a third process): on a loaded
+   machine the ratio says more about the load than the pool.
 
 Prints the load average with each figure and writes `bench/results/engine-<time>.json`.
 """
@@ -30,7 +32,7 @@ from contracts.schemes import Scheme
 from services.scoring.domain import reference
 from services.scoring.domain.rulebook import RuleLibrary
 from services.scoring.engine import RulesEngine
-from services.scoring.worker import EnginePool
+from services.scoring.worker import EnginePool, settle
 
 # zen-engine 2.1.3 (Rust) on the 22 beautiful-factory items, this machine (issue 14): the mark to beat.
 ZEN_BEAUTIFUL_PER_S = 1825
@@ -47,6 +49,7 @@ def _rates(run: Any, batch: list[Any], scheme: Scheme) -> tuple[float, float]:
 def one_process(count: int) -> dict[str, Any]:
     library = RuleLibrary.load(RULES)
     engine = RulesEngine(library)
+    settle()  # as a worker process does once its rules are loaded (gc.freeze)
     out: dict[str, Any] = {}
     print(f"1. one process ({count} evaluations per scheme)")
     print(f"   {'scheme':<18} {'durable_rules /s (wall, CPU)':>30} {'µs (CPU)':>9} {'reference /s (CPU)':>19}  load")
@@ -65,19 +68,20 @@ def one_process(count: int) -> dict[str, Any]:
     return out
 
 
-async def _pool_rate(pool: EnginePool, scheme: Scheme, count: int, in_flight: int) -> float:
+async def _pool_rate(pool: EnginePool, scheme: Scheme, count: int, in_flight: int) -> tuple[float, float]:
+    """Evaluations/s through the pool, and the caller's own CPU µs per evaluation (its share of every call)."""
     queue = iter([inputs(scheme, i) for i in range(count)])
 
     async def worker() -> None:
         for on, data in queue:
             await pool.evaluate(scheme, on, data)
 
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(in_flight)))
-    return count / (time.perf_counter() - t)
+    return count / (time.perf_counter() - t), (time.process_time() - cpu) / count * 1e6
 
 
-async def _pool(processes: int, count: int) -> dict[str, float]:
+async def _pool(processes: int, count: int) -> dict[str, tuple[float, float]]:
     pool = EnginePool(RULES, processes)
     try:
         await pool.warm_up()
@@ -98,10 +102,11 @@ def workers(count: int) -> dict[str, Any]:
     load_two = load_average()[0]
     out: dict[str, Any] = {"load_average": [load_one, load_two]}
     for scheme in Scheme:
-        ratio = two[scheme.value] / one[scheme.value]
-        out[scheme.value] = {"one": round(one[scheme.value]), "two": round(two[scheme.value]), "ratio": round(ratio, 2)}
-        print(f"   {scheme.value:<18} 1 worker {one[scheme.value]:6.0f}/s   2 workers {two[scheme.value]:6.0f}/s   "
-              f"{ratio:.2f}×")  # fmt: skip
+        (r1, c1), (r2, c2) = one[scheme.value], two[scheme.value]
+        out[scheme.value] = {"one": round(r1), "two": round(r2), "ratio": round(r2 / r1, 2),
+                             "caller_cpu_us": [round(c1), round(c2)]}  # fmt: skip
+        print(f"   {scheme.value:<18} 1 worker {r1:6.0f}/s   2 workers {r2:6.0f}/s   {r2 / r1:.2f}×   "
+              f"caller's CPU {c1:4.0f} / {c2:4.0f} µs per evaluation")  # fmt: skip
     print(f"   (load {load_one:.1f} after 1 worker, {load_two:.1f} after 2)")
     return out
 

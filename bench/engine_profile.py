@@ -9,7 +9,7 @@ process under `py-spy record --native`, and splits the samples by the stage of
 
 - prepare: building facts from the declaration (`reference.prepare`: edition, facts, events);
 - fact JSON: turning facts into the JSON the C core reads;
-- C core: samples inside `durable_rules_engine` (assert, actions, delete_state), and the Python
+- C core: samples inside `durable_rules_engine` (assert, actions, retract), and the Python
   driving it (`RulesEngine._drive` minus the C frames: json.loads of each action's frame);
 - score: outcome arithmetic per item; assemble: the Evaluation (items, totals, pydantic).
 

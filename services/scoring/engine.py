@@ -1,9 +1,12 @@
 """The durable_rules engine: each rulebook edition and the eligibility rules compiled into rulesets.
 
 Used the safe way (STACK_NOTES.md): timer threads off, one ``assert_facts`` batch per evaluation
-with unique fact ids, a fresh sid, ``delete_state`` afterwards, rules over single facts only, and
-a catch-all rule so no fact goes unhandled. Runs inside a worker process (worker.py), so a crash
-of its C core cannot take the service down.
+with unique fact ids, rules over single facts only, a catch-all rule for every fact that is not
+decided by an item's cases, every scheduled action taken before the facts are retracted, and
+``delete_state`` only of a session with no pending action. One session (sid) per ruleset is kept
+across evaluations (each retracts its facts) and replaced every ``SESSION_EVALUATIONS``: creating a
+state costs the C core two 512-entry indexes per rule (tests/unit/test_engine_soak.py soaks this).
+Runs inside a worker process (worker.py), so a crash of its C core cannot take the service down.
 
 What durable_rules decides: which case of each item holds, and which veto fires. The arithmetic
 of an outcome (a linear share, a capped sum) is shared with the reference interpreter.
@@ -12,6 +15,7 @@ of an outcome (a linear share, a capped sum) is shared with the reference interp
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Mapping
 from datetime import date
@@ -30,6 +34,10 @@ from services.scoring.domain.reference import RuleError, finish, prepare, score
 from services.scoring.domain.rulebook import Case, Edition, Eligibility, RuleLibrary, content_hash
 from services.scoring.domain.vetoes import answers, applies, describe
 
+log = logging.getLogger(__name__)
+
+# durable_rules' result codes for a batch of facts (rules.h): some fact matched no rule; some fact was there.
+_NOT_HANDLED, _OBSERVED = 1, 2
 _OPS = {"lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte", "ne": "$neq"}
 
 
@@ -123,50 +131,56 @@ def _condition(field: str, op: str, value: Any) -> dict[str, Any]:
     return {_OPS[op]: {name: _jsonable(value)}}
 
 
-_NEGATED = {"eq": "ne", "ne": "eq", "lt": "gte", "lte": "gt", "gt": "lte", "gte": "lt"}
+# Items per group (see groups()): about the square root of the largest edition's 94 items.
+GROUP_SIZE = 10
 
 
-def _negation(when: Mapping[str, Mapping[Any, Any]], optional: set[str]) -> dict[str, Any]:
-    """NOT (all of ``when``): any one condition fails; an absent optional field fails its condition too."""
-    alternatives = []
-    for field, ops in when.items():
-        for op, value in ops.items():
-            alternatives.append(_condition(field, _NEGATED[op], value))
-            if field in optional:
-                alternatives.append({"$nex": {f"v_{field}": 1}})
-    return alternatives[0] if len(alternatives) == 1 else {"$or": alternatives}
+def groups(edition: Edition) -> dict[str, int]:
+    """Each item's group: its facts carry it as field ``g``, and its rules test ``g`` before ``key``.
+
+    durable_rules finds a fact's first alpha nodes by property *name* and then tests each node on that
+    name in turn, so with ``key`` first every fact was compared with every item's key (94 for green
+    factory). With ``g`` first a fact meets the groups, then only its own group's keys.
+    """
+    return {item.id: i // GROUP_SIZE for i, item in enumerate(edition.items)}
 
 
-def _case_rules(key: str, cases: list[Case], optional: set[str]) -> dict[str, Any]:
-    """One rule per case that holds only when no earlier case does: first-match order, in the rules themselves."""
+def _case_rules(key: str, group: int, cases: list[Case]) -> dict[str, Any]:
+    """One rule per case, over that case's own conditions: every case that holds fires, and the engine takes
+    the first in the rulebook's order (first-match). No rule negates an earlier case: a negation of several
+    conditions is an `$or`, which durable_rules walks once per alternative that holds (its alpha network
+    forks), and which made a case's cost grow with the number of cases before it.
+
+    A fact none of whose cases holds matches no rule: it is reported as undecided.
+    """
     rules: dict[str, Any] = {}
-    earlier: list[dict[str, Any]] = []
     for i, case in enumerate(cases):
-        conds: list[dict[str, Any]] = [{"key": key}, {"kind": "score"}]
+        conds: list[dict[str, Any]] = [{"g": group}, {"key": key}, {"kind": "score"}]
         conds += [_condition(f, op, v) for f, ops in case.when.items() for op, v in ops.items()]
-        rules[f"case_{key}_{i}"] = {"all": [{"m": {"$and": conds + earlier}}], "run": f"case:{key}:{i}"}
+        rules[f"case_{key}_{i}"] = {"all": [{"m": {"$and": conds}}], "run": f"case:{key}:{i}"}
         if not case.when:
-            return rules  # holds whenever reached: later cases can never decide
-        earlier = [*earlier, _negation(case.when, optional)]
-    # No case holds: the fact is still seen, and reported as undecided.
-    rules[f"nocase_{key}"] = {"all": [{"m": {"$and": [{"key": key}, {"kind": "score"}, *earlier]}}], "run": "seen"}
+            break  # holds whenever reached: later cases can never decide
     return rules
 
 
 def compile_edition(scheme: Scheme, edition: Edition, eligibility: Eligibility) -> dict[str, Any]:
-    """The ruleset of one edition: a rule per case of every item, per veto, and catch-alls."""
+    """The ruleset of one edition: a rule per case of every item decided by cases, per veto, and a catch-all.
+
+    Only what the rules decide goes to durable_rules: the facts of items scored by cases (not those whose
+    item does not apply or lacks an input, nor those a formula scores: a checklist, an industry position,
+    an expert), the events and the declaration's answers for the vetoes.
+    """
     rules: dict[str, Any] = {}
+    group = groups(edition)
     for item in edition.items:
+        g = group[item.id]
         keyed = (
-            [(f"{item.id}{p.id}", p.cases, set(p.optional)) for p in item.parts]
-            if item.method == "parts"
-            else [(item.id, item.cases, set(item.optional))]
+            [(f"{item.id}{p.id}", p.cases) for p in item.parts] if item.method == "parts" else [(item.id, item.cases)]
         )
-        for key, cases, optional in keyed:
-            if item.method in ("cases", "parts"):
-                rules.update(_case_rules(key, cases, optional))
-            else:
-                rules[f"method_{key}"] = {"all": [{"m": {"$and": [{"key": key}, {"kind": "score"}]}}], "run": "seen"}
+        if item.method not in ("cases", "parts"):
+            continue  # a formula (checklist, industry position, expert): nothing for the rules to decide
+        for key, cases in keyed:
+            rules.update(_case_rules(key, g, cases))
     for veto in eligibility.vetoes:
         if not applies(veto, scheme):
             continue
@@ -182,8 +196,8 @@ def compile_edition(scheme: Scheme, edition: Edition, eligibility: Eligibility) 
             conds = [{"kind": "declaration"}]
             conds += [_condition(f, op, v) for f, ops in veto.when.items() for op, v in ops.items()]
         rules[f"veto_{veto.code}"] = {"all": [{"m": {"$and": conds}}], "run": f"veto:{veto.code}"}
-    # Every fact must match a rule (else durable_rules raises and defers its siblings' actions). Facts to score
-    # are matched by their item's rules above; the rest by this. (`$ex` on the reserved `id` loops forever.)
+    # The events and the declaration must each match a rule, so that evaluate() can tell a fact the rules never
+    # saw; those no veto takes are matched by this. (`$ex` on the reserved `id` loops forever.)
     rules["catch_all"] = {"all": [{"m": {"$and": [{"$ex": {"kind": 1}}, {"$neq": {"kind": "score"}}]}}], "run": "seen"}
     return rules
 
@@ -197,6 +211,20 @@ class _Run:
         self.seen: set[str] = set()
 
 
+class _Session:
+    """A durable_rules state (sid) kept for one ruleset; replaced after ``SESSION_EVALUATIONS``."""
+
+    __slots__ = ("sid", "used")
+
+    def __init__(self) -> None:
+        self.sid = uuid.uuid4().hex
+        self.used = 0
+
+
+# A session is replaced now and then, so nothing the C core might keep per evaluation can pile up.
+SESSION_EVALUATIONS = 10_000
+
+
 class EngineError(RuntimeError):
     """The engine failed to evaluate (an action raised, or a fact matched no rule)."""
 
@@ -208,6 +236,13 @@ class RulesEngine:
         self.library = library
         self.host = _QuietHost(self)
         self._rulesets: dict[tuple[Scheme, str], str] = {}
+        self._groups: dict[tuple[Scheme, str], dict[str, int]] = {}
+        # One durable_rules session (sid) per ruleset, kept across evaluations: each evaluation retracts its
+        # facts instead of creating and deleting a state (which allocates two 512-entry indexes per rule).
+        self._sessions: dict[str, _Session] = {}
+        self._serial = 0
+        self._secret = uuid.uuid4().hex  # with the serial, tags placeholders no input can forge (_FactText)
+        self.sessions_started = 0
 
     @classmethod
     def from_dir(cls, rules_dir: Path) -> RulesEngine:
@@ -220,81 +255,128 @@ class RulesEngine:
             name = f"{scheme.value}_{edition.edition}_{content_hash(definition)[7:15]}".replace("-", "_")
             self.host.set_rulesets({name: definition})
             self._rulesets[key] = name
+            self._groups[key] = groups(edition)
         return self._rulesets[key]
 
     def action(self, name: str) -> Any:
         # Rulesets need an action per name at registration; evaluate() drives the actions itself.
         return lambda c: None
 
-    def _drive(self, ruleset: str, text: str, payload: list[dict[str, Any]], run: _Run) -> None:
-        """Assert the facts and take every action the C core schedules, in this thread.
+    def _session(self, ruleset: str) -> _Session:
+        session = self._sessions.get(ruleset)
+        if session is None or session.used >= SESSION_EVALUATIONS:
+            if session is not None:
+                # Safe: every action of the session has run (deleting a state with pending actions crashes).
+                self.host.delete_state(ruleset, session.sid)
+            session = self._sessions[ruleset] = _Session()
+            self.sessions_started += 1
+        session.used += 1
+        return session
+
+    def _drive(self, ruleset: str, sid: str, text: str, payload: list[dict[str, Any]], run: _Run) -> None:
+        """Assert the facts, take every action the C core schedules (in this thread), then retract the facts.
 
         Host.assert_facts would json.dumps the facts itself (exponent notation the C parser cannot
         read) and wrap each action in Closure objects and a state write-back it does not need here:
-        driving the core directly halves the cost per action.
+        driving the core directly halves the cost per action. Whatever happens, every scheduled action
+        is taken and the facts are retracted, so the session is empty for the next evaluation; if that
+        fails the session is dropped (not deleted: a state with pending actions crashes the core).
         """
-        rules = self.host.get_ruleset(ruleset)
-        handle = rules._handle  # noqa: SLF001 - durable_rules offers no public way to do this
-        state = rules._handle_result(durable_rules_engine.assert_facts(handle, text), payload)  # noqa: SLF001
-        result = durable_rules_engine.start_action_for_state(handle, state)
-        message = result[1] if result else None
-        while message:
-            rule, fact_id = _action(message)
-            run.seen.add(fact_id)
-            kind, _, rest = rule.partition("_")
-            if kind == "case":
-                key, index = rest.rsplit("_", 1)
-                # A rule with `$or` fires once per alternative that holds: the same case, again.
-                if run.cases.setdefault(key, int(index)) != int(index):
-                    raise EngineError(f"{key}: cases {run.cases[key]} and {index} both held")
-            elif kind == "veto":
-                run.vetoes.append((rest, fact_id))
-            message = durable_rules_engine.complete_and_start_action(handle, state)
+        handle = self.host.get_ruleset(ruleset)._handle  # noqa: SLF001 - no public way to do this
+        code, state = durable_rules_engine.assert_facts(handle, text)
+        started, message = False, None
+        try:
+            if code == _OBSERVED:
+                raise EngineError("a fact of this evaluation was already in its session")
+            # code may be _NOT_HANDLED: a score fact none of whose cases holds matches no rule (by design,
+            # _case_rules); every other fact must have been seen, which evaluate() checks.
+            result = durable_rules_engine.start_action_for_state(handle, state)
+            started, message = True, (result[1] if result else None)
+            while message:
+                rule, fact_id = _action(message)
+                kind, _, rest = rule.partition("_")
+                if kind == "case":
+                    key, index = rest.rsplit("_", 1)
+                    i = int(index)
+                    # Every case that holds fires; the first in the rulebook's order decides (first-match).
+                    if i < run.cases.get(key, i + 1):
+                        run.cases[key] = i
+                else:
+                    run.seen.add(fact_id)
+                    if kind == "veto":
+                        run.vetoes.append((rest, fact_id))
+                message = durable_rules_engine.complete_and_start_action(handle, state)
+        finally:
+            self._clear(ruleset, handle, sid, state, payload, message if started else True)
+
+    def _clear(self, ruleset: str, handle: int, sid: str, state: int, payload: list[dict[str, Any]], left: Any) -> None:
+        """Take the actions an evaluation that failed half-way left (``left``), then retract its facts."""
+        try:
+            if left is True:
+                result = durable_rules_engine.start_action_for_state(handle, state)
+                left = result[1] if result else None
+            while left:
+                left = durable_rules_engine.complete_and_start_action(handle, state)
+            ids = ",".join(f'{{"id":"{p["id"]}","sid":"{sid}"}}' for p in payload)
+            durable_rules_engine.retract_facts(handle, f"[{ids}]")
+        except Exception:
+            log.exception("could not clear the engine's session %s; starting a new one", sid)
+            self._sessions.pop(ruleset, None)
 
     def evaluate(
         self, scheme: Scheme, as_of: date, data: dict[str, Any], expert_points: Mapping[str, Decimal] | None = None
     ) -> Evaluation:
         prep = prepare(self.library, scheme, as_of, data)
         ruleset = self.ruleset(scheme, prep.edition)
-        sid = uuid.uuid4().hex
-        out = _FactText(sid)
+        group = self._groups[(scheme, prep.edition.edition)]
+        session = self._session(ruleset)
+        sid = session.sid
+        self._serial += 1
+        serial = self._serial
+        out = _FactText(f"{self._secret}{serial}")
         value = out.value
         payload: list[dict[str, Any]] = []
         score_facts: dict[str, Fact] = {}
+        decided_by_cases: set[str] = set()  # facts that match no rule when none of their cases holds
         for fact in prep.facts:
-            kind = fact.kind
-            row = {"id": f"{sid}:{fact.key}", "sid": sid, "key": fact.key, "kind": kind}
+            if fact.kind != "score":
+                continue  # not applicable, or an input is missing: nothing to decide
+            score_facts[fact.key] = fact
+            if fact.item.method not in ("cases", "parts"):
+                continue  # scored by its formula alone (score()): nothing for the rules to decide either
+            fact_id = f"{serial}:{fact.key}"
+            decided_by_cases.add(fact_id)
+            row = {"id": fact_id, "sid": sid, "g": group[fact.item.id], "key": fact.key, "kind": "score"}
             for k, v in fact.fields.items():
                 if not isinstance(v, list):
                     row["v_" + k] = value(v)
             payload.append(row)
-            if kind == "score":
-                score_facts[fact.key] = fact
-        for event in prep.events:
-            row = {"id": f"{sid}:e{event.index}", "sid": sid, "kind": "event", "event": event.kind}
+        events = {}
+        order: dict[str, int] = {}  # a fact id's place in prep.events: the order the reference reports vetoes in
+        for position, event in enumerate(prep.events):
+            fact_id = f"{serial}:e{event.index}"
+            events[fact_id] = event
+            order[fact_id] = position
+            row = {"id": fact_id, "sid": sid, "kind": "event", "event": event.kind}
             for k, v in event.fields.items():
                 row["v_" + k] = value(v)
             payload.append(row)
-        row = {"id": f"{sid}:declaration", "sid": sid, "kind": "declaration"}
+        row = {"id": f"{serial}:declaration", "sid": sid, "kind": "declaration"}
         for k, v in answers(self.library.eligibility, data).items():
             row["v_" + k] = value(v)
         payload.append(row)
         run = _Run()
-        try:
-            self._drive(ruleset, out.dumps(payload), payload, run)
-        finally:
-            self.host.delete_state(ruleset, sid)
-        if len(run.seen) != len(payload):
-            unhandled = {p["id"] for p in payload} - run.seen
+        self._drive(ruleset, sid, out.dumps(payload), payload, run)
+        unhandled = {p["id"] for p in payload} - run.seen - decided_by_cases
+        if unhandled:
             raise EngineError(f"facts matched no rule: {sorted(unhandled)}")
         scored: dict[str, Scored] = {key: score(f, run.cases.get(key), prep) for key, f in score_facts.items()}
         vetoes: list[VetoResult] = []
         if run.vetoes:
             by_code = {v.code: v for v in self.library.eligibility.vetoes}
-            events = {f"{sid}:e{e.index}": e for e in prep.events}
             # Report vetoes in the rulebook's order, as the reference does.
             for veto in self.library.eligibility.vetoes:
-                for code, fact_id in sorted(run.vetoes, key=lambda v: events[v[1]].index if v[1] in events else -1):
+                for code, fact_id in sorted(run.vetoes, key=lambda v: order.get(v[1], -1)):
                     if code == veto.code:
                         result = describe(by_code[code], as_of, events.get(fact_id), data)
                         result.overridable = by_code[code].overridable

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -10,10 +11,12 @@ import pytest
 
 from contracts import subjects
 from contracts.envelope import Actor
+from contracts.evaluation import Evaluation
 from contracts.messages import SubmissionReceived
 from contracts.schemes import Scheme
 from greenfab.messaging import make_broker, publish
 from services.scoring.bootstrap import ScoringService
+from services.scoring.domain.facts import InputError
 from services.scoring.settings import ScoringSettings
 from services.scoring.worker import EngineCrashed, EnginePool
 from tests.conftest import SECRET
@@ -31,6 +34,27 @@ async def test_a_crashing_engine_fails_that_evaluation_and_keeps_serving() -> No
             await pool.evaluate(Scheme.GRADING, date(2025, 10, 8), {}, fn=crash.die)
         result = await pool.evaluate(Scheme.GRADING, date(2025, 10, 8), {"plot_ratio": 2, "plot_ratio_requirement": 1})
         assert next(i for i in result.items if i.id == "GR-1").points == 2
+    finally:
+        pool.close()
+
+
+async def test_a_crash_in_a_batch_fails_only_the_evaluation_that_crashed() -> None:
+    """Concurrent evaluations go to the worker in one batch; one that kills it fails alone, the rest are scored,
+    and a refusal answers only its own call."""
+    pool = EnginePool(RULES)
+    on = date(2025, 10, 8)
+    good = {"plot_ratio": 2, "plot_ratio_requirement": 1}
+    try:
+        await pool.warm_up()
+        calls = [pool.evaluate(Scheme.GRADING, on, dict(good), fn=crash.die_on_marker) for _ in range(6)]
+        calls.insert(2, pool.evaluate(Scheme.GRADING, on, {**good, "crash": True}, fn=crash.die_on_marker))
+        calls.insert(4, pool.evaluate(Scheme.GRADING, on, {**good, "plot_ratio": "lots"}, fn=crash.die_on_marker))
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        assert isinstance(results[2], EngineCrashed)
+        assert isinstance(results[4], InputError) and results[4].field == "plot_ratio"
+        scored = [r for i, r in enumerate(results) if i not in (2, 4)]
+        assert len(scored) == 6
+        assert all(isinstance(r, Evaluation) and r.items[0].id == "GR-1" and r.items[0].points == 2 for r in scored)
     finally:
         pool.close()
 

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from contracts.evaluation import CategoryResult, Evaluation, Flag, ItemResult
+from contracts.evaluation import CategoryResult, Evaluation, Flag
 from contracts.evaluation import Veto as VetoResult
 from contracts.schemes import Scheme
 from services.scoring.domain.facts import Fact, InputError
@@ -79,29 +79,30 @@ def apply_expert(d: Decided, expert_points: Mapping[str, Decimal]) -> None:
     d.explanation = f"专家评定 {round_points(given)} 分（{d.explanation}）"
 
 
-def _result(d: Decided) -> ItemResult:
-    # Built from checked data on the hot path: pydantic-core's validator takes a plain dict faster than
-    # model_construct's Python loop over the fields does.
-    return ItemResult.model_validate(
-        {
-            "id": d.item.id,
-            "name_zh": d.item.name_zh,
-            "points": round_points(d.points) if d.points is not None else None,
-            "max": d.item.max,
-            "status": d.status,
-            "explanation": d.explanation,
-            "basis": d.item.basis,
-            "inputs": d.inputs,
-            "missing": d.missing,
-        }
-    )
+def _result(d: Decided) -> dict[str, Any]:
+    # Plain data: the Evaluation validates every item in its own single pydantic-core call (assemble),
+    # cheaper than one model per item from Python.
+    return {
+        "id": d.item.id,
+        "name_zh": d.item.name_zh,
+        "points": round_points(d.points) if d.points is not None else None,
+        "max": d.item.max,
+        "status": d.status,
+        "explanation": d.explanation,
+        "basis": d.item.basis,
+        "inputs": d.inputs,
+        "missing": d.missing,
+    }
 
 
 def _categories(edition: Edition, decided: list[Decided]) -> tuple[list[CategoryResult], Decimal]:
     out, total = [], ZERO
+    by_category: dict[str | None, list[Decided]] = {}
+    for d in decided:
+        if d.status != "not_applicable":
+            by_category.setdefault(d.item.category, []).append(d)
     for cat in edition.categories:
-        members = [d for d in decided if d.item.category == cat.id]
-        applicable = [d for d in members if d.status != "not_applicable"]
+        applicable = by_category.get(cat.id, [])
         applicable_max = sum((d.item.max for d in applicable), ZERO)
         got = sum((d.points for d in applicable if d.points is not None), ZERO)
         # D-NA: a category is scored on its applicable maximum and scaled back to its full points.
@@ -232,19 +233,21 @@ def assemble(
     ]
     found += [flag for check in edition.checks if (flag := run_check(check, data)) is not None]
     verdict = verdict_zh(edition, decided, vetoes, failing, round_points(exact), level, passed)
-    return Evaluation(
-        scheme=scheme,
-        edition=edition.edition,
-        rulebook_version=version,
-        as_of=as_of,
-        items=[_result(d) for d in decided],
-        total=round_points(exact),
-        provisional=provisional,
-        level=level,
-        passed=passed,
-        failing_basic=failing,
-        categories=categories,
-        vetoes=vetoes,
-        flags=[*(flags or []), *found],
-        verdict_zh=verdict,
+    return Evaluation.model_validate(
+        {
+            "scheme": scheme,
+            "edition": edition.edition,
+            "rulebook_version": version,
+            "as_of": as_of,
+            "items": [_result(d) for d in decided],
+            "total": round_points(exact),
+            "provisional": provisional,
+            "level": level,
+            "passed": passed,
+            "failing_basic": failing,
+            "categories": categories,
+            "vetoes": vetoes,
+            "flags": [*(flags or []), *found],
+            "verdict_zh": verdict,
+        }
     )

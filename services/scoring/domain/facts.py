@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
-from services.scoring.domain.expressions import DivisionByZeroError, ExpressionError, parse
+from services.scoring.domain.expressions import DivisionByZeroError, Expression, ExpressionError, parse
 from services.scoring.domain.rulebook import Case, Edition, Item, Part
 
 # Derived values are kept to 9 decimals so the engine (floats) and the reference (Decimal) see the same number.
@@ -36,7 +36,7 @@ class InputError(ValueError):
 
 @dataclass
 class Fact:
-    """One rule's subject: an item, or one part of a ``parts`` item."""
+    """One rule's subject: an item, or one part of a ``parts`` item (``key``: the item's id, and the part's)."""
 
     item: Item
     part: Part | None = None
@@ -45,10 +45,11 @@ class Fact:
     missing: list[str] = field(default_factory=list)
     absent_optional: list[str] = field(default_factory=list)
     not_applicable: bool = False
+    key: str = ""
 
-    @property
-    def key(self) -> str:
-        return self.item.id if self.part is None else f"{self.item.id}{self.part.id}"
+    def __post_init__(self) -> None:
+        if not self.key:
+            self.key = self.item.id if self.part is None else f"{self.item.id}{self.part.id}"
 
     @property
     def kind(self) -> str:
@@ -111,75 +112,140 @@ def _needed(inputs: list[str], derive: dict[str, str]) -> list[str]:
     return names
 
 
-def _fill(fact: Fact, inputs: list[str], optional: list[str], derive: dict[str, str], data: dict[str, Any]) -> Fact:
-    needed = _needed(inputs, derive)
-    fact.missing = [n for n in needed if data.get(n) is None]
-    if fact.missing:
+@dataclass(frozen=True)
+class FactPlan:
+    """What an item (or one part of it) needs from a declaration, read off the rulebook once per edition."""
+
+    item: Item
+    part: Part | None
+    key: str
+    needed: tuple[str, ...]
+    optional: tuple[str, ...]
+    derive: tuple[tuple[str, Expression], ...]
+    booleans: tuple[str, ...]  # compared with true/false somewhere in the cases, in the order first met
+    words: tuple[tuple[str, frozenset[str]], ...]  # compared with words: the words
+
+    @classmethod
+    def of(cls, item: Item, part: Part | None) -> FactPlan:
+        source: Item | Part = part if part is not None else item
+        booleans: dict[str, None] = {}
+        words: dict[str, set[str]] = {}
+        for case in source.cases:
+            for name, conds in case.when.items():
+                for constant in conds.values():
+                    if isinstance(constant, bool):
+                        booleans.setdefault(name)
+                    elif isinstance(constant, str):
+                        words.setdefault(name, set()).add(constant)
+        return cls(
+            item=item,
+            part=part,
+            key=item.id if part is None else f"{item.id}{part.id}",
+            needed=tuple(_needed(source.inputs, source.derive)),
+            optional=tuple(source.optional),
+            derive=tuple((name, parse(expr)) for name, expr in source.derive.items()),
+            booleans=tuple(booleans),
+            words=tuple((name, frozenset(allowed)) for name, allowed in words.items()),
+        )
+
+
+@dataclass(frozen=True)
+class EditionPlan:
+    """Per item in the edition's order: its plans (one, or one per part)."""
+
+    edition: Edition
+    items: tuple[tuple[Item, tuple[FactPlan, ...]], ...]
+
+
+_PLANS: dict[int, EditionPlan] = {}
+
+
+def plan(edition: Edition) -> EditionPlan:
+    """The edition's plan, made once. Keyed by the edition's id, and holding the edition, so the id stays its own."""
+    found = _PLANS.get(id(edition))
+    if found is None:
+        if len(_PLANS) >= 256:  # editions of replayed snapshots come and go
+            _PLANS.pop(next(iter(_PLANS)))
+        items = tuple(
+            (
+                item,
+                tuple(FactPlan.of(item, p) for p in item.parts)
+                if item.method == "parts"
+                else (FactPlan.of(item, None),),
+            )
+            for item in edition.items
+        )
+        found = _PLANS[id(edition)] = EditionPlan(edition, items)
+    return found
+
+
+def _fill(rule: FactPlan, data: dict[str, Any]) -> Fact:
+    fact = Fact(item=rule.item, part=rule.part, key=rule.key)
+    missing = [n for n in rule.needed if data.get(n) is None]
+    if missing:
+        fact.missing = missing
         return fact
-    fact.absent_optional = [n for n in optional if data.get(n) is None]
-    present = needed + [n for n in optional if data.get(n) is not None]
-    fact.inputs = {n: data[n] for n in present}
-    for n in present:
-        fact.fields[n] = _input(n, data[n])
-    numeric: dict[str, Decimal] = {
-        k: (Decimal(int(v)) if isinstance(v, bool) else v)
-        for k, v in fact.fields.items()
-        if isinstance(v, Decimal | bool)
-    }
-    for name, expr in derive.items():
+    present = list(rule.needed)
+    if rule.optional:
+        fact.absent_optional = [n for n in rule.optional if data.get(n) is None]
+        present += [n for n in rule.optional if data.get(n) is not None]
+    fact.inputs = inputs = {n: data[n] for n in present}
+    fields = fact.fields
+    numeric: dict[str, Decimal] = {}
+    for n, raw in inputs.items():
+        value = fields[n] = _input(n, raw)
+        if isinstance(value, Decimal):
+            numeric[n] = value
+        elif isinstance(value, bool):
+            numeric[n] = Decimal(int(value))
+    for name, parsed in rule.derive:
+        expr = parsed.source
         try:
-            value = parse(expr).evaluate(numeric)
+            value = parsed.evaluate(numeric)
         except KeyError as exc:
             raise InputError(str(exc.args[0]), f"should be a number (it is used in {expr})") from None
         except DivisionByZeroError as exc:
             raise InputError(exc.divisor, f"cannot be 0: it divides in {expr}") from None
         except ExpressionError as exc:
-            raise InputError(", ".join(parse(expr).names), f"cannot compute {name}: {exc}") from None
+            raise InputError(", ".join(parsed.names), f"cannot compute {name}: {exc}") from None
         try:
-            numeric[name] = fact.fields[name] = value.quantize(QUANTUM, rounding=ROUND_HALF_EVEN)
+            numeric[name] = fields[name] = value.quantize(QUANTUM, rounding=ROUND_HALF_EVEN)
         except InvalidOperation:
             # The catalogue's limits keep every ratio far inside this; a rulebook change might not.
-            raise InputError(", ".join(parse(expr).names), f"{name} = {expr} is too large to score") from None
+            raise InputError(", ".join(parsed.names), f"{name} = {expr} is too large to score") from None
     return fact
 
 
-def _check_kinds(fact: Fact) -> None:
+def _check_kinds(rule: FactPlan, fields: dict[str, Value]) -> None:
     """Answers compared with true/false must be true/false; with words, one of those words."""
-    words: dict[str, set[str]] = {}
-    for case in fact.cases:
-        for name, conds in case.when.items():
-            if name not in fact.fields:
-                continue
-            for constant in conds.values():
-                value = fact.fields[name]
-                if isinstance(constant, bool) and not isinstance(value, bool):
-                    raise InputError(name, f"should be yes or no (true/false), got {value!r}")
-                if isinstance(constant, str) and not isinstance(constant, bool):
-                    words.setdefault(name, set()).add(constant)
-    for name, allowed in words.items():
-        if fact.fields[name] not in allowed:
-            raise InputError(name, f"should be one of {sorted(allowed)}, got {fact.fields[name]!r}")
+    for name in rule.booleans:
+        if name in fields and not isinstance(fields[name], bool):
+            raise InputError(name, f"should be yes or no (true/false), got {fields[name]!r}")
+    for name, allowed in rule.words:
+        if name in fields and fields[name] not in allowed:
+            raise InputError(name, f"should be one of {sorted(allowed)}, got {fields[name]!r}")
 
 
 def build_facts(edition: Edition, data: dict[str, Any]) -> list[Fact]:
     """The facts of ``edition`` for ``data``; raises InputError for a bad input."""
     facts: list[Fact] = []
-    for item in edition.items:
+    checks: list[tuple[FactPlan, Fact]] = []
+    for item, rules in plan(edition).items:
         if item.applies_if is not None:
             flag = data.get(item.applies_if)
             if flag is not None and not isinstance(flag, bool):
                 raise InputError(item.applies_if, "should be yes or no (true/false)")
             if flag is False:
-                facts.append(Fact(item=item, not_applicable=True))
+                facts.append(Fact(item=item, key=item.id, not_applicable=True))
                 continue
-        if item.method == "parts":
-            facts.extend(_fill(Fact(item=item, part=p), p.inputs, p.optional, p.derive, data) for p in item.parts)
-        else:
-            facts.append(_fill(Fact(item=item), item.inputs, item.optional, item.derive, data))
-    for fact in facts:
-        if fact.kind == "score":
-            _check_kinds(fact)
-        if fact.item.method == "checklist" and fact.kind == "score":
+        for rule in rules:
+            fact = _fill(rule, data)
+            facts.append(fact)
+            if not fact.missing:
+                checks.append((rule, fact))
+    for rule, fact in checks:
+        _check_kinds(rule, fact.fields)
+        if fact.item.method == "checklist":
             name = fact.item.inputs[0]
             boxes = fact.fields[name]
             if not isinstance(boxes, list):

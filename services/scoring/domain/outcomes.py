@@ -28,10 +28,15 @@ class Scored:
 
 def _fmt(x: Any) -> str:
     """Numbers as staff read them: up to 6 significant digits, no trailing zeros."""
-    if isinstance(x, Decimal):
-        text = f"{x:.6g}"
-        return text if "e" in text else f"{Decimal(text).normalize():f}"
-    return str(x)
+    return _fmt_decimal(str(x)) if isinstance(x, Decimal) else str(x)
+
+
+@lru_cache(maxsize=8192)
+def _fmt_decimal(exact: str) -> str:
+    # Cached by the exact text (equal Decimals such as 1E+7 and 10000000 can be shown differently): the same
+    # constants and benchmark values appear in most explanations.
+    text = f"{Decimal(exact):.6g}"
+    return text if "e" in text else f"{Decimal(text).normalize():f}"
 
 
 @lru_cache(maxsize=4096)
