@@ -17,7 +17,7 @@ import httpx
 from contracts.advice import Advice
 from contracts.audit import AuditRecord
 from contracts.forms import FormDefinition
-from contracts.http import DeclarationPublic, EvidenceReport, FieldError, Notification
+from contracts.http import DeclarationPublic, DeclarationSummary, EvidenceReport, FieldError, Notification
 from contracts.notify import Delivery
 from contracts.staff import (
     CallPublic,
@@ -149,9 +149,9 @@ class Services:
         r = await self.call("POST", "intake", f"/v1/forms/{scheme}/xlsx", token, content=content, headers=headers)
         return DeclarationPublic.model_validate(r.json())
 
-    async def declarations(self, token: str, limit: int = 50) -> list[DeclarationPublic]:
+    async def declarations(self, token: str, limit: int = 50) -> list[DeclarationSummary]:
         rows = await self.collect("intake", "/v1/declarations", token, limit=limit)
-        return [DeclarationPublic.model_validate(r) for r in rows]
+        return [DeclarationSummary.model_validate(r) for r in rows]
 
     async def declaration(self, token: str, declaration_id: str) -> DeclarationPublic:
         r = await self.call("GET", "intake", f"/v1/declarations/{declaration_id}", token)

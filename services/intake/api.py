@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Body, FastAPI, Header, Path, Query, Request, Response
 from fastapi.responses import FileResponse
 
 from contracts.forms import FormDefinition
 from contracts.http import (
     DeclarationCreate,
     DeclarationPublic,
+    DeclarationSummary,
     EvidencePublic,
     EvidenceReport,
     EvidenceStatus,
@@ -30,7 +31,7 @@ from greenfab.http import (
     problem_responses,
     service_app,
 )
-from greenfab.paging import PageAsk, page_params
+from greenfab.paging import Paging
 from services.intake import handlers, notices
 from services.intake.evidence import TYPES as EVIDENCE_TYPES
 from services.intake.evidence import EvidenceError, EvidenceStore, check_file, requirements, safe_name
@@ -44,9 +45,6 @@ EVIDENCE_UPLOAD = r"/v1/declarations/[^/]+/evidence/[^/]+"
 # A retry (same Idempotency-Key or client id, same body) answers 200 with the first answer.
 RETRY: dict[int | str, Any] = {200: {"model": DeclarationPublic, "description": "A retry: as first answered."}}
 NOTICE_RETRY: dict[int | str, Any] = {200: {"model": NoticePublic, "description": "A retry: as first answered."}}
-
-# A declaration carries its whole evaluation (about 11 kB): a smaller page keeps each answer fast.
-DeclarationPaging = Annotated[PageAsk, Depends(page_params(default=20, maximum=100))]
 
 
 def build_app(
@@ -153,9 +151,10 @@ def build_app(
             raise ProblemError(404, "未找到该申报 / Not found", f"no declaration {declaration_id} visible to you")
         return handlers.to_public(row)
 
-    @router.get("/declarations", response_model=Page[DeclarationPublic], tags=["declarations"])
-    async def list_own(who: CurrentPrincipal, paged: DeclarationPaging) -> Page[DeclarationPublic]:
-        """Declarations the caller may read, newest first."""
+    @router.get("/declarations", response_model=Page[DeclarationSummary], tags=["declarations"])
+    async def list_own(who: CurrentPrincipal, paged: Paging) -> Page[DeclarationSummary]:
+        """Declarations the caller may read, newest first: each row is a summary (status, total, level); the
+        items and inputs are on `GET /v1/declarations/{declaration_id}`."""
         uscc = who.scope if who.role == "enterprise" else None
         district = who.scope if who.role == "district" else None
         if who.role not in ("enterprise", "district", "bureau", "auditor", "expert"):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,11 @@ import nats as nats_py
 import pytest
 
 from contracts import subjects
+from contracts.envelope import Actor
+from contracts.evaluation import Evaluation
 from contracts.http import DeclarationCreate
+from contracts.messages import EvaluationCompleted
+from contracts.schemes import Scheme
 from greenfab.auth import Principal
 from services.intake import handlers
 from services.intake.bootstrap import IntakeService
@@ -166,6 +172,37 @@ async def test_body_limit_and_auth(client: httpx.AsyncClient) -> None:
         "/v1/declarations", json=body(), headers={"Authorization": f"Bearer {token('enterprise', USCC, 'x' * 40)}"}
     )
     assert forged.status_code == 401
+
+
+async def test_the_list_shows_summaries_and_the_declaration_its_evaluation(
+    client: httpx.AsyncClient, intake: IntakeService
+) -> None:
+    """A list row carries the evaluation's headline (read out of its JSON by the database, on SQLite and
+    PostgreSQL alike), not its items or the inputs; the declaration itself keeps the whole evaluation."""
+    evaluated, pending, failed = [(await client.post("/v1/declarations", json=body())).json()["id"] for _ in range(3)]
+    result = Evaluation(
+        scheme=Scheme.GRADING, edition="2025", rulebook_version="v", as_of=date(2025, 10, 8), items=[],
+        total=Decimal("81.11"), provisional=False, level=3, verdict_zh="三级",
+    )  # fmt: skip
+    answer = EvaluationCompleted(
+        correlation_id="c", actor=Actor(role="system", subject="scoring"), submission_id=evaluated,
+        scheme=Scheme.GRADING, uscc=USCC, enterprise_name="北京示例新能源科技有限公司", district="大兴区",
+        evaluation=result,
+    )  # fmt: skip
+    await handlers.record_evaluation(intake.db, answer)
+    assert await handlers.mark_failed(intake.db, failed, "评分超时")
+    page = (await client.get("/v1/declarations")).json()
+    assert page["limit"] == 50
+    rows = {row["id"]: row for row in page["items"]}
+    assert set(rows) == {evaluated, pending, failed}
+    assert all("evaluation" not in row and "data" not in row and "raw" not in row for row in rows.values())
+    done = rows[evaluated]
+    assert (done["status"], done["total"], done["level"], done["provisional"]) == ("evaluated", "81.11", 3, False)
+    assert done["passed"] is None and done["error"] is None
+    assert (rows[pending]["status"], rows[pending]["total"], rows[pending]["level"]) == ("pending", None, None)
+    assert (rows[failed]["status"], rows[failed]["error"]) == ("failed", "评分超时")
+    whole = (await client.get(f"/v1/declarations/{evaluated}")).json()
+    assert whole["evaluation"]["total"] == "81.11" and whole["data"] == body()["data"]
 
 
 async def test_an_enterprise_reads_only_its_own(client: httpx.AsyncClient) -> None:
