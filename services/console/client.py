@@ -24,6 +24,7 @@ from contracts.staff import (
     EvaluatorBanPublic,
     ListedUnit,
     PoolEntryPublic,
+    PublicCounts,
     PublishedGrade,
     TaskDetail,
     TaskPublic,
@@ -231,15 +232,9 @@ class Services:
         ).json()
         return list(body["items"]), body.get("next_cursor")
 
-    async def all_listed(self) -> list[ListedUnit]:
-        """Every listed unit, page after page, up to 10,000 (the dashboard counts them by district)."""
-        rows = await self.collect("workflow", "/v1/public/listed", None, limit=10_000)
-        return [ListedUnit.model_validate(r) for r in rows]
-
-    async def all_grades(self) -> list[PublishedGrade]:
-        """Every published grade, page after page, up to 10,000 (the dashboard counts them)."""
-        rows = await self.collect("workflow", "/v1/public/grades", None, limit=10_000)
-        return [PublishedGrade.model_validate(r) for r in rows]
+    async def public_counts(self) -> PublicCounts:
+        """The published lists counted by district (the dashboard's figures), in one call."""
+        return PublicCounts.model_validate((await self.call("GET", "workflow", "/v1/public/counts", None)).json())
 
     async def public_listed(
         self, filters: dict[str, Any], cursor: str | None = None
