@@ -81,6 +81,7 @@ ROUTES: tuple[tuple[str, str, str | None, str | None], ...] = (
     ("workflow", "/v1/public/grades", None, None),
     ("workflow", "/v1/public/grades?district=海淀区", None, None),
     ("workflow", "/v1/public/listed", None, None),
+    ("workflow", "/v1/public/counts", None, None),
     ("workflow", "/v1/units", "bureau", None),
     ("workflow", "/v1/tasks?status=all", "bureau", None),
     ("workflow", "/v1/tasks?status=all", "district", "海淀区"),
@@ -192,9 +193,58 @@ def storage(data: Path) -> dict[str, Any]:
             key = parts[3] if len(parts) > 3 and parts[2] == "streams" else "/".join(parts[:2])
             streams[key] = streams.get(key, 0) + f.stat().st_size
     out["jetstream"] = {"bytes": sum(streams.values()), "by_stream": streams}
+    logs = {f.name: f.stat().st_size for f in sorted((data / "logs").glob("*")) if f.is_file()}
+    out["logs"] = {"bytes": sum(logs.values()), "by_file": logs}
     other = sum(f.stat().st_size for f in data.rglob("*") if f.is_file())
     out["total_bytes"] = other
     return out
+
+
+async def jetstream_streams(nc: Any) -> dict[str, Any]:
+    """Each stream's messages and bytes, and how far each of its consumers has acknowledged: messages below
+    every consumer's ack floor are delivered work the stream still keeps."""
+    js = nc.jetstream()
+    out: dict[str, Any] = {}
+    for info in await js.streams_info():
+        name = info.config.name
+        floors = {}
+        for consumer in await js.consumers_info(name):
+            floors[consumer.name] = {"pending": consumer.num_pending, "ack_floor": consumer.ack_floor.stream_seq}
+        lowest = min((c["ack_floor"] for c in floors.values()), default=0)
+        out[name] = {
+            "messages": info.state.messages,
+            "bytes": info.state.bytes,
+            "retention": str(getattr(info.config.retention, "value", info.config.retention)),
+            "max_age_s": info.config.max_age,
+            "delivered_to_every_consumer": max(0, lowest - (info.state.first_seq or 1) + 1),
+            "consumers": floors,
+        }
+    return out
+
+
+async def temporal_histories(stack: Stack, sample: int) -> dict[str, Any]:
+    """Workflow histories from Temporal itself: how many workflows, and for a sample of them the history's
+    size (events as stored, protobuf bytes) and the share of it that is the workflow's start input."""
+    from temporalio.client import Client
+
+    client = await Client.connect(f"127.0.0.1:{stack.ports['temporal-port']}")
+    count = (await client.count_workflows()).count
+    sizes, inputs, events = [], [], []
+    async for wf in client.list_workflows(limit=sample):
+        history = await client.get_workflow_handle(wf.id, run_id=wf.run_id).fetch_history()
+        sizes.append(sum(e.ByteSize() for e in history.events))
+        started = history.events[0].workflow_execution_started_event_attributes
+        inputs.append(started.input.ByteSize())
+        events.append(len(history.events))
+    n = max(len(sizes), 1)
+    return {
+        "workflows": count,
+        "sampled": len(sizes),
+        "history_bytes_mean": round(sum(sizes) / n),
+        "start_input_bytes_mean": round(sum(inputs) / n),
+        "start_input_share": round(sum(inputs) / max(sum(sizes), 1), 3),
+        "events_mean": round(sum(events) / n, 1),
+    }
 
 
 # ----- the run ------------------------------------------------------------------------------
@@ -260,6 +310,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 stored = storage(stack.data_dir)
                 level["storage"] = stored
                 level["bytes_per_unit"] = _per_unit(stored, empty, units)
+                level["streams"] = await jetstream_streams(nc)
+                level["temporal"] = await temporal_histories(stack, args.history_sample)
                 result["levels"].append(level)
                 show_level(level)
         finally:
@@ -308,6 +360,22 @@ def show_level(level: dict[str, Any]) -> None:
     js = level["storage"]["jetstream"]
     streams = ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in js["by_stream"].items())
     print(f"  jetstream: {js['bytes'] / 1e6:.1f} MB: {streams}")
+    for name, info in level["streams"].items():
+        print(
+            f"    {name}: {info['messages']:,} messages {info['bytes'] / 1e6:.1f} MB, retention {info['retention']},"
+            f" {info['delivered_to_every_consumer']:,} already acknowledged by all {len(info['consumers'])} consumers"
+        )
+    logs = level["storage"]["logs"]
+    print(
+        f"  logs: {logs['bytes'] / 1e6:.1f} MB: "
+        + ", ".join(f"{k} {v / 1e3:.0f} kB" for k, v in logs["by_file"].items())
+    )
+    t = level["temporal"]
+    print(
+        f"  temporal: {t['workflows']:,} workflows; {t['sampled']} sampled: history {t['history_bytes_mean']:,} B"
+        f" ({t['events_mean']} events), of which the start input {t['start_input_bytes_mean']:,} B"
+        f" ({t['start_input_share']:.0%})"
+    )
 
 
 def main() -> None:
@@ -315,6 +383,7 @@ def main() -> None:
     parser.add_argument("--levels", default="300,3000,10000", help="unit counts to measure at, ascending")
     parser.add_argument("--in-flight", type=int, default=16, help="declarations outstanding while filling")
     parser.add_argument("--repeat", type=int, default=20, help="calls per list route per level")
+    parser.add_argument("--history-sample", type=int, default=30, help="workflow histories read from Temporal")
     parser.add_argument("--quick", action="store_true", help="smoke run: 100 units, 5 calls per route")
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args()
