@@ -201,23 +201,23 @@ def storage(data: Path) -> dict[str, Any]:
 
 
 async def jetstream_streams(nc: Any) -> dict[str, Any]:
-    """Each stream's messages and bytes, and how far each of its consumers has acknowledged: messages below
-    every consumer's ack floor are delivered work the stream still keeps."""
+    """Each stream's messages and bytes, its retention, and each consumer's backlog: when no consumer has
+    anything pending or unacknowledged, every message the stream keeps is work already done."""
     js = nc.jetstream()
     out: dict[str, Any] = {}
     for info in await js.streams_info():
         name = info.config.name
-        floors = {}
-        for consumer in await js.consumers_info(name):
-            floors[consumer.name] = {"pending": consumer.num_pending, "ack_floor": consumer.ack_floor.stream_seq}
-        lowest = min((c["ack_floor"] for c in floors.values()), default=0)
+        consumers = {
+            c.name: {"pending": c.num_pending, "unacknowledged": c.num_ack_pending}
+            for c in await js.consumers_info(name)
+        }
         out[name] = {
             "messages": info.state.messages,
             "bytes": info.state.bytes,
             "retention": str(getattr(info.config.retention, "value", info.config.retention)),
             "max_age_s": info.config.max_age,
-            "delivered_to_every_consumer": max(0, lowest - (info.state.first_seq or 1) + 1),
-            "consumers": floors,
+            "all_delivered": all(not c["pending"] and not c["unacknowledged"] for c in consumers.values()),
+            "consumers": consumers,
         }
     return out
 
@@ -363,7 +363,8 @@ def show_level(level: dict[str, Any]) -> None:
     for name, info in level["streams"].items():
         print(
             f"    {name}: {info['messages']:,} messages {info['bytes'] / 1e6:.1f} MB, retention {info['retention']},"
-            f" {info['delivered_to_every_consumer']:,} already acknowledged by all {len(info['consumers'])} consumers"
+            f" {len(info['consumers'])} consumers,"
+            f" {'every message delivered and acknowledged' if info['all_delivered'] else 'work pending'}"
         )
     logs = level["storage"]["logs"]
     print(

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import nats as nats_py
 import pytest
+from sqlalchemy import text
 
 from contracts import subjects
 from contracts.envelope import Actor
@@ -191,6 +192,12 @@ async def test_the_list_shows_summaries_and_the_declaration_its_evaluation(
     )  # fmt: skip
     await handlers.record_evaluation(intake.db, answer)
     assert await handlers.mark_failed(intake.db, failed, "评分超时")
+    async with intake.db.engine.connect() as conn:
+        stored = await conn.execute(
+            text("SELECT CAST(evaluation AS TEXT) FROM declarations WHERE id = :id"), {"id": evaluated}
+        )
+        spelled = stored.scalar_one()
+    assert '"verdict_zh":"三级"' in spelled, "JSON columns keep Chinese as UTF-8 and no spaces (greenfab.db)"
     page = (await client.get("/v1/declarations")).json()
     assert page["limit"] == 50
     rows = {row["id"]: row for row in page["items"]}
