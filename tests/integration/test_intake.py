@@ -82,7 +82,9 @@ async def published(nats: Nats) -> list[dict[str, Any]]:
     return await stream_messages(nats.url, subjects.SUBMISSIONS.name, at_least=1, timeout=20)
 
 
-async def test_a_declaration_is_stored_then_published_once(client: httpx.AsyncClient, nats: Nats) -> None:
+async def test_a_declaration_is_stored_then_published_once(
+    client: httpx.AsyncClient, nats: Nats, intake: IntakeService
+) -> None:
     r = await client.post("/v1/declarations", json=body())
     assert r.status_code == 202, r.text
     answer = r.json()
@@ -96,6 +98,14 @@ async def test_a_declaration_is_stored_then_published_once(client: httpx.AsyncCl
     assert event["actor"] == {"role": "enterprise", "subject": USCC, "scope": USCC}
     got = await client.get(f"/v1/declarations/{answer['id']}")
     assert got.status_code == 200 and got.json()["status"] == "pending"
+    # Once JetStream has acked the event, the outbox keeps no copy of it (the relay deletes it just after the ack).
+    for _ in range(100):
+        async with intake.db.engine.connect() as conn:
+            left = (await conn.execute(text("SELECT COUNT(*) FROM outbox"))).scalar_one()
+        if left == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert left == 0, "a sent event stays in the outbox"
 
 
 async def test_a_retry_with_the_same_idempotency_key_gets_the_first_answer(
