@@ -52,6 +52,7 @@ from bench.harness import (
 )
 from bench.path import Load, Observed, consumer_pending, wait_drained
 from contracts import subjects
+from tests.e2e.stack import PORT_FLAGS
 
 DISTRICTS = ("海淀区", "朝阳区", "顺义区", "大兴区", "昌平区")
 GREEN_FACTORY = json.loads((ROOT / "examples" / "green-factory-declaration.json").read_text())
@@ -299,19 +300,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 took = await fill(load, seen, nc, target, args.in_flight, stack)
                 units = len([s for s in load.sent if s.status == 202])
                 print(f"  {units} units in {took:.0f} s (load {load_average()[0]:.1f}); measuring…", flush=True)
-                level: dict[str, Any] = {
-                    "units": units,
-                    "fill_seconds": round(took, 1),
-                    "load_average": load_average(),
-                    "pending": {k: v for k, v in (await consumer_pending(nc)).items() if v},
-                }
-                level["routes"] = [await measure_route(http, stack, route, args.repeat) for route in ROUTES]
-                level["rss_mib"] = rss_mib(stack_processes(stack))
-                stored = storage(stack.data_dir)
-                level["storage"] = stored
-                level["bytes_per_unit"] = _per_unit(stored, empty, units)
-                level["streams"] = await jetstream_streams(nc)
-                level["temporal"] = await temporal_histories(stack, args.history_sample)
+                level = await measure_level(http, stack, nc, args, units, empty)
+                level["fill_seconds"] = round(took, 1)
                 result["levels"].append(level)
                 show_level(level)
         finally:
@@ -319,6 +309,55 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             await load.close()
             await nc.drain()
     return result
+
+
+async def measure_level(
+    http: httpx.AsyncClient, stack: Stack, nc: Any, args: argparse.Namespace, units: int, empty: dict[str, Any]
+) -> dict[str, Any]:
+    """Every figure at one level: list routes, RSS, bytes by store, streams, Temporal's histories."""
+    level: dict[str, Any] = {
+        "units": units,
+        "load_average": load_average(),
+        "pending": {k: v for k, v in (await consumer_pending(nc)).items() if v},
+    }
+    level["routes"] = [await measure_route(http, stack, route, args.repeat) for route in ROUTES]
+    level["rss_mib"] = rss_mib(stack_processes(stack))
+    stored = storage(stack.data_dir)
+    level["storage"] = stored
+    level["bytes_per_unit"] = _per_unit(stored, empty, units)
+    level["streams"] = await jetstream_streams(nc)
+    level["temporal"] = await temporal_histories(stack, args.history_sample)
+    return level
+
+
+def _count(db: Path, table: str) -> int:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])  # noqa: S608 (a fixed name)
+
+
+async def attach(args: argparse.Namespace) -> dict[str, Any]:
+    """Measure a stack that is already running (e.g. this benchmark's own, still filling) as it stands now.
+
+    Its baseline is an empty folder (nothing subtracted), and its unit count is intake's declarations; the
+    workflow service's units, and what the consumers still have pending, are recorded beside it."""
+    data = Path(args.attach)
+    state = json.loads((data / "stack.json").read_text())
+    stack = Stack(data, ports={flag: int(state[flag.replace("-", "_")]) for flag in PORT_FLAGS})
+    stack.proc = type("Running", (), {"pid": state["pid"]})()  # type: ignore[assignment]  # the supervisor
+    declared, started = _count(data / "intake.db", "declarations"), _count(data / "workflow.db", "units")
+    print(f"attached to {data}: {declared:,} declarations, {started:,} units with a workflow", flush=True)
+    nc = await nats.connect(stack.nats_url)
+    http = httpx.AsyncClient(timeout=120)
+    try:
+        nothing = {"total_bytes": 0}
+        level = await measure_level(http, stack, nc, args, declared, nothing)
+        level["units_with_workflow"] = started
+        show_level(level)
+        print(f"  (units counted as intake's declarations; {started:,} had a workflow; pending {level['pending']})")
+    finally:
+        await http.aclose()
+        await nc.drain()
+    return {"kind": "registry-attached", "machine": machine(), "args": vars(args), "levels": [level]}
 
 
 def _per_unit(stored: dict[str, Any], empty: dict[str, Any], units: int) -> dict[str, float]:
@@ -385,13 +424,14 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=16, help="declarations outstanding while filling")
     parser.add_argument("--repeat", type=int, default=20, help="calls per list route per level")
     parser.add_argument("--history-sample", type=int, default=30, help="workflow histories read from Temporal")
+    parser.add_argument("--attach", help="measure the running stack of this data folder now, instead of filling one")
     parser.add_argument("--quick", action="store_true", help="smoke run: 100 units, 5 calls per route")
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args()
     if args.quick:
         args.levels, args.repeat = "100", 5
     args.levels = [int(x) for x in args.levels.split(",")]
-    result = asyncio.run(main_async(args))
+    result = asyncio.run(attach(args) if args.attach else main_async(args))
     if not args.no_save:
         print(f"saved {save_result('registry', result)}")
 
