@@ -88,7 +88,7 @@ def _label(proc: psutil.Process) -> str | None:
         return "nats"
     if "temporal" in Path(argv[0]).name and "start-dev" in text:
         return "temporal"
-    for name in ("scoring", "intake", "workflow", "notify", "audit"):
+    for name in ("scoring", "intake", "workflow", "notify", "audit", "console"):
         if f"services.{name}" in text:
             return name
     if "multiprocessing" in text and "spawn" in text:
@@ -109,6 +109,7 @@ def stack_processes(stack: Stack) -> dict[str, psutil.Process]:
         while key in found:
             key, i = f"{label}-{i}", i + 1
         found[key] = child
+    found["greenfab-up"] = psutil.Process(stack.proc.pid)  # the supervisor
     found["bench"] = psutil.Process(os.getpid())
     return found
 

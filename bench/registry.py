@@ -52,6 +52,7 @@ from bench.harness import (
 )
 from bench.path import Load, Observed, consumer_pending, wait_drained
 from contracts import subjects
+from tests.e2e.stack import PORT_FLAGS
 
 DISTRICTS = ("海淀区", "朝阳区", "顺义区", "大兴区", "昌平区")
 GREEN_FACTORY = json.loads((ROOT / "examples" / "green-factory-declaration.json").read_text())
@@ -81,6 +82,7 @@ ROUTES: tuple[tuple[str, str, str | None, str | None], ...] = (
     ("workflow", "/v1/public/grades", None, None),
     ("workflow", "/v1/public/grades?district=海淀区", None, None),
     ("workflow", "/v1/public/listed", None, None),
+    ("workflow", "/v1/public/counts", None, None),
     ("workflow", "/v1/units", "bureau", None),
     ("workflow", "/v1/tasks?status=all", "bureau", None),
     ("workflow", "/v1/tasks?status=all", "district", "海淀区"),
@@ -192,9 +194,58 @@ def storage(data: Path) -> dict[str, Any]:
             key = parts[3] if len(parts) > 3 and parts[2] == "streams" else "/".join(parts[:2])
             streams[key] = streams.get(key, 0) + f.stat().st_size
     out["jetstream"] = {"bytes": sum(streams.values()), "by_stream": streams}
+    logs = {f.name: f.stat().st_size for f in sorted((data / "logs").glob("*")) if f.is_file()}
+    out["logs"] = {"bytes": sum(logs.values()), "by_file": logs}
     other = sum(f.stat().st_size for f in data.rglob("*") if f.is_file())
     out["total_bytes"] = other
     return out
+
+
+async def jetstream_streams(nc: Any) -> dict[str, Any]:
+    """Each stream's messages and bytes, its retention, and each consumer's backlog: when no consumer has
+    anything pending or unacknowledged, every message the stream keeps is work already done."""
+    js = nc.jetstream()
+    out: dict[str, Any] = {}
+    for info in await js.streams_info():
+        name = info.config.name
+        consumers = {
+            c.name: {"pending": c.num_pending, "unacknowledged": c.num_ack_pending}
+            for c in await js.consumers_info(name)
+        }
+        out[name] = {
+            "messages": info.state.messages,
+            "bytes": info.state.bytes,
+            "retention": str(getattr(info.config.retention, "value", info.config.retention)),
+            "max_age_s": info.config.max_age,
+            "all_delivered": all(not c["pending"] and not c["unacknowledged"] for c in consumers.values()),
+            "consumers": consumers,
+        }
+    return out
+
+
+async def temporal_histories(stack: Stack, sample: int) -> dict[str, Any]:
+    """Workflow histories from Temporal itself: how many workflows, and for a sample of them the history's
+    size (events as stored, protobuf bytes) and the share of it that is the workflow's start input."""
+    from temporalio.client import Client
+
+    client = await Client.connect(f"127.0.0.1:{stack.ports['temporal-port']}")
+    count = (await client.count_workflows()).count
+    sizes, inputs, events = [], [], []
+    async for wf in client.list_workflows(limit=sample):
+        history = await client.get_workflow_handle(wf.id, run_id=wf.run_id).fetch_history()
+        sizes.append(sum(e.ByteSize() for e in history.events))
+        started = history.events[0].workflow_execution_started_event_attributes
+        inputs.append(started.input.ByteSize())
+        events.append(len(history.events))
+    n = max(len(sizes), 1)
+    return {
+        "workflows": count,
+        "sampled": len(sizes),
+        "history_bytes_mean": round(sum(sizes) / n),
+        "start_input_bytes_mean": round(sum(inputs) / n),
+        "start_input_share": round(sum(inputs) / max(sum(sizes), 1), 3),
+        "events_mean": round(sum(events) / n, 1),
+    }
 
 
 # ----- the run ------------------------------------------------------------------------------
@@ -249,17 +300,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 took = await fill(load, seen, nc, target, args.in_flight, stack)
                 units = len([s for s in load.sent if s.status == 202])
                 print(f"  {units} units in {took:.0f} s (load {load_average()[0]:.1f}); measuring…", flush=True)
-                level: dict[str, Any] = {
-                    "units": units,
-                    "fill_seconds": round(took, 1),
-                    "load_average": load_average(),
-                    "pending": {k: v for k, v in (await consumer_pending(nc)).items() if v},
-                }
-                level["routes"] = [await measure_route(http, stack, route, args.repeat) for route in ROUTES]
-                level["rss_mib"] = rss_mib(stack_processes(stack))
-                stored = storage(stack.data_dir)
-                level["storage"] = stored
-                level["bytes_per_unit"] = _per_unit(stored, empty, units)
+                level = await measure_level(http, stack, nc, args, units, empty)
+                level["fill_seconds"] = round(took, 1)
                 result["levels"].append(level)
                 show_level(level)
         finally:
@@ -267,6 +309,55 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             await load.close()
             await nc.drain()
     return result
+
+
+async def measure_level(
+    http: httpx.AsyncClient, stack: Stack, nc: Any, args: argparse.Namespace, units: int, empty: dict[str, Any]
+) -> dict[str, Any]:
+    """Every figure at one level: list routes, RSS, bytes by store, streams, Temporal's histories."""
+    level: dict[str, Any] = {
+        "units": units,
+        "load_average": load_average(),
+        "pending": {k: v for k, v in (await consumer_pending(nc)).items() if v},
+    }
+    level["routes"] = [await measure_route(http, stack, route, args.repeat) for route in ROUTES]
+    level["rss_mib"] = rss_mib(stack_processes(stack))
+    stored = storage(stack.data_dir)
+    level["storage"] = stored
+    level["bytes_per_unit"] = _per_unit(stored, empty, units)
+    level["streams"] = await jetstream_streams(nc)
+    level["temporal"] = await temporal_histories(stack, args.history_sample)
+    return level
+
+
+def _count(db: Path, table: str) -> int:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])  # noqa: S608 (a fixed name)
+
+
+async def attach(args: argparse.Namespace) -> dict[str, Any]:
+    """Measure a stack that is already running (e.g. this benchmark's own, still filling) as it stands now.
+
+    Its baseline is an empty folder (nothing subtracted), and its unit count is intake's declarations; the
+    workflow service's units, and what the consumers still have pending, are recorded beside it."""
+    data = Path(args.attach)
+    state = json.loads((data / "stack.json").read_text())
+    stack = Stack(data, ports={flag: int(state[flag.replace("-", "_")]) for flag in PORT_FLAGS})
+    stack.proc = type("Running", (), {"pid": state["pid"]})()  # type: ignore[assignment]  # the supervisor
+    declared, started = _count(data / "intake.db", "declarations"), _count(data / "workflow.db", "units")
+    print(f"attached to {data}: {declared:,} declarations, {started:,} units with a workflow", flush=True)
+    nc = await nats.connect(stack.nats_url)
+    http = httpx.AsyncClient(timeout=120)
+    try:
+        nothing = {"total_bytes": 0}
+        level = await measure_level(http, stack, nc, args, declared, nothing)
+        level["units_with_workflow"] = started
+        show_level(level)
+        print(f"  (units counted as intake's declarations; {started:,} had a workflow; pending {level['pending']})")
+    finally:
+        await http.aclose()
+        await nc.drain()
+    return {"kind": "registry-attached", "machine": machine(), "args": vars(args), "levels": [level]}
 
 
 def _per_unit(stored: dict[str, Any], empty: dict[str, Any], units: int) -> dict[str, float]:
@@ -308,6 +399,23 @@ def show_level(level: dict[str, Any]) -> None:
     js = level["storage"]["jetstream"]
     streams = ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in js["by_stream"].items())
     print(f"  jetstream: {js['bytes'] / 1e6:.1f} MB: {streams}")
+    for name, info in level["streams"].items():
+        print(
+            f"    {name}: {info['messages']:,} messages {info['bytes'] / 1e6:.1f} MB, retention {info['retention']},"
+            f" {len(info['consumers'])} consumers,"
+            f" {'every message delivered and acknowledged' if info['all_delivered'] else 'work pending'}"
+        )
+    logs = level["storage"]["logs"]
+    print(
+        f"  logs: {logs['bytes'] / 1e6:.1f} MB: "
+        + ", ".join(f"{k} {v / 1e3:.0f} kB" for k, v in logs["by_file"].items())
+    )
+    t = level["temporal"]
+    print(
+        f"  temporal: {t['workflows']:,} workflows; {t['sampled']} sampled: history {t['history_bytes_mean']:,} B"
+        f" ({t['events_mean']} events), of which the start input {t['start_input_bytes_mean']:,} B"
+        f" ({t['start_input_share']:.0%})"
+    )
 
 
 def main() -> None:
@@ -315,13 +423,15 @@ def main() -> None:
     parser.add_argument("--levels", default="300,3000,10000", help="unit counts to measure at, ascending")
     parser.add_argument("--in-flight", type=int, default=16, help="declarations outstanding while filling")
     parser.add_argument("--repeat", type=int, default=20, help="calls per list route per level")
+    parser.add_argument("--history-sample", type=int, default=30, help="workflow histories read from Temporal")
+    parser.add_argument("--attach", help="measure the running stack of this data folder now, instead of filling one")
     parser.add_argument("--quick", action="store_true", help="smoke run: 100 units, 5 calls per route")
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args()
     if args.quick:
         args.levels, args.repeat = "100", 5
     args.levels = [int(x) for x in args.levels.split(",")]
-    result = asyncio.run(main_async(args))
+    result = asyncio.run(attach(args) if args.attach else main_async(args))
     if not args.no_save:
         print(f"saved {save_result('registry', result)}")
 

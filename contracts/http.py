@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -78,6 +79,29 @@ class DeclarationPublic(BaseModel):
     data: dict[str, Any] = Field(description="The inputs as stored (normalised).")
     raw: dict[str, Any] | None = Field(default=None, description="For a form: each input's value exactly as typed.")
     evaluation: Evaluation | None = Field(default=None, description="The evaluation; null while pending.")
+    error: str | None = Field(default=None, description="Why scoring failed, when it did.")
+
+
+class DeclarationSummary(BaseModel):
+    """A declaration as lists show it: who, what, when, its status and the headline of its result. The
+    items, inputs and explanations are on the declaration itself (`GET /v1/declarations/{id}`)."""
+
+    id: str = Field(description="The declaration's id.")
+    declaration_id: str | None = Field(default=None, description="The client-chosen id it was sent with, if any.")
+    scheme: Scheme = Field(description="The scheme.")
+    uscc: str = Field(description="The enterprise's USCC.")
+    enterprise_name: str = Field(description="申报单位名称.")
+    district: str = Field(description="所在区.")
+    declared_on: date = Field(description="申报日期.")
+    received_at: datetime = Field(description="When intake stored it (UTC).")
+    status: Literal["pending", "evaluated", "failed"] = Field(description="pending until scoring answers.")
+    status_zh: str = Field(description="The status in Chinese.")
+    total: Decimal | None = Field(default=None, description="The evaluation's total points; null unless evaluated.")
+    level: int | None = Field(default=None, description="The evaluation's grade level (grading), if any.")
+    passed: bool | None = Field(default=None, description="Pass or fail (green-factory), if decided.")
+    provisional: bool | None = Field(
+        default=None, description="True while an item needs an expert or misses an input; null unless evaluated."
+    )
     error: str | None = Field(default=None, description="Why scoring failed, when it did.")
 
 

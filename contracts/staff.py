@@ -264,3 +264,28 @@ class PublishedGrade(BaseModel):
     district: str
     level: int | None
     graded_on: date | None
+
+
+class GradeCount(BaseModel):
+    """How many published grades a district holds at one level."""
+
+    district: str = Field(description="所在区.")
+    level: int | None = Field(description="Grade level 1–4; null for a published result without a level.")
+    count: int = Field(description="Units.")
+
+
+class ListedCount(BaseModel):
+    """How many units of one designation a district has on the municipal lists now."""
+
+    district: str = Field(description="所在区.")
+    designation: str = Field(description="The list (green-factory, beautiful-factory, …).")
+    count: int = Field(description="Units.")
+
+
+class PublicCounts(BaseModel):
+    """The published lists counted (003 第十九条): what a dashboard shows without reading every row."""
+
+    grades: list[GradeCount] = Field(description="Published grades by district and level.")
+    listed: list[ListedCount] = Field(description="Units on the lists now, by district and designation.")
+    grades_total: int = Field(description="Every published grade.")
+    listed_total: int = Field(description="Every unit on a list now.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,6 +11,12 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+def compact_json(value: object) -> str:
+    """How JSON columns are written: UTF-8 as it is and no spaces. Python's default (``\\uXXXX`` for every
+    Chinese character, a space after each separator) stored an evaluation in 28–34 % more bytes."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def make_engine(url: str, schema: str | None = None) -> AsyncEngine:
@@ -22,7 +29,7 @@ def make_engine(url: str, schema: str | None = None) -> AsyncEngine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, json_serializer=compact_json)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -34,8 +41,13 @@ def make_engine(url: str, schema: str | None = None) -> AsyncEngine:
 
         return engine
     if schema:
-        return create_async_engine(url, pool_pre_ping=True, connect_args={"server_settings": {"search_path": schema}})
-    return create_async_engine(url, pool_pre_ping=True)
+        return create_async_engine(
+            url,
+            pool_pre_ping=True,
+            json_serializer=compact_json,
+            connect_args={"server_settings": {"search_path": schema}},
+        )
+    return create_async_engine(url, pool_pre_ping=True, json_serializer=compact_json)
 
 
 async def create_tables(engine: AsyncEngine, metadata: object = None) -> None:

@@ -34,6 +34,8 @@ from greenfab_cli import stack_registry
 SERVICES = ("scoring", "intake", "workflow", "notify", "audit", "console")
 DATABASE_SERVICES = SERVICES[:5]  # the console holds no data of its own
 PR_SET_PDEATHSIG = 1
+# Each process's log is rotated past this size, one older file kept (<name>.log.1): at most twice this on disk.
+LOG_LIMIT_BYTES = 20 * 2**20
 
 
 @dataclass
@@ -243,6 +245,20 @@ class Child:
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    def rotate_log(self, limit: int = LOG_LIMIT_BYTES) -> bool:
+        """Past ``limit`` bytes, copy the log to ``<name>.log.1`` (replacing the older one) and empty it; whether
+        it did. The child keeps writing to the same file: it was opened for appending, so its next line goes to
+        the start of the emptied file (what logrotate calls copytruncate; a line written between the copy and
+        the truncation can be lost, which a log may afford)."""
+        try:
+            if self.log_path.stat().st_size <= limit:
+                return False
+            shutil.copyfile(self.log_path, self.log_path.with_name(self.log_path.name + ".1"))
+            os.truncate(self.log_path, 0)
+        except OSError:
+            return False
+        return True
 
     def tail(self, lines: int = 15) -> str:
         try:
@@ -505,6 +521,7 @@ async def _supervise(children: list[Child], stop: asyncio.Event, say: object) ->
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1.0)
         for child in children:
+            child.rotate_log()
             if stop.is_set() or child.alive():
                 continue
             recent = [t for t in restarts.get(child.name, []) if time.monotonic() - t < 60]

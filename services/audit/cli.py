@@ -49,7 +49,7 @@ def cmd_history(uscc: str, fmt: str, url: str) -> int:
         body = [[r.occurred_at[:19].replace("T", " "), r.summary_zh, _who(r), r.reason, r.clause] for r in records]
         print(table(body, ["时间 (UTC)", "事项", "操作人", "理由", "依据"]))
     else:
-        sys.stdout.writelines(export.lines(records, "jsonl" if fmt == "jsonl" else "csv"))
+        sys.stdout.writelines(export.lines(rows, "jsonl" if fmt == "jsonl" else "csv"))
     return 0
 
 
@@ -59,7 +59,7 @@ def _who(r: AuditRecord) -> str:
 
 def cmd_export(fmt: str, url: str) -> int:
     rows = _with_db(url, handlers.all_rows)
-    sys.stdout.writelines(export.lines([handlers.public(r) for r in rows], "csv" if fmt == "csv" else "jsonl"))
+    sys.stdout.writelines(export.lines(rows, "csv" if fmt == "csv" else "jsonl"))
     return 0
 
 

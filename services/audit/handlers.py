@@ -7,6 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -86,18 +87,25 @@ async def timeline_page(db: Database, uscc: str, ask: PageAsk) -> Page[AuditReco
     return TIMELINE.page(rows, ask, public, (uscc,))
 
 
-async def stream(db: Database, keyset: Keyset, uscc: str | None = None) -> AsyncIterator[list[AuditRecord]]:
-    """Every record (or a unit's), batch after batch in the keyset's order: an export of any size holds one
-    batch in memory, and each batch is its own short read, so writers are not held up."""
+# The export reads stored columns only (no ORM objects, no models): services/audit/export.py writes them.
+_COLUMNS = tuple(AuditRow.__table__.c)  # type: ignore[attr-defined]
+
+
+async def stream(db: Database, keyset: Keyset, uscc: str | None = None) -> AsyncIterator[list[Any]]:
+    """Every stored record (or a unit's), batch after batch in the keyset's order, as rows of its columns: an
+    export of any size holds one batch in memory, and each batch is its own short read, so writers are not
+    held up."""
     filters = (uscc,)
     ask = PageAsk(limit=BATCH)
     while True:
-        query = select(AuditRow) if uscc is None else select(AuditRow).where(AuditRow.uscc == uscc)
+        query: Any = sa_select(*_COLUMNS)
+        if uscc is not None:
+            query = query.where(col(AuditRow.uscc) == uscc)
         async with db.session() as s:
             rows = (await s.exec(keyset.select(query, ask, filters))).all()
-        page = keyset.page(rows, ask, public, filters)
+        page = keyset.page(rows, ask, lambda row: row, filters)
         if page.items:
-            yield page.items
+            yield list(page.items)
         if page.next_cursor is None:
             return
         ask = PageAsk(limit=BATCH, cursor=page.next_cursor)

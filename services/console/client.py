@@ -17,13 +17,14 @@ import httpx
 from contracts.advice import Advice
 from contracts.audit import AuditRecord
 from contracts.forms import FormDefinition
-from contracts.http import DeclarationPublic, EvidenceReport, FieldError, Notification
+from contracts.http import DeclarationPublic, DeclarationSummary, EvidenceReport, FieldError, Notification
 from contracts.notify import Delivery
 from contracts.staff import (
     CallPublic,
     EvaluatorBanPublic,
     ListedUnit,
     PoolEntryPublic,
+    PublicCounts,
     PublishedGrade,
     TaskDetail,
     TaskPublic,
@@ -149,9 +150,9 @@ class Services:
         r = await self.call("POST", "intake", f"/v1/forms/{scheme}/xlsx", token, content=content, headers=headers)
         return DeclarationPublic.model_validate(r.json())
 
-    async def declarations(self, token: str, limit: int = 50) -> list[DeclarationPublic]:
+    async def declarations(self, token: str, limit: int = 50) -> list[DeclarationSummary]:
         rows = await self.collect("intake", "/v1/declarations", token, limit=limit)
-        return [DeclarationPublic.model_validate(r) for r in rows]
+        return [DeclarationSummary.model_validate(r) for r in rows]
 
     async def declaration(self, token: str, declaration_id: str) -> DeclarationPublic:
         r = await self.call("GET", "intake", f"/v1/declarations/{declaration_id}", token)
@@ -231,15 +232,9 @@ class Services:
         ).json()
         return list(body["items"]), body.get("next_cursor")
 
-    async def all_listed(self) -> list[ListedUnit]:
-        """Every listed unit, page after page, up to 10,000 (the dashboard counts them by district)."""
-        rows = await self.collect("workflow", "/v1/public/listed", None, limit=10_000)
-        return [ListedUnit.model_validate(r) for r in rows]
-
-    async def all_grades(self) -> list[PublishedGrade]:
-        """Every published grade, page after page, up to 10,000 (the dashboard counts them)."""
-        rows = await self.collect("workflow", "/v1/public/grades", None, limit=10_000)
-        return [PublishedGrade.model_validate(r) for r in rows]
+    async def public_counts(self) -> PublicCounts:
+        """The published lists counted by district (the dashboard's figures), in one call."""
+        return PublicCounts.model_validate((await self.call("GET", "workflow", "/v1/public/counts", None)).json())
 
     async def public_listed(
         self, filters: dict[str, Any], cursor: str | None = None

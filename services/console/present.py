@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from contracts.advice import Advice
 from contracts.evaluation import Evaluation
-from contracts.staff import PublishedGrade, TaskPublic, UnitDetail
+from contracts.staff import GradeCount, ListedCount, TaskPublic, UnitDetail
 from services.console import charts, days
 from services.console.reference import TASK_KINDS_ZH
 
@@ -107,13 +107,22 @@ def expert_gap(evaluation: Evaluation) -> tuple[Decimal, Decimal]:
 LEVEL_ZH = {1: "一级", 2: "二级", 3: "三级", 4: "四级", 5: "五级"}
 
 
-def levels_by_district(grades: Iterable[PublishedGrade]) -> tuple[list[tuple[str, dict[int, int]]], list[int]]:
+def levels_by_district(counts: Iterable[GradeCount]) -> tuple[list[tuple[str, dict[int, int]]], list[int]]:
+    """Published grades per district per level (those without a level left out), busiest district first."""
     groups: dict[str, Counter[int]] = {}
-    for g in grades:
-        if g.level is not None:
-            groups.setdefault(g.district, Counter())[g.level] += 1
+    for c in counts:
+        if c.level is not None:
+            groups.setdefault(c.district, Counter())[c.level] += c.count
     keys = sorted({k for c in groups.values() for k in c})
     return sorted(((d, dict(c)) for d, c in groups.items()), key=lambda x: -sum(x[1].values())), keys
+
+
+def listed_by_district(counts: Iterable[ListedCount]) -> list[tuple[str, int]]:
+    """Units on the lists per district (every designation), most first."""
+    per: Counter[str] = Counter()
+    for c in counts:
+        per[c.district] += c.count
+    return sorted(per.items(), key=lambda x: -x[1])
 
 
 def week_columns(rows: Sequence[TaskRow], on: date) -> list[tuple[str, int, bool]]:

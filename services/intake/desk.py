@@ -13,6 +13,7 @@ from typing import Any
 
 from contracts.http import (
     DeclarationPublic,
+    DeclarationSummary,
     EvidencePublic,
     EvidenceReport,
     EvidenceStatus,
@@ -61,7 +62,7 @@ async def declaration(desk: Desk, declaration_id: str, who: Principal) -> Declar
     return handlers.to_public(await readable(desk, declaration_id, who))
 
 
-async def declarations(desk: Desk, who: Principal, ask: PageAsk) -> Page[DeclarationPublic]:
+async def declarations(desk: Desk, who: Principal, ask: PageAsk) -> Page[DeclarationSummary]:
     """One page of the declarations within the caller's scope, newest first."""
     if who.role not in LISTS_DECLARATIONS:
         raise ProblemError(403, "无权查看申报 / Not allowed")

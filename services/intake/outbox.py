@@ -3,6 +3,9 @@
 A crash between commit and publish leaves the row unpublished; the next relay run sends it.
 A crash between publish and marking it sent re-sends it with the same ``Nats-Msg-Id``, which
 JetStream drops inside its duplicate window, and consumers are idempotent beyond it.
+
+A row is deleted once JetStream has acked it: the stream holds the event from then on, and a sent
+row kept for ever was a second copy of every submission (about 2 kB a unit) that nothing read.
 """
 
 from __future__ import annotations
@@ -12,9 +15,8 @@ import contextlib
 import logging
 
 from faststream.nats import NatsBroker
-from sqlmodel import col, select, update
+from sqlmodel import col, delete, select, update
 
-from contracts.envelope import utcnow
 from greenfab.db import Database
 from greenfab.messaging import stream_of
 from services.intake.tables import OutboxMessage
@@ -72,8 +74,7 @@ class OutboxRelay:
         async with self._db.session() as s:
             tries = col(OutboxMessage.attempts) + 1
             if sent:
-                mark = update(OutboxMessage).where(col(OutboxMessage.seq).in_(sent))
-                await s.exec(mark.values(published_at=utcnow(), attempts=tries))
+                await s.exec(delete(OutboxMessage).where(col(OutboxMessage.seq).in_(sent)))
             for row, exc in failed:
                 one = update(OutboxMessage).where(col(OutboxMessage.seq) == row.seq)
                 await s.exec(one.values(attempts=tries, last_error=f"{type(exc).__name__}: {exc}"))

@@ -88,6 +88,8 @@ class OutboxMessage(IntakeBase, table=True):
     subject: str = Field(max_length=128)
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+    # Always null now: a row is deleted when JetStream acks it (services/intake/outbox.py). Kept, not dropped,
+    # so that no migration is needed and an older relay still runs against the same table.
     published_at: datetime | None = Field(default=None, index=True)
     attempts: int = 0
     last_error: str | None = None

@@ -3,6 +3,8 @@ the caller's scope; the unit's district is its own (declaration, workflow), neve
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -99,8 +101,17 @@ async def test_history_pages_and_exports_stream_every_record_once_in_order(
         assert seen == sorted(seen) and len(seen) == len(set(seen)) == 8
         lines = (await c.get("/v1/audit/export", headers=auditor)).text.splitlines()
         assert [json.loads(line)["seq"] for line in lines] == seen
-        csv_rows = (await c.get("/v1/audit/export", params={"format": "csv"}, headers=auditor)).text.splitlines()
-        assert csv_rows[0].startswith("seq,") and len(csv_rows) == 9, "one header, then every record"
+        # The export writes stored columns straight out: each line is the record the JSON API answers, field
+        # for field, in the same order, and its payload is the very text the chain sealed.
+        page = (await c.get(f"/v1/units/{DECLARED}/history", params={"limit": 8}, headers=auditor)).json()["items"]
+        assert [json.loads(line) for line in lines] == page
+        assert [list(json.loads(line)) for line in lines] == [list(record) for record in page]
+        stored = {r.seq: r.payload for r in await handlers.all_rows(database)}
+        csv_text = (await c.get("/v1/audit/export", params={"format": "csv"}, headers=auditor)).text
+        csv_rows = list(csv.DictReader(io.StringIO(csv_text)))
+        assert len(csv_text.splitlines()) == 9, "one header, then every record"
+        assert [(int(r["seq"]), r["payload"]) for r in csv_rows] == sorted(stored.items())
+        assert [json.loads(r["payload"]) for r in csv_rows] == [record["payload"] for record in page]
         unit_csv = (await c.get(f"/v1/units/{DECLARED}/history", params={"format": "csv"}, headers=auditor)).text
         assert len(unit_csv.splitlines()) == 9
         bad = await c.get(f"/v1/units/{DECLARED}/history", params={"cursor": "x.0123456789abcdef"}, headers=auditor)

@@ -5,15 +5,22 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 import nats as nats_py
 import pytest
+from sqlalchemy import text
 
 from contracts import subjects
+from contracts.envelope import Actor
+from contracts.evaluation import Evaluation
 from contracts.http import DeclarationCreate
+from contracts.messages import EvaluationCompleted
+from contracts.schemes import Scheme
 from greenfab.auth import Principal
 from services.intake import handlers
 from services.intake.bootstrap import IntakeService
@@ -75,7 +82,9 @@ async def published(nats: Nats) -> list[dict[str, Any]]:
     return await stream_messages(nats.url, subjects.SUBMISSIONS.name, at_least=1, timeout=20)
 
 
-async def test_a_declaration_is_stored_then_published_once(client: httpx.AsyncClient, nats: Nats) -> None:
+async def test_a_declaration_is_stored_then_published_once(
+    client: httpx.AsyncClient, nats: Nats, intake: IntakeService
+) -> None:
     r = await client.post("/v1/declarations", json=body())
     assert r.status_code == 202, r.text
     answer = r.json()
@@ -89,6 +98,14 @@ async def test_a_declaration_is_stored_then_published_once(client: httpx.AsyncCl
     assert event["actor"] == {"role": "enterprise", "subject": USCC, "scope": USCC}
     got = await client.get(f"/v1/declarations/{answer['id']}")
     assert got.status_code == 200 and got.json()["status"] == "pending"
+    # Once JetStream has acked the event, the outbox keeps no copy of it (the relay deletes it just after the ack).
+    for _ in range(100):
+        async with intake.db.engine.connect() as conn:
+            left = (await conn.execute(text("SELECT COUNT(*) FROM outbox"))).scalar_one()
+        if left == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert left == 0, "a sent event stays in the outbox"
 
 
 async def test_a_retry_with_the_same_idempotency_key_gets_the_first_answer(
@@ -166,6 +183,43 @@ async def test_body_limit_and_auth(client: httpx.AsyncClient) -> None:
         "/v1/declarations", json=body(), headers={"Authorization": f"Bearer {token('enterprise', USCC, 'x' * 40)}"}
     )
     assert forged.status_code == 401
+
+
+async def test_the_list_shows_summaries_and_the_declaration_its_evaluation(
+    client: httpx.AsyncClient, intake: IntakeService
+) -> None:
+    """A list row carries the evaluation's headline (read out of its JSON by the database, on SQLite and
+    PostgreSQL alike), not its items or the inputs; the declaration itself keeps the whole evaluation."""
+    evaluated, pending, failed = [(await client.post("/v1/declarations", json=body())).json()["id"] for _ in range(3)]
+    result = Evaluation(
+        scheme=Scheme.GRADING, edition="2025", rulebook_version="v", as_of=date(2025, 10, 8), items=[],
+        total=Decimal("81.11"), provisional=False, level=3, verdict_zh="三级",
+    )  # fmt: skip
+    answer = EvaluationCompleted(
+        correlation_id="c", actor=Actor(role="system", subject="scoring"), submission_id=evaluated,
+        scheme=Scheme.GRADING, uscc=USCC, enterprise_name="北京示例新能源科技有限公司", district="大兴区",
+        evaluation=result,
+    )  # fmt: skip
+    await handlers.record_evaluation(intake.db, answer)
+    assert await handlers.mark_failed(intake.db, failed, "评分超时")
+    async with intake.db.engine.connect() as conn:
+        stored = await conn.execute(
+            text("SELECT CAST(evaluation AS TEXT) FROM declarations WHERE id = :id"), {"id": evaluated}
+        )
+        spelled = stored.scalar_one()
+    assert '"verdict_zh":"三级"' in spelled, "JSON columns keep Chinese as UTF-8 and no spaces (greenfab.db)"
+    page = (await client.get("/v1/declarations")).json()
+    assert page["limit"] == 50
+    rows = {row["id"]: row for row in page["items"]}
+    assert set(rows) == {evaluated, pending, failed}
+    assert all("evaluation" not in row and "data" not in row and "raw" not in row for row in rows.values())
+    done = rows[evaluated]
+    assert (done["status"], done["total"], done["level"], done["provisional"]) == ("evaluated", "81.11", 3, False)
+    assert done["passed"] is None and done["error"] is None
+    assert (rows[pending]["status"], rows[pending]["total"], rows[pending]["level"]) == ("pending", None, None)
+    assert (rows[failed]["status"], rows[failed]["error"]) == ("failed", "评分超时")
+    whole = (await client.get(f"/v1/declarations/{evaluated}")).json()
+    assert whole["evaluation"]["total"] == "81.11" and whole["data"] == body()["data"]
 
 
 async def test_an_enterprise_reads_only_its_own(client: httpx.AsyncClient) -> None:

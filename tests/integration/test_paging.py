@@ -117,6 +117,46 @@ async def test_first_next_and_last_page_hold_every_row_once_in_order(
     assert (await c.get("/v1/public/grades")).json()["limit"] == DEFAULT_LIMIT
 
 
+def listed(n: int, district: str, designation: str = "green-factory") -> UnitProjection:
+    uscc = f"9122{n:014d}"
+    return UnitProjection(
+        workflow_id=f"unit-{uscc}-municipal-{designation}", uscc=uscc, district=district, designation=designation,
+        enterprise_name=f"北京名单测试{n}有限公司", state="listed", listed_on=date(2025, 6, 1), updated_at=SAME_TIME,
+    )  # fmt: skip
+
+
+async def test_counts_agree_with_the_lists_they_count(staff: tuple[httpx.AsyncClient, Database]) -> None:
+    """GET /v1/public/counts answers what a dashboard would get by walking every page, in one grouped query,
+    under the same filters."""
+    c, db = staff
+    ungraded = graded(99, "朝阳区")
+    ungraded.level = None  # published without a level: counted, at level null
+    awaiting = listed(98, "海淀区")
+    awaiting.state = "publicity"  # not on a list yet
+    await add(db, *(graded(n, "海淀区" if n % 3 else "朝阳区", 2024 + n % 2) for n in range(17)), ungraded)
+    await add(db, *(listed(n, "顺义区" if n % 2 else "海淀区", "green-factory" if n % 4 else "beautiful-factory")
+                    for n in range(9)), awaiting)  # fmt: skip
+    for params in ({}, {"district": "海淀区"}, {"year": 2025}, {"designation": "beautiful-factory"}):
+        counts = (await c.get("/v1/public/counts", params=params)).json()
+        grade_rows, _ = await walk(
+            c, "/v1/public/grades", limit=5, **{k: v for k, v in params.items() if k != "designation"}
+        )
+        listed_rows, _ = await walk(c, "/v1/public/listed", limit=5, **params)
+        by_level: dict[tuple[str, int | None], int] = {}
+        for g in grade_rows:
+            by_level[g["district"], g["level"]] = by_level.get((g["district"], g["level"]), 0) + 1
+        by_list: dict[tuple[str, str], int] = {}
+        for u in listed_rows:
+            by_list[u["district"], u["designation"]] = by_list.get((u["district"], u["designation"]), 0) + 1
+        assert {(x["district"], x["level"]): x["count"] for x in counts["grades"]} == by_level, params
+        assert {(x["district"], x["designation"]): x["count"] for x in counts["listed"]} == by_list, params
+        assert (counts["grades_total"], counts["listed_total"]) == (len(grade_rows), len(listed_rows)), params
+    everything = (await c.get("/v1/public/counts")).json()
+    assert (everything["grades_total"], everything["listed_total"]) == (18, 9)
+    assert {"district": "朝阳区", "level": None, "count": 1} in everything["grades"]
+    assert (await c.get("/v1/public/counts", params={"year": 1999})).status_code == 422
+
+
 async def test_rows_inserted_between_pages_neither_repeat_nor_hide_a_row(
     staff: tuple[httpx.AsyncClient, Database],
 ) -> None:

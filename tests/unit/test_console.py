@@ -214,3 +214,32 @@ def test_the_public_grades_page_asks_one_filtered_page_and_links_the_next() -> N
         assert "下一页" not in last and "回到第一页" in last
         c.get("/public/grades", params={"district": "不是一个区"})
         assert "district" not in asked[-1], "an unknown district is not passed on"
+
+
+def test_the_dashboard_counts_with_one_call_instead_of_walking_the_lists() -> None:
+    """The dashboard's figures come from GET /v1/public/counts; the published lists are not read."""
+    import httpx
+
+    paths: list[str] = []
+    counts = {
+        "grades": [{"district": "海淀区", "level": 3, "count": 1200}, {"district": "海淀区", "level": 1, "count": 7},
+                   {"district": "朝阳区", "level": None, "count": 4}],
+        "listed": [{"district": "顺义区", "designation": "green-factory", "count": 40},
+                   {"district": "顺义区", "designation": "beautiful-factory", "count": 2}],
+        "grades_total": 1211, "listed_total": 42,
+    }  # fmt: skip
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        paths.append(request.url.path)
+        if request.url.path == "/v1/public/counts":
+            return httpx.Response(200, json=counts)
+        return httpx.Response(200, json={"items": [], "next_cursor": None, "limit": 500})
+
+    config = ConsoleSettings(auth_secret=SECRET, signin="dev", cookie_secure=False)
+    with TestClient(build_app(config, Services(config, transport=httpx.MockTransport(answer)))) as c:
+        c.cookies.set("greenfab_session", issue_token(SECRET, Principal(role="bureau", subject="li")))
+        page = c.get("/dashboard")
+    assert page.status_code == 200, page.text
+    assert "/v1/public/counts" in paths and not {"/v1/public/grades", "/v1/public/listed"} & set(paths)
+    assert "<td>1200</td>" in page.text and "<td>1207</td>" in page.text, "海淀区: 1,200 at level 3, 1,207 in all"
+    assert "顺义区 42" in page.text and '<span class="count">42</span>' in page.text

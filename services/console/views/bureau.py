@@ -30,20 +30,17 @@ BAN_GROUNDS = {"falsification": "弄虚作假", "concealment": "故意隐瞒", "
 async def dashboard(request: Request, who: SignedIn, api: Api) -> Response:
     """Units per level per district; tasks due this week and overdue."""
     only(who, *READERS, "district")
-    tasks, grades, listed = await asyncio.gather(api.tasks(who.token), api.all_grades(), api.all_listed())
+    tasks, counts = await asyncio.gather(api.tasks(who.token), api.public_counts())
     today = days.today()
     rows = present.task_rows(tasks, today)
-    groups, keys = present.levels_by_district(grades)
-    listed_by_district: dict[str, int] = {}
-    for u in listed:
-        listed_by_district[u.district] = listed_by_district.get(u.district, 0) + 1
+    groups, keys = present.levels_by_district(counts.grades)
     return render(
         request, "dashboard.html",
         levels_svg=charts.stacked(groups, keys, present.LEVEL_ZH, "各区绿色分级单位数（按等级）", "levels"),
         groups=groups, keys=keys, level_zh=present.LEVEL_ZH,
         week_svg=charts.columns(present.week_columns(rows, today), "本周到期及已逾期的待办", "week"),
         week=present.week_columns(rows, today), overdue=[r for r in rows if r.overdue],
-        listed_by_district=sorted(listed_by_district.items(), key=lambda x: -x[1]), listed_total=len(listed),
+        listed_by_district=present.listed_by_district(counts.listed), listed_total=counts.listed_total,
     )  # fmt: skip
 
 

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, Response
 
-from fastapi import APIRouter, Depends, Response
-
-from contracts.http import DeclarationCreate, DeclarationPublic
+from contracts.http import DeclarationCreate, DeclarationPublic, DeclarationSummary
 from contracts.paging import Page
 from greenfab.http import CurrentPrincipal
-from greenfab.paging import PageAsk, page_params
+from greenfab.paging import Paging
 from services.intake import desk as cases
 from services.intake.api.deps import PROBLEMS, RETRY, DeskDep, IdempotencyKey, answered
 
 router = APIRouter(prefix="/v1", tags=["declarations"], responses=PROBLEMS)
-
-# A declaration carries its whole evaluation (about 11 kB): a smaller page keeps each answer fast.
-DeclarationPaging = Annotated[PageAsk, Depends(page_params(default=20, maximum=100))]
 
 
 @router.post("/declarations", status_code=202, response_model=DeclarationPublic, responses=RETRY)
@@ -37,7 +32,8 @@ async def read(declaration_id: str, who: CurrentPrincipal, desk: DeskDep) -> Dec
     return await cases.declaration(desk, declaration_id, who)
 
 
-@router.get("/declarations", response_model=Page[DeclarationPublic])
-async def list_own(who: CurrentPrincipal, desk: DeskDep, paged: DeclarationPaging) -> Page[DeclarationPublic]:
-    """Declarations the caller may read, newest first."""
+@router.get("/declarations", response_model=Page[DeclarationSummary])
+async def list_own(who: CurrentPrincipal, desk: DeskDep, paged: Paging) -> Page[DeclarationSummary]:
+    """Declarations the caller may read, newest first: each row is a summary (status, total, level); the
+    items and inputs are on `GET /v1/declarations/{declaration_id}`."""
     return paged.answer(await cases.declarations(desk, who, paged))

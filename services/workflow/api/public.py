@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from contracts.paging import Page
 from contracts.schemes import Designation
-from contracts.staff import ListedUnit, PublishedGrade
+from contracts.staff import ListedUnit, PublicCounts, PublishedGrade
 from greenfab.paging import Paging
 from services.workflow.api.deps import PROBLEMS, StaffDep
 from services.workflow.staff import public
@@ -38,3 +38,15 @@ async def public_grades(
 ) -> Page[PublishedGrade]:
     """Published factory green grades (readable by anyone), by USCC."""
     return paging.answer(await public.grades(staff, public.PublicFilter(district=district, year=year), paging))
+
+
+@router.get("/public/counts", response_model=PublicCounts)
+async def public_counts(
+    staff: StaffDep,
+    designation: Annotated[Designation | None, Query(description="Only this list (the listings' count).")] = None,
+    district: District = None,
+    year: Year = None,
+) -> PublicCounts:
+    """The published lists counted (readable by anyone): grades by district and level, listed units by district
+    and designation, under the lists' own filters."""
+    return await public.counts(staff, public.PublicFilter(district=district, year=year, designation=designation))
