@@ -18,7 +18,7 @@ from greenfab.health import add_health_route
 from greenfab.messaging import StartupError, connect_service, publish, request, service_broker
 from greenfab.migrations import migrate
 from greenfab.service import bounded, stop_broker
-from services.workflow import api, consumers, search_attributes
+from services.workflow import api, consumers, policy_editions, search_attributes
 from services.workflow.activities import LifecycleActivities
 from services.workflow.calendar_store import CalendarStore
 from services.workflow.migrations import MIGRATIONS
@@ -61,6 +61,7 @@ def make_worker(
         workflows=[UnitLifecycleWorkflow],
         activities=[
             activities.record_effects,
+            activities.record_all,
             activities.working_period,
             activities.last_working_day,
             activities.rescore,
@@ -109,6 +110,7 @@ class WorkflowService:
     async def start(self) -> None:
         s = self.settings
         await migrate(self.db.engine, MIGRATIONS, allowed=s.migrate, schema=s.database_schema)
+        await policy_editions.store_and_load(self.db, self.policy)  # before the worker resolves any ref
         await connect_service(self.broker, s)
         self.client = await connect_temporal(s.temporal_address, s.temporal_namespace, s.startup_timeout_s)
         await search_attributes.register(self.client)  # before any workflow of ours upserts them

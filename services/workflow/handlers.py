@@ -26,6 +26,7 @@ from services.workflow.domain.lifecycle import HOLDS_TITLE
 from services.workflow.domain.policy import Policy
 from services.workflow.domain.state import EvaluationFacts, ExpertItem, NoticeFacts, OpenCall, VetoBrief
 from services.workflow.model import Inbound, LifecycleInput
+from services.workflow.policy_editions import EDITIONS
 from services.workflow.staff import lookup
 from services.workflow.tables import EvaluationCopy, EvaluatorBan, OpenCallRow, PoolEntry, UnitProjection
 from services.workflow.workflows import UnitLifecycleWorkflow
@@ -111,7 +112,7 @@ async def on_evaluation(
         district=event.district,
         designation=designation,
         enterprise_name=event.enterprise_name,
-        policy=policy,
+        policy_ref=EDITIONS.add(policy),  # the edition, not the whole policy, in every start (policy_editions.py)
     )
     await start_or_signal(client, task_queue, unit, await evaluation_facts(db, event))
     return wid
