@@ -60,4 +60,10 @@ class WorkflowSettings(ServiceSettings):
         description="Long polls the worker keeps open for activity tasks.",
         validation_alias=AliasChoices("GREENFAB_TEMPORAL_ACTIVITY_TASK_POLLS"),
     )
+    sandbox: bool = Field(
+        default=False,
+        description="Run workflow code in temporalio's sandbox: about three times the CPU per new or evicted unit "
+        "(bench/worker_cost.py); the lifecycle and replay tests always run it sandboxed.",
+        validation_alias=AliasChoices("GREENFAB_TEMPORAL_SANDBOX"),
+    )
     rules_dir: Path = Field(default=REPO_RULES, validation_alias=AliasChoices("GREENFAB_RULES_DIR"))
