@@ -48,7 +48,7 @@ class LifecycleActivities:
         Returns the batch it recorded: run as a local activity, only its result is kept in the workflow's
         history (not its input), and audit's reconciliation reads the announcements from there.
         """
-        async with self._db.session() as s:
+        async with self._db.writing() as s:
             await self._project(s, batch)
             await s.commit()
         await self._announce(batch)
@@ -58,7 +58,7 @@ class LifecycleActivities:
     async def record_all(self, batches: EffectBatches) -> EffectBatches:
         """record_effects for every batch a workflow task made: one transaction for their projections, then
         their announcements in order. Returns what it recorded (kept in the history, read by audit)."""
-        async with self._db.session() as s:
+        async with self._db.writing() as s:
             for batch in batches.batches:
                 await self._project(s, batch)
             await s.commit()
@@ -233,7 +233,7 @@ class LifecycleActivities:
             )
         ev = reply.evaluation
         # Task pages read the evaluation from this copy: keep it the recomputed one, expert points included.
-        async with self._db.session() as s:
+        async with self._db.writing() as s:
             copy = await s.get(EvaluationCopy, request.submission_id)
             if copy is not None:
                 copy.result = ev.model_dump(mode="json")

@@ -102,7 +102,7 @@ async def on_evaluation(
         raise Refused(f"evaluation of {event.submission_id}: {event.district!r} is not one of Beijing's districts")
     designation = SCHEME_DESIGNATION[event.scheme]
     wid = workflow_id(event.uscc, designation)
-    async with db.session() as s:
+    async with db.writing() as s:
         if await s.get(EvaluationCopy, event.submission_id) is None:
             result = event.evaluation.model_dump(mode="json") if event.evaluation else None
             s.add(EvaluationCopy(submission_id=event.submission_id, uscc=event.uscc, result=result))

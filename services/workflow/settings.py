@@ -40,7 +40,7 @@ class WorkflowSettings(ServiceSettings):
         validation_alias=AliasChoices("GREENFAB_TEMPORAL_MAX_CACHED_WORKFLOWS"),
     )
     evaluation_workers: int = Field(
-        default=32,
+        default=64,
         ge=1,
         le=256,
         description="Evaluations handed to Temporal at once (starts or signals; one at a time per unit).",

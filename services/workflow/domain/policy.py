@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, date, datetime, time, timedelta, timezone
-from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
@@ -82,7 +81,7 @@ class Policy(BaseModel):
         deadlines = {key: {"key": key, **value} for key, value in raw["deadlines"].items()}
         return cls.model_validate({**raw, "deadlines": deadlines})
 
-    @cached_property
+    @property
     def ref(self) -> str:
         """The edition's content address: the same numbers and words give the same ref, any change another."""
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
