@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -63,10 +64,25 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._factory = async_sessionmaker(engine, expire_on_commit=False, class_=AsyncSession)
+        self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         async with self._factory() as session:
+            yield session
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncSession]:
+        """A session for a write transaction: on SQLite one at a time in this process, first come first served.
+
+        SQLite admits one writer; concurrent writers otherwise wait in its busy handler, whose sleeps grow
+        to 100 ms long after the lock is free (half the workflow service's SQLite time, bench/FINDINGS.md 3).
+        """
+        if self._write_lock is None:
+            async with self.session() as session:
+                yield session
+            return
+        async with self._write_lock, self.session() as session:
             yield session
 
     async def ping(self) -> None:

@@ -353,6 +353,9 @@ def build_children(config: StackConfig, secret: str, passwords: dict[str, str]) 
             tool_path("temporal"), "server", "start-dev", "--ip", h, "--port", str(config.temporal_port),
             "--ui-ip", h, "--ui-port", str(config.temporal_ui_port), "--db-filename", str(data / "temporal.db"),
             "--ui-disable-news-fetch", "--log-level", "warn", *temporal_dynamic_config(),
+            # WAL: one fsync per commit instead of the rollback journal's several, still durable (synchronous
+            # stays FULL). The raw start ceiling 59-63 -> 137/s, the path at 25/s 8.8 -> 19.7 starts/s (README).
+            "--sqlite-pragma", "journal_mode=wal",
         ],
         dict(os.environ),
         logs / "temporal.log",

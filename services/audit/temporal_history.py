@@ -14,6 +14,7 @@ from services.audit import handlers
 from services.audit.domain.reconcile import announced_ids, reconcile
 
 RECORD_ACTIVITY = "record_effects"
+RECORD_ALL_ACTIVITY = "record_all"  # every batch of one workflow task (workflow.patched "one-record-per-task")
 LOCAL_ACTIVITY_MARKER = "core_local_activity"  # how Temporal's SDK core records a local activity in a history
 
 
@@ -63,10 +64,13 @@ async def reconcile_unit(db: Database, client: Client, uscc: str) -> list[Reconc
 
 
 def _local_record(attrs: Any) -> list[dict[str, Any]]:
-    """The batch a local `record_effects` returned, from its marker; nothing for any other marker."""
+    """The batches a local `record_effects` or `record_all` returned, from its marker; nothing for any other."""
     if attrs.marker_name != LOCAL_ACTIVITY_MARKER or "data" not in attrs.details or "result" not in attrs.details:
         return []
     data = json.loads(attrs.details["data"].payloads[0].data)
-    if data.get("activity_type") != RECORD_ACTIVITY:
-        return []
-    return [r for r in (json.loads(p.data) for p in attrs.details["result"].payloads) if isinstance(r, dict)]
+    results = [r for r in (json.loads(p.data) for p in attrs.details["result"].payloads) if isinstance(r, dict)]
+    if data.get("activity_type") == RECORD_ACTIVITY:
+        return results
+    if data.get("activity_type") == RECORD_ALL_ACTIVITY:
+        return [b for r in results for b in r.get("batches", []) if isinstance(b, dict)]
+    return []

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import update
 from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -24,7 +25,7 @@ from greenfab.inputs import REPO_RULES
 from services.workflow.calendar_store import CalendarStore
 from services.workflow.domain.lifecycle import state_zh
 from services.workflow.domain.state import SYSTEM, DeadlineFired, Rescored, TaskChanged, Transitioned
-from services.workflow.model import EffectBatch, PeriodRequest, UnitSummary, WorkingPeriod
+from services.workflow.model import EffectBatch, EffectBatches, PeriodRequest, UnitSummary, WorkingPeriod
 from services.workflow.tables import EvaluationCopy, TaskProjection, UnitProjection
 
 # Publishes an envelope to JetStream and waits for the server's ack.
@@ -47,7 +48,25 @@ class LifecycleActivities:
         Returns the batch it recorded: run as a local activity, only its result is kept in the workflow's
         history (not its input), and audit's reconciliation reads the announcements from there.
         """
-        await self._project(batch)
+        async with self._db.writing() as s:
+            await self._project(s, batch)
+            await s.commit()
+        await self._announce(batch)
+        return batch
+
+    @activity.defn
+    async def record_all(self, batches: EffectBatches) -> EffectBatches:
+        """record_effects for every batch a workflow task made: one transaction for their projections, then
+        their announcements in order. Returns what it recorded (kept in the history, read by audit)."""
+        async with self._db.writing() as s:
+            for batch in batches.batches:
+                await self._project(s, batch)
+            await s.commit()
+        for batch in batches.batches:
+            await self._announce(batch)
+        return batches
+
+    async def _announce(self, batch: EffectBatch) -> None:
         u = batch.unit
         for effect in batch.effects:
             if isinstance(effect, Transitioned):
@@ -80,7 +99,6 @@ class LifecycleActivities:
                 )
             else:
                 await self._publish(subjects.deadline_subject(effect.kind), self._deadline(u, effect, batch))
-        return batch
 
     def _unit_changed(self, u: UnitSummary, effect: Transitioned, correlation_id: str) -> UnitChanged:
         t = effect.transition
@@ -131,65 +149,64 @@ class LifecycleActivities:
             task_id=ob.task_id,
         )
 
-    async def _project(self, batch: EffectBatch) -> None:
+    async def _project(self, s: AsyncSession, batch: EffectBatch) -> None:
+        """The unit's and its tasks' rows as of ``batch``, forward only (a replayed batch changes nothing)."""
         u = batch.unit
-        async with self._db.session() as s:
-            row = await s.get(UnitProjection, u.workflow_id)
-            if row is None:
-                row = UnitProjection(
-                    workflow_id=u.workflow_id,
-                    uscc=u.uscc,
-                    district=u.district,
-                    designation=u.designation.value,
-                    enterprise_name=u.enterprise_name,
-                    state=u.state,
-                    last_seq=-1,
-                )
-            fresh = u.seq >= row.last_seq
-            moved = fresh and row.district != u.district
-            if fresh:
-                row.district = u.district  # the bureau may settle a disputed district
-                row.enterprise_name, row.state, row.last_seq = u.enterprise_name, u.state, u.seq
-                row.level, row.graded_on, row.listed_on = u.level, u.graded_on, u.listed_on
-                row.national, row.publicity_ends_on = u.national, u.publicity_ends_on
-                row.updated_at = utcnow()
-            s.add(row)
-            for effect in batch.effects:
-                if not isinstance(effect, TaskChanged):
-                    continue
-                t = effect.task
-                task = await s.get(TaskProjection, t.id)
-                if task is not None and task.rev >= t.rev:
-                    continue
-                task = task or TaskProjection(
-                    task_id=t.id,
-                    workflow_id=u.workflow_id,
-                    uscc=u.uscc,
-                    enterprise_name=u.enterprise_name,
-                    unit_district=u.district,
-                    designation=u.designation.value,
-                    kind=t.kind,
-                    title_zh=t.title_zh,
-                    role=t.role,
-                    status=t.status,
-                    opened_at=t.opened_at,
-                    clause=t.clause,
-                )
-                task.task_district, task.status, task.claimed_by = t.district, t.status, t.claimed_by
-                task.escalated, task.due_at, task.decisions = t.escalated, t.due_at, list(t.decisions)
-                task.decision, task.reason, task.rev = t.decision, t.reason, t.rev
-                task.decided_by = t.decided_by.subject if t.decided_by else None
-                task.context = {**t.context, **({"item": t.item.model_dump(mode="json")} if t.item else {})}
-                task.enterprise_name = u.enterprise_name
-                s.add(task)
-            if moved:
-                # Every task of a unit whose district the bureau changed is now read under its new district.
-                await s.exec(
-                    update(TaskProjection)
-                    .where(col(TaskProjection.workflow_id) == u.workflow_id)
-                    .values(unit_district=u.district)
-                )
-            await s.commit()
+        row = await s.get(UnitProjection, u.workflow_id)
+        if row is None:
+            row = UnitProjection(
+                workflow_id=u.workflow_id,
+                uscc=u.uscc,
+                district=u.district,
+                designation=u.designation.value,
+                enterprise_name=u.enterprise_name,
+                state=u.state,
+                last_seq=-1,
+            )
+        fresh = u.seq >= row.last_seq
+        moved = fresh and row.district != u.district
+        if fresh:
+            row.district = u.district  # the bureau may settle a disputed district
+            row.enterprise_name, row.state, row.last_seq = u.enterprise_name, u.state, u.seq
+            row.level, row.graded_on, row.listed_on = u.level, u.graded_on, u.listed_on
+            row.national, row.publicity_ends_on = u.national, u.publicity_ends_on
+            row.updated_at = utcnow()
+        s.add(row)
+        for effect in batch.effects:
+            if not isinstance(effect, TaskChanged):
+                continue
+            t = effect.task
+            task = await s.get(TaskProjection, t.id)
+            if task is not None and task.rev >= t.rev:
+                continue
+            task = task or TaskProjection(
+                task_id=t.id,
+                workflow_id=u.workflow_id,
+                uscc=u.uscc,
+                enterprise_name=u.enterprise_name,
+                unit_district=u.district,
+                designation=u.designation.value,
+                kind=t.kind,
+                title_zh=t.title_zh,
+                role=t.role,
+                status=t.status,
+                opened_at=t.opened_at,
+                clause=t.clause,
+            )
+            task.task_district, task.status, task.claimed_by = t.district, t.status, t.claimed_by
+            task.escalated, task.due_at, task.decisions = t.escalated, t.due_at, list(t.decisions)
+            task.decision, task.reason, task.rev = t.decision, t.reason, t.rev
+            task.decided_by = t.decided_by.subject if t.decided_by else None
+            task.context = {**t.context, **({"item": t.item.model_dump(mode="json")} if t.item else {})}
+            task.enterprise_name = u.enterprise_name
+            s.add(task)
+        if moved:
+            # Every task of a unit whose district the bureau changed is now read under its new district.
+            await s.exec(
+                update(TaskProjection)
+                .where(col(TaskProjection.workflow_id) == u.workflow_id)
+                .values(unit_district=u.district)
+            )
 
     @activity.defn
     async def working_period(self, req: PeriodRequest) -> WorkingPeriod:
@@ -216,7 +233,7 @@ class LifecycleActivities:
             )
         ev = reply.evaluation
         # Task pages read the evaluation from this copy: keep it the recomputed one, expert points included.
-        async with self._db.session() as s:
+        async with self._db.writing() as s:
             copy = await s.get(EvaluationCopy, request.submission_id)
             if copy is not None:
                 copy.result = ev.model_dump(mode="json")

@@ -10,7 +10,8 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from contracts.envelope import Envelope
 from greenfab.db import Database, make_engine
@@ -18,7 +19,7 @@ from greenfab.health import add_health_route
 from greenfab.messaging import StartupError, connect_service, publish, request, service_broker
 from greenfab.migrations import migrate
 from greenfab.service import bounded, stop_broker
-from services.workflow import api, consumers, search_attributes
+from services.workflow import api, consumers, policy_editions, search_attributes
 from services.workflow.activities import LifecycleActivities
 from services.workflow.calendar_store import CalendarStore
 from services.workflow.migrations import MIGRATIONS
@@ -46,21 +47,28 @@ def make_worker(
     max_cached_workflows: int = 1000,
     workflow_task_polls: int = 16,
     activity_task_polls: int = 8,
+    sandboxed: bool = True,
 ) -> Worker:
     """The lifecycle worker: the one workflow and its activities.
 
     Pollers: temporalio's default of 5 long polls fetched 2.5-10 tasks/s from a server answering in
     0.5-2 s under load, while the tasks queued (bench/FINDINGS.md 2.3); more polls in flight keep up.
+    Unsandboxed (``sandboxed=False``, the service's default) a new or evicted unit costs about a third of
+    the CPU: the sandbox re-imports the workflow's module for every instance (bench/worker_cost.py). The
+    sandbox's determinism checks then run where the workflow is tested: the lifecycle and replay tests
+    build their workers sandboxed.
     """
     return Worker(
         client,
         task_queue=task_queue,
+        workflow_runner=SandboxedWorkflowRunner() if sandboxed else UnsandboxedWorkflowRunner(),
         max_cached_workflows=max_cached_workflows,
         max_concurrent_workflow_task_polls=workflow_task_polls,
         max_concurrent_activity_task_polls=activity_task_polls,
         workflows=[UnitLifecycleWorkflow],
         activities=[
             activities.record_effects,
+            activities.record_all,
             activities.working_period,
             activities.last_working_day,
             activities.rescore,
@@ -109,6 +117,7 @@ class WorkflowService:
     async def start(self) -> None:
         s = self.settings
         await migrate(self.db.engine, MIGRATIONS, allowed=s.migrate, schema=s.database_schema)
+        await policy_editions.store_and_load(self.db, self.policy)  # before the worker resolves any ref
         await connect_service(self.broker, s)
         self.client = await connect_temporal(s.temporal_address, s.temporal_namespace, s.startup_timeout_s)
         await search_attributes.register(self.client)  # before any workflow of ours upserts them
@@ -119,6 +128,7 @@ class WorkflowService:
             s.max_cached_workflows,
             s.workflow_task_polls,
             s.activity_task_polls,
+            s.sandbox,
         )
         self._worker_task = asyncio.create_task(self.worker.run(), name="temporal-worker")
         await self.broker.start()

@@ -33,7 +33,7 @@ def register(
     task_queue: str,
     policy: Policy,
     max_deliveries: int,
-    evaluation_workers: int = 32,
+    evaluation_workers: int = 64,
 ) -> None:
     """``client`` gives the Temporal client, which exists only once the service has started;
     ``evaluation_workers`` bounds the evaluations handed to Temporal at once."""

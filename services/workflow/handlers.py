@@ -26,6 +26,7 @@ from services.workflow.domain.lifecycle import HOLDS_TITLE
 from services.workflow.domain.policy import Policy
 from services.workflow.domain.state import EvaluationFacts, ExpertItem, NoticeFacts, OpenCall, VetoBrief
 from services.workflow.model import Inbound, LifecycleInput
+from services.workflow.policy_editions import EDITIONS
 from services.workflow.staff import lookup
 from services.workflow.tables import EvaluationCopy, EvaluatorBan, OpenCallRow, PoolEntry, UnitProjection
 from services.workflow.workflows import UnitLifecycleWorkflow
@@ -101,7 +102,7 @@ async def on_evaluation(
         raise Refused(f"evaluation of {event.submission_id}: {event.district!r} is not one of Beijing's districts")
     designation = SCHEME_DESIGNATION[event.scheme]
     wid = workflow_id(event.uscc, designation)
-    async with db.session() as s:
+    async with db.writing() as s:
         if await s.get(EvaluationCopy, event.submission_id) is None:
             result = event.evaluation.model_dump(mode="json") if event.evaluation else None
             s.add(EvaluationCopy(submission_id=event.submission_id, uscc=event.uscc, result=result))
@@ -111,7 +112,7 @@ async def on_evaluation(
         district=event.district,
         designation=designation,
         enterprise_name=event.enterprise_name,
-        policy=policy,
+        policy_ref=EDITIONS.add(policy),  # the edition, not the whole policy, in every start (policy_editions.py)
     )
     await start_or_signal(client, task_queue, unit, await evaluation_facts(db, event))
     return wid

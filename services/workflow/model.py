@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from contracts.envelope import Actor
 from contracts.schemes import Designation
@@ -43,13 +43,23 @@ class LifecycleInput(BaseModel):
     district: str
     designation: Designation
     enterprise_name: str
-    policy: Policy
+    policy: Policy | None = Field(default=None, description="The whole policy: how inputs made before policy_ref were.")
+    policy_ref: str | None = Field(
+        default=None,
+        description="The policy edition by content address (policy_editions.py); small, resolved by the worker.",
+    )
     state: UnitState | None = Field(default=None, description="Carried over on continue-as-new.")
     pending: list[Inbound] = Field(default_factory=list, description="Signals not yet handled at continue-as-new.")
     auto_list: AutoListing | None = None
     national: StartNational | None = Field(
         default=None, description="Starts a national-recommendation workflow (003 第九条), from the municipal one."
     )
+
+    @model_validator(mode="after")
+    def _names_a_policy(self) -> LifecycleInput:
+        if (self.policy is None) == (self.policy_ref is None):
+            raise ValueError("give exactly one of policy (the whole policy) and policy_ref (its edition)")
+        return self
 
 
 class UnitSummary(BaseModel):
@@ -78,6 +88,12 @@ class EffectBatch(BaseModel):
     unit: UnitSummary
     correlation_id: str
     effects: list[Transitioned | TaskChanged | DeadlineFired]
+
+
+class EffectBatches(BaseModel):
+    """What one workflow task recorded: its batches in order, in one local activity (one database commit)."""
+
+    batches: list[EffectBatch]
 
 
 class PeriodRequest(BaseModel):

@@ -40,7 +40,7 @@ class WorkflowSettings(ServiceSettings):
         validation_alias=AliasChoices("GREENFAB_TEMPORAL_MAX_CACHED_WORKFLOWS"),
     )
     evaluation_workers: int = Field(
-        default=32,
+        default=64,
         ge=1,
         le=256,
         description="Evaluations handed to Temporal at once (starts or signals; one at a time per unit).",
@@ -59,5 +59,11 @@ class WorkflowSettings(ServiceSettings):
         le=100,
         description="Long polls the worker keeps open for activity tasks.",
         validation_alias=AliasChoices("GREENFAB_TEMPORAL_ACTIVITY_TASK_POLLS"),
+    )
+    sandbox: bool = Field(
+        default=False,
+        description="Run workflow code in temporalio's sandbox: about three times the CPU per new or evicted unit "
+        "(bench/worker_cost.py); the lifecycle and replay tests always run it sandboxed.",
+        validation_alias=AliasChoices("GREENFAB_TEMPORAL_SANDBOX"),
     )
     rules_dir: Path = Field(default=REPO_RULES, validation_alias=AliasChoices("GREENFAB_RULES_DIR"))

@@ -121,3 +121,17 @@ class EvaluationCopy(WorkflowBase, table=True):
     submission_id: str = Field(primary_key=True, max_length=64)
     uscc: str = Field(index=True, max_length=18)
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class PolicyEdition(WorkflowBase, table=True):
+    """A lifecycle policy edition by its content address: workflow inputs carry the ref, workers read the policy.
+
+    Written once per edition (at start-up of the service that brings it), never changed or deleted: a unit
+    keeps the edition it started with for as long as it runs.
+    """
+
+    __tablename__ = "policy_editions"
+
+    ref: str = Field(primary_key=True, max_length=80)
+    policy: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    stored_at: datetime = Field(default_factory=utcnow)

@@ -42,11 +42,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from services.workflow.model import (
         EffectBatch,
+        EffectBatches,
         Inbound,
         LifecycleInput,
         PeriodRequest,
         UnitSummary,
     )
+    from services.workflow.policy_editions import EDITIONS
 
 # How long an attempt may run before Temporal gives it to another worker: also how long a unit waits
 # when the worker running its activity dies. Recording is a database write and a few acknowledged
@@ -64,6 +66,13 @@ HOLD_UNFINISHED = "hold-unfinished-results"  # D-HOLD: results with missing inpu
 PROVISIONAL_PERIODS = "provisional-periods"  # D-CALENDAR: a year without a holiday notice gives a provisional end
 SEARCH_ATTRIBUTES = "search-attributes"  # issue 15.3: the unit's search attributes are kept current
 LOCAL_RECORD = "record-effects-locally"  # issue 14: effects are recorded by a local activity, within the workflow task
+# issue 14.2: a workflow task's effects are collected and recorded by one local activity, and the search attributes
+# upserted once, just before the workflow waits (or before it awaits an answer from outside, or continues as new).
+ONE_RECORD = "one-record-per-task"
+# Each patched() call records a marker and upserts TemporalChangeVersion: two events per patch in every new run (six of
+# a new unit's thirteen). A run that has ONE_RECORD, the newest, has every older change too, so it asks no other patch:
+# each is then on, with no event. Runs recorded before ONE_RECORD ask each patch as they did.
+OLDER_PATCHES = (HOLD_UNFINISHED, PROVISIONAL_PERIODS, SEARCH_ATTRIBUTES, LOCAL_RECORD)
 
 
 @contextlib.contextmanager
@@ -99,10 +108,15 @@ class UnitLifecycleWorkflow:
             enterprise_name=inp.enterprise_name,
         )
         self._input = inp
-        self._life = Lifecycle(state, inp.policy)
+        # A ref names exactly one policy (its content hash); one this worker has not loaded fails the task, to be
+        # retried, never run with another policy.
+        policy = inp.policy if inp.policy is not None else EDITIONS.get(inp.policy_ref or "")
+        self._life = Lifecycle(state, policy)
         self._inbox: list[Inbound] = list(inp.pending)
         self._start_cycle = state.cycle
         self._correlation = info.workflow_id
+        self._newest: bool | None = None  # workflow.patched(ONE_RECORD), asked once per run (_patched)
+        self._collected: list[EffectBatch] = []
 
     # ----- signals: facts from outside ------------------------------------------------------
 
@@ -130,6 +144,7 @@ class UnitLifecycleWorkflow:
         now = workflow.now()
         task = self._updated(f"办理 {action.task_id}", lambda: self._life.act(action, now))
         await self._apply(action.task_id)
+        await self._flush()
         return task
 
     @act.validator
@@ -144,6 +159,7 @@ class UnitLifecycleWorkflow:
         now = workflow.now()
         task = self._updated(f"认领 {claim.task_id}", lambda: self._life.claim(claim, now))
         await self._apply(claim.task_id)
+        await self._flush()
         return task
 
     @claim.validator
@@ -158,6 +174,7 @@ class UnitLifecycleWorkflow:
         now = workflow.now()
         self._updated(f"操作 {command.command}", lambda: self._life.command(command, now))
         await self._apply(self._correlation)
+        await self._flush()
         return self._life.state
 
     @command.validator
@@ -185,6 +202,19 @@ class UnitLifecycleWorkflow:
     def snapshot(self) -> UnitState:
         return self._life.state
 
+    # ----- history-changing changes ----------------------------------------------------------
+
+    @property
+    def _collect(self) -> bool:
+        """Whether this run has ONE_RECORD (and so every older change); asked once, in the run's first task."""
+        if self._newest is None:
+            self._newest = workflow.patched(ONE_RECORD)
+        return self._newest
+
+    def _patched(self, patch: str) -> bool:
+        assert patch in OLDER_PATCHES, patch
+        return self._collect or workflow.patched(patch)
+
     # ----- effects ------------------------------------------------------------------------
 
     def _summary(self) -> UnitSummary:
@@ -195,7 +225,7 @@ class UnitLifecycleWorkflow:
         state = self._life.state
         roles = search_attributes.waiting_on(state)
         workflow.set_current_details(views.details(state, roles, self._timer_summary()))
-        if workflow.patched(SEARCH_ATTRIBUTES):
+        if self._patched(SEARCH_ATTRIBUTES):
             changed = search_attributes.updates(state, workflow.info().typed_search_attributes)
             if changed:
                 workflow.upsert_search_attributes(changed)
@@ -206,7 +236,8 @@ class UnitLifecycleWorkflow:
     async def _apply(self, correlation_id: str) -> None:
         """Carry out the lifecycle's effects until it has none left (answers can produce more)."""
         await self._carry_out(correlation_id)
-        self._show()
+        if not self._collect:
+            self._show()
 
     async def _carry_out(self, correlation_id: str) -> None:
         while effects := self._life.drain():
@@ -217,14 +248,40 @@ class UnitLifecycleWorkflow:
                     continue
                 await self._record(batch, correlation_id)
                 batch = []
+                # An answer comes from outside, in a later workflow task: what this task did is recorded first.
+                await self._flush()
                 await self._answer(effect)
             await self._record(batch, correlation_id)
+
+    async def _flush(self) -> None:
+        """Record what this workflow task collected, in one local activity, then show the unit once.
+
+        Called before the workflow waits: at the top of the main loop, before an answer from outside,
+        before continuing as new, and at the end of each staff action (its caller sees it recorded).
+        """
+        if not self._collect:
+            return
+        # Taken before the await: an update handler flushing meanwhile records only what came after.
+        batches, self._collected = self._collected, []
+        if batches:
+            await workflow.execute_local_activity_method(
+                LifecycleActivities.record_all,
+                EffectBatches(batches=batches),
+                start_to_close_timeout=RECORD_TIMEOUT,
+                retry_policy=RECORD_RETRY,
+                summary=views.record_summary([e for b in batches for e in b.effects]),
+            )
+        self._show()
 
     async def _record(self, batch: list[Transitioned | TaskChanged | DeadlineFired], correlation_id: str) -> None:
         if not batch:
             return
         effects = EffectBatch(unit=self._summary(), correlation_id=correlation_id, effects=batch)
-        if workflow.patched(LOCAL_RECORD):
+        if self._collect:
+            # With the unit as it stands after these effects: what their announcements carry.
+            self._collected.append(effects)
+            return
+        if self._patched(LOCAL_RECORD):
             # Recorded in the workflow task that made the effects: no activity task to schedule and poll, and
             # no second workflow task to take its result (fewer events per new unit: bench/path.py). Still at least
             # once: record_effects is idempotent (message ids, forward-only projection), so a retry is harmless.
@@ -254,7 +311,7 @@ class UnitLifecycleWorkflow:
             # The calendar is read in an activity: a later holiday-data update cannot change a
             # date already in a running workflow's history.
             period = PeriodRequest(start=effect.start, working_days=working_days)
-            if workflow.patched(PROVISIONAL_PERIODS):
+            if self._patched(PROVISIONAL_PERIODS):
                 answer = await workflow.execute_activity_method(
                     LifecycleActivities.working_period, period, start_to_close_timeout=CALENDAR_TIMEOUT, summary=summary
                 )
@@ -336,7 +393,7 @@ class UnitLifecycleWorkflow:
         life = self._life
         if item.evaluation is not None:
             ev = item.evaluation
-            life.holds_unfinished = workflow.patched(HOLD_UNFINISHED)
+            life.holds_unfinished = self._patched(HOLD_UNFINISHED)
             if isinstance(
                 life.apply_whole(now, f"申报 {ev.submission_id} 的评价结果", lambda: life.on_evaluation(ev, now)), Fault
             ):
@@ -371,6 +428,7 @@ class UnitLifecycleWorkflow:
 
     async def _continue_as_new(self) -> None:
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._flush()
         inp = self._input.model_copy(
             update={"state": self._life.state, "pending": list(self._inbox), "auto_list": None, "national": None}
         )
@@ -381,7 +439,8 @@ class UnitLifecycleWorkflow:
 
     @workflow.run
     async def run(self, inp: LifecycleInput) -> None:
-        self._show()
+        if not self._collect:
+            self._show()
         if inp.auto_list is not None and inp.state is None:
             self._life.auto_list(workflow.now(), inp.auto_list.actor, inp.auto_list.reason)
             await self._apply(self._correlation)
@@ -391,6 +450,10 @@ class UnitLifecycleWorkflow:
         while True:
             alarm = self._life.next_alarm()
             wait = None if alarm is None else alarm - workflow.now()
+            if self._collect and not self._inbox and (wait is None or wait > timedelta(0)):
+                await self._flush()
+                alarm = self._life.next_alarm()  # an update may have run while the record was written
+                wait = None if alarm is None else alarm - workflow.now()
             if wait is None or wait > timedelta(0):
                 with contextlib.suppress(TimeoutError):
                     # Wake for a signal, or when an update changed the earliest alarm.

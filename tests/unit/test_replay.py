@@ -3,7 +3,9 @@
 The histories under tests/replay/histories were recorded from the lifecycle tests
 (`GREENFAB_SAVE_HISTORIES=tests/replay/histories uv run pytest tests/integration/test_lifecycle.py`),
 one per file named `<test>-<n>@<workflow id>.json`. They cover signals, timers, commands, staff
-actions (updates, accepted and refused) and continue-as-new. A change that would make a running
+actions (updates, accepted and refused) and continue-as-new. Those named `local-record-…` were recorded
+with effects recorded by a local activity per batch (patch "record-effects-locally"), `one-record-…` with one
+record per workflow task (patch "one-record-per-task"). A change that would make a running
 multi-year workflow non-deterministic fails here: guard it with `workflow.patched()` instead of
 editing the path in place.
 """

@@ -3,6 +3,8 @@ and the steps it records (their texts and clauses)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from functools import cache
 from typing import Any, Literal
@@ -156,6 +158,12 @@ class Policy(BaseModel):
     def from_data(cls, raw: dict[str, Any]) -> Policy:
         deadlines = {key: {"key": key, **value} for key, value in raw["deadlines"].items()}
         return cls.model_validate({**raw, "deadlines": deadlines})
+
+    @property
+    def ref(self) -> str:
+        """The edition's content address: the same numbers and words give the same ref, any change another."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
     @property
     def tz(self) -> timezone:

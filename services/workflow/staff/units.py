@@ -35,6 +35,7 @@ from greenfab.paging import Key, Keyset, PageAsk
 from services.workflow.domain.lifecycle import state_zh
 from services.workflow.domain.state import UnitCommand, UnitState
 from services.workflow.model import AutoListing, LifecycleInput
+from services.workflow.policy_editions import EDITIONS
 from services.workflow.staff import engine
 from services.workflow.staff.context import Staff
 from services.workflow.staff.tasks import require_role
@@ -164,7 +165,7 @@ async def auto_list(staff: Staff, who: Principal, body: AutoListingCreate) -> Un
         district=body.district,
         designation=Designation.MUNICIPAL_GREEN_FACTORY,
         enterprise_name=body.enterprise_name,
-        policy=staff.policy,
+        policy_ref=EDITIONS.add(staff.policy),
         auto_list=AutoListing(actor=who.actor(), reason=body.reason),
     )
     try:
