@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
-from greenfab_cli.stack import DATABASE_SERVICES, StackConfig, service_env, write_nats_configs
+from greenfab_cli.stack import (
+    DATABASE_SERVICES,
+    StackConfig,
+    service_env,
+    temporal_sqlite_pragmas,
+    tool_path,
+    write_nats_configs,
+)
 
 
 def test_reminder_links_follow_the_ports_the_stack_runs_on(tmp_path: Path) -> None:
@@ -49,3 +57,15 @@ def test_one_node_keeps_the_store_it_always_had(tmp_path: Path) -> None:
     conf = (config.nats_folder() / "nats.conf").read_text()
     assert "cluster" not in conf and str(tmp_path.resolve() / "nats") in conf
     assert config.stream_replicas() == 1
+
+
+def test_every_write_is_flushed_only_when_asked_and_nats_server_accepts_both(tmp_path: Path) -> None:
+    for asked in (False, True):
+        config = StackConfig(data_dir=tmp_path / str(asked), sync_every_write=asked)
+        write_nats_configs(config)
+        conf = config.nats_folder() / "nats.conf"
+        assert ("sync_interval: always" in conf.read_text()) is asked
+        checked = subprocess.run([tool_path("nats-server"), "-c", str(conf), "-t"], capture_output=True, timeout=30)
+        assert checked.returncode == 0, checked.stderr
+        pragmas = temporal_sqlite_pragmas(asked)
+        assert "journal_mode=wal" in pragmas and ("synchronous=full" if asked else "synchronous=normal") in pragmas
