@@ -4,8 +4,8 @@
 
 A new unit's first workflow task, and every task of a unit evicted from the worker's cache, builds
 a workflow instance and replays its history. This replays a saved annual-grading history
-(tests/replay/histories) ``--count`` times through temporalio's Replayer, once with the
-sandboxed runner the worker uses and once unsandboxed, alternating rounds to share the noise,
+(tests/replay/histories) ``--count`` times through temporalio's Replayer with each runner the service
+offers (``GREENFAB_TEMPORAL_SANDBOX``: strict, shared-imports, off), alternating rounds to share the noise,
 and times decoding the workflow's input alone (the whole policy travels in it). CPU time of this
 process per replayed workflow; medians of the rounds.
 """
@@ -23,13 +23,14 @@ from pathlib import Path
 from temporalio.api.common.v1 import Payload
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, WorkflowRunner
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+from temporalio.worker import Replayer, WorkflowRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import ROOT, load_average, machine, save_result
+from services.workflow.bootstrap import workflow_runner
 from services.workflow.model import LifecycleInput
+from services.workflow.settings import SandboxMode
 from services.workflow.workflows import UnitLifecycleWorkflow
 
 HISTORIES = ROOT / "tests" / "replay" / "histories"
@@ -68,21 +69,21 @@ def input_decode_ms(history: WorkflowHistory, count: int) -> tuple[float, int]:
 
 async def main_async(count: int, rounds: int) -> dict[str, object]:
     history = grading_history()
-    await replay_cpu_ms(history, SandboxedWorkflowRunner(), 5)  # imports, caches
-    await replay_cpu_ms(history, UnsandboxedWorkflowRunner(), 5)
-    sandboxed, unsandboxed = [], []
+    modes: tuple[SandboxMode, ...] = ("strict", "shared-imports", "off")
+    for mode in modes:
+        await replay_cpu_ms(history, workflow_runner(mode), 5)  # imports, caches
+    rounds_ms: dict[str, list[float]] = {mode: [] for mode in modes}
     for _ in range(rounds):
-        sandboxed.append(await replay_cpu_ms(history, SandboxedWorkflowRunner(), count))
-        unsandboxed.append(await replay_cpu_ms(history, UnsandboxedWorkflowRunner(), count))
+        for mode in modes:
+            rounds_ms[mode].append(await replay_cpu_ms(history, workflow_runner(mode), count))
     decode_ms, size = input_decode_ms(history, count * 5)
     return {
         "kind": "worker-cost",
         "machine": machine(),
         "history_events": len(history.events),
         "cpu_ms_per_workflow": {
-            "sandboxed": round(statistics.median(sandboxed), 2),
-            "unsandboxed": round(statistics.median(unsandboxed), 2),
-            "rounds": {"sandboxed": sandboxed, "unsandboxed": unsandboxed},
+            **{mode: round(statistics.median(ms), 2) for mode, ms in rounds_ms.items()},
+            "rounds": rounds_ms,
         },
         "input": {"bytes": size, "decode_cpu_ms": round(decode_ms, 3)},
         "load_average_end": load_average(),
@@ -99,8 +100,9 @@ def main() -> None:
     cpu = result["cpu_ms_per_workflow"]
     assert isinstance(cpu, dict)
     print(f"a {result['history_events']}-event grading history, replayed (CPU ms per workflow, median of rounds):")
-    print(f"  sandboxed runner (the worker's)  {cpu['sandboxed']:6.2f}")
-    print(f"  unsandboxed runner               {cpu['unsandboxed']:6.2f}")
+    for mode in ("strict", "shared-imports", "off"):
+        note = "  (the service's default)" if mode == "shared-imports" else ""
+        print(f"  GREENFAB_TEMPORAL_SANDBOX={mode:<15} {cpu[mode]:6.2f}{note}")
     print(f"  decoding the input alone: {result['input']}  (load {result['load_average_end']})")
     if not args.no_save:
         print(f"saved {save_result('worker-cost', result)}")

@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from contracts.envelope import Envelope
 from greenfab.db import Database, make_engine
@@ -24,7 +24,7 @@ from services.workflow.activities import LifecycleActivities
 from services.workflow.calendar_store import CalendarStore
 from services.workflow.migrations import MIGRATIONS
 from services.workflow.policy_loader import load_policy
-from services.workflow.settings import WorkflowSettings
+from services.workflow.settings import SandboxMode, WorkflowSettings
 from services.workflow.workflows import UnitLifecycleWorkflow
 
 
@@ -40,6 +40,21 @@ async def connect_temporal(address: str, namespace: str, timeout: float) -> Clie
             await asyncio.sleep(0.3)
 
 
+def workflow_runner(sandbox: SandboxMode) -> WorkflowRunner:
+    """How workflow code runs (bench/worker_cost.py has each one's CPU per new or evicted unit).
+
+    ``strict``: temporalio's sandbox as shipped, every import fresh per workflow instance (about 3x the CPU of
+    ``off``). ``shared-imports``: the sandbox still refuses non-deterministic calls (clocks, randomness, I/O) but
+    modules are imported once and shared (about 1.5x ``off``); our modules keep no mutable state at import.
+    ``off``: no sandbox; determinism rests on the replay tests, which always run strict.
+    """
+    if sandbox == "off":
+        return UnsandboxedWorkflowRunner()
+    if sandbox == "shared-imports":
+        return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_all_modules())
+    return SandboxedWorkflowRunner()
+
+
 def make_worker(
     client: Client,
     task_queue: str,
@@ -47,21 +62,18 @@ def make_worker(
     max_cached_workflows: int = 1000,
     workflow_task_polls: int = 16,
     activity_task_polls: int = 8,
-    sandboxed: bool = True,
+    sandbox: SandboxMode = "strict",
 ) -> Worker:
     """The lifecycle worker: the one workflow and its activities.
 
     Pollers: temporalio's default of 5 long polls fetched 2.5-10 tasks/s from a server answering in
     0.5-2 s under load, while the tasks queued (bench/FINDINGS.md 2.3); more polls in flight keep up.
-    Unsandboxed (``sandboxed=False``, the service's default) a new or evicted unit costs about a third of
-    the CPU: the sandbox re-imports the workflow's module for every instance (bench/worker_cost.py). The
-    sandbox's determinism checks then run where the workflow is tested: the lifecycle and replay tests
-    build their workers sandboxed.
+    The service runs its sandbox as ``shared-imports`` (``GREENFAB_TEMPORAL_SANDBOX``); tests build strict workers.
     """
     return Worker(
         client,
         task_queue=task_queue,
-        workflow_runner=SandboxedWorkflowRunner() if sandboxed else UnsandboxedWorkflowRunner(),
+        workflow_runner=workflow_runner(sandbox),
         max_cached_workflows=max_cached_workflows,
         max_concurrent_workflow_task_polls=workflow_task_polls,
         max_concurrent_activity_task_polls=activity_task_polls,

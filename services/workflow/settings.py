@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 
 from greenfab.paths import RULES
 from greenfab.settings import ServiceSettings
+
+# How the worker runs workflow code (services/workflow/bootstrap.py workflow_runner).
+SandboxMode = Literal["strict", "shared-imports", "off"]
 
 REPO_RULES = RULES  # the repository's rules/, or the installed wheel's copy (greenfab.paths)
 
@@ -60,10 +64,11 @@ class WorkflowSettings(ServiceSettings):
         description="Long polls the worker keeps open for activity tasks.",
         validation_alias=AliasChoices("GREENFAB_TEMPORAL_ACTIVITY_TASK_POLLS"),
     )
-    sandbox: bool = Field(
-        default=False,
-        description="Run workflow code in temporalio's sandbox: about three times the CPU per new or evicted unit "
-        "(bench/worker_cost.py); the lifecycle and replay tests always run it sandboxed.",
+    sandbox: SandboxMode = Field(
+        default="shared-imports",
+        description="How workflow code runs: `strict` (temporalio's sandbox as shipped, about 3x the CPU of `off` "
+        "per new or evicted unit), `shared-imports` (non-deterministic calls still refused, modules imported once: "
+        "about 1.5x), `off` (no sandbox). bench/worker_cost.py measures each; the replay tests always run strict.",
         validation_alias=AliasChoices("GREENFAB_TEMPORAL_SANDBOX"),
     )
     rules_dir: Path = Field(default=REPO_RULES, validation_alias=AliasChoices("GREENFAB_RULES_DIR"))

@@ -13,12 +13,15 @@ editing the path in place.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from services.workflow.bootstrap import workflow_runner
+from services.workflow.settings import SandboxMode
 from services.workflow.workflows import UnitLifecycleWorkflow
 
 HISTORIES = sorted((Path(__file__).resolve().parents[1] / "replay" / "histories").glob("*@*.json"))
@@ -30,10 +33,16 @@ def test_histories_were_recorded_including_staff_actions() -> None:
     assert len(with_updates) >= 10, "histories with staff actions (updates) must be kept too"
 
 
+@pytest.mark.parametrize("sandbox", get_args(SandboxMode))
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem.split("@")[0] for p in HISTORIES])
-async def test_saved_history_replays(path: Path) -> None:
+async def test_saved_history_replays(path: Path, sandbox: SandboxMode) -> None:
+    """Under every way the service may run workflow code (GREENFAB_TEMPORAL_SANDBOX), strict included."""
     text = path.read_text(encoding="utf-8")  # noqa: ASYNC240  # a small file, read once
     # Replay under the workflow's own id: its task ids derive from it, and validators check them.
     history = WorkflowHistory.from_json(path.stem.split("@", 1)[1], text)
-    replayer = Replayer(workflows=[UnitLifecycleWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(
+        workflows=[UnitLifecycleWorkflow],
+        data_converter=pydantic_data_converter,
+        workflow_runner=workflow_runner(sandbox),
+    )
     await replayer.replay_workflow(history)
