@@ -340,7 +340,7 @@ class UnitLifecycleWorkflow:
                 )
             except ActivityError as exc:
                 # The review stays blocked on a provisional total; staff see why in the timeline.
-                self._life.note(workflow.now(), f"专家评分后重新计算失败：{exc.cause or exc}", "D-EXPERT")
+                self._life.record(workflow.now(), "rescore-failed", error=exc.cause or exc)
                 return
             now = workflow.now()
             self._life.apply_whole(now, "专家评分后的重新计算结果", lambda: self._life.on_rescored(rescored, now))
@@ -353,11 +353,16 @@ class UnitLifecycleWorkflow:
                 await workflow.get_external_workflow_handle(target).signal(
                     UnitLifecycleWorkflow.title_command, effect.command
                 )
-                self._life.note(
-                    now, f"已通知 {target}：{effect.command.command}（{effect.command.reason or ''}）", effect.clause
+                self._life.record(
+                    now,
+                    "title-signalled",
+                    basis=effect.clause,
+                    target=target,
+                    command=effect.command.command,
+                    reason=effect.command.reason or "",
                 )
             except Exception as exc:  # noqa: BLE001  # no such workflow: the unit holds no such title, record it
-                self._life.note(now, f"未找到 {target}，未能通知（{exc}）", effect.clause)
+                self._life.record(now, "title-not-found", basis=effect.clause, target=target, error=exc)
 
     async def _start_national(self, effect: StartNational) -> None:
         """003 第九条: the national recommendation lives on in a workflow of its own, past this run's cycles."""
@@ -381,9 +386,9 @@ class UnitLifecycleWorkflow:
                 parent_close_policy=ParentClosePolicy.ABANDON,
                 static_summary=views.national_summary(s),
             )
-            self._life.note(workflow.now(), f"国家级推荐流程 {target} 已启动", "003 第九条", effect.actor)
+            self._life.record(workflow.now(), "national-started", effect.actor, target=target)
         except WorkflowAlreadyStartedError:  # a unit is recommended once; an earlier recommendation runs on
-            self._life.note(workflow.now(), f"国家级推荐流程 {target} 已在运行，未重复启动", "003 第九条", effect.actor)
+            self._life.record(workflow.now(), "national-already-running", effect.actor, target=target)
 
     # ----- the main loop --------------------------------------------------------------------
 
@@ -411,11 +416,8 @@ class UnitLifecycleWorkflow:
                 now, f"{command.source or '外部'}请求 {command.command}", lambda: life.command(command, now)
             )
         except ActionRefused as exc:
-            life.note(
-                now,
-                f"{command.source or '外部'}请求 {command.command} 未执行：{exc.message_zh}",
-                "003 第九条" if command.command == "record_national" else "003 第十六条",
-            )
+            refused = "national-command-refused" if command.command == "record_national" else "title-command-refused"
+            life.record(now, refused, source=command.source or "外部", command=command.command, why=exc.message_zh)
         return command.source or self._correlation
 
     def _on_time(self, now: datetime) -> None:

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 from contracts.envelope import Actor
 from services.workflow.domain.lifecycle.refusal import ActionRefused
-from services.workflow.domain.policy import Policy
+from services.workflow.domain.policy import Policy, shipped_steps
 from services.workflow.domain.state import (
     SYSTEM,
     Effect,
@@ -92,7 +92,8 @@ class LifecycleCore:
 
     def _words(self, key: str, fields: Mapping[str, object]) -> tuple[str, str]:
         """The text (``fields`` filled in) and the clause of the step ``key`` (rules/lifecycle ``steps``)."""
-        step = self.policy.steps[key]
+        # An edition stored before a step existed (a unit's policy by reference) words it as this version ships it.
+        step = self.policy.steps.get(key) or shipped_steps()[key]
         basis = step.basis if step.basis_from is None else self._basis_of(step.basis_from.format(**fields))
         return step.text_zh.format(**fields), basis
 
@@ -108,6 +109,14 @@ class LifecycleCore:
     def note(self, now: datetime, reason: str, clause: str, actor: Actor = SYSTEM) -> None:
         """Record something that happened without changing the state."""
         self._move(now, None, reason, clause, actor)
+
+    def record(
+        self, now: datetime, key: str, actor: Actor = SYSTEM, basis: str | None = None, **fields: object
+    ) -> None:
+        """Record the step ``key`` without changing the state (what the workflow did on the unit's behalf);
+        ``basis``: the clause of the action that asked for it, when that action carries its own."""
+        text, clause = self._words(key, fields)
+        self._move(now, None, text, basis or clause, actor)
 
     # ----- tasks and obligations ------------------------------------------------------------
 
