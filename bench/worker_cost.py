@@ -101,7 +101,7 @@ def main() -> None:
     assert isinstance(cpu, dict)
     print(f"a {result['history_events']}-event grading history, replayed (CPU ms per workflow, median of rounds):")
     for mode in ("strict", "shared-imports", "off"):
-        note = "  (the service's default)" if mode == "shared-imports" else ""
+        note = "  (the service's default)" if mode == "off" else ""
         print(f"  GREENFAB_TEMPORAL_SANDBOX={mode:<15} {cpu[mode]:6.2f}{note}")
     print(f"  decoding the input alone: {result['input']}  (load {result['load_average_end']})")
     if not args.no_save:

@@ -45,7 +45,7 @@ def _add_stack_options(p: argparse.ArgumentParser) -> None:
                    help="NATS nodes: 3 runs a cluster (routes on --nats-cluster-port, 3 replicas)")  # fmt: skip
     p.add_argument("--sync-every-write", action="store_true",
                    help="NATS and the Temporal dev server flush every write to disk before acknowledging it: "
-                        "nothing acknowledged is lost in a power cut either, at about a third of the start rate "
+                        "nothing acknowledged is lost in a power cut either, at a cost in speed "
                         "(without it, nothing is lost when any process is killed)")  # fmt: skip
     p.add_argument("--no-migrate", dest="migrate", action="store_false",
                    help="do not upgrade databases at start-up: a service whose database is behind refuses to start "

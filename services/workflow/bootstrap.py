@@ -68,7 +68,8 @@ def make_worker(
 
     Pollers: temporalio's default of 5 long polls fetched 2.5-10 tasks/s from a server answering in
     0.5-2 s under load, while the tasks queued (bench/FINDINGS.md 2.3); more polls in flight keep up.
-    The service runs its sandbox as ``shared-imports`` (``GREENFAB_TEMPORAL_SANDBOX``); tests build strict workers.
+    The service runs ``off`` by default (``GREENFAB_TEMPORAL_SANDBOX``): on two cores at 25 declarations/s the
+    sandbox's share of the CPU slowed starts (bench/path.py, README); tests build strict workers.
     """
     return Worker(
         client,

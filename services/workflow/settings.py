@@ -65,10 +65,11 @@ class WorkflowSettings(ServiceSettings):
         validation_alias=AliasChoices("GREENFAB_TEMPORAL_ACTIVITY_TASK_POLLS"),
     )
     sandbox: SandboxMode = Field(
-        default="shared-imports",
-        description="How workflow code runs: `strict` (temporalio's sandbox as shipped, about 3x the CPU of `off` "
-        "per new or evicted unit), `shared-imports` (non-deterministic calls still refused, modules imported once: "
-        "about 1.5x), `off` (no sandbox). bench/worker_cost.py measures each; the replay tests always run strict.",
+        default="off",
+        description="How workflow code runs: `off` (no sandbox; determinism is checked by the replay and lifecycle "
+        "tests, which run strict), `shared-imports` (non-deterministic calls refused, modules imported once: about "
+        "1.5x the CPU of `off` per new or evicted unit), `strict` (temporalio's sandbox as shipped, about 3x). "
+        "bench/worker_cost.py and bench/path.py measure them (README, Speed on declaration day).",
         validation_alias=AliasChoices("GREENFAB_TEMPORAL_SANDBOX"),
     )
     rules_dir: Path = Field(default=REPO_RULES, validation_alias=AliasChoices("GREENFAB_RULES_DIR"))
