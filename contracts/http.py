@@ -63,8 +63,8 @@ def _limit_problems(value: Any, path: str, depth: int) -> Any:
         yield f"{path}: text longer than {MAX_STRING_CHARS} characters"
 
 
-class DeclarationPublic(BaseModel):
-    """A stored declaration, with its evaluation once scoring has finished."""
+class DeclarationHead(BaseModel):
+    """What a declaration and its list row both show: who, what, when, and its status."""
 
     id: str = Field(description="The declaration's id.")
     declaration_id: str | None = Field(default=None, description="The client-chosen id it was sent with, if any.")
@@ -76,26 +76,21 @@ class DeclarationPublic(BaseModel):
     received_at: datetime = Field(description="When intake stored it (UTC).")
     status: Literal["pending", "evaluated", "failed"] = Field(description="pending until scoring answers.")
     status_zh: str = Field(description="The status in Chinese.")
+
+
+class DeclarationPublic(DeclarationHead):
+    """A stored declaration, with its evaluation once scoring has finished."""
+
     data: dict[str, Any] = Field(description="The inputs as stored (normalised).")
     raw: dict[str, Any] | None = Field(default=None, description="For a form: each input's value exactly as typed.")
     evaluation: Evaluation | None = Field(default=None, description="The evaluation; null while pending.")
     error: str | None = Field(default=None, description="Why scoring failed, when it did.")
 
 
-class DeclarationSummary(BaseModel):
+class DeclarationSummary(DeclarationHead):
     """A declaration as lists show it: who, what, when, its status and the headline of its result. The
     items, inputs and explanations are on the declaration itself (`GET /v1/declarations/{id}`)."""
 
-    id: str = Field(description="The declaration's id.")
-    declaration_id: str | None = Field(default=None, description="The client-chosen id it was sent with, if any.")
-    scheme: Scheme = Field(description="The scheme.")
-    uscc: str = Field(description="The enterprise's USCC.")
-    enterprise_name: str = Field(description="申报单位名称.")
-    district: str = Field(description="所在区.")
-    declared_on: date = Field(description="申报日期.")
-    received_at: datetime = Field(description="When intake stored it (UTC).")
-    status: Literal["pending", "evaluated", "failed"] = Field(description="pending until scoring answers.")
-    status_zh: str = Field(description="The status in Chinese.")
     total: Decimal | None = Field(default=None, description="The evaluation's total points; null unless evaluated.")
     level: int | None = Field(default=None, description="The evaluation's grade level (grading), if any.")
     passed: bool | None = Field(default=None, description="Pass or fail (green-factory), if decided.")

@@ -59,8 +59,8 @@ class StackConfig:
     migrate: bool = True  # services bring their databases to the code's schema at start-up
     console_port: int = 8006
     temporal_address: str | None = None  # an existing Temporal (host:port) instead of starting the dev server
-    # Every acknowledged write on disk before it is acknowledged (NATS and the Temporal dev server), so it also
-    # survives a power cut; off, each survives any process being killed (README "Durability of the local stack").
+    # Every write on disk before it is acknowledged (NATS and the Temporal dev server), so it also survives a
+    # power cut; off, each survives any process being killed (README "Speed on declaration day": Temporal's SQLite).
     sync_every_write: bool = False
     ready_timeout_s: float = 60.0
     extra_env: dict[str, str] = field(default_factory=dict)

@@ -33,19 +33,25 @@ class Conflict(Exception):
         self.error = error
 
 
+def _head(row: Any, status: str) -> dict[str, Any]:
+    """The fields a declaration and its list row share (DeclarationHead), from a row or a row of columns."""
+    return {
+        "id": row.id,
+        "declaration_id": row.client_id,
+        "scheme": row.scheme,
+        "uscc": row.uscc,
+        "enterprise_name": row.enterprise_name,
+        "district": row.district,
+        "declared_on": row.declared_on,
+        "received_at": row.received_at,
+        "status": status,
+        "status_zh": domain.STATUS_ZH[status],
+    }
+
+
 def to_public(row: Declaration) -> DeclarationPublic:
-    status = domain.status_of(row.evaluation, row.error)
     return DeclarationPublic(
-        id=row.id,
-        declaration_id=row.client_id,
-        scheme=row.scheme,
-        uscc=row.uscc,
-        enterprise_name=row.enterprise_name,
-        district=row.district,
-        declared_on=row.declared_on,
-        received_at=row.received_at,
-        status=status,
-        status_zh=domain.STATUS_ZH[status],
+        **_head(row, domain.status_of(row.evaluation, row.error)),
         data=row.data,
         raw=row.raw,
         evaluation=row.evaluation,
@@ -179,16 +185,7 @@ def to_summary(row: Any) -> DeclarationSummary:
     # Every evaluation has a total: its absence is the absence of the evaluation.
     status = domain.status_of(None if row.total is None else {}, row.error)
     return DeclarationSummary(
-        id=row.id,
-        declaration_id=row.client_id,
-        scheme=row.scheme,
-        uscc=row.uscc,
-        enterprise_name=row.enterprise_name,
-        district=row.district,
-        declared_on=row.declared_on,
-        received_at=row.received_at,
-        status=status,
-        status_zh=domain.STATUS_ZH[status],
+        **_head(row, status),
         total=row.total,
         level=row.level,
         passed=None if row.passed is None else bool(row.passed),

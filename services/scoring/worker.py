@@ -18,6 +18,7 @@ import pickle
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -175,7 +176,7 @@ class EnginePool:
         self._rules_dir = str(rules_dir)
         self._processes = processes
         self._pool = self._new_pool()
-        self._waiting: list[tuple[Any, tuple[Any, ...], asyncio.Future[Any]]] = []
+        self._waiting: deque[tuple[Any, tuple[Any, ...], asyncio.Future[Any]]] = deque()
         self._in_flight = 0
         self._kick_planned = False
         self._tasks: set[asyncio.Future[None]] = set()
@@ -223,7 +224,7 @@ class EnginePool:
             fn = self._waiting[0][0]
             batch: list[tuple[Any, tuple[Any, ...], asyncio.Future[Any]]] = []
             while self._waiting and self._waiting[0][0] is fn and len(batch) < MAX_BATCH:
-                batch.append(self._waiting.pop(0))
+                batch.append(self._waiting.popleft())
             self._in_flight += 1
             task = asyncio.ensure_future(self._send(fn, batch))
             self._tasks.add(task)  # the loop keeps only a weak reference to a task
@@ -285,9 +286,7 @@ class EnginePool:
                 return await loop.run_in_executor(pool, fn, *args)
             except BrokenProcessPool:
                 log.error("scoring worker died (try %d of 2); restarting it", attempt)
-                if self._pool is pool:
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    self._pool = self._new_pool()
+                self._restart(pool)
         raise EngineCrashed("the rules engine process crashed twice on this request")
 
     def reload(self) -> None:

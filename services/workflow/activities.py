@@ -48,23 +48,24 @@ class LifecycleActivities:
         Returns the batch it recorded: run as a local activity, only its result is kept in the workflow's
         history (not its input), and audit's reconciliation reads the announcements from there.
         """
-        async with self._db.writing() as s:
-            await self._project(s, batch)
-            await s.commit()
-        await self._announce(batch)
+        await self._record([batch])
         return batch
 
     @activity.defn
     async def record_all(self, batches: EffectBatches) -> EffectBatches:
         """record_effects for every batch a workflow task made: one transaction for their projections, then
         their announcements in order. Returns what it recorded (kept in the history, read by audit)."""
+        await self._record(batches.batches)
+        return batches
+
+    async def _record(self, batches: list[EffectBatch]) -> None:
+        """Project every batch in one transaction, then announce their effects in order."""
         async with self._db.writing() as s:
-            for batch in batches.batches:
+            for batch in batches:
                 await self._project(s, batch)
             await s.commit()
-        for batch in batches.batches:
+        for batch in batches:
             await self._announce(batch)
-        return batches
 
     async def _announce(self, batch: EffectBatch) -> None:
         u = batch.unit
