@@ -145,22 +145,41 @@ def groups(edition: Edition) -> dict[str, int]:
     return {item.id: i // GROUP_SIZE for i, item in enumerate(edition.items)}
 
 
-def _case_rules(key: str, group: int, cases: list[Case]) -> dict[str, Any]:
-    """One rule per case, over that case's own conditions: every case that holds fires, and the engine takes
-    the first in the rulebook's order (first-match). No rule negates an earlier case: a negation of several
-    conditions is an `$or`, which durable_rules walks once per alternative that holds (its alpha network
-    forks), and which made a case's cost grow with the number of cases before it.
+def default_case(cases: list[Case]) -> int | None:
+    """The first case without conditions (the rulebook's "otherwise"): it holds whenever no earlier case does."""
+    return next((i for i, case in enumerate(cases) if not case.when), None)
 
-    A fact none of whose cases holds matches no rule: it is reported as undecided.
+
+def _case_rules(key: str, group: int, cases: list[Case]) -> dict[str, Any]:
+    """One rule per case with conditions, over that case's own conditions: every case that holds fires, and the
+    engine takes the first in the rulebook's order (first-match). No rule negates an earlier case: a negation
+    of several conditions is an `$or`, which durable_rules walks once per alternative that holds (its alpha
+    network forks), and which made a case's cost grow with the number of cases before it.
+
+    The first case without conditions (default_case) gets no rule: it would fire for every fact that reaches
+    it, one action each (half of all actions), to say what "no earlier case fired" says already. Cases after
+    it can never decide. A fact none of whose cases holds matches no rule: it gets the default, or is reported
+    as undecided when there is none.
     """
     rules: dict[str, Any] = {}
     for i, case in enumerate(cases):
+        if not case.when:
+            break
         conds: list[dict[str, Any]] = [{"g": group}, {"key": key}, {"kind": "score"}]
         conds += [_condition(f, op, v) for f, ops in case.when.items() for op, v in ops.items()]
         rules[f"case_{key}_{i}"] = {"all": [{"m": {"$and": conds}}], "run": f"case:{key}:{i}"}
-        if not case.when:
-            break  # holds whenever reached: later cases can never decide
     return rules
+
+
+def defaults(edition: Edition) -> dict[str, int | None]:
+    """Each case-scored fact key's default case (default_case): what a fact that fires no case rule gets."""
+    out: dict[str, int | None] = {}
+    for item in edition.items:
+        if item.method == "parts":
+            out.update({f"{item.id}{p.id}": default_case(p.cases) for p in item.parts})
+        elif item.method == "cases":
+            out[item.id] = default_case(item.cases)
+    return out
 
 
 def compile_edition(scheme: Scheme, edition: Edition, eligibility: Eligibility) -> dict[str, Any]:
@@ -237,6 +256,8 @@ class RulesEngine:
         self.host = _QuietHost(self)
         self._rulesets: dict[tuple[Scheme, str], str] = {}
         self._groups: dict[tuple[Scheme, str], dict[str, int]] = {}
+        # Per edition, each case-scored fact key's default case (default_case), or None when it has none.
+        self._defaults: dict[tuple[Scheme, str], dict[str, int | None]] = {}
         # One durable_rules session (sid) per ruleset, kept across evaluations: each evaluation retracts its
         # facts instead of creating and deleting a state (which allocates two 512-entry indexes per rule).
         self._sessions: dict[str, _Session] = {}
@@ -256,6 +277,7 @@ class RulesEngine:
             self.host.set_rulesets({name: definition})
             self._rulesets[key] = name
             self._groups[key] = groups(edition)
+            self._defaults[key] = defaults(edition)
         return self._rulesets[key]
 
     def action(self, name: str) -> Any:
@@ -329,6 +351,7 @@ class RulesEngine:
         prep = prepare(self.library, scheme, as_of, data)
         ruleset = self.ruleset(scheme, prep.edition)
         group = self._groups[(scheme, prep.edition.edition)]
+        default = self._defaults[(scheme, prep.edition.edition)]
         session = self._session(ruleset)
         sid = session.sid
         self._serial += 1
@@ -344,6 +367,8 @@ class RulesEngine:
             score_facts[fact.key] = fact
             if fact.item.method not in ("cases", "parts"):
                 continue  # scored by its formula alone (score()): nothing for the rules to decide either
+            if default[fact.key] == 0:
+                continue  # its first case holds always: nothing to decide
             fact_id = f"{serial}:{fact.key}"
             decided_by_cases.add(fact_id)
             row = {"id": fact_id, "sid": sid, "g": group[fact.item.id], "key": fact.key, "kind": "score"}
@@ -370,7 +395,10 @@ class RulesEngine:
         unhandled = {p["id"] for p in payload} - run.seen - decided_by_cases
         if unhandled:
             raise EngineError(f"facts matched no rule: {sorted(unhandled)}")
-        scored: dict[str, Scored] = {key: score(f, run.cases.get(key), prep) for key, f in score_facts.items()}
+        cases = run.cases
+        scored: dict[str, Scored] = {
+            key: score(f, cases.get(key, default.get(key)), prep) for key, f in score_facts.items()
+        }
         vetoes: list[VetoResult] = []
         if run.vetoes:
             by_code = {v.code: v for v in self.library.eligibility.vetoes}
