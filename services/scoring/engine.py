@@ -171,14 +171,33 @@ def _case_rules(key: str, group: int, cases: list[Case]) -> dict[str, Any]:
     return rules
 
 
-def defaults(edition: Edition) -> dict[str, int | None]:
-    """Each case-scored fact key's default case (default_case): what a fact that fires no case rule gets."""
-    out: dict[str, int | None] = {}
+def _keyed_cases(edition: Edition) -> list[tuple[str, list[Case]]]:
+    """Every case-scored fact key of the edition (an item, or a part of a ``parts`` item) with its cases."""
+    out: list[tuple[str, list[Case]]] = []
     for item in edition.items:
         if item.method == "parts":
-            out.update({f"{item.id}{p.id}": default_case(p.cases) for p in item.parts})
+            out += [(f"{item.id}{p.id}", p.cases) for p in item.parts]
         elif item.method == "cases":
-            out[item.id] = default_case(item.cases)
+            out.append((item.id, item.cases))
+    return out
+
+
+def defaults(edition: Edition) -> dict[str, int | None]:
+    """Each case-scored fact key's default case (default_case): what a fact that fires no case rule gets."""
+    return {key: default_case(cases) for key, cases in _keyed_cases(edition)}
+
+
+def tested(edition: Edition) -> dict[str, tuple[str, ...]]:
+    """Each case-scored fact key's fields that some case rule tests: the only ones its fact needs to carry
+    (the C core parses every field it is sent, and the other inputs are only shown in the explanation)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for key, cases in _keyed_cases(edition):
+        names: dict[str, None] = {}
+        for case in cases:
+            if not case.when:
+                break  # the default and after: no rule (_case_rules)
+            names.update(dict.fromkeys(case.when))
+        out[key] = tuple(names)
     return out
 
 
@@ -256,8 +275,10 @@ class RulesEngine:
         self.host = _QuietHost(self)
         self._rulesets: dict[tuple[Scheme, str], str] = {}
         self._groups: dict[tuple[Scheme, str], dict[str, int]] = {}
-        # Per edition, each case-scored fact key's default case (default_case), or None when it has none.
+        # Per edition, each case-scored fact key's default case (default_case), or None when it has none, and the
+        # fields its case rules test.
         self._defaults: dict[tuple[Scheme, str], dict[str, int | None]] = {}
+        self._tested: dict[tuple[Scheme, str], dict[str, tuple[str, ...]]] = {}
         # One durable_rules session (sid) per ruleset, kept across evaluations: each evaluation retracts its
         # facts instead of creating and deleting a state (which allocates two 512-entry indexes per rule).
         self._sessions: dict[str, _Session] = {}
@@ -278,6 +299,7 @@ class RulesEngine:
             self._rulesets[key] = name
             self._groups[key] = groups(edition)
             self._defaults[key] = defaults(edition)
+            self._tested[key] = tested(edition)
         return self._rulesets[key]
 
     def action(self, name: str) -> Any:
@@ -352,6 +374,7 @@ class RulesEngine:
         ruleset = self.ruleset(scheme, prep.edition)
         group = self._groups[(scheme, prep.edition.edition)]
         default = self._defaults[(scheme, prep.edition.edition)]
+        fields_tested = self._tested[(scheme, prep.edition.edition)]
         session = self._session(ruleset)
         sid = session.sid
         self._serial += 1
@@ -372,8 +395,9 @@ class RulesEngine:
             fact_id = f"{serial}:{fact.key}"
             decided_by_cases.add(fact_id)
             row = {"id": fact_id, "sid": sid, "g": group[fact.item.id], "key": fact.key, "kind": "score"}
-            for k, v in fact.fields.items():
-                if not isinstance(v, list):
+            fields = fact.fields
+            for k in fields_tested[fact.key]:
+                if k in fields and not isinstance(v := fields[k], list):
                     row["v_" + k] = value(v)
             payload.append(row)
         events = {}
