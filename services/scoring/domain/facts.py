@@ -179,7 +179,7 @@ def plan(edition: Edition) -> EditionPlan:
     return found
 
 
-def _fill(rule: FactPlan, data: dict[str, Any]) -> Fact:
+def _fill(rule: FactPlan, data: dict[str, Any], read: dict[str, Value]) -> Fact:
     fact = Fact(item=rule.item, part=rule.part, key=rule.key)
     missing = [n for n in rule.needed if data.get(n) is None]
     if missing:
@@ -193,7 +193,10 @@ def _fill(rule: FactPlan, data: dict[str, Any]) -> Fact:
     fields = fact.fields
     numeric: dict[str, Decimal] = {}
     for n, raw in inputs.items():
-        value = fields[n] = _input(n, raw)
+        value = read.get(n)
+        if value is None:  # each input read once per declaration, however many items use it
+            value = read[n] = _input(n, raw)
+        fields[n] = value
         if isinstance(value, Decimal):
             numeric[n] = value
         elif isinstance(value, bool):
@@ -230,6 +233,7 @@ def build_facts(edition: Edition, data: dict[str, Any]) -> list[Fact]:
     """The facts of ``edition`` for ``data``; raises InputError for a bad input."""
     facts: list[Fact] = []
     checks: list[tuple[FactPlan, Fact]] = []
+    read: dict[str, Value] = {}  # inputs as read (_input), shared by the facts
     for item, rules in plan(edition).items:
         if item.applies_if is not None:
             flag = data.get(item.applies_if)
@@ -239,7 +243,7 @@ def build_facts(edition: Edition, data: dict[str, Any]) -> list[Fact]:
                 facts.append(Fact(item=item, key=item.id, not_applicable=True))
                 continue
         for rule in rules:
-            fact = _fill(rule, data)
+            fact = _fill(rule, data, read)
             facts.append(fact)
             if not fact.missing:
                 checks.append((rule, fact))

@@ -45,6 +45,27 @@ def _names(template: str) -> tuple[str, ...]:
     return tuple({name.split(".")[0].split("[")[0] for _, name, _, _ in Formatter().parse(template) if name})
 
 
+@lru_cache(maxsize=4096)
+def _pieces(template: str) -> tuple[tuple[str, str | None], ...] | None:
+    """The template as (literal text, field name) pairs when it names plain fields only (``{ratio}``, all of
+    the rulebooks'), so it is filled by joining strings; None sends it to str.format."""
+    out: list[tuple[str, str | None]] = []
+    for literal, name, spec, conversion in Formatter().parse(template):
+        if name is not None and (spec or conversion or not name.isidentifier()):
+            return None
+        out.append((literal, name))
+    return tuple(out)
+
+
+def explain(template: str, fields: dict[str, Any]) -> str:
+    """The explanation with the named fields as staff read numbers (_fmt); a name not in ``fields`` raises
+    KeyError, as str.format does."""
+    pieces = _pieces(template)
+    if pieces is None:
+        return template.format(**{k: _fmt(fields[k]) for k in _names(template) if k in fields})
+    return "".join(literal if name is None else literal + _fmt(fields[name]) for literal, name in pieces)
+
+
 def holds(op: Op, value: Any, constant: Scalar) -> bool:
     """One condition, as the reference interpreter reads it (the engine compiles the same to durable_rules)."""
     if isinstance(constant, bool) or isinstance(value, bool):
@@ -64,7 +85,7 @@ def matches(case: Case, fields: dict[str, Any]) -> bool:
 def apply(outcome: Outcome, fact: Fact) -> Scored:
     """Points of a decided case."""
     top = fact.max
-    text = outcome.explain.format(**{k: _fmt(fact.fields[k]) for k in _names(outcome.explain) if k in fact.fields})
+    text = explain(outcome.explain, fact.fields)
     if outcome.expert is not None:
         return Scored("needs_expert", None, f"{text}（需专家评定：{outcome.expert}）", outcome.flag)
     if outcome.full:
