@@ -1,6 +1,6 @@
 """The engine's figures for issue 14 item 3: evaluations/s per scheme on one core, and 2 workers against 1.
 
-    .venv/bin/python bench/engine.py [--count 1000] [--pool-count 1000] [--no-save]
+    .venv/bin/python bench/engine.py [--count 1000] [--pool-count 1000] [--parts 1,2,3] [--no-save]
 
 1. One process: ``RulesEngine.evaluate`` (durable_rules) and the reference interpreter, per scheme,
    over ``--count`` varied example declarations (bench/scoring.py's inputs). Shown per wall second
@@ -11,6 +11,9 @@
    which its workers cannot take off it: with two workers on two cores it must stay small). The
    2-worker figure needs two idle cores (the caller's event loop is a third process): on a loaded
    machine the ratio says more about the load than the pool.
+3. The scoring service's handler with one worker (``handlers.score_submission``: the pool, the row in
+   SQLite, the evaluation.completed message's bytes as NATS would be sent them, NATS itself left out):
+   the service process's CPU per evaluation, which is what bounds two workers on two cores.
 
 Prints the load average with each figure and writes `bench/results/engine-<time>.json`.
 """
@@ -19,8 +22,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +100,69 @@ async def _pool(processes: int, count: int) -> dict[str, tuple[float, float]]:
         pool.close()
 
 
+async def _handled(
+    db: Any, pool: EnginePool, publish: Any, scheme: Scheme, numbers: Iterator[int], in_flight: int
+) -> None:
+    """``score_submission`` for each of ``numbers`` (bench/scoring.py's inputs), ``in_flight`` at a time."""
+    from contracts.envelope import Actor
+    from contracts.messages import SubmissionReceived
+    from services.scoring import handlers
+
+    async def caller() -> None:
+        for n in numbers:
+            on, data = inputs(scheme, n)
+            event = SubmissionReceived(
+                correlation_id=f"c-{n}", actor=Actor(role="system", subject="bench"),
+                submission_id=f"{scheme.value}-{n}", scheme=scheme, uscc="91110000000000000X",
+                enterprise_name="示例", district="大兴区", declared_on=on, data=data,
+            )  # fmt: skip
+            await handlers.score_submission(db, pool, event, publish)
+
+    await asyncio.gather(*(caller() for _ in range(in_flight)))
+
+
+async def _service(count: int, in_flight: int) -> dict[str, tuple[float, float]]:
+    from greenfab.db import Database, create_tables, make_engine
+    from services.scoring.tables import ScoringBase
+
+    async def publish(message: Any) -> None:
+        # What reaches NATS: the message's bytes (faststream encodes a dict with json.dumps when given one).
+        body = getattr(message, "body", None)
+        if body is None:
+            json.dumps(message.model_dump(mode="json")).encode()
+
+    rates: dict[str, tuple[float, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite+aiosqlite:///{tmp}/scoring.db")
+        await create_tables(engine, ScoringBase.metadata)
+        db = Database(engine)
+        pool = EnginePool(RULES, 1)
+        try:
+            await pool.warm_up()
+            for scheme in Scheme:
+                await _handled(db, pool, publish, scheme, iter(range(20)), in_flight)  # rulesets compiled
+                t, cpu = time.perf_counter(), time.process_time()
+                await _handled(db, pool, publish, scheme, iter(range(20, count + 20)), in_flight)
+                rates[scheme.value] = (count / (time.perf_counter() - t), (time.process_time() - cpu) / count * 1e6)
+        finally:
+            pool.close()
+            await engine.dispose()
+    return rates
+
+
+def service(count: int) -> dict[str, Any]:
+    print(f"3. the scoring service's handler, 1 worker ({count} evaluations per scheme, 8 in flight, SQLite, no NATS)")
+    rates = asyncio.run(_service(count, 8))
+    load = load_average()[0]
+    out: dict[str, Any] = {"load_average": load}
+    for scheme in Scheme:
+        rate, cpu = rates[scheme.value]
+        out[scheme.value] = {"per_s": round(rate), "service_cpu_us": round(cpu)}
+        print(f"   {scheme.value:<18} {rate:6.0f}/s   service process's CPU {cpu:5.0f} µs per evaluation")
+    print(f"   (load {load:.1f})")
+    return out
+
+
 def workers(count: int) -> dict[str, Any]:
     print(f"2. the service's worker pool ({count} evaluations per scheme, 8 in flight)")
     one = asyncio.run(_pool(1, count))
@@ -115,10 +184,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--pool-count", type=int, default=1000)
+    parser.add_argument("--parts", default="1,2,3", help="which parts to run, e.g. 1,3 (2 needs two idle cores)")
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args()
-    result = {"kind": "engine", "machine": machine(), "one_process": one_process(args.count)}
-    result["workers"] = workers(args.pool_count)
+    parts = set(args.parts.split(","))
+    result: dict[str, Any] = {"kind": "engine", "machine": machine()}
+    if "1" in parts:
+        result["one_process"] = one_process(args.count)
+    if "2" in parts:
+        result["workers"] = workers(args.pool_count)
+    if "3" in parts:
+        result["service"] = service(args.pool_count)
     if not args.no_save:
         print(f"saved {save_result('engine', result)}")
 

@@ -127,6 +127,15 @@ def _action(message: str) -> tuple[str, str]:
     return rule, frame["m"]["id"]
 
 
+def _decode(rule: str) -> tuple[str, str, int]:
+    """A rule's name read once: ("case", fact key, case index), ("veto", code, 0) or ("catch", "all", 0)."""
+    kind, _, rest = rule.partition("_")
+    if kind == "case":
+        key, index = rest.rsplit("_", 1)
+        return kind, key, int(index)
+    return kind, rest, 0
+
+
 def _condition(field: str, op: str, value: Any) -> dict[str, Any]:
     name = f"v_{field}"
     if op == "eq":
@@ -285,6 +294,8 @@ class RulesEngine:
         # One durable_rules session (sid) per ruleset, kept across evaluations: each evaluation retracts its
         # facts instead of creating and deleting a state (which allocates two 512-entry indexes per rule).
         self._sessions: dict[str, _Session] = {}
+        self._handles: dict[str, int] = {}  # the C core's handle of each ruleset
+        self._decoded: dict[str, tuple[str, str, int]] = {}  # rule name -> _decode(name)
         self._serial = 0
         self._secret = uuid.uuid4().hex  # with the serial, tags placeholders no input can forge (_FactText)
         self.sessions_started = 0
@@ -329,7 +340,10 @@ class RulesEngine:
         is taken and the facts are retracted, so the session is empty for the next evaluation; if that
         fails the session is dropped (not deleted: a state with pending actions crashes the core).
         """
-        handle = self.host.get_ruleset(ruleset)._handle  # noqa: SLF001 - no public way to do this
+        handle = self._handles.get(ruleset)
+        if handle is None:
+            handle = self._handles[ruleset] = self.host.get_ruleset(ruleset)._handle  # noqa: SLF001 - no public way
+        decoded = self._decoded
         code, state = durable_rules_engine.assert_facts(handle, text)
         started, message = False, None
         try:
@@ -341,17 +355,18 @@ class RulesEngine:
             started, message = True, (result[1] if result else None)
             while message:
                 rule, fact_id = _action(message)
-                kind, _, rest = rule.partition("_")
+                what = decoded.get(rule)
+                if what is None:
+                    what = decoded[rule] = _decode(rule)
+                kind, key, i = what
                 if kind == "case":
-                    key, index = rest.rsplit("_", 1)
-                    i = int(index)
                     # Every case that holds fires; the first in the rulebook's order decides (first-match).
                     if i < run.cases.get(key, i + 1):
                         run.cases[key] = i
                 else:
                     run.seen.add(fact_id)
                     if kind == "veto":
-                        run.vetoes.append((rest, fact_id))
+                        run.vetoes.append((key, fact_id))
                 message = durable_rules_engine.complete_and_start_action(handle, state)
         finally:
             self._clear(ruleset, handle, sid, state, payload, message if started else True)
@@ -386,7 +401,6 @@ class RulesEngine:
         value = out.value
         payload: list[dict[str, Any]] = []
         score_facts: dict[str, Fact] = {}
-        decided_by_cases: set[str] = set()  # facts that match no rule when none of their cases holds
         for fact in prep.facts:
             if fact.kind != "score":
                 continue  # not applicable, or an input is missing: nothing to decide
@@ -396,13 +410,13 @@ class RulesEngine:
             if default[fact.key] == 0:
                 continue  # its first case holds always: nothing to decide
             fact_id = f"{serial}:{fact.key}"
-            decided_by_cases.add(fact_id)
             row = {"id": fact_id, "sid": sid, "g": group[fact.item.id], "key": fact.key, "kind": "score"}
             fields = fact.fields
             for k in fields_tested[fact.key]:
                 if k in fields and not isinstance(v := fields[k], list):
                     row["v_" + k] = value(v)
             payload.append(row)
+        first_seen = len(payload)
         events = {}
         order: dict[str, int] = {}  # a fact id's place in prep.events: the order the reference reports vetoes in
         for position, event in enumerate(prep.events):
@@ -419,7 +433,9 @@ class RulesEngine:
         payload.append(row)
         run = _Run()
         self._drive(ruleset, sid, out.dumps(payload), payload, run)
-        unhandled = {p["id"] for p in payload} - run.seen - decided_by_cases
+        # The events and the declaration must each have matched a rule (a veto, or the catch-all); a score fact
+        # matches none when none of its cases holds (it gets its default, or is reported undecided).
+        unhandled = [p["id"] for p in payload[first_seen:] if p["id"] not in run.seen]
         if unhandled:
             raise EngineError(f"facts matched no rule: {sorted(unhandled)}")
         cases = run.cases

@@ -25,7 +25,7 @@ def round_points(x: Decimal) -> Decimal:
     return x.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-@dataclass
+@dataclass(slots=True)
 class Decided:
     """An item's exact outcome before rounding."""
 

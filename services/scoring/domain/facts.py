@@ -34,7 +34,7 @@ class InputError(ValueError):
         return (InputError, (self.field, self.reason, self.code, self.message_zh))
 
 
-@dataclass
+@dataclass(slots=True)
 class Fact:
     """One rule's subject: an item, or one part of a ``parts`` item (``key``: the item's id, and the part's)."""
 
@@ -212,7 +212,7 @@ def _fill(rule: FactPlan, data: dict[str, Any], read: dict[str, Value]) -> Fact:
         except ExpressionError as exc:
             raise InputError(", ".join(parsed.names), f"cannot compute {name}: {exc}") from None
         try:
-            numeric[name] = fields[name] = value.quantize(QUANTUM, rounding=ROUND_HALF_EVEN)
+            numeric[name] = fields[name] = value.quantize(QUANTUM, ROUND_HALF_EVEN)
         except InvalidOperation:
             # The catalogue's limits keep every ratio far inside this; a rulebook change might not.
             raise InputError(", ".join(parsed.names), f"{name} = {expr} is too large to score") from None

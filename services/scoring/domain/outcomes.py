@@ -15,7 +15,7 @@ from services.scoring.domain.rulebook import BenchmarkEdition, Case, Op, Outcome
 ZERO, ONE = Decimal(0), Decimal(1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Scored:
     """A decided outcome for one fact."""
 
