@@ -1,12 +1,13 @@
 """The engine's figures for issue 14 item 3: evaluations/s per scheme on one core, and 2 workers against 1.
 
-    .venv/bin/python bench/engine.py [--count 1000] [--pool-count 1000] [--parts 1,2,3] [--no-save]
+    .venv/bin/python bench/engine.py [--count 1000] [--pool-count 1000] [--in-flight 8] [--parts 1,2,3] [--no-save]
 
 1. One process: ``RulesEngine.evaluate`` (durable_rules) and the reference interpreter, per scheme,
    over ``--count`` varied example declarations (bench/scoring.py's inputs). Shown per wall second
    and per CPU second of the process: on a shared machine the CPU figure is what one core does, the
    wall figure what this process was given.
-2. The service's worker pool (`EnginePool`, 8 evaluations in flight) with 1 and 2 worker processes,
+2. The service's worker pool (`EnginePool.evaluate_json`, as the scoring service calls it: the
+   worker's JSON text, unread; ``--in-flight`` calls at a time) with 1 and 2 worker processes,
    per scheme, the ratio 2 ÷ 1, and the caller's own CPU per evaluation (the service process's share,
    which its workers cannot take off it: with two workers on two cores it must stay small). The
    2-worker figure needs two idle cores (the caller's event loop is a third process): on a loaded
@@ -80,21 +81,22 @@ async def _pool_rate(pool: EnginePool, scheme: Scheme, count: int, in_flight: in
 
     async def worker() -> None:
         for on, data in queue:
-            await pool.evaluate(scheme, on, data)
+            # What the scoring service asks for: the worker's JSON text, stored and forwarded unread.
+            await pool.evaluate_json(scheme, on, data)
 
     t, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(in_flight)))
     return count / (time.perf_counter() - t), (time.process_time() - cpu) / count * 1e6
 
 
-async def _pool(processes: int, count: int) -> dict[str, tuple[float, float]]:
+async def _pool(processes: int, count: int, in_flight: int) -> dict[str, tuple[float, float]]:
     pool = EnginePool(RULES, processes)
     try:
         await pool.warm_up()
         rates = {}
         for scheme in Scheme:
-            await _pool_rate(pool, scheme, 20 * processes, 8)  # every worker compiles its rulesets
-            rates[scheme.value] = await _pool_rate(pool, scheme, count, 8)
+            await _pool_rate(pool, scheme, 20 * processes, in_flight)  # every worker compiles its rulesets
+            rates[scheme.value] = await _pool_rate(pool, scheme, count, in_flight)
         return rates
     finally:
         pool.close()
@@ -163,13 +165,13 @@ def service(count: int) -> dict[str, Any]:
     return out
 
 
-def workers(count: int) -> dict[str, Any]:
-    print(f"2. the service's worker pool ({count} evaluations per scheme, 8 in flight)")
-    one = asyncio.run(_pool(1, count))
+def workers(count: int, in_flight: int) -> dict[str, Any]:
+    print(f"2. the service's worker pool ({count} evaluations per scheme, {in_flight} in flight)")
+    one = asyncio.run(_pool(1, count, in_flight))
     load_one = load_average()[0]
-    two = asyncio.run(_pool(2, count))
+    two = asyncio.run(_pool(2, count, in_flight))
     load_two = load_average()[0]
-    out: dict[str, Any] = {"load_average": [load_one, load_two]}
+    out: dict[str, Any] = {"load_average": [load_one, load_two], "in_flight": in_flight}
     for scheme in Scheme:
         (r1, c1), (r2, c2) = one[scheme.value], two[scheme.value]
         out[scheme.value] = {"one": round(r1), "two": round(r2), "ratio": round(r2 / r1, 2),
@@ -184,6 +186,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--pool-count", type=int, default=1000)
+    parser.add_argument("--in-flight", type=int, default=8, help="pool calls in flight (the consumer pulls 16)")
     parser.add_argument("--parts", default="1,2,3", help="which parts to run, e.g. 1,3 (2 needs two idle cores)")
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args()
@@ -192,7 +195,7 @@ def main() -> None:
     if "1" in parts:
         result["one_process"] = one_process(args.count)
     if "2" in parts:
-        result["workers"] = workers(args.pool_count)
+        result["workers"] = workers(args.pool_count, args.in_flight)
     if "3" in parts:
         result["service"] = service(args.pool_count)
     if not args.no_save:
