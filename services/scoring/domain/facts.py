@@ -181,10 +181,11 @@ def plan(edition: Edition) -> EditionPlan:
 
 def _fill(rule: FactPlan, data: dict[str, Any], read: dict[str, Value]) -> Fact:
     fact = Fact(item=rule.item, part=rule.part, key=rule.key)
-    missing = [n for n in rule.needed if data.get(n) is None]
-    if missing:
-        fact.missing = missing
-        return fact
+    get = data.get
+    for n in rule.needed:
+        if get(n) is None:
+            fact.missing = [n for n in rule.needed if get(n) is None]
+            return fact
     present = list(rule.needed)
     if rule.optional:
         fact.absent_optional = [n for n in rule.optional if data.get(n) is None]

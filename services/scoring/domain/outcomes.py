@@ -13,6 +13,7 @@ from services.scoring.domain.facts import Fact
 from services.scoring.domain.rulebook import BenchmarkEdition, Case, Op, Outcome, Scalar
 
 ZERO, ONE = Decimal(0), Decimal(1)
+AT_AVERAGE, AT_TOP20 = Decimal("0.6"), Decimal("0.8")  # D-IND: the share of the points at these positions
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +160,7 @@ def position_points(
     sign = ONE if higher else -ONE
     x = sign * value
     floor = sign * (avg / 2 if higher else avg * 2)
-    anchors = [(floor, ZERO), (sign * avg, Decimal("0.6")), (sign * top20, Decimal("0.8")), (sign * lead, ONE)]
+    anchors = [(floor, ZERO), (sign * avg, AT_AVERAGE), (sign * top20, AT_TOP20), (sign * lead, ONE)]
     if x >= anchors[-1][0]:
         share = ONE
     elif x <= floor:
