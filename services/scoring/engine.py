@@ -402,17 +402,17 @@ class RulesEngine:
         payload: list[dict[str, Any]] = []
         score_facts: dict[str, Fact] = {}
         for fact in prep.facts:
-            if fact.kind != "score":
-                continue  # not applicable, or an input is missing: nothing to decide
-            score_facts[fact.key] = fact
-            if fact.item.method not in ("cases", "parts"):
-                continue  # scored by its formula alone (score()): nothing for the rules to decide either
-            if default[fact.key] == 0:
-                continue  # its first case holds always: nothing to decide
-            fact_id = f"{serial}:{fact.key}"
-            row = {"id": fact_id, "sid": sid, "g": group[fact.item.id], "key": fact.key, "kind": "score"}
+            if fact.not_applicable or fact.missing:
+                continue  # nothing to decide
+            key = fact.key
+            score_facts[key] = fact
+            tested = fields_tested.get(key)
+            if tested is None or default[key] == 0:
+                # Scored by its formula alone (score(): not a case-scored key), or its first case holds always.
+                continue
+            row = {"id": f"{serial}:{key}", "sid": sid, "g": group[fact.item.id], "key": key, "kind": "score"}
             fields = fact.fields
-            for k in fields_tested[fact.key]:
+            for k in tested:
                 if k in fields and not isinstance(v := fields[k], list):
                     row["v_" + k] = value(v)
             payload.append(row)

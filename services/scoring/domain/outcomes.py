@@ -83,6 +83,12 @@ def matches(case: Case, fields: dict[str, Any]) -> bool:
     )
 
 
+@lru_cache(maxsize=4096, typed=True)
+def constant(value: int | float | str | Decimal) -> Decimal:
+    """A rulebook constant (a YAML number) as the Decimal of its text, made once (``typed``: 1 and 1.0 apart)."""
+    return Decimal(str(value))
+
+
 def apply(outcome: Outcome, fact: Fact) -> Scored:
     """Points of a decided case."""
     top = fact.max
@@ -95,22 +101,22 @@ def apply(outcome: Outcome, fact: Fact) -> Scored:
         return Scored("scored", min(outcome.points, top), text, outcome.flag)
     if outcome.linear is not None:
         v = Decimal(fact.fields[outcome.linear["of"]])  # type: ignore[arg-type]
-        lo, hi = Decimal(str(outcome.linear["zero_at"])), Decimal(str(outcome.linear["full_at"]))
+        lo, hi = constant(outcome.linear["zero_at"]), constant(outcome.linear["full_at"])
         share = max(ZERO, min(ONE, (v - lo) / (hi - lo)))
         return Scored("scored", top * share, text, outcome.flag)
     if outcome.floor is not None:
         return Scored("scored", top * floor_share(outcome.floor, fact), text, outcome.flag)
     assert outcome.inverse is not None
     v = Decimal(fact.fields[outcome.inverse["of"]])  # type: ignore[arg-type]
-    k = Decimal(str(outcome.inverse["numerator"]))
+    k = constant(outcome.inverse["numerator"])
     return Scored("scored", min(top, k / v) if v else top, text, outcome.flag)
 
 
 def floor_share(spec: dict[str, Any], fact: Fact) -> Decimal:
     """D-FLOOR: below the floor 0; at it ``share_at_floor`` of the points, rising linearly to full at ``full_at``."""
     v = Decimal(fact.fields[spec["of"]])  # type: ignore[arg-type]
-    floor, full_at = Decimal(str(spec["floor"])), Decimal(str(spec["full_at"]))
-    at_floor = Decimal(str(spec["share_at_floor"]))
+    floor, full_at = constant(spec["floor"]), constant(spec["full_at"])
+    at_floor = constant(spec["share_at_floor"])
     if v < floor:
         return ZERO
     return min(ONE, at_floor + (ONE - at_floor) * (v - floor) / (full_at - floor))
