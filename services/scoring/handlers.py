@@ -48,13 +48,21 @@ class Announcement:
 Publish = Callable[[Announcement], Awaitable[None]]
 
 
+def head_of(text: str) -> EvaluationHead:
+    """What scored an evaluation, read from the fields before its items: the worker writes the Evaluation's fields
+    in order, so they come first, and ``,"items":`` cannot occur inside a JSON string (its quote would be
+    escaped). Reading the items too cost 85 µs for a green-factory evaluation."""
+    end = text.find(',"items":')
+    return EvaluationHead.model_validate_json(text[:end] + "}" if end > 0 else text)
+
+
 async def _evaluate(
     pool: EnginePool, event: SubmissionReceived
 ) -> tuple[str | None, EvaluationHead | None, str | None]:
     """The worker's JSON text of the evaluation and what scored it (read off the text), or why there is none."""
     try:
         text = await pool.evaluate_json(event.scheme, event.declared_on, event.data)
-        return text, EvaluationHead.model_validate_json(text), None
+        return text, head_of(text), None
     except InputError as exc:
         return None, None, f"输入有误：{exc.message_zh} / invalid input: {exc}"
     except UnknownEdition as exc:
