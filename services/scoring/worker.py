@@ -87,8 +87,8 @@ def evaluate_in_worker(
 ) -> str:
     """Runs in the worker: one evaluation, returned as its JSON text.
 
-    One string crosses the pipe (pickled in one piece) and the service reads it with pydantic-core's
-    JSON validator: the service's own share of an evaluation stays small, so workers scale.
+    One string crosses the pipe (pickled in one piece); the scoring service stores and publishes it without
+    reading it (handlers.Announcement), so the service's own share of an evaluation stays small.
     """
     points = {k: Decimal(v) for k, v in (expert_points or {}).items()}
     result: Evaluation = _engine.evaluate(Scheme(scheme), date.fromisoformat(as_of), data, points)
@@ -158,8 +158,8 @@ def _settle(future: asyncio.Future[Any], answer: Any) -> None:
         future.set_result(answer)
 
 
-# Calls sent to a worker in one round trip, at most. Calls are batched only when they wait anyway (every
-# worker already has BATCHES_PER_WORKER batches in flight), so one evaluation alone goes at once.
+# Calls sent to a worker in one round trip, at most. Calls that arrive in the same turn of the event loop are
+# shared out over the free slots (BATCHES_PER_WORKER per worker); one evaluation alone goes at once.
 MAX_BATCH = 16
 BATCHES_PER_WORKER = 2
 
