@@ -90,3 +90,12 @@ class Evaluation(BaseModel):
         "awaiting an expert.",
     )
     flags: list[Flag] = Field(default_factory=list, description="Findings staff must see.")
+
+
+class EvaluationHead(BaseModel):
+    """What scored an evaluation (scheme, edition, rulebook version, date): read from its JSON, its items skipped."""
+
+    scheme: Scheme
+    edition: str
+    rulebook_version: str
+    as_of: date

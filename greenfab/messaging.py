@@ -231,6 +231,18 @@ async def publish(broker: NatsBroker, subject: str, message: Envelope) -> None:
     )
 
 
+async def publish_json(broker: NatsBroker, subject: str, body: bytes, message_id: str, correlation_id: str) -> None:
+    """As publish(), for a message serialised already: ``body`` (its JSON) is sent as it is."""
+    await broker.publish(
+        body,
+        subject,
+        headers={"Nats-Msg-Id": message_id, "content-type": "application/json"},
+        correlation_id=correlation_id,
+        stream=stream_of(subject),
+        timeout=10,
+    )
+
+
 async def request(broker: NatsBroker, subject: str, body: BaseModel, timeout: float = 60) -> dict[str, Any]:
     """Core NATS request/reply with a pydantic body; the reply's JSON object."""
     reply = await broker.request(body.model_dump(mode="json"), subject, timeout=timeout)

@@ -9,7 +9,7 @@ from faststream.nats import NatsBroker
 from pydantic import ValidationError
 
 from contracts import subjects
-from contracts.evaluation import Evaluation
+from contracts.evaluation import EvaluationHead
 from contracts.messages import (
     DeadLettered,
     EvaluationCompleted,
@@ -19,7 +19,7 @@ from contracts.messages import (
     SubmissionReceived,
 )
 from greenfab.db import Database
-from greenfab.messaging import DeadLetterHooks, durable_subscription, publish, stream_ref
+from greenfab.messaging import DeadLetterHooks, durable_subscription, publish, publish_json, stream_ref
 from services.scoring import handlers
 from services.scoring.rulebooks import Rulebooks
 from services.scoring.worker import EnginePool
@@ -50,13 +50,13 @@ def register(
         description="The bureau published a rulebook edition (who, why, version); the audit service records it.",
     )
 
-    async def _publish(event: EvaluationCompleted) -> None:
-        await publish(broker, subjects.EVALUATION_COMPLETED, event)
+    async def _publish(event: handlers.Announcement) -> None:
+        await publish_json(broker, subjects.EVALUATION_COMPLETED, event.body, event.id, event.correlation_id)
 
     async def _announce(event: RulebookPublished) -> None:
         await publish(broker, subjects.RULEBOOK_PUBLISHED, event)
 
-    async def _keep(evaluation: Evaluation) -> None:
+    async def _keep(evaluation: EvaluationHead) -> None:
         if rules is not None:
             await rules.keep(db, evaluation)
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from functools import cached_property
+from typing import Any, cast
 
 from pydantic import ValidationError
 
 from contracts.envelope import Actor
-from contracts.evaluation import Evaluation
+from contracts.evaluation import Evaluation, EvaluationHead
 from contracts.messages import EvaluationCompleted, RescoreReply, RescoreRequest, SubmissionReceived
 from contracts.schemes import Scheme
-from greenfab.db import Database
+from greenfab.db import Database, JSONText
 from services.scoring.domain.facts import InputError
 from services.scoring.domain.rulebook import UnknownEdition
 from services.scoring.tables import StoredEvaluation
@@ -22,59 +24,97 @@ log = logging.getLogger(__name__)
 ACTOR = Actor(role="system", subject="scoring")
 
 
-async def _evaluate(pool: EnginePool, event: SubmissionReceived) -> tuple[Evaluation | None, str | None]:
+class Announcement:
+    """An evaluation.completed message as it is published: its JSON, with the evaluation in it as the engine's
+    worker wrote it. The service stores and forwards an evaluation without reading it (reading and writing it
+    again cost the service's process up to 1.5 ms per green-factory evaluation, which its workers cannot share);
+    ``message`` reads it when someone asks."""
+
+    def __init__(self, head: EvaluationCompleted, evaluation_json: str | None) -> None:
+        self.id = head.id
+        self.correlation_id = head.correlation_id
+        text = head.model_dump_json(exclude={"evaluation"})
+        self.body = f'{text[:-1]},"evaluation":{evaluation_json or "null"}}}'.encode()
+
+    @cached_property
+    def message(self) -> EvaluationCompleted:
+        return EvaluationCompleted.model_validate_json(self.body)
+
+    @property
+    def evaluation(self) -> Evaluation | None:
+        return self.message.evaluation
+
+
+Publish = Callable[[Announcement], Awaitable[None]]
+
+
+def head_of(text: str) -> EvaluationHead:
+    """What scored an evaluation, read from the fields before its items: the worker writes the Evaluation's fields
+    in order, so they come first, and ``,"items":`` cannot occur inside a JSON string (its quote would be
+    escaped). Reading the items too cost 85 µs for a green-factory evaluation."""
+    end = text.find(',"items":')
+    return EvaluationHead.model_validate_json(text[:end] + "}" if end > 0 else text)
+
+
+async def _evaluate(
+    pool: EnginePool, event: SubmissionReceived
+) -> tuple[str | None, EvaluationHead | None, str | None]:
+    """The worker's JSON text of the evaluation and what scored it (read off the text), or why there is none."""
     try:
-        return await pool.evaluate(event.scheme, event.declared_on, event.data), None
+        text = await pool.evaluate_json(event.scheme, event.declared_on, event.data)
+        return text, head_of(text), None
     except InputError as exc:
-        return None, f"输入有误：{exc.message_zh} / invalid input: {exc}"
+        return None, None, f"输入有误：{exc.message_zh} / invalid input: {exc}"
     except UnknownEdition as exc:
-        return None, f"无适用的评价规则 / no rulebook: {exc}"
+        return None, None, f"无适用的评价规则 / no rulebook: {exc}"
     except ValidationError as exc:
-        return None, f"评价结果无效 / invalid result: {exc}"
+        return None, None, f"评价结果无效 / invalid result: {exc}"
     except EngineCrashed as exc:
-        return None, f"规则引擎故障 / engine crashed: {exc}"
+        return None, None, f"规则引擎故障 / engine crashed: {exc}"
 
 
 async def score_submission(
     db: Database,
     pool: EnginePool,
     event: SubmissionReceived,
-    publish: Callable[[EvaluationCompleted], Awaitable[None]],
-    keep_version: Callable[[Evaluation], Awaitable[None]] | None = None,
-) -> EvaluationCompleted:
+    publish: Publish,
+    keep_version: Callable[[EvaluationHead], Awaitable[None]] | None = None,
+) -> Announcement:
     """Score once per submission id; a redelivery republishes the stored answer with the same message id.
 
     ``keep_version`` stores what the evaluation's rulebook version hashes, so it can be replayed exactly.
     """
     async with db.session() as s:
         stored = await s.get(StoredEvaluation, event.submission_id)
-    if stored is None:
-        evaluation, error = await _evaluate(pool, event)
-        stored = StoredEvaluation(
-            submission_id=event.submission_id,
-            scheme=event.scheme.value,
-            uscc=event.uscc,
-            result=evaluation.model_dump(mode="json") if evaluation else None,
-            error=error,
-            rulebook_version=evaluation.rulebook_version if evaluation else None,
-            declared_on=event.declared_on,
-            data=event.data,
-            district=event.district,
-            enterprise_name=event.enterprise_name,
-        )
-        if evaluation is not None and keep_version is not None:
-            await keep_version(evaluation)
-        async with db.session() as s:
-            s.add(stored)
-            await s.commit()
-        if error:
-            log.warning("declaration %s not scored: %s", event.submission_id, error)
-    return await _announce(event, stored, publish)
+    if stored is not None:
+        # Read and written again: a row stored by an older service gets the fields added since, as before.
+        text = Evaluation.model_validate(stored.result).model_dump_json() if stored.result else None
+        return await _announce(event, text, stored.error, publish)
+    text, head, error = await _evaluate(pool, event)
+    stored = StoredEvaluation(
+        submission_id=event.submission_id,
+        scheme=event.scheme.value,
+        uscc=event.uscc,
+        # The worker's text goes into the JSON column as it is (greenfab.db.JSONText), not parsed and re-encoded.
+        result=cast("dict[str, Any]", JSONText(text)) if text is not None else None,
+        error=error,
+        rulebook_version=head.rulebook_version if head else None,
+        declared_on=event.declared_on,
+        data=event.data,
+        district=event.district,
+        enterprise_name=event.enterprise_name,
+    )
+    if head is not None and keep_version is not None:
+        await keep_version(head)
+    async with db.session() as s:
+        s.add(stored)
+        await s.commit()
+    if error:
+        log.warning("declaration %s not scored: %s", event.submission_id, error)
+    return await _announce(event, text, error, publish)
 
 
-async def fail_submission(
-    db: Database, event: SubmissionReceived, reason: str, publish: Callable[[EvaluationCompleted], Awaitable[None]]
-) -> EvaluationCompleted:
+async def fail_submission(db: Database, event: SubmissionReceived, reason: str, publish: Publish) -> Announcement:
     """A submission scoring gave up on: answered as failed with ``reason`` (unless an answer is already stored,
     which is announced again), so its declaration and unit show the failure instead of waiting for ever."""
     async with db.session() as s:
@@ -90,13 +130,14 @@ async def fail_submission(
             )
             s.add(stored)
             await s.commit()
-    return await _announce(event, stored, publish)
+    text = Evaluation.model_validate(stored.result).model_dump_json() if stored.result else None
+    return await _announce(event, text, stored.error, publish)
 
 
 async def _announce(
-    event: SubmissionReceived, stored: StoredEvaluation, publish: Callable[[EvaluationCompleted], Awaitable[None]]
-) -> EvaluationCompleted:
-    answer = EvaluationCompleted(
+    event: SubmissionReceived, evaluation_json: str | None, error: str | None, publish: Publish
+) -> Announcement:
+    head = EvaluationCompleted(
         id=f"evaluation-{event.submission_id}",
         correlation_id=event.correlation_id,
         actor=ACTOR,
@@ -105,10 +146,11 @@ async def _announce(
         uscc=event.uscc,
         enterprise_name=event.enterprise_name,
         district=event.district,
-        evaluation=Evaluation.model_validate(stored.result) if stored.result else None,
-        error=stored.error,
+        evaluation=None,
+        error=error,
         evaluator_uscc=evaluator if isinstance(evaluator := event.data.get("evaluator_uscc"), str) else None,
     )
+    answer = Announcement(head, evaluation_json)
     await publish(answer)
     return answer
 

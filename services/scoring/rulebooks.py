@@ -6,7 +6,7 @@ import logging
 from datetime import date
 from pathlib import Path
 
-from contracts.evaluation import Evaluation
+from contracts.evaluation import Evaluation, EvaluationHead
 from contracts.rulebooks import EditionRow
 from greenfab.db import Database
 from services.scoring import store
@@ -40,7 +40,7 @@ class Rulebooks:
         self.advice = AdviceData.load(self.rules_dir, self.library.inputs)
         self.checker = Checker(self.library, self.rules_dir)
 
-    async def keep(self, db: Database, evaluation: Evaluation) -> None:
+    async def keep(self, db: Database, evaluation: Evaluation | EvaluationHead) -> None:
         """Store, once, what the evaluation's rulebook version hashes (replay by version)."""
         if evaluation.rulebook_version in self._kept:
             return

@@ -87,8 +87,8 @@ def evaluate_in_worker(
 ) -> str:
     """Runs in the worker: one evaluation, returned as its JSON text.
 
-    One string crosses the pipe (pickled in one piece) and the service reads it with pydantic-core's
-    JSON validator: the service's own share of an evaluation stays small, so workers scale.
+    One string crosses the pipe (pickled in one piece); the scoring service stores and publishes it without
+    reading it (handlers.Announcement), so the service's own share of an evaluation stays small.
     """
     points = {k: Decimal(v) for k, v in (expert_points or {}).items()}
     result: Evaluation = _engine.evaluate(Scheme(scheme), date.fromisoformat(as_of), data, points)
@@ -158,8 +158,8 @@ def _settle(future: asyncio.Future[Any], answer: Any) -> None:
         future.set_result(answer)
 
 
-# Calls sent to a worker in one round trip, at most. Calls are batched only when they wait anyway (every
-# worker already has BATCHES_PER_WORKER batches in flight), so one evaluation alone goes at once.
+# Calls sent to a worker in one round trip, at most. Calls that arrive in the same turn of the event loop are
+# shared out over the free slots (BATCHES_PER_WORKER per worker); one evaluation alone goes at once.
 MAX_BATCH = 16
 BATCHES_PER_WORKER = 2
 
@@ -201,12 +201,24 @@ class EnginePool:
         expert_points: Mapping[str, Decimal] | None = None,
     ) -> Evaluation:
         """Evaluate in a worker; if the worker dies, restart it and try once more."""
-        points = {k: str(v) for k, v in (expert_points or {}).items()}
-        args = (scheme.value, as_of.isoformat(), data) + ((points,) if points else ())
-        raw = await self._call(fn, args)
+        raw = await self.evaluate_json(scheme, as_of, data, fn, expert_points)
         if isinstance(raw, str | bytes):
             return Evaluation.model_validate_json(raw)
         return Evaluation.model_validate(raw)
+
+    async def evaluate_json(
+        self,
+        scheme: Scheme,
+        as_of: date,
+        data: dict[str, Any],
+        fn: Any = evaluate_in_worker,
+        expert_points: Mapping[str, Decimal] | None = None,
+    ) -> Any:
+        """The worker's answer as it sent it (the evaluation's JSON text, from ``evaluate_in_worker``), unread:
+        for a caller that stores and forwards it, which reading it into an Evaluation would only slow."""
+        points = {k: str(v) for k, v in (expert_points or {}).items()}
+        args = (scheme.value, as_of.isoformat(), data) + ((points,) if points else ())
+        return await self._call(fn, args)
 
     def _call(self, fn: Any, args: tuple[Any, ...]) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
@@ -220,10 +232,14 @@ class EnginePool:
 
     def _kick(self) -> None:
         self._kick_planned = False
-        while self._waiting and self._in_flight < self._processes * BATCHES_PER_WORKER:
+        slots = self._processes * BATCHES_PER_WORKER
+        while self._waiting and self._in_flight < slots:
             fn = self._waiting[0][0]
+            # The waiting calls shared out over the free slots: one batch of all of them would keep every other
+            # worker idle, and leave the one busy with nothing queued behind it while its answers are read.
+            size = min(MAX_BATCH, -(-len(self._waiting) // (slots - self._in_flight)))
             batch: list[tuple[Any, tuple[Any, ...], asyncio.Future[Any]]] = []
-            while self._waiting and self._waiting[0][0] is fn and len(batch) < MAX_BATCH:
+            while self._waiting and self._waiting[0][0] is fn and len(batch) < size:
                 batch.append(self._waiting.popleft())
             self._in_flight += 1
             task = asyncio.ensure_future(self._send(fn, batch))

@@ -49,7 +49,7 @@ async def services(nats: Nats, database_url: str, tmp_path: Path) -> AsyncIterat
     async def broken_engine(scheme: Scheme, as_of: date, data: dict[str, Any], **_: Any) -> Any:
         raise ArithmeticError("quantize result has too many digits for current context")
 
-    scoring.pool.evaluate = broken_engine  # type: ignore[method-assign,assignment]
+    scoring.pool.evaluate_json = broken_engine  # type: ignore[method-assign,assignment]
     started = []
     try:
         for service in (intake, scoring, notify):

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from contracts.messages import EvaluationCompleted, SubmissionReceived
+from contracts.messages import SubmissionReceived
 from contracts.schemes import Designation, Scheme
 from greenfab.db import Database, create_tables, make_engine
 from greenfab.messaging import ensure_streams, make_broker, request
@@ -207,7 +207,7 @@ async def test_experts_score_the_discretionary_items_and_scoring_recomputes_the_
         district="大兴区", declared_on=date.fromisoformat(example["declared_on"]), data=example["data"],
     )  # fmt: skip
 
-    async def no_publish(_: EvaluationCompleted) -> None:
+    async def no_publish(_: scoring_handlers.Announcement) -> None:
         return None
 
     scored = await scoring_handlers.score_submission(scoring_db, pool, received, no_publish)

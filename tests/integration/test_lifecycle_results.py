@@ -18,7 +18,7 @@ import pytest
 from pydantic import BaseModel
 from temporalio.testing import WorkflowEnvironment
 
-from contracts.messages import EvaluationCompleted, SubmissionReceived
+from contracts.messages import SubmissionReceived
 from contracts.schemes import Designation, Scheme
 from greenfab.db import Database, create_tables, make_engine
 from greenfab.messaging import ensure_streams, make_broker, request
@@ -112,7 +112,7 @@ async def test_a_grading_awaiting_experts_is_held_until_they_score_then_publishe
         district="大兴区", declared_on=date.fromisoformat(example["declared_on"]), data=data,
     )  # fmt: skip
 
-    async def no_publish(_: EvaluationCompleted) -> None:
+    async def no_publish(_: scoring_handlers.Announcement) -> None:
         return None
 
     async def ask_scoring(subject: str, body: BaseModel) -> dict[str, Any]:

@@ -25,7 +25,7 @@ def round_points(x: Decimal) -> Decimal:
     return x.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-@dataclass
+@dataclass(slots=True)
 class Decided:
     """An item's exact outcome before rounding."""
 
@@ -40,6 +40,15 @@ class Decided:
 
 def decide_item(item: Item, facts: list[Fact], scored: dict[str, Scored]) -> Decided:
     """One item from its fact(s): a ``parts`` item sums its parts, capped."""
+    if len(facts) == 1 and facts[0].part is None and not facts[0].not_applicable and not facts[0].missing:
+        # Most items: one fact, scored (the general path below gives the same, with more lists built).
+        fact = facts[0]
+        o = scored[fact.key]
+        if o.missing:
+            return Decided(
+                item, "missing_input", None, "缺少输入：" + "、".join(o.missing), fact.inputs, list(o.missing), []
+            )
+        return Decided(item, o.status, o.points, o.explanation, fact.inputs, [], [o.flag] if o.flag else [])
     inputs = {k: v for f in facts for k, v in f.inputs.items()}
     missing = [m for f in facts for m in f.missing]
     if any(f.not_applicable for f in facts):

@@ -59,17 +59,21 @@ _FUNCS: dict[str, Callable[..., Decimal]] = {
 }
 
 
+Compiled = Callable[[Mapping[str, Decimal]], Decimal]
+
+
 @dataclass(frozen=True)
 class Expression:
-    """A parsed expression and the input names it reads."""
+    """A parsed expression, the input names it reads, and the same compiled into closures (``run``)."""
 
     source: str
     tree: ast.expr
     names: tuple[str, ...]
+    run: Compiled
 
     def evaluate(self, values: Mapping[str, Decimal]) -> Decimal:
         try:
-            return _eval(self.tree, values)
+            return self.run(values)
         except (DivisionByZero, InvalidOperation, ZeroDivisionError) as exc:
             raise ExpressionError(f"{self.source}: {type(exc).__name__} (a divisor is 0?)") from None
 
@@ -97,34 +101,59 @@ def parse(source: str) -> Expression:
         ):
             raise ExpressionError(f"{source!r}: {type(node).__name__} is not allowed")
     ordered = sorted(names, key=source.find)
-    return Expression(source, tree, tuple(ordered))
+    return Expression(source, tree, tuple(ordered), _compile(tree))
 
 
-def _eval(node: ast.expr, values: Mapping[str, Decimal]) -> Decimal:
+def _compile(node: ast.expr) -> Compiled:
+    """The expression as nested closures, read off the tree once: evaluating then walks no tree, tests no node
+    types and parses no constants (an evaluation computes dozens of derived values). Operands are evaluated in
+    the same order as the tree reads, and a divisor of 0 is named the same way."""
     if isinstance(node, ast.Constant):
-        return Decimal(str(node.value))
+        constant = Decimal(str(node.value))
+        return lambda values: constant
     if isinstance(node, ast.Name):
-        return values[node.id]
+        name = node.id
+        return lambda values: values[name]
     if isinstance(node, ast.UnaryOp):
-        operand = _eval(node.operand, values)
-        return -operand if isinstance(node.op, ast.USub) else operand
+        operand = _compile(node.operand)
+        if isinstance(node.op, ast.USub):
+            return lambda values: -operand(values)
+        return operand
     if isinstance(node, ast.BinOp):
-        left, right = _eval(node.left, values), _eval(node.right, values)
-        if isinstance(node.op, ast.Div) and right == 0:
-            raise DivisionByZeroError(ast.unparse(node.right))
-        return _BINOPS[type(node.op)](left, right)
+        left, right, op = _compile(node.left), _compile(node.right), _BINOPS[type(node.op)]
+        if isinstance(node.op, ast.Div):
+            divisor = ast.unparse(node.right)
+
+            def divide(values: Mapping[str, Decimal]) -> Decimal:
+                a, b = left(values), right(values)
+                if b == 0:
+                    raise DivisionByZeroError(divisor)
+                return a / b
+
+            return divide
+        return lambda values: op(left(values), right(values))
     if isinstance(node, ast.Compare):
-        left = _eval(node.left, values)
-        for op, comparator in zip(node.ops, node.comparators, strict=True):
-            right = _eval(comparator, values)
-            if not _CMPOPS[type(op)](left, right):
-                return ZERO
-            left = right
-        return ONE
+        first = _compile(node.left)
+        chain = [(_CMPOPS[type(op)], _compile(c)) for op, c in zip(node.ops, node.comparators, strict=True)]
+
+        def compare(values: Mapping[str, Decimal]) -> Decimal:
+            left = first(values)
+            for holds, comparator in chain:
+                right = comparator(values)
+                if not holds(left, right):
+                    return ZERO
+                left = right
+            return ONE
+
+        return compare
     if isinstance(node, ast.Call):
         assert isinstance(node.func, ast.Name)
+        args = [_compile(a) for a in node.args]
         if node.func.id == "when":
-            cond, yes, no = node.args
-            return _eval(yes, values) if _eval(cond, values) != 0 else _eval(no, values)
-        return _FUNCS[node.func.id](*(_eval(a, values) for a in node.args))
+            if len(args) != 3:
+                raise ExpressionError(f"when takes 3 arguments (condition, then, else), not {len(args)}")
+            cond, yes, no = args
+            return lambda values: yes(values) if cond(values) != 0 else no(values)
+        func = _FUNCS[node.func.id]
+        return lambda values: func(*(a(values) for a in args))
     raise ExpressionError(f"cannot evaluate {ast.dump(node)}")

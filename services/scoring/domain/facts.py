@@ -34,7 +34,7 @@ class InputError(ValueError):
         return (InputError, (self.field, self.reason, self.code, self.message_zh))
 
 
-@dataclass
+@dataclass(slots=True)
 class Fact:
     """One rule's subject: an item, or one part of a ``parts`` item (``key``: the item's id, and the part's)."""
 
@@ -179,12 +179,13 @@ def plan(edition: Edition) -> EditionPlan:
     return found
 
 
-def _fill(rule: FactPlan, data: dict[str, Any]) -> Fact:
+def _fill(rule: FactPlan, data: dict[str, Any], read: dict[str, Value]) -> Fact:
     fact = Fact(item=rule.item, part=rule.part, key=rule.key)
-    missing = [n for n in rule.needed if data.get(n) is None]
-    if missing:
-        fact.missing = missing
-        return fact
+    get = data.get
+    for n in rule.needed:
+        if get(n) is None:
+            fact.missing = [n for n in rule.needed if get(n) is None]
+            return fact
     present = list(rule.needed)
     if rule.optional:
         fact.absent_optional = [n for n in rule.optional if data.get(n) is None]
@@ -193,7 +194,10 @@ def _fill(rule: FactPlan, data: dict[str, Any]) -> Fact:
     fields = fact.fields
     numeric: dict[str, Decimal] = {}
     for n, raw in inputs.items():
-        value = fields[n] = _input(n, raw)
+        value = read.get(n)
+        if value is None:  # each input read once per declaration, however many items use it
+            value = read[n] = _input(n, raw)
+        fields[n] = value
         if isinstance(value, Decimal):
             numeric[n] = value
         elif isinstance(value, bool):
@@ -209,7 +213,7 @@ def _fill(rule: FactPlan, data: dict[str, Any]) -> Fact:
         except ExpressionError as exc:
             raise InputError(", ".join(parsed.names), f"cannot compute {name}: {exc}") from None
         try:
-            numeric[name] = fields[name] = value.quantize(QUANTUM, rounding=ROUND_HALF_EVEN)
+            numeric[name] = fields[name] = value.quantize(QUANTUM, ROUND_HALF_EVEN)
         except InvalidOperation:
             # The catalogue's limits keep every ratio far inside this; a rulebook change might not.
             raise InputError(", ".join(parsed.names), f"{name} = {expr} is too large to score") from None
@@ -230,6 +234,7 @@ def build_facts(edition: Edition, data: dict[str, Any]) -> list[Fact]:
     """The facts of ``edition`` for ``data``; raises InputError for a bad input."""
     facts: list[Fact] = []
     checks: list[tuple[FactPlan, Fact]] = []
+    read: dict[str, Value] = {}  # inputs as read (_input), shared by the facts
     for item, rules in plan(edition).items:
         if item.applies_if is not None:
             flag = data.get(item.applies_if)
@@ -239,7 +244,7 @@ def build_facts(edition: Edition, data: dict[str, Any]) -> list[Fact]:
                 facts.append(Fact(item=item, key=item.id, not_applicable=True))
                 continue
         for rule in rules:
-            fact = _fill(rule, data)
+            fact = _fill(rule, data, read)
             facts.append(fact)
             if not fact.missing:
                 checks.append((rule, fact))

@@ -13,9 +13,10 @@ from services.scoring.domain.facts import Fact
 from services.scoring.domain.rulebook import BenchmarkEdition, Case, Op, Outcome, Scalar
 
 ZERO, ONE = Decimal(0), Decimal(1)
+AT_AVERAGE, AT_TOP20 = Decimal("0.6"), Decimal("0.8")  # D-IND: the share of the points at these positions
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Scored:
     """A decided outcome for one fact."""
 
@@ -45,6 +46,27 @@ def _names(template: str) -> tuple[str, ...]:
     return tuple({name.split(".")[0].split("[")[0] for _, name, _, _ in Formatter().parse(template) if name})
 
 
+@lru_cache(maxsize=4096)
+def _pieces(template: str) -> tuple[tuple[str, str | None], ...] | None:
+    """The template as (literal text, field name) pairs when it names plain fields only (``{ratio}``, all of
+    the rulebooks'), so it is filled by joining strings; None sends it to str.format."""
+    out: list[tuple[str, str | None]] = []
+    for literal, name, spec, conversion in Formatter().parse(template):
+        if name is not None and (spec or conversion or not name.isidentifier()):
+            return None
+        out.append((literal, name))
+    return tuple(out)
+
+
+def explain(template: str, fields: dict[str, Any]) -> str:
+    """The explanation with the named fields as staff read numbers (_fmt); a name not in ``fields`` raises
+    KeyError, as str.format does."""
+    pieces = _pieces(template)
+    if pieces is None:
+        return template.format(**{k: _fmt(fields[k]) for k in _names(template) if k in fields})
+    return "".join(literal if name is None else literal + _fmt(fields[name]) for literal, name in pieces)
+
+
 def holds(op: Op, value: Any, constant: Scalar) -> bool:
     """One condition, as the reference interpreter reads it (the engine compiles the same to durable_rules)."""
     if isinstance(constant, bool) or isinstance(value, bool):
@@ -61,10 +83,16 @@ def matches(case: Case, fields: dict[str, Any]) -> bool:
     )
 
 
+@lru_cache(maxsize=4096, typed=True)
+def constant(value: int | float | str | Decimal) -> Decimal:
+    """A rulebook constant (a YAML number) as the Decimal of its text, made once (``typed``: 1 and 1.0 apart)."""
+    return Decimal(str(value))
+
+
 def apply(outcome: Outcome, fact: Fact) -> Scored:
     """Points of a decided case."""
     top = fact.max
-    text = outcome.explain.format(**{k: _fmt(fact.fields[k]) for k in _names(outcome.explain) if k in fact.fields})
+    text = explain(outcome.explain, fact.fields)
     if outcome.expert is not None:
         return Scored("needs_expert", None, f"{text}（需专家评定：{outcome.expert}）", outcome.flag)
     if outcome.full:
@@ -73,22 +101,22 @@ def apply(outcome: Outcome, fact: Fact) -> Scored:
         return Scored("scored", min(outcome.points, top), text, outcome.flag)
     if outcome.linear is not None:
         v = Decimal(fact.fields[outcome.linear["of"]])  # type: ignore[arg-type]
-        lo, hi = Decimal(str(outcome.linear["zero_at"])), Decimal(str(outcome.linear["full_at"]))
+        lo, hi = constant(outcome.linear["zero_at"]), constant(outcome.linear["full_at"])
         share = max(ZERO, min(ONE, (v - lo) / (hi - lo)))
         return Scored("scored", top * share, text, outcome.flag)
     if outcome.floor is not None:
         return Scored("scored", top * floor_share(outcome.floor, fact), text, outcome.flag)
     assert outcome.inverse is not None
     v = Decimal(fact.fields[outcome.inverse["of"]])  # type: ignore[arg-type]
-    k = Decimal(str(outcome.inverse["numerator"]))
+    k = constant(outcome.inverse["numerator"])
     return Scored("scored", min(top, k / v) if v else top, text, outcome.flag)
 
 
 def floor_share(spec: dict[str, Any], fact: Fact) -> Decimal:
     """D-FLOOR: below the floor 0; at it ``share_at_floor`` of the points, rising linearly to full at ``full_at``."""
     v = Decimal(fact.fields[spec["of"]])  # type: ignore[arg-type]
-    floor, full_at = Decimal(str(spec["floor"])), Decimal(str(spec["full_at"]))
-    at_floor = Decimal(str(spec["share_at_floor"]))
+    floor, full_at = constant(spec["floor"]), constant(spec["full_at"])
+    at_floor = constant(spec["share_at_floor"])
     if v < floor:
         return ZERO
     return min(ONE, at_floor + (ONE - at_floor) * (v - floor) / (full_at - floor))
@@ -138,7 +166,7 @@ def position_points(
     sign = ONE if higher else -ONE
     x = sign * value
     floor = sign * (avg / 2 if higher else avg * 2)
-    anchors = [(floor, ZERO), (sign * avg, Decimal("0.6")), (sign * top20, Decimal("0.8")), (sign * lead, ONE)]
+    anchors = [(floor, ZERO), (sign * avg, AT_AVERAGE), (sign * top20, AT_TOP20), (sign * lead, ONE)]
     if x >= anchors[-1][0]:
         share = ONE
     elif x <= floor:
