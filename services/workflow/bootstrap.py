@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -28,12 +29,22 @@ from services.workflow.settings import SandboxMode, WorkflowSettings
 from services.workflow.workflows import UnitLifecycleWorkflow
 
 
-async def connect_temporal(address: str, namespace: str, timeout: float) -> Client:
+def metrics_runtime(bind: str | None) -> Runtime | None:
+    """A Temporal runtime serving the worker's metrics (slots, task latencies) for Prometheus at ``bind``; None: the
+    default runtime, no metrics."""
+    if not bind:
+        return None
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind)))
+
+
+async def connect_temporal(address: str, namespace: str, timeout: float, runtime: Runtime | None = None) -> Client:
     """A Temporal client, or StartupError naming Temporal if it does not answer within ``timeout``."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         try:
-            return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+            return await Client.connect(
+                address, namespace=namespace, data_converter=pydantic_data_converter, runtime=runtime
+            )
         except Exception as exc:
             if asyncio.get_running_loop().time() >= deadline:
                 raise StartupError(f"cannot reach Temporal at {address} (namespace {namespace}): {exc}") from exc
@@ -132,7 +143,9 @@ class WorkflowService:
         await migrate(self.db.engine, MIGRATIONS, allowed=s.migrate, schema=s.database_schema)
         await policy_editions.store_and_load(self.db, self.policy)  # before the worker resolves any ref
         await connect_service(self.broker, s)
-        self.client = await connect_temporal(s.temporal_address, s.temporal_namespace, s.startup_timeout_s)
+        self.client = await connect_temporal(
+            s.temporal_address, s.temporal_namespace, s.startup_timeout_s, metrics_runtime(s.metrics_bind)
+        )
         await search_attributes.register(self.client)  # before any workflow of ours upserts them
         self.worker = make_worker(
             self.client,

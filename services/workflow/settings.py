@@ -72,4 +72,10 @@ class WorkflowSettings(ServiceSettings):
         "bench/worker_cost.py and bench/path.py measure them (README, Speed on declaration day).",
         validation_alias=AliasChoices("GREENFAB_TEMPORAL_SANDBOX"),
     )
+    metrics_bind: str | None = Field(
+        default=None,
+        description="host:port for the Temporal worker's Prometheus metrics (slots, task latencies, sticky cache) at "
+        "/metrics; unset: none. bench/path.py sets it to print the worker's slot use.",
+        validation_alias=AliasChoices("GREENFAB_TEMPORAL_METRICS_BIND"),
+    )
     rules_dir: Path = Field(default=REPO_RULES, validation_alias=AliasChoices("GREENFAB_RULES_DIR"))
