@@ -691,13 +691,22 @@ def print_phase(s: dict[str, Any]) -> None:
                 for k in keys
             )
         )
-    lat = {k: v for k, v in s["worker_through_drain"].items() if isinstance(v, dict) and "request" not in k}
+    shown = ("StartWorkflowExecution", "RespondWorkflowTaskCompleted", "SignalWorkflowExecution")
+    lat = {
+        k: v
+        for k, v in s["worker_through_drain"].items()
+        if isinstance(v, dict) and ("request" not in k or any(op in k for op in shown))
+    }
     for k, v in sorted(lat.items()):
         print(
             f"         worker {k}: n={v['count']} mean {v['mean_ms']} ms, "
             f"p50≤{v['p50_ms_at_most']} p99≤{v['p99_ms_at_most']}"
         )
-    counters = {k: v for k, v in s["worker_through_drain"].items() if not isinstance(v, dict)}
+    counters = {
+        k: v
+        for k, v in s["worker_through_drain"].items()
+        if not isinstance(v, dict) and "latency" not in k and "long_request" not in k
+    }
     if counters:
         print(f"         worker counters: {counters}")
     print(f"         consumer deliveries (phase + drain): {s['consumer_deliveries_through_drain']}")

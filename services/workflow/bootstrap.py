@@ -74,6 +74,9 @@ def make_worker(
     workflow_task_polls: int = 16,
     activity_task_polls: int = 8,
     sandbox: SandboxMode = "strict",
+    workflow_task_slots: int = 100,
+    local_activity_slots: int = 100,
+    nonsticky_poll_ratio: float = 0.2,
 ) -> Worker:
     """The lifecycle worker: the one workflow and its activities.
 
@@ -89,6 +92,9 @@ def make_worker(
         max_cached_workflows=max_cached_workflows,
         max_concurrent_workflow_task_polls=workflow_task_polls,
         max_concurrent_activity_task_polls=activity_task_polls,
+        max_concurrent_workflow_tasks=workflow_task_slots,
+        max_concurrent_local_activities=local_activity_slots,
+        nonsticky_to_sticky_poll_ratio=nonsticky_poll_ratio,
         workflows=[UnitLifecycleWorkflow],
         activities=[
             activities.record_effects,
@@ -155,6 +161,9 @@ class WorkflowService:
             s.workflow_task_polls,
             s.activity_task_polls,
             s.sandbox,
+            s.workflow_task_slots,
+            s.local_activity_slots,
+            s.nonsticky_poll_ratio,
         )
         self._worker_task = asyncio.create_task(self.worker.run(), name="temporal-worker")
         await self.broker.start()

@@ -57,6 +57,29 @@ class WorkflowSettings(ServiceSettings):
         description="Long polls the worker keeps open for workflow tasks: a slow server needs more in flight.",
         validation_alias=AliasChoices("GREENFAB_TEMPORAL_WORKFLOW_TASK_POLLS"),
     )
+    workflow_task_slots: int = Field(
+        default=100,
+        ge=2,
+        le=2000,
+        description="Workflow tasks the worker holds at once: running, awaiting their local activity, reserved by a "
+        "long poll or by an eager start in flight (each takes one).",
+        validation_alias=AliasChoices("GREENFAB_TEMPORAL_WORKFLOW_TASK_SLOTS"),
+    )
+    local_activity_slots: int = Field(
+        default=100,
+        ge=1,
+        le=2000,
+        description="Local activities (recording a task's effects) running at once.",
+        validation_alias=AliasChoices("GREENFAB_TEMPORAL_LOCAL_ACTIVITY_SLOTS"),
+    )
+    nonsticky_poll_ratio: float = Field(
+        default=0.2,
+        gt=0,
+        lt=1,
+        description="Share of the workflow-task long polls on the task queue itself (new units' first tasks that "
+        "were not started eagerly, units not in the cache); the rest poll this worker's sticky queue.",
+        validation_alias=AliasChoices("GREENFAB_TEMPORAL_NONSTICKY_POLL_RATIO"),
+    )
     activity_task_polls: int = Field(
         default=8,
         ge=1,
