@@ -74,14 +74,17 @@ def make_worker(
     workflow_task_polls: int = 16,
     activity_task_polls: int = 8,
     sandbox: SandboxMode = "strict",
-    workflow_task_slots: int = 100,
+    workflow_task_slots: int = 400,
     local_activity_slots: int = 100,
-    nonsticky_poll_ratio: float = 0.2,
+    nonsticky_poll_ratio: float = 0.5,
 ) -> Worker:
     """The lifecycle worker: the one workflow and its activities.
 
     Pollers: temporalio's default of 5 long polls fetched 2.5-10 tasks/s from a server answering in
     0.5-2 s under load, while the tasks queued (bench/FINDINGS.md 2.3); more polls in flight keep up.
+    Slots: every long poll and every eager start in flight reserves a workflow-task slot, and a task holds one
+    until Temporal has its completion. With 100 they ran out at 25 declarations/s: a start that finds none is
+    not eager, and its unit's first task waited in the task queue for seconds (bench/FINDINGS.md 2.6).
     The service runs ``off`` by default (``GREENFAB_TEMPORAL_SANDBOX``): on two cores at 25 declarations/s the
     sandbox's share of the CPU slowed starts (bench/path.py, README); tests build strict workers.
     """

@@ -58,11 +58,13 @@ class WorkflowSettings(ServiceSettings):
         validation_alias=AliasChoices("GREENFAB_TEMPORAL_WORKFLOW_TASK_POLLS"),
     )
     workflow_task_slots: int = Field(
-        default=100,
+        default=400,
         ge=2,
         le=2000,
-        description="Workflow tasks the worker holds at once: running, awaiting their local activity, reserved by a "
-        "long poll or by an eager start in flight (each takes one).",
+        description="Workflow tasks the worker holds at once: running, awaiting their local activity or Temporal's "
+        "answer, reserved by a long poll or by an eager start in flight (each takes one). With temporalio's 100, at 25 "
+        "declarations/s the slots ran out, eager starts fell back to the task queue and those units waited there "
+        "(bench/FINDINGS.md 2.6).",
         validation_alias=AliasChoices("GREENFAB_TEMPORAL_WORKFLOW_TASK_SLOTS"),
     )
     local_activity_slots: int = Field(
@@ -73,7 +75,7 @@ class WorkflowSettings(ServiceSettings):
         validation_alias=AliasChoices("GREENFAB_TEMPORAL_LOCAL_ACTIVITY_SLOTS"),
     )
     nonsticky_poll_ratio: float = Field(
-        default=0.2,
+        default=0.5,
         gt=0,
         lt=1,
         description="Share of the workflow-task long polls on the task queue itself (new units' first tasks that "
