@@ -734,6 +734,13 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         await nc.subscribe(subjects.UNIT_CHANGED, cb=seen.on_unit)
         await nc.subscribe(subjects.SUBMISSION_RECEIVED, cb=seen.on_submission)
         load = Load(stack, first=1)
+        for name, value in args.nice.items():
+            for label, proc in stack_processes(stack).items():
+                if label == name or label.startswith(name + "-"):
+                    # Experiment: what the path gains when this process yields the CPU to it. Linux's nice is per
+                    # thread: every thread now, and threads made later inherit it from the one that makes them.
+                    for thread in proc.threads():
+                        os.setpriority(os.PRIO_PROCESS, thread.id, value)
         try:
             # One unit first: it warms every part and gives the payload sizes the system really sends.
             await load.fixed_rate("warm-up", 1, 3)
@@ -818,10 +825,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smoke run: 10 s phases at 10/s and max, 3 s ceilings")
     parser.add_argument("--keep", action="store_true", help="keep the stack's data folder")
     parser.add_argument("--no-save", action="store_true", help="do not write bench/results/path-*.json")
+    parser.add_argument(
+        "--nice", default="", help="experiment: processes to run at a lower priority, e.g. audit=5,notify=5"
+    )
     args = parser.parse_args()
     if args.quick:
         args.rates, args.duration, args.raw_seconds, args.drain_timeout = "10,max", 10.0, 3.0, 120.0
     args.rates = [r.strip() for r in args.rates.split(",") if r.strip()]
+    args.nice = {k.strip(): int(v) for k, _, v in (x.partition("=") for x in args.nice.split(",") if x.strip())}
     result = asyncio.run(main_async(args))
     if not args.no_save:
         print(f"saved {save_result('path', result)}")
