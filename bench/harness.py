@@ -37,10 +37,12 @@ __all__ = ["RESULTS", "ROOT", "Stack", "throwaway_stack", "uscc"]
 
 
 @contextlib.contextmanager
-def throwaway_stack(keep: bool = False) -> Iterator[Stack]:
-    """`greenfab up` in a fresh temporary folder; stopped (and the folder removed unless ``keep``) on exit."""
+def throwaway_stack(keep: bool = False, env: dict[str, str] | None = None) -> Iterator[Stack]:
+    """`greenfab up` in a fresh temporary folder; stopped (and the folder removed unless ``keep``) on exit.
+
+    ``env``: GREENFAB_* settings for the services (the stack drops the caller's own GREENFAB_* variables)."""
     folder = Path(tempfile.mkdtemp(prefix="greenfab-bench-"))
-    stack = Stack(folder / "data")
+    stack = Stack(folder / "data", env=dict(env or {}))
     descendants: list[psutil.Process] = []
     try:
         took = stack.up(timeout=180)

@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -63,6 +64,7 @@ from bench.harness import (
     uscc,
 )
 from contracts import subjects
+from tests.support.servers import free_port
 
 RAW_QUEUE = "bench-raw-ceiling"
 RAW_STREAM = "BENCH_RAW"
@@ -127,6 +129,129 @@ async def temporal_backlog(client: Client) -> dict[str, float]:
             )
             out[kind] = r.stats.approximate_backlog_count
             out[kind + "_age_s"] = round(r.stats.approximate_backlog_age.ToTimedelta().total_seconds(), 1)
+    return out
+
+
+async def consumer_stats(nc: Nats) -> dict[str, dict[str, int]]:
+    """Per durable consumer: deliveries so far (redeliveries included), messages delivered more than once and not
+    yet acked, delivered and not acked, not yet delivered. Deliveries beyond one per message are wasted work
+    (an evaluation redelivered after the ack wait costs a Temporal signal)."""
+    js = nc.jetstream()
+    out: dict[str, dict[str, int]] = {}
+    for spec in subjects.ALL_STREAMS:
+        with contextlib.suppress(Exception):
+            for info in await js.consumers_info(spec.name):
+                out[info.name] = {
+                    "delivered": int(info.delivered.consumer_seq or 0) if info.delivered else 0,
+                    "redelivered_unacked": int(info.num_redelivered or 0),
+                    "ack_pending": int(info.num_ack_pending or 0),
+                    "not_delivered": int(info.num_pending or 0),
+                }
+    return out
+
+
+# ----- the workflow service's Temporal worker, from its Prometheus metrics ------------------------------
+
+METRICS_ENV = "GREENFAB_TEMPORAL_METRICS_BIND"
+# Worker metrics kept per sample (gauges) and per phase (histogram and counter deltas); sdk-core's names.
+SLOT_GAUGES = ("temporal_worker_task_slots_available", "temporal_worker_task_slots_used")
+HISTOGRAMS = (
+    "temporal_workflow_task_schedule_to_start_latency",
+    "temporal_workflow_task_execution_latency",
+    "temporal_workflow_task_replay_latency",
+    "temporal_workflow_endtoend_latency",
+    "temporal_local_activity_execution_latency",
+    "temporal_activity_execution_latency",
+    "temporal_request_latency",
+)
+
+
+def _labels(text: str) -> dict[str, str]:
+    out = {}
+    for part in text.split('",'):
+        key, _, value = part.partition('="')
+        if key:
+            out[key.strip().strip(",")] = value.rstrip('"')
+    return out
+
+
+def parse_worker_metrics(text: str) -> dict[str, float]:
+    """Prometheus text → {"name{kind}": value}: labels folded to what tells slot kinds and queues apart
+    (worker_type; sticky or normal task queue; the RPC's operation; a histogram bucket's le)."""
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if not line.startswith("temporal_"):
+            continue
+        head, _, value = line.rpartition(" ")
+        name, _, rest = head.partition("{")
+        labels = _labels(rest.rstrip("}"))
+        keep = []
+        if "worker_type" in labels:
+            keep.append(labels["worker_type"])
+        if "task_queue" in labels and name.startswith("temporal_workflow_task"):
+            keep.append("normal" if labels["task_queue"] == LIFECYCLE_QUEUE else "sticky")
+        if "operation" in labels:
+            keep.append(labels["operation"])
+        if "le" in labels:
+            keep.append("le=" + labels["le"])
+        key = name + ("{" + ",".join(keep) + "}" if keep else "")
+        with contextlib.suppress(ValueError):
+            out[key] = out.get(key, 0.0) + float(value)
+    return out
+
+
+async def worker_metrics(http: httpx.AsyncClient | None) -> dict[str, float]:
+    if http is None:
+        return {}
+    with contextlib.suppress(httpx.HTTPError):
+        return parse_worker_metrics((await http.get("/metrics")).text)
+    return {}
+
+
+def metric_deltas(start: dict[str, float], end: dict[str, float]) -> dict[str, Any]:
+    """Over a phase: each histogram's count, mean and p50/p99 (from its buckets, ms), each counter's increase."""
+    out: dict[str, Any] = {}
+    for key, value in end.items():
+        base = key.split("{")[0]
+        if base.endswith("_count") and base.removesuffix("_count") in HISTOGRAMS:
+            name = base.removesuffix("_count")
+            rest = key[len(base) :]
+            count = value - start.get(key, 0.0)
+            if count <= 0:
+                continue
+            total = end.get(name + "_sum" + rest, 0.0) - start.get(name + "_sum" + rest, 0.0)
+            inner = rest.strip("{}")
+            buckets = sorted(
+                (float(k.rsplit("le=", 1)[1].rstrip("}")), v - start.get(k, 0.0))
+                for k, v in end.items()
+                if k.startswith(name + "_bucket{")
+                and k.rsplit("le=", 1)[1] != "+Inf}"
+                and k.split("{", 1)[1].rsplit("le=", 1)[0].rstrip(",") == inner
+            )
+
+            def quantile(q: float, buckets: list[tuple[float, float]] = buckets, count: float = count) -> float | None:
+                return next((le for le, n in buckets if n >= q * count), None)
+
+            out[name.removeprefix("temporal_") + rest] = {
+                "count": int(count),
+                "mean_ms": round(total / count, 1),
+                "p50_ms_at_most": quantile(0.5),
+                "p99_ms_at_most": quantile(0.99),
+            }
+        elif (
+            not any(base.startswith(h) for h in HISTOGRAMS)
+            and base not in SLOT_GAUGES
+            and (delta := value - start.get(key, 0.0))
+        ):
+            out[key.removeprefix("temporal_")] = delta  # counters' increase (gauges: their change)
+    return out
+
+
+def slot_use(metrics: dict[str, float]) -> dict[str, float]:
+    """Slots in use and free by kind (WorkflowWorker, LocalActivityWorker, ...), and the sticky cache size."""
+    out = {k.removeprefix("temporal_worker_task_"): v for k, v in metrics.items() if k.split("{")[0] in SLOT_GAUGES}
+    if "temporal_sticky_cache_size" in metrics:
+        out["sticky_cache_size"] = metrics["temporal_sticky_cache_size"]
     return out
 
 
@@ -368,6 +493,13 @@ class Phase:
     cpu_seconds: dict[str, float] = field(default_factory=dict)
     cpu_share: dict[str, float] = field(default_factory=dict)
     load_average: dict[str, list[float]] = field(default_factory=dict)
+    metrics_start: dict[str, float] = field(default_factory=dict)
+    metrics_end: dict[str, float] = field(default_factory=dict)
+    consumers_start: dict[str, dict[str, int]] = field(default_factory=dict)
+    evaluations_seen_start: int = 0
+    deliveries: dict[str, int] = field(default_factory=dict)
+    worker: dict[str, Any] = field(default_factory=dict)
+    worker_during_phase: dict[str, Any] = field(default_factory=dict)
 
 
 async def wait_drained(load: Load, seen: Observed, nc: Nats, timeout: float) -> float | None:
@@ -384,10 +516,15 @@ async def wait_drained(load: Load, seen: Observed, nc: Nats, timeout: float) -> 
     return None
 
 
-async def run_phase(phase: Phase, load: Load, seen: Observed, nc: Nats, stack: Stack, in_flight: int) -> None:
+async def run_phase(
+    phase: Phase, load: Load, seen: Observed, nc: Nats, stack: Stack, in_flight: int, metrics: httpx.AsyncClient | None
+) -> None:
     temporal = await Client.connect(f"127.0.0.1:{stack.ports['temporal-port']}")
     procs = stack_processes(stack)
     cpu = CpuWindow(procs)
+    phase.metrics_start = await worker_metrics(metrics)
+    phase.consumers_start = await consumer_stats(nc)
+    phase.evaluations_seen_start = len(seen.evaluation_bytes)
     phase.pending_start = await consumer_pending(nc)
     phase.temporal_backlog["start"] = await temporal_backlog(temporal)
     phase.load_average["start"] = load_average()
@@ -406,6 +543,12 @@ async def run_phase(phase: Phase, load: Load, seen: Observed, nc: Nats, stack: S
                     "first_step": len(accepted & seen.first_step.keys()),
                     "pending": await consumer_pending(nc),
                     "temporal_backlog": await temporal_backlog(temporal),
+                    "worker_slots": slot_use(await worker_metrics(metrics)),
+                    "redelivered_unacked": {
+                        k: v["redelivered_unacked"]
+                        for k, v in (await consumer_stats(nc)).items()
+                        if v["redelivered_unacked"]
+                    },
                 }
             )
             with contextlib.suppress(TimeoutError):
@@ -426,7 +569,20 @@ async def run_phase(phase: Phase, load: Load, seen: Observed, nc: Nats, stack: S
     phase.temporal_backlog["end"] = await temporal_backlog(temporal)
     phase.load_average["end"] = load_average()
     phase.cpu_seconds, phase.cpu_share = cpu.seconds, cpu.shares()
+    phase.metrics_end = await worker_metrics(metrics)
     del mine
+
+
+async def after_drain(phase: Phase, seen: Observed, nc: Nats, metrics: httpx.AsyncClient | None) -> None:
+    """Deliveries per consumer and the worker's task latencies from the phase's start to the end of its drain."""
+    end = await consumer_stats(nc)
+    evaluations = len(seen.evaluation_bytes) - phase.evaluations_seen_start
+    phase.deliveries = {
+        name: end[name]["delivered"] - phase.consumers_start.get(name, {}).get("delivered", 0) for name in end
+    }
+    phase.deliveries["evaluation.completed published"] = evaluations
+    phase.worker = metric_deltas(phase.metrics_start, await worker_metrics(metrics))
+    phase.worker_during_phase = metric_deltas(phase.metrics_start, phase.metrics_end)
 
 
 def summarise(phase: Phase, load: Load, seen: Observed, starts: dict[str, float]) -> dict[str, Any]:
@@ -491,6 +647,9 @@ def summarise(phase: Phase, load: Load, seen: Observed, starts: dict[str, float]
         },
         "cpu_share_of_one_core": phase.cpu_share,
         "cpu_ms_per_declaration": per_decl,
+        "consumer_deliveries_through_drain": phase.deliveries,
+        "worker_through_drain": phase.worker,
+        "worker_during_phase": phase.worker_during_phase,
         "load_average": phase.load_average,
         "samples": phase.samples,
     }
@@ -521,6 +680,38 @@ def print_phase(s: dict[str, Any]) -> None:
     tq = b["temporal_backlog"].get("end", {})
     if tq:
         print(f"         Temporal task queue at end: {tq}")
+    slots = [x.get("worker_slots", {}) for x in s["samples"] if x.get("worker_slots")]
+    if slots:
+        keys = sorted({k for x in slots for k in x})
+        print(
+            "         worker slots over the phase (min/median/max): "
+            + ", ".join(
+                f"{k} {min(x.get(k, 0) for x in slots):.0f}/{sorted(x.get(k, 0) for x in slots)[len(slots) // 2]:.0f}"
+                f"/{max(x.get(k, 0) for x in slots):.0f}"
+                for k in keys
+            )
+        )
+    shown = ("StartWorkflowExecution", "RespondWorkflowTaskCompleted", "SignalWorkflowExecution")
+    lat = {
+        k: v
+        for k, v in s["worker_through_drain"].items()
+        if isinstance(v, dict) and ("request" not in k or any(op in k for op in shown))
+    }
+    for k, v in sorted(lat.items()):
+        print(
+            f"         worker {k}: n={v['count']} mean {v['mean_ms']} ms, "
+            f"p50≤{v['p50_ms_at_most']} p99≤{v['p99_ms_at_most']}"
+        )
+    counters = {
+        k: v
+        for k, v in s["worker_through_drain"].items()
+        if not isinstance(v, dict) and "latency" not in k and "long_request" not in k
+    }
+    if counters:
+        print(f"         worker counters: {counters}")
+    print(f"         consumer deliveries (phase + drain): {s['consumer_deliveries_through_drain']}")
+    redelivered = max((sum(x.get("redelivered_unacked", {}).values()) for x in s["samples"]), default=0)
+    print(f"         most messages redelivered and unacked at once: {redelivered}")
     if s["refused_or_failed"]:
         print(f"         answers: {s['answers']} (None: no answer after 3 tries)")
     never = {k: v for k, v in s["never"].items() if v}
@@ -530,13 +721,26 @@ def print_phase(s: dict[str, Any]) -> None:
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {"kind": "path", "machine": machine(), "args": vars(args)}
-    with throwaway_stack(keep=args.keep) as stack:
+    metrics_port = free_port()
+    metrics = httpx.AsyncClient(base_url=f"http://127.0.0.1:{metrics_port}", timeout=5)
+    # GREENFAB_* settings of this shell reach the stack only through ``env`` (the stack drops the others).
+    env = {k: v for k, v in os.environ.items() if k.startswith("GREENFAB_")}
+    env[METRICS_ENV] = f"127.0.0.1:{metrics_port}"
+    result["env"] = env
+    with throwaway_stack(keep=args.keep, env=env) as stack:
         nc = await nats.connect(stack.nats_url)
         seen = Observed()
         await nc.subscribe(subjects.EVALUATION_COMPLETED, cb=seen.on_evaluation)
         await nc.subscribe(subjects.UNIT_CHANGED, cb=seen.on_unit)
         await nc.subscribe(subjects.SUBMISSION_RECEIVED, cb=seen.on_submission)
         load = Load(stack, first=1)
+        for name, value in args.nice.items():
+            for label, proc in stack_processes(stack).items():
+                if label == name or label.startswith(name + "-"):
+                    # Experiment: what the path gains when this process yields the CPU to it. Linux's nice is per
+                    # thread: every thread now, and threads made later inherit it from the one that makes them.
+                    for thread in proc.threads():
+                        os.setpriority(os.PRIO_PROCESS, thread.id, value)
         try:
             # One unit first: it warms every part and gives the payload sizes the system really sends.
             await load.fixed_rate("warm-up", 1, 3)
@@ -559,8 +763,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             phases = [Phase(name=r, rate=None if r == "max" else float(r), seconds=args.duration) for r in args.rates]
             for phase in phases:
                 print(f"phase {phase.name}: {args.duration:.0f} s…", flush=True)
-                await run_phase(phase, load, seen, nc, stack, args.in_flight)
+                await run_phase(phase, load, seen, nc, stack, args.in_flight, metrics)
                 phase.drained_after_s = await wait_drained(load, seen, nc, args.drain_timeout)
+                await after_drain(phase, seen, nc, metrics)
 
             starts = await workflow_starts(stack)
             raw_after = await raw_ceilings(stack, nc, "after", args.raw_seconds, args.raw_in_flight, sizes)
@@ -569,6 +774,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             result["history"] = await history_profile(stack, ok[-3:])
         finally:
             await load.close()
+            await metrics.aclose()
             await nc.drain()
         summaries = [summarise(p, load, seen, starts) for p in phases]
         # The ceiling is the better of the two (the first often meets the stack still settling).
@@ -619,10 +825,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smoke run: 10 s phases at 10/s and max, 3 s ceilings")
     parser.add_argument("--keep", action="store_true", help="keep the stack's data folder")
     parser.add_argument("--no-save", action="store_true", help="do not write bench/results/path-*.json")
+    parser.add_argument(
+        "--nice", default="", help="experiment: processes to run at a lower priority, e.g. audit=5,notify=5"
+    )
     args = parser.parse_args()
     if args.quick:
         args.rates, args.duration, args.raw_seconds, args.drain_timeout = "10,max", 10.0, 3.0, 120.0
     args.rates = [r.strip() for r in args.rates.split(",") if r.strip()]
+    args.nice = {k.strip(): int(v) for k, _, v in (x.partition("=") for x in args.nice.split(",") if x.strip())}
     result = asyncio.run(main_async(args))
     if not args.no_save:
         print(f"saved {save_result('path', result)}")

@@ -16,6 +16,7 @@ from contracts.messages import DeadLettered, EvaluationCompleted
 from greenfab.auth import AuthError, can_read_enterprise, read_token
 from greenfab.bodies import BodyError, parse_json
 from greenfab.db import Database
+from greenfab.group_commit import GroupCommit
 from greenfab.http import ProblemError, field_errors
 from greenfab.messaging import DeadLetterHooks, durable_subscription
 from services.intake import handlers
@@ -26,13 +27,16 @@ M = TypeVar("M", DeclareRequest, StatusRequest)
 
 
 def register(broker: NatsBroker, db: Database, max_deliveries: int, dead_letters: DeadLetterHooks) -> None:
+    # The evaluations a fetch delivers are attached in one transaction; each is acked after it.
+    evaluations = GroupCommit(db, handlers.record_evaluations)
+
     @broker.subscriber(
         **durable_subscription(subjects.EVALUATION_COMPLETED, subjects.CONSUMER_INTAKE_EVALUATIONS, max_deliveries),
         title="intake/evaluation.completed",
         description="Stores scoring's answer with its declaration so GET returns it.",
     )
     async def on_evaluation(event: EvaluationCompleted) -> None:
-        await handlers.record_evaluation(db, event)
+        await evaluations(event)
 
     async def evaluation_failed(letter: DeadLettered) -> str | None:
         submission_id = _field(letter.data, "submission_id")

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from contracts import subjects
@@ -20,6 +21,7 @@ from contracts.messages import EvaluationCompleted, NoticeReceived, SubmissionRe
 from contracts.paging import Page
 from greenfab.auth import Principal
 from greenfab.db import Database
+from greenfab.group_commit import GroupCommit
 from greenfab.paging import Key, Keyset, PageAsk
 from services.intake import domain
 from services.intake.tables import Declaration, EvidenceFile, NoticeRecord, OutboxMessage
@@ -136,7 +138,7 @@ async def accept_declaration(
         message_id=event.id, subject=subjects.SUBMISSION_RECEIVED, payload=event.model_dump(mode="json")
     )
     try:
-        async with db.session() as s:
+        async with db.writing() as s:  # writers take turns (Database.writing), not SQLite's busy sleeps
             s.add(row)
             s.add(outbox)
             await s.commit()
@@ -211,16 +213,23 @@ async def list_declarations(
 
 async def record_evaluation(db: Database, event: EvaluationCompleted) -> None:
     """Attach scoring's answer to its declaration (idempotent: a redelivery rewrites the same)."""
-    async with db.session() as s:
+    await GroupCommit(db, record_evaluations)(event)
+
+
+async def record_evaluations(s: AsyncSession, events: list[EvaluationCompleted]) -> list[None]:
+    """record_evaluation for many in one transaction (the consumer's group commit: greenfab/group_commit.py);
+    an unknown declaration fails the group, and then only its own message when each is tried alone."""
+    now = utcnow()
+    for event in events:
         row = await s.get(Declaration, event.submission_id)
         if row is None:
             raise LookupError(f"evaluation for unknown declaration {event.submission_id}")
         evaluation: dict[str, Any] | None = event.evaluation.model_dump(mode="json") if event.evaluation else None
         row.evaluation = evaluation
         row.error = event.error
-        row.evaluated_at = utcnow()
+        row.evaluated_at = now
         s.add(row)
-        await s.commit()
+    return [None] * len(events)
 
 
 async def mark_failed(db: Database, declaration_id: str, reason: str) -> bool:

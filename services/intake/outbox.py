@@ -71,7 +71,7 @@ class OutboxRelay:
         outcomes = await asyncio.gather(*(self._send(row) for row in rows), return_exceptions=True)
         sent = [row.seq for row, outcome in zip(rows, outcomes, strict=True) if outcome is None]
         failed = [(row, o) for row, o in zip(rows, outcomes, strict=True) if isinstance(o, Exception)]
-        async with self._db.session() as s:
+        async with self._db.writing() as s:
             tries = col(OutboxMessage.attempts) + 1
             if sent:
                 await s.exec(delete(OutboxMessage).where(col(OutboxMessage.seq).in_(sent)))

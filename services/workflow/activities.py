@@ -21,6 +21,7 @@ from contracts import subjects
 from contracts.envelope import Envelope, utcnow
 from contracts.messages import DeadlineEvent, RescoreReply, RescoreRequest, TaskEvent, UnitChanged
 from greenfab.db import Database
+from greenfab.group_commit import GroupCommit
 from greenfab.inputs import REPO_RULES
 from services.workflow.calendar_store import CalendarStore
 from services.workflow.domain.lifecycle import state_zh
@@ -40,6 +41,8 @@ class LifecycleActivities:
         self._publish = publish
         self._request = request
         self._calendar = calendar or CalendarStore(REPO_RULES)
+        # Local activities of many units record at once: their projections share transactions (group_commit.py).
+        self._projections = GroupCommit(db, self._project_groups)
 
     @activity.defn
     async def record_effects(self, batch: EffectBatch) -> EffectBatch | None:
@@ -59,13 +62,17 @@ class LifecycleActivities:
         return batches
 
     async def _record(self, batches: list[EffectBatch]) -> None:
-        """Project every batch in one transaction, then announce their effects in order."""
-        async with self._db.writing() as s:
-            for batch in batches:
-                await self._project(s, batch)
-            await s.commit()
+        """Project every batch in one transaction (shared with the other units recording meanwhile), then
+        announce their effects in order."""
+        await self._projections(batches)
         for batch in batches:
             await self._announce(batch)
+
+    async def _project_groups(self, s: AsyncSession, groups: list[list[EffectBatch]]) -> list[None]:
+        for batches in groups:
+            for batch in batches:
+                await self._project(s, batch)
+        return [None] * len(groups)
 
     async def _announce(self, batch: EffectBatch) -> None:
         u = batch.unit

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -28,12 +29,22 @@ from services.workflow.settings import SandboxMode, WorkflowSettings
 from services.workflow.workflows import UnitLifecycleWorkflow
 
 
-async def connect_temporal(address: str, namespace: str, timeout: float) -> Client:
+def metrics_runtime(bind: str | None) -> Runtime | None:
+    """A Temporal runtime serving the worker's metrics (slots, task latencies) for Prometheus at ``bind``; None: the
+    default runtime, no metrics."""
+    if not bind:
+        return None
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind)))
+
+
+async def connect_temporal(address: str, namespace: str, timeout: float, runtime: Runtime | None = None) -> Client:
     """A Temporal client, or StartupError naming Temporal if it does not answer within ``timeout``."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         try:
-            return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+            return await Client.connect(
+                address, namespace=namespace, data_converter=pydantic_data_converter, runtime=runtime
+            )
         except Exception as exc:
             if asyncio.get_running_loop().time() >= deadline:
                 raise StartupError(f"cannot reach Temporal at {address} (namespace {namespace}): {exc}") from exc
@@ -63,11 +74,17 @@ def make_worker(
     workflow_task_polls: int = 16,
     activity_task_polls: int = 8,
     sandbox: SandboxMode = "strict",
+    workflow_task_slots: int = 400,
+    local_activity_slots: int = 100,
+    nonsticky_poll_ratio: float = 0.5,
 ) -> Worker:
     """The lifecycle worker: the one workflow and its activities.
 
     Pollers: temporalio's default of 5 long polls fetched 2.5-10 tasks/s from a server answering in
     0.5-2 s under load, while the tasks queued (bench/FINDINGS.md 2.3); more polls in flight keep up.
+    Slots: every long poll and every eager start in flight reserves a workflow-task slot, and a task holds one
+    until Temporal has its completion. With 100 they ran out at 25 declarations/s: a start that finds none is
+    not eager, and its unit's first task waited in the task queue for seconds (bench/FINDINGS.md 2.6).
     The service runs ``off`` by default (``GREENFAB_TEMPORAL_SANDBOX``): on two cores at 25 declarations/s the
     sandbox's share of the CPU slowed starts (bench/path.py, README); tests build strict workers.
     """
@@ -78,6 +95,9 @@ def make_worker(
         max_cached_workflows=max_cached_workflows,
         max_concurrent_workflow_task_polls=workflow_task_polls,
         max_concurrent_activity_task_polls=activity_task_polls,
+        max_concurrent_workflow_tasks=workflow_task_slots,
+        max_concurrent_local_activities=local_activity_slots,
+        nonsticky_to_sticky_poll_ratio=nonsticky_poll_ratio,
         workflows=[UnitLifecycleWorkflow],
         activities=[
             activities.record_effects,
@@ -132,7 +152,9 @@ class WorkflowService:
         await migrate(self.db.engine, MIGRATIONS, allowed=s.migrate, schema=s.database_schema)
         await policy_editions.store_and_load(self.db, self.policy)  # before the worker resolves any ref
         await connect_service(self.broker, s)
-        self.client = await connect_temporal(s.temporal_address, s.temporal_namespace, s.startup_timeout_s)
+        self.client = await connect_temporal(
+            s.temporal_address, s.temporal_namespace, s.startup_timeout_s, metrics_runtime(s.metrics_bind)
+        )
         await search_attributes.register(self.client)  # before any workflow of ours upserts them
         self.worker = make_worker(
             self.client,
@@ -142,6 +164,9 @@ class WorkflowService:
             s.workflow_task_polls,
             s.activity_task_polls,
             s.sandbox,
+            s.workflow_task_slots,
+            s.local_activity_slots,
+            s.nonsticky_poll_ratio,
         )
         self._worker_task = asyncio.create_task(self.worker.run(), name="temporal-worker")
         await self.broker.start()

@@ -19,6 +19,7 @@ from contracts.messages import (
 )
 from contracts.schemes import SCHEME_DESIGNATION, workflow_id
 from greenfab.db import Database
+from greenfab.group_commit import GroupCommit
 from greenfab.messaging import durable_subscription, stream_ref
 from services.workflow import handlers
 from services.workflow.domain.policy import Policy
@@ -47,6 +48,7 @@ def register(
         )
 
     units = UnitLocks()
+    copies = GroupCommit(db, handlers.keep_copies)
 
     # Concurrent, not a batch: faststream's batch consumer fetches 16 and waits for all 16 before it fetches
     # again, so one slow Temporal start held the other 15 (4-6 starts/s under load, bench/FINDINGS.md 2.2).
@@ -61,7 +63,7 @@ def register(
     async def on_evaluation(event: EvaluationCompleted) -> None:
         # Taken before any await, so messages about one unit reach its workflow in delivery order.
         async with units.hold(workflow_id(event.uscc, SCHEME_DESIGNATION[event.scheme])):
-            await handlers.on_evaluation(client(), db, task_queue, policy, event)
+            await handlers.on_evaluation(client(), db, task_queue, policy, event, copies)
 
     @broker.subscriber(
         **durable_subscription(subjects.NOTICE_RECEIVED, subjects.CONSUMER_WORKFLOW_NOTICES, max_deliveries),

@@ -22,6 +22,7 @@ from contracts.messages import EvaluationCompleted, NoticeReceived
 from contracts.notices import AnyNotice, Notice
 from contracts.schemes import SCHEME_DESIGNATION, Designation, Scheme, workflow_id
 from greenfab.db import Database
+from greenfab.group_commit import GroupCommit
 from services.workflow.domain.lifecycle import HOLDS_TITLE
 from services.workflow.domain.policy import Policy
 from services.workflow.domain.state import EvaluationFacts, ExpertItem, NoticeFacts, OpenCall, VetoBrief
@@ -90,23 +91,42 @@ async def evaluation_facts(db: Database, event: EvaluationCompleted) -> Evaluati
     )
 
 
+async def keep_copies(s: AsyncSession, copies: list[EvaluationCopy]) -> list[None]:
+    """Store each evaluation copy not stored yet (a redelivered evaluation finds its own)."""
+    ids = {c.submission_id for c in copies}
+    stored = set(
+        (await s.exec(select(EvaluationCopy.submission_id).where(col(EvaluationCopy.submission_id).in_(ids)))).all()
+    )
+    for copy in copies:
+        if copy.submission_id not in stored:
+            s.add(copy)
+            stored.add(copy.submission_id)
+    return [None] * len(copies)
+
+
 async def on_evaluation(
-    client: Client, db: Database, task_queue: str, policy: Policy, event: EvaluationCompleted
+    client: Client,
+    db: Database,
+    task_queue: str,
+    policy: Policy,
+    event: EvaluationCompleted,
+    copies: GroupCommit[EvaluationCopy, None] | None = None,
 ) -> str:
     """Start the unit's workflow with this evaluation, or signal it if it runs: it starts once, in the district
     it declared in, and later declarations signal it (a later declaration naming another district is a
-    question for the bureau). Returns once Temporal has recorded the start or the signal."""
+    question for the bureau). Returns once Temporal has recorded the start or the signal.
+
+    ``copies`` stores the evaluation's copy together with those of the evaluations handled meanwhile (one
+    transaction for many: greenfab/group_commit.py)."""
     if not uscc_is_valid(event.uscc):
         raise Refused(f"evaluation of {event.submission_id}: {event.uscc!r} is not a valid USCC (GB 32100)")
     if event.district not in DISTRICTS:
         raise Refused(f"evaluation of {event.submission_id}: {event.district!r} is not one of Beijing's districts")
     designation = SCHEME_DESIGNATION[event.scheme]
     wid = workflow_id(event.uscc, designation)
-    async with db.writing() as s:
-        if await s.get(EvaluationCopy, event.submission_id) is None:
-            result = event.evaluation.model_dump(mode="json") if event.evaluation else None
-            s.add(EvaluationCopy(submission_id=event.submission_id, uscc=event.uscc, result=result))
-            await s.commit()
+    result = event.evaluation.model_dump(mode="json") if event.evaluation else None
+    copy = EvaluationCopy(submission_id=event.submission_id, uscc=event.uscc, result=result)
+    await (copies or GroupCommit(db, keep_copies))(copy)
     unit = LifecycleInput(
         uscc=event.uscc,
         district=event.district,

@@ -57,6 +57,31 @@ class WorkflowSettings(ServiceSettings):
         description="Long polls the worker keeps open for workflow tasks: a slow server needs more in flight.",
         validation_alias=AliasChoices("GREENFAB_TEMPORAL_WORKFLOW_TASK_POLLS"),
     )
+    workflow_task_slots: int = Field(
+        default=400,
+        ge=2,
+        le=2000,
+        description="Workflow tasks the worker holds at once: running, awaiting their local activity or Temporal's "
+        "answer, reserved by a long poll or by an eager start in flight (each takes one). With temporalio's 100, at 25 "
+        "declarations/s the slots ran out, eager starts fell back to the task queue and those units waited there "
+        "(bench/FINDINGS.md 2.6).",
+        validation_alias=AliasChoices("GREENFAB_TEMPORAL_WORKFLOW_TASK_SLOTS"),
+    )
+    local_activity_slots: int = Field(
+        default=100,
+        ge=1,
+        le=2000,
+        description="Local activities (recording a task's effects) running at once.",
+        validation_alias=AliasChoices("GREENFAB_TEMPORAL_LOCAL_ACTIVITY_SLOTS"),
+    )
+    nonsticky_poll_ratio: float = Field(
+        default=0.5,
+        gt=0,
+        lt=1,
+        description="Share of the workflow-task long polls on the task queue itself (new units' first tasks that "
+        "were not started eagerly, units not in the cache); the rest poll this worker's sticky queue.",
+        validation_alias=AliasChoices("GREENFAB_TEMPORAL_NONSTICKY_POLL_RATIO"),
+    )
     activity_task_polls: int = Field(
         default=8,
         ge=1,
@@ -71,5 +96,11 @@ class WorkflowSettings(ServiceSettings):
         "1.5x the CPU of `off` per new or evicted unit), `strict` (temporalio's sandbox as shipped, about 3x). "
         "bench/worker_cost.py and bench/path.py measure them (README, Speed on declaration day).",
         validation_alias=AliasChoices("GREENFAB_TEMPORAL_SANDBOX"),
+    )
+    metrics_bind: str | None = Field(
+        default=None,
+        description="host:port for the Temporal worker's Prometheus metrics (slots, task latencies, sticky cache) at "
+        "/metrics; unset: none. bench/path.py sets it to print the worker's slot use.",
+        validation_alias=AliasChoices("GREENFAB_TEMPORAL_METRICS_BIND"),
     )
     rules_dir: Path = Field(default=REPO_RULES, validation_alias=AliasChoices("GREENFAB_RULES_DIR"))

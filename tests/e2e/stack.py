@@ -32,6 +32,7 @@ class Stack:
     nats_nodes: int = 1  # 3: `greenfab up --nats-cluster 3`
     database_url: str | None = None  # `greenfab up --database-url`
     temporal_address: str | None = None  # an existing Temporal (e.g. a time-skipping test server)
+    env: dict[str, str] = field(default_factory=dict)  # GREENFAB_* settings for every service (others are dropped)
 
     def __post_init__(self) -> None:
         if self.nats_nodes > 1:
@@ -80,7 +81,7 @@ class Stack:
         if self.temporal_address:
             argv += ["--temporal-address", self.temporal_address]
         argv += ["--ready-timeout", str(max(60.0, timeout - 10))]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GREENFAB_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GREENFAB_")} | self.env
         env["XDG_STATE_HOME"] = str(self.data_dir.parent / "state")  # its running-stack record stays in the test
         t0 = time.monotonic()
         with self.log.open("wb") as out:
