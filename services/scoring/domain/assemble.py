@@ -91,6 +91,7 @@ def apply_expert(d: Decided, expert_points: Mapping[str, Decimal]) -> None:
 
 
 _Model = TypeVar("_Model", bound=BaseModel)
+_new, _setattr = object.__new__, object.__setattr__
 
 
 def built(model: type[_Model], values: dict[str, Any]) -> _Model:
@@ -99,12 +100,11 @@ def built(model: type[_Model], values: dict[str, Any]) -> _Model:
     be given, in the model's order. Cheaper than ``model_construct`` (no defaults looked up, no per-field loop);
     tests/unit/test_differential.py checks it against ``model_validate`` on every generated declaration.
     """
-    obj = model.__new__(model)
-    setattr_ = object.__setattr__
-    setattr_(obj, "__dict__", values)
-    setattr_(obj, "__pydantic_fields_set__", set(values))
-    setattr_(obj, "__pydantic_extra__", None)
-    setattr_(obj, "__pydantic_private__", None)
+    obj = _new(model)
+    _setattr(obj, "__dict__", values)
+    _setattr(obj, "__pydantic_fields_set__", set(values))
+    _setattr(obj, "__pydantic_extra__", None)
+    _setattr(obj, "__pydantic_private__", None)
     return obj
 
 
