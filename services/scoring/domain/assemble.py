@@ -141,12 +141,15 @@ def _categories(edition: Edition, decided: list[Decided]) -> tuple[list[Category
         weighted = points * cat.weight
         total += weighted
         out.append(
-            CategoryResult(
-                id=cat.id,
-                name_zh=cat.name_zh,
-                points=round_points(points),
-                weight=cat.weight,
-                weighted=round_points(weighted),
+            built(
+                CategoryResult,
+                {
+                    "id": cat.id,
+                    "name_zh": cat.name_zh,
+                    "points": round_points(points),
+                    "weight": cat.weight,
+                    "weighted": round_points(weighted),
+                },
             )
         )
     return out, total
@@ -233,19 +236,31 @@ def assemble(
     for f in facts:
         by_item.setdefault(f.item.id, []).append(f)
     decided = [decide_item(item, by_item[item.id], scored) for item in edition.items]
-    for d in decided:
-        apply_expert(d, expert_points or {})
+    if expert_points:
+        for d in decided:
+            apply_expert(d, expert_points)
     vetoes = list(vetoes)
+    # One pass over the items for what depends on their flags and status (each list in the items' order).
+    failing: list[str] = []
+    found: list[Flag] = []
+    provisional = False
     for d in decided:
-        if d.item.requirement == "veto" and UNMET in d.flags:
-            vetoes.append(VetoResult(code=f"requirement:{d.item.id}", clause=d.item.basis, evidence=d.explanation))
+        if d.flags:
+            if UNMET in d.flags:
+                if d.item.requirement == "veto":
+                    vetoes.append(
+                        VetoResult(code=f"requirement:{d.item.id}", clause=d.item.basis, evidence=d.explanation)
+                    )
+                elif d.item.requirement == "basic":
+                    failing.append(d.item.id)
+            found += [Flag(code=code, item=d.item.id, detail=d.explanation) for code in d.flags if code != UNMET]
+        if d.status == "needs_expert" or d.status == "missing_input":
+            provisional = True
     if not gate_passes(edition, data):
         assert edition.gate is not None
         vetoes.append(VetoResult(code="gate", clause=edition.gate.basis, evidence=edition.gate.explain))
     categories, weighted_total = _categories(edition, decided)
     exact = weighted_total if edition.categories else sum((d.points for d in decided if d.points is not None), ZERO)
-    provisional = any(d.status in ("needs_expert", "missing_input") for d in decided)
-    failing = [d.item.id for d in decided if d.item.requirement == "basic" and UNMET in d.flags]
     binding = [v for v in vetoes if not v.overridable]
     level = None
     if edition.levels is not None and not provisional and not binding:
@@ -259,9 +274,6 @@ def assemble(
             passed = False
         elif not provisional:
             passed = exact >= edition.passing.min_total
-    found = [
-        Flag(code=code, item=d.item.id, detail=d.explanation) for d in decided for code in d.flags if code != UNMET
-    ]
     found += [flag for check in edition.checks if (flag := run_check(check, data)) is not None]
     verdict = verdict_zh(edition, decided, vetoes, failing, round_points(exact), level, passed)
     return built(
