@@ -30,7 +30,7 @@ from contracts.evaluation import Evaluation
 from contracts.evaluation import Veto as VetoResult
 from contracts.schemes import Scheme
 from services.scoring.domain.facts import Fact
-from services.scoring.domain.outcomes import Scored
+from services.scoring.domain.outcomes import Scored, apply
 from services.scoring.domain.reference import RuleError, finish, prepare, score
 from services.scoring.domain.rulebook import Case, Edition, Eligibility, RuleLibrary, content_hash
 from services.scoring.domain.vetoes import answers, applies, describe
@@ -439,9 +439,11 @@ class RulesEngine:
         if unhandled:
             raise EngineError(f"facts matched no rule: {sorted(unhandled)}")
         cases = run.cases
-        scored: dict[str, Scored] = {
-            key: score(f, cases.get(key, default.get(key)), prep) for key, f in score_facts.items()
-        }
+        scored: dict[str, Scored] = {}
+        for key, f in score_facts.items():
+            i = cases.get(key, default.get(key))
+            # A case-scored fact whose case is decided: its outcome directly (score() would check the same first).
+            scored[key] = apply(f.cases[i].then, f) if i is not None and key in fields_tested else score(f, i, prep)
         vetoes: list[VetoResult] = []
         if run.vetoes:
             by_code = {v.code: v for v in self.library.eligibility.vetoes}

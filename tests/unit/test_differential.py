@@ -206,6 +206,11 @@ def test_engine_and_reference_agree(scheme: Scheme) -> None:
         ours = _outcome(ENGINE.evaluate, scheme, as_of, data)
         theirs = _outcome(lambda s, d, i: reference.evaluate(LIBRARY, s, d, i), scheme, as_of, data)
         assert ours == theirs
+        if isinstance(ours, Evaluation):
+            # assemble builds the Evaluation without validating it (assemble.built): it must be what validation
+            # gives, to the byte.
+            validated = Evaluation.model_validate(ours.model_dump())
+            assert validated == ours and validated.model_dump_json() == ours.model_dump_json()
         accepted = not CATALOGUE.check(data, as_of)
         # Scoring never refuses (or crashes on) what intake's check let through, and never scores what it refused.
         assert isinstance(ours, Evaluation) == accepted, ours if accepted else CATALOGUE.check(data, as_of)

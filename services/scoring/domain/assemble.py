@@ -6,9 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from contracts.evaluation import CategoryResult, Evaluation, Flag
+from pydantic import BaseModel
+
+from contracts.evaluation import CategoryResult, Evaluation, Flag, ItemResult
 from contracts.evaluation import Veto as VetoResult
 from contracts.schemes import Scheme
 from services.scoring.domain.facts import Fact, InputError
@@ -88,20 +90,40 @@ def apply_expert(d: Decided, expert_points: Mapping[str, Decimal]) -> None:
     d.explanation = f"专家评定 {round_points(given)} 分（{d.explanation}）"
 
 
-def _result(d: Decided) -> dict[str, Any]:
-    # Plain data: the Evaluation validates every item in its own single pydantic-core call (assemble),
-    # cheaper than one model per item from Python.
-    return {
-        "id": d.item.id,
-        "name_zh": d.item.name_zh,
-        "points": round_points(d.points) if d.points is not None else None,
-        "max": d.item.max,
-        "status": d.status,
-        "explanation": d.explanation,
-        "basis": d.item.basis,
-        "inputs": d.inputs,
-        "missing": d.missing,
-    }
+_Model = TypeVar("_Model", bound=BaseModel)
+_new, _setattr = object.__new__, object.__setattr__
+
+
+def built(model: type[_Model], values: dict[str, Any]) -> _Model:
+    """A model over ``values`` without validating them: for data this module made to the model's types (what
+    validation would hand back unchanged), so its JSON is byte for byte the validated model's. Every field must
+    be given, in the model's order. Cheaper than ``model_construct`` (no defaults looked up, no per-field loop);
+    tests/unit/test_differential.py checks it against ``model_validate`` on every generated declaration.
+    """
+    obj = _new(model)
+    _setattr(obj, "__dict__", values)
+    _setattr(obj, "__pydantic_fields_set__", set(values))
+    _setattr(obj, "__pydantic_extra__", None)
+    _setattr(obj, "__pydantic_private__", None)
+    return obj
+
+
+def _result(d: Decided) -> ItemResult:
+    points = d.points
+    return built(
+        ItemResult,
+        {
+            "id": d.item.id,
+            "name_zh": d.item.name_zh,
+            "points": points.quantize(CENT, rounding=ROUND_HALF_UP) if points is not None else None,  # D-ROUND
+            "max": d.item.max,
+            "status": d.status,
+            "explanation": d.explanation,
+            "basis": d.item.basis,
+            "inputs": d.inputs,
+            "missing": d.missing,
+        },
+    )
 
 
 def _categories(edition: Edition, decided: list[Decided]) -> tuple[list[CategoryResult], Decimal]:
@@ -119,12 +141,15 @@ def _categories(edition: Edition, decided: list[Decided]) -> tuple[list[Category
         weighted = points * cat.weight
         total += weighted
         out.append(
-            CategoryResult(
-                id=cat.id,
-                name_zh=cat.name_zh,
-                points=round_points(points),
-                weight=cat.weight,
-                weighted=round_points(weighted),
+            built(
+                CategoryResult,
+                {
+                    "id": cat.id,
+                    "name_zh": cat.name_zh,
+                    "points": round_points(points),
+                    "weight": cat.weight,
+                    "weighted": round_points(weighted),
+                },
             )
         )
     return out, total
@@ -211,19 +236,31 @@ def assemble(
     for f in facts:
         by_item.setdefault(f.item.id, []).append(f)
     decided = [decide_item(item, by_item[item.id], scored) for item in edition.items]
-    for d in decided:
-        apply_expert(d, expert_points or {})
+    if expert_points:
+        for d in decided:
+            apply_expert(d, expert_points)
     vetoes = list(vetoes)
+    # One pass over the items for what depends on their flags and status (each list in the items' order).
+    failing: list[str] = []
+    found: list[Flag] = []
+    provisional = False
     for d in decided:
-        if d.item.requirement == "veto" and UNMET in d.flags:
-            vetoes.append(VetoResult(code=f"requirement:{d.item.id}", clause=d.item.basis, evidence=d.explanation))
+        if d.flags:
+            if UNMET in d.flags:
+                if d.item.requirement == "veto":
+                    vetoes.append(
+                        VetoResult(code=f"requirement:{d.item.id}", clause=d.item.basis, evidence=d.explanation)
+                    )
+                elif d.item.requirement == "basic":
+                    failing.append(d.item.id)
+            found += [Flag(code=code, item=d.item.id, detail=d.explanation) for code in d.flags if code != UNMET]
+        if d.status == "needs_expert" or d.status == "missing_input":
+            provisional = True
     if not gate_passes(edition, data):
         assert edition.gate is not None
         vetoes.append(VetoResult(code="gate", clause=edition.gate.basis, evidence=edition.gate.explain))
     categories, weighted_total = _categories(edition, decided)
     exact = weighted_total if edition.categories else sum((d.points for d in decided if d.points is not None), ZERO)
-    provisional = any(d.status in ("needs_expert", "missing_input") for d in decided)
-    failing = [d.item.id for d in decided if d.item.requirement == "basic" and UNMET in d.flags]
     binding = [v for v in vetoes if not v.overridable]
     level = None
     if edition.levels is not None and not provisional and not binding:
@@ -237,12 +274,10 @@ def assemble(
             passed = False
         elif not provisional:
             passed = exact >= edition.passing.min_total
-    found = [
-        Flag(code=code, item=d.item.id, detail=d.explanation) for d in decided for code in d.flags if code != UNMET
-    ]
     found += [flag for check in edition.checks if (flag := run_check(check, data)) is not None]
     verdict = verdict_zh(edition, decided, vetoes, failing, round_points(exact), level, passed)
-    return Evaluation.model_validate(
+    return built(
+        Evaluation,
         {
             "scheme": scheme,
             "edition": edition.edition,
@@ -256,7 +291,7 @@ def assemble(
             "failing_basic": failing,
             "categories": categories,
             "vetoes": vetoes,
-            "flags": [*(flags or []), *found],
             "verdict_zh": verdict,
-        }
+            "flags": [*(flags or []), *found],
+        },
     )

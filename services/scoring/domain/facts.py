@@ -180,24 +180,30 @@ def plan(edition: Edition) -> EditionPlan:
 
 
 def _fill(rule: FactPlan, data: dict[str, Any], read: dict[str, Value]) -> Fact:
-    fact = Fact(item=rule.item, part=rule.part, key=rule.key)
     get = data.get
     for n in rule.needed:
         if get(n) is None:
-            fact.missing = [n for n in rule.needed if get(n) is None]
-            return fact
-    present = list(rule.needed)
-    if rule.optional:
-        fact.absent_optional = [n for n in rule.optional if data.get(n) is None]
-        present += [n for n in rule.optional if data.get(n) is not None]
-    fact.inputs = inputs = {n: data[n] for n in present}
-    fields = fact.fields
-    numeric: dict[str, Decimal] = {}
+            missing = [n for n in rule.needed if get(n) is None]
+            return Fact(item=rule.item, part=rule.part, key=rule.key, missing=missing)
+    inputs = {n: data[n] for n in rule.needed}
+    absent: list[str] = []
+    for n in rule.optional:
+        raw = get(n)
+        if raw is None:
+            absent.append(n)
+        else:
+            inputs[n] = raw
+    fields: dict[str, Value] = {}
     for n, raw in inputs.items():
         value = read.get(n)
         if value is None:  # each input read once per declaration, however many items use it
             value = read[n] = _input(n, raw)
         fields[n] = value
+    fact = Fact(item=rule.item, part=rule.part, fields=fields, inputs=inputs, absent_optional=absent, key=rule.key)
+    if not rule.derive:
+        return fact
+    numeric: dict[str, Decimal] = {}
+    for n, value in fields.items():
         if isinstance(value, Decimal):
             numeric[n] = value
         elif isinstance(value, bool):
