@@ -62,7 +62,7 @@ async def test_an_event_twice_in_one_group_and_redelivered_later_is_recorded_onc
         await s.commit()
     write = GroupCommit(db, handlers.record_events)
     # The same event (a redelivery racing its first delivery) in one group: the second adds nothing.
-    assert await asyncio.gather(write(an_event(1)), write(an_event(1)), write(an_event(2))) == [2, 0, 1]
+    assert list(await asyncio.gather(write(an_event(1)), write(an_event(1)), write(an_event(2)))) == [2, 0, 1]
     assert await counts(db) == (3, 2)
     # Redelivered after its commit: nothing new either.
     assert await write(an_event(1)) == 0
