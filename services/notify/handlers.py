@@ -46,7 +46,7 @@ async def record_events(s: AsyncSession, events: list[Event]) -> list[int]:
     The inbox is written at once (it is our own table); e-mail and webhook rows wait for the
     dispatcher. A draft with an error becomes a dead delivery, where staff see it. A delivery already
     stored (a redelivered event, or the same event twice in one group) is skipped: one query finds the
-    stored ones, and the keys added in this group are remembered.
+    group's stored deliveries, and the keys added in this group are remembered.
     """
     ids = list({e.source_event for e in events})
     taken = set(
@@ -58,15 +58,8 @@ async def record_events(s: AsyncSession, events: list[Event]) -> list[int]:
             )
         ).all()
     )
-    inboxed = set(
-        (
-            await s.exec(
-                select(InboxItem.source_event, InboxItem.recipient_role, InboxItem.recipient).where(
-                    col(InboxItem.source_event).in_(ids)
-                )
-            )
-        ).all()
-    )
+    # An inbox item is only ever written with its inbox delivery (below): the deliveries stored say which exist.
+    inboxed: set[tuple[str, str, str]] = set()
     chosen: dict[tuple[str, str], list[str] | None] = {}
     counts = []
     for e in events:
