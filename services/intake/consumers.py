@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from faststream.message import StreamMessage
 from faststream.nats import NatsBroker
@@ -34,9 +34,11 @@ def register(broker: NatsBroker, db: Database, max_deliveries: int, dead_letters
         **durable_subscription(subjects.EVALUATION_COMPLETED, subjects.CONSUMER_INTAKE_EVALUATIONS, max_deliveries),
         title="intake/evaluation.completed",
         description="Stores scoring's answer with its declaration so GET returns it.",
+        decoder=_evaluation,
     )
     async def on_evaluation(event: EvaluationCompleted) -> None:
-        await evaluations(event)
+        # A ReceivedEvaluation (the decoder's): pydantic passes an instance through without validating it again.
+        await evaluations(cast("handlers.ReceivedEvaluation", event))
 
     async def evaluation_failed(letter: DeadLettered) -> str | None:
         submission_id = _field(letter.data, "submission_id")
@@ -92,6 +94,11 @@ async def _always_answered(what: str, work: Awaitable[DeclareReply]) -> dict[str
         log.exception("%s over NATS failed", what)
         reply = DeclareReply(status=500, problem=Problem(status=500, title="服务器内部错误 / Internal error"))
     return reply.model_dump(mode="json")
+
+
+async def _evaluation(msg: StreamMessage[Any]) -> handlers.ReceivedEvaluation:
+    """The evaluation.completed's head read and its evaluation's text kept, not read (handlers.ReceivedEvaluation)."""
+    return handlers.ReceivedEvaluation.read(bytes(msg.body))
 
 
 async def _raw(msg: StreamMessage[Any]) -> bytes:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -20,7 +20,7 @@ from contracts.http import DeclarationCreate, DeclarationPublic, DeclarationSumm
 from contracts.messages import EvaluationCompleted, NoticeReceived, SubmissionReceived
 from contracts.paging import Page
 from greenfab.auth import Principal
-from greenfab.db import Database
+from greenfab.db import Database, JSONText, compact_json
 from greenfab.group_commit import GroupCommit
 from greenfab.paging import Key, Keyset, PageAsk
 from services.intake import domain
@@ -211,12 +211,58 @@ async def list_declarations(
     return DECLARATIONS.page(rows, ask, to_summary)
 
 
+class ReceivedEvaluation(EvaluationCompleted):
+    """An evaluation.completed as received: its head read, its evaluation kept as the JSON text scoring sent.
+
+    Scoring publishes the engine worker's text unread, after every other field (services/scoring/handlers.py
+    ``Announcement``). Intake only stores it, and reading the whole ~7.8 kB evaluation into pydantic models
+    and writing it again was a third of intake's busy time (bench/FINDINGS.md 2.6). ``evaluation`` stays None
+    here; ``evaluation_json`` holds the text ("null" when scoring failed)."""
+
+    evaluation_json: str = Field(default="null", exclude=True)
+
+    @classmethod
+    def of(cls, event: EvaluationCompleted) -> ReceivedEvaluation:
+        """One built from a message already read whole (a test, or a body in another field order)."""
+        evaluation = event.evaluation.model_dump(mode="json") if event.evaluation else None
+        return cls._built(event, compact_json(evaluation))
+
+    @classmethod
+    def read(cls, body: bytes) -> ReceivedEvaluation:
+        """The message from its bytes: the head validated, the evaluation's text checked to be JSON and kept.
+
+        Every field but the evaluation comes before it in Announcement's order (``"evaluator_uscc":``, the last
+        field, is in the head), so the first top-level ``,"evaluation":`` splits the two; the head fields hold
+        no object with such a key, and inside a JSON string its quote would be escaped. A body in another
+        order is read whole, as before."""
+        text = body.decode()
+        at = text.find(_EVALUATION_KEY)
+        if at < 0 or _LAST_HEAD_FIELD not in text[:at] or not text.endswith("}"):
+            return cls.of(EvaluationCompleted.model_validate_json(body))
+        evaluation = text[at + len(_EVALUATION_KEY) : -1]
+        value = json.loads(evaluation)  # the text is stored as is: it must be JSON, an object or null
+        if value is not None and not isinstance(value, dict):
+            raise ValueError("evaluation.completed: the evaluation is neither an object nor null")
+        head = EvaluationCompleted.model_validate_json(text[:at] + ',"evaluation":null}')
+        return cls._built(head, evaluation)
+
+    @classmethod
+    def _built(cls, head: EvaluationCompleted, evaluation_json: str) -> ReceivedEvaluation:
+        fields = {name: getattr(head, name) for name in EvaluationCompleted.model_fields}
+        return cls.model_construct(**{**fields, "evaluation": None, "evaluation_json": evaluation_json})
+
+
+_EVALUATION_KEY = ',"evaluation":'
+_LAST_HEAD_FIELD = '"evaluator_uscc":'
+
+
 async def record_evaluation(db: Database, event: EvaluationCompleted) -> None:
     """Attach scoring's answer to its declaration (idempotent: a redelivery rewrites the same)."""
-    await GroupCommit(db, record_evaluations)(event)
+    received = event if isinstance(event, ReceivedEvaluation) else ReceivedEvaluation.of(event)
+    await GroupCommit(db, record_evaluations)(received)
 
 
-async def record_evaluations(s: AsyncSession, events: list[EvaluationCompleted]) -> list[None]:
+async def record_evaluations(s: AsyncSession, events: list[ReceivedEvaluation]) -> list[None]:
     """record_evaluation for many in one transaction (the consumer's group commit: greenfab/group_commit.py);
     an unknown declaration fails the group, and then only its own message when each is tried alone."""
     now = utcnow()
@@ -224,8 +270,9 @@ async def record_evaluations(s: AsyncSession, events: list[EvaluationCompleted])
         row = await s.get(Declaration, event.submission_id)
         if row is None:
             raise LookupError(f"evaluation for unknown declaration {event.submission_id}")
-        evaluation: dict[str, Any] | None = event.evaluation.model_dump(mode="json") if event.evaluation else None
-        row.evaluation = evaluation
+        # The text as received goes into the JSON column as it is (greenfab.db.JSONText), not re-encoded.
+        text = event.evaluation_json
+        row.evaluation = None if text == "null" else cast("dict[str, Any]", JSONText(text))
         row.error = event.error
         row.evaluated_at = now
         s.add(row)

@@ -10,6 +10,7 @@ from contracts import subjects
 from contracts.envelope import Envelope
 from contracts.messages import DeadLettered, DeadlineEvent, TaskEvent, UnitChanged
 from greenfab.db import Database
+from greenfab.group_commit import GroupCommit
 from greenfab.messaging import durable_subscription
 from services.notify import domain, handlers
 from services.notify.domain import Draft, Links, Template
@@ -23,8 +24,11 @@ def register(
     links: Links,
     wake: Callable[[], None],
 ) -> None:
+    # Events handled at once share transactions (greenfab/group_commit.py); each is acked after its commit.
+    events = GroupCommit(db, handlers.record_events)
+
     async def deliver(event: Envelope, drafts: list[Draft]) -> None:
-        if await handlers.record(db, event.id, drafts, event.model_dump(mode="json")):
+        if await events(handlers.Event(event.id, drafts, event.model_dump(mode="json"))):
             wake()
 
     @broker.subscriber(

@@ -5,69 +5,112 @@ from __future__ import annotations
 
 import json
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contracts.envelope import utcnow
 from contracts.http import Notification
 from contracts.notify import Delivery
 from contracts.paging import Page
 from greenfab.db import Database
+from greenfab.group_commit import GroupCommit
 from greenfab.paging import Key, Keyset, PageAsk
 from services.notify.domain import Draft, channels_for
 from services.notify.tables import DeliveryRow, InboxItem, RecipientRow
 
 
+@dataclass(frozen=True)
+class Event:
+    """One event's notifications to record: its id, its drafts, and the event itself (the webhook body)."""
+
+    source_event: str
+    drafts: list[Draft]
+    payload: dict[str, Any]
+
+
 async def record(db: Database, source_event: str, drafts: list[Draft], event: dict[str, Any]) -> int:
     """Store each draft's deliveries; a redelivered event adds nothing. How many rows were new.
 
-    The inbox is written at once (it is our own table); e-mail and webhook rows wait for the
-    dispatcher. A draft with an error becomes a dead delivery, where staff see it.
+    The consumer records through ``GroupCommit(db, record_events)`` (many events, one transaction); this is
+    the same for one event.
     """
-    added = 0
-    payload = json.dumps(event, ensure_ascii=False, default=str)
-    for draft in drafts:
-        channels = ["inbox"] if draft.error else channels_for(await _chosen(db, draft.recipient_role, draft.recipient))
-        for channel in channels:
-            row = DeliveryRow(
-                source_event=source_event,
-                recipient=draft.recipient or "?",
-                recipient_role=draft.recipient_role,
-                channel=channel,
-                template=draft.template,
-                title=draft.title[:200],
-                body=draft.body,
-                payload=payload,
+    return await GroupCommit(db, record_events)(Event(source_event, drafts, event))
+
+
+async def record_events(s: AsyncSession, events: list[Event]) -> list[int]:
+    """Each event's deliveries in one transaction (not committed here); how many rows each added.
+
+    The inbox is written at once (it is our own table); e-mail and webhook rows wait for the
+    dispatcher. A draft with an error becomes a dead delivery, where staff see it. A delivery already
+    stored (a redelivered event, or the same event twice in one group) is skipped: one query finds the
+    group's stored deliveries, and the keys added in this group are remembered.
+    """
+    ids = list({e.source_event for e in events})
+    taken = set(
+        (
+            await s.exec(
+                select(
+                    DeliveryRow.source_event, DeliveryRow.recipient_role, DeliveryRow.recipient, DeliveryRow.channel
+                ).where(col(DeliveryRow.source_event).in_(ids))
             )
+        ).all()
+    )
+    # An inbox item is only ever written with its inbox delivery (below): the deliveries stored say which exist.
+    inboxed: set[tuple[str, str, str]] = set()
+    chosen: dict[tuple[str, str], list[str] | None] = {}
+    counts = []
+    for e in events:
+        added = 0
+        payload = json.dumps(e.payload, ensure_ascii=False, default=str)
+        for draft in e.drafts:
             if draft.error:
-                row.status, row.last_error = "dead", draft.error
-            elif channel == "inbox":
-                row.status, row.attempts, row.sent_at = "sent", 1, utcnow()
-            try:
-                async with db.session() as s:
-                    s.add(row)
-                    if channel == "inbox" and not draft.error:
-                        s.add(
-                            InboxItem(
-                                recipient=draft.recipient,
-                                recipient_role=draft.recipient_role,
-                                title=draft.title[:200],
-                                body=draft.body,
-                                source_event=source_event,
-                            )
+                channels = ["inbox"]
+            else:
+                who = (draft.recipient_role, draft.recipient)
+                if who not in chosen:
+                    choice = await s.get(RecipientRow, who)
+                    chosen[who] = choice.channels.split(",") if choice else None
+                channels = channels_for(chosen[who])
+            for channel in channels:
+                name = draft.recipient or "?"
+                key = (e.source_event, draft.recipient_role, name, channel)
+                to_inbox = channel == "inbox" and not draft.error
+                inbox_key = (e.source_event, draft.recipient_role, draft.recipient)
+                if key in taken or (to_inbox and inbox_key in inboxed):
+                    continue
+                taken.add(key)
+                row = DeliveryRow(
+                    source_event=e.source_event,
+                    recipient=name,
+                    recipient_role=draft.recipient_role,
+                    channel=channel,
+                    template=draft.template,
+                    title=draft.title[:200],
+                    body=draft.body,
+                    payload=payload,
+                )
+                if draft.error:
+                    row.status, row.last_error = "dead", draft.error
+                elif channel == "inbox":
+                    row.status, row.attempts, row.sent_at = "sent", 1, utcnow()
+                s.add(row)
+                if to_inbox:
+                    inboxed.add(inbox_key)
+                    s.add(
+                        InboxItem(
+                            recipient=draft.recipient,
+                            recipient_role=draft.recipient_role,
+                            title=draft.title[:200],
+                            body=draft.body,
+                            source_event=e.source_event,
                         )
-                    await s.commit()
+                    )
                 added += 1
-            except IntegrityError:
-                continue
-    return added
-
-
-async def _chosen(db: Database, role: str, name: str) -> list[str] | None:
-    row = await recipient(db, role, name)
-    return row.channels.split(",") if row else None
+        counts.append(added)
+    return counts
 
 
 INBOX = Keyset("inbox", (Key(col(InboxItem.id), int, descending=True),))
