@@ -237,7 +237,15 @@ async def _subjects_ids(js: Any, stream: str) -> list[str]:
 
 async def _workflows(stack: Stack) -> dict[str, list[str]]:
     client = await Client.connect(f"127.0.0.1:{stack.ports['temporal-port']}", data_converter=pydantic_data_converter)
-    ids = [wf.id async for wf in client.list_workflows('WorkflowType = "UnitLifecycleWorkflow"')]
+    # Temporal's visibility (what list_workflows reads) is written after the workflow, from a task queue of its
+    # own: a unit whose workflow ran and projected its row can be missing from the list for a moment. Ask until
+    # every unit is listed (or a minute passed); the comparison below then names any that never was.
+    deadline = time.monotonic() + 60
+    while True:
+        ids = [wf.id async for wf in client.list_workflows('WorkflowType = "UnitLifecycleWorkflow"')]
+        if len(ids) >= N or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(1)
     gate = asyncio.Semaphore(16)
 
     async def submissions(wid: str) -> tuple[str, list[str]]:
