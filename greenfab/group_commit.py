@@ -27,11 +27,15 @@ R = TypeVar("R")
 Apply = Callable[[AsyncSession, list[T]], Awaitable[list[R]]]
 
 
-class GroupCommit(Generic[T, R]):
-    def __init__(self, db: Database, apply: Apply[T, R], max_group: int = 200) -> None:
-        self._db = db
-        self._apply = apply
-        self._max_group = max_group
+class Grouped(Generic[T, R]):
+    """The waiting and the writer of a group commit; ``_commit`` writes one group in one transaction."""
+
+    max_group = 200
+    # A failed group is tried again write by write, so one bad write fails alone. A subclass whose groups fail
+    # only when its database does (nothing one write could break) answers every caller with that error at once.
+    retry_alone = True
+
+    def __init__(self) -> None:
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -41,17 +45,24 @@ class GroupCommit(Generic[T, R]):
         self._waiting.append((item, done))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_groups(), name="group-commit")
-        # Shielded: a caller cancelled meanwhile does not cancel the others' transaction.
+        # Shielded: a caller cancelled meanwhile does not cancel the others' transaction (its message, not acked,
+        # is redelivered and then found on record).
         return await asyncio.shield(done)
+
+    async def _commit(self, items: list[T]) -> list[R]:
+        raise NotImplementedError
 
     async def _write_groups(self) -> None:
         while self._waiting:
-            group, self._waiting = self._waiting[: self._max_group], self._waiting[self._max_group :]
+            group, self._waiting = self._waiting[: self.max_group], self._waiting[self.max_group :]
             try:
                 results = await self._commit([item for item, _ in group])
-            except Exception:  # noqa: BLE001 - each write is tried alone below, and fails alone
+            except Exception as exc:  # noqa: BLE001 - each write is tried alone below, or its caller told
                 for item, done in group:
-                    await self._alone(item, done)
+                    if self.retry_alone:
+                        await self._alone(item, done)
+                    elif not done.done():
+                        done.set_exception(exc)
                 continue
             for (_, done), result in zip(group, results, strict=True):
                 if not done.done():
@@ -66,6 +77,16 @@ class GroupCommit(Generic[T, R]):
             return
         if not done.done():
             done.set_result(result)
+
+
+class GroupCommit(Grouped[T, R]):
+    """A group commit whose writes are applied in one session of ``db`` (its writer's turn) and committed."""
+
+    def __init__(self, db: Database, apply: Apply[T, R], max_group: int = 200) -> None:
+        super().__init__()
+        self._db = db
+        self._apply = apply
+        self.max_group = max_group
 
     async def _commit(self, items: list[T]) -> list[R]:
         async with self._db.writing() as s:

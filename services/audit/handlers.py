@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,52 +15,32 @@ from contracts.audit import AuditFinding, AuditRecord, AuditVerdict
 from contracts.envelope import utcnow
 from contracts.paging import Page
 from greenfab.db import Database
+from greenfab.group_commit import Grouped
 from greenfab.paging import Key, Keyset, PageAsk
 from services.audit.domain.chain import GENESIS, SEALED_FIELDS, Row, payload_text, seal, verify
 from services.audit.domain.entries import UNIT_DISTRICT_KINDS, Entry, entry_of
 from services.audit.tables import AuditRow
 
 
-class Chain:
-    """The append side: group commit. Messages that arrive while a transaction is open wait and go together in
-    the next one (one duplicate check, one read of the head, one commit for all), so a burst costs a few commits,
-    not one per message (per message, audit fell behind at 25 declarations/s: bench/FINDINGS.md 2.6). Each
-    caller returns only once its record is committed, so its message is acked after the commit: nothing lost.
-    One writer per process; replicas race on seq and the loser's whole group retries."""
+class Chain(Grouped[Entry, int | None]):
+    """The append side: group commit (greenfab/group_commit.py). Messages that arrive while a transaction is open
+    wait and go together in the next one (one duplicate check, one read of the head, one commit for all), so a
+    burst costs a few commits, not one per message (per message, audit fell behind at 25 declarations/s:
+    bench/FINDINGS.md 2.6). Each caller returns only once its record is committed, so its message is acked after
+    the commit: nothing lost. One writer per process; replicas race on seq and the loser's whole group retries."""
 
-    MAX_GROUP = 200  # records per transaction (and bound parameters in its duplicate check)
+    max_group = 200  # records per transaction (and bound parameters in its duplicate check)
+    retry_alone = False  # a group fails only when the database does: each message is retried or dead-lettered
 
     def __init__(self, db: Database) -> None:
+        super().__init__()
         self.db = db
-        self._waiting: list[tuple[Entry, asyncio.Future[int | None]]] = []
-        self._writer: asyncio.Task[None] | None = None
 
     async def append(self, message: dict[str, Any]) -> int | None:
         """Record ``message``; its seq, or None when it is already on record (a redelivery)."""
-        entry = entry_of(message)
-        done: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
-        self._waiting.append((entry, done))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_groups(), name="audit-chain-writer")
-        # Shielded: a caller cancelled meanwhile does not cancel the group's transaction (its message, not
-        # acked, is redelivered and then found on record).
-        return await asyncio.shield(done)
+        return await self(entry_of(message))
 
-    async def _write_groups(self) -> None:
-        while self._waiting:
-            group, self._waiting = self._waiting[: self.MAX_GROUP], self._waiting[self.MAX_GROUP :]
-            try:
-                seqs = await self._append_group([entry for entry, _ in group])
-            except Exception as exc:  # noqa: BLE001 - each caller's message is retried or dead-lettered
-                for _, done in group:
-                    if not done.done():
-                        done.set_exception(exc)
-                continue
-            for (_, done), seq in zip(group, seqs, strict=True):
-                if not done.done():
-                    done.set_result(seq)
-
-    async def _append_group(self, entries: list[Entry]) -> list[int | None]:
+    async def _commit(self, entries: list[Entry]) -> list[int | None]:
         """Chain every entry not yet on record, in order, in one transaction; each one's seq or None."""
         ids = {e.source_id for e in entries}
         for _ in range(20):
