@@ -53,20 +53,33 @@ class Grouped(Generic[T, R]):
         raise NotImplementedError
 
     async def _write_groups(self) -> None:
-        while self._waiting:
-            group, self._waiting = self._waiting[: self.max_group], self._waiting[self.max_group :]
-            try:
-                results = await self._commit([item for item, _ in group])
-            except Exception as exc:  # noqa: BLE001 - each write is tried alone below, or its caller told
-                for item, done in group:
-                    if self.retry_alone:
-                        await self._alone(item, done)
-                    elif not done.done():
-                        done.set_exception(exc)
-                continue
-            for (_, done), result in zip(group, results, strict=True):
-                if not done.done():
-                    done.set_result(result)
+        group: list[tuple[T, asyncio.Future[R]]] = []
+        try:
+            while self._waiting:
+                group, self._waiting = self._waiting[: self.max_group], self._waiting[self.max_group :]
+                await self._write_group(group)
+        except asyncio.CancelledError:
+            # The writer is cancelled only when the service stops. Its callers wait on shielded futures, so they
+            # would wait for ever: each is cancelled instead, its message stays unacked and is redelivered after
+            # the restart (then found on record if this group's commit did land).
+            for _, done in [*group, *self._waiting]:
+                done.cancel()
+            self._waiting = []
+            raise
+
+    async def _write_group(self, group: list[tuple[T, asyncio.Future[R]]]) -> None:
+        try:
+            results = await self._commit([item for item, _ in group])
+        except Exception as exc:  # noqa: BLE001 - each write is tried alone below, or its caller told
+            for item, done in group:
+                if self.retry_alone:
+                    await self._alone(item, done)
+                elif not done.done():
+                    done.set_exception(exc)
+            return
+        for (_, done), result in zip(group, results, strict=True):
+            if not done.done():
+                done.set_result(result)
 
     async def _alone(self, item: T, done: asyncio.Future[R]) -> None:
         try:

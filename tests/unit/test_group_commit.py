@@ -76,6 +76,32 @@ async def test_a_group_larger_than_its_bound_is_split(db: Database) -> None:
     await db.close()
 
 
+async def test_a_writer_cancelled_at_shutdown_cancels_its_callers_instead_of_leaving_them_waiting(
+    db: Database,
+) -> None:
+    started, never = asyncio.Event(), asyncio.Event()
+
+    async def stuck(s: AsyncSession, items: list[int]) -> list[int]:
+        started.set()
+        await never.wait()
+        return items
+
+    write: GroupCommit[int, int] = GroupCommit(db, stuck)
+    first = asyncio.create_task(write(1))
+    await started.wait()
+    later = [asyncio.create_task(write(k)) for k in (2, 3)]  # waiting for the next group
+    await asyncio.sleep(0)
+    writer = write._writer
+    assert writer is not None
+    writer.cancel()
+    outcomes = await asyncio.wait_for(asyncio.gather(first, *later, return_exceptions=True), timeout=5)
+    assert all(isinstance(o, asyncio.CancelledError) for o in outcomes), outcomes
+    # The same group commit carries on: the next write starts a new writer.
+    never.set()
+    assert await asyncio.wait_for(write(4), timeout=5) == 4
+    await db.close()
+
+
 def message(n: int, kind: str = "unit.changed") -> dict[str, object]:
     return {
         "id": f"{kind}-{n}",
