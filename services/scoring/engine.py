@@ -18,6 +18,7 @@ import json
 import logging
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -26,14 +27,31 @@ from typing import Any
 from durable.engine import Host, durable_rules_engine
 from pydantic_core import to_json
 
-from contracts.evaluation import Evaluation
+from contracts.evaluation import Evaluation, Flag
 from contracts.evaluation import Veto as VetoResult
 from contracts.schemes import Scheme
-from services.scoring.domain.facts import Fact
+from services.scoring.domain.assemble import Decided, apply_expert, decide_fact, evaluation
+from services.scoring.domain.facts import Fact, FactPlan, InputError, build_facts, check_fact, fill, plan
 from services.scoring.domain.outcomes import Scored, apply
-from services.scoring.domain.reference import RuleError, finish, prepare, score
-from services.scoring.domain.rulebook import Case, Edition, Eligibility, RuleLibrary, content_hash
-from services.scoring.domain.vetoes import answers, applies, describe
+from services.scoring.domain.reference import (
+    Prepared,
+    RuleError,
+    by_case,
+    check_inputs,
+    finish,
+    formula,
+    score,
+)
+from services.scoring.domain.rulebook import (
+    BenchmarkEdition,
+    Case,
+    Edition,
+    Eligibility,
+    Item,
+    RuleLibrary,
+    content_hash,
+)
+from services.scoring.domain.vetoes import EventFact, answers, applies, describe, event_facts
 
 log = logging.getLogger(__name__)
 
@@ -252,6 +270,22 @@ def compile_edition(scheme: Scheme, edition: Edition, eligibility: Eligibility) 
     return rules
 
 
+@dataclass(frozen=True, slots=True)
+class _ItemPlan:
+    """One item of an edition whose items are one fact each (RulesEngine.compiled)."""
+
+    item: Item
+    rule: FactPlan
+    key: str
+    group: int  # groups()
+    cased: bool  # scored by cases (else by a formula)
+    default: int | None  # default_case()
+    tested: tuple[str, ...]  # the fields its case rules test: tested()
+    send: bool  # its fact goes to durable_rules
+    not_applicable: str  # the explanation when it does not apply (D-NA)
+    check: bool  # its answers are checked (check_fact): yes/no or words its cases compare with, or a checklist
+
+
 class _Run:
     """What the rules decided in one evaluation."""
 
@@ -291,6 +325,7 @@ class RulesEngine:
         # fields its case rules test.
         self._defaults: dict[tuple[Scheme, str], dict[str, int | None]] = {}
         self._tested: dict[tuple[Scheme, str], dict[str, tuple[str, ...]]] = {}
+        self._compiled: dict[tuple[Scheme, str], tuple[_ItemPlan, ...] | None] = {}
         # One durable_rules session (sid) per ruleset, kept across evaluations: each evaluation retracts its
         # facts instead of creating and deleting a state (which allocates two 512-entry indexes per rule).
         self._sessions: dict[str, _Session] = {}
@@ -379,16 +414,195 @@ class RulesEngine:
                 left = result[1] if result else None
             while left:
                 left = durable_rules_engine.complete_and_start_action(handle, state)
-            ids = ",".join(f'{{"id":"{p["id"]}","sid":"{sid}"}}' for p in payload)
-            durable_rules_engine.retract_facts(handle, f"[{ids}]")
+            # [{"id":"…","sid":"…"},…]: the ids are the engine's own ("serial:key"), the sid a uuid's hex.
+            between = f'","sid":"{sid}"}},{{"id":"'
+            ids = between.join([p["id"] for p in payload])
+            durable_rules_engine.retract_facts(handle, f'[{{"id":"{ids}","sid":"{sid}"}}]')
         except Exception:
             log.exception("could not clear the engine's session %s; starting a new one", sid)
             self._sessions.pop(ruleset, None)
 
+    def compiled(self, scheme: Scheme, edition: Edition) -> tuple[_ItemPlan, ...] | None:
+        """The edition's items as the engine reads and decides them, one fact each (made once per edition); None
+        when some item has parts (its facts go the general way: reference.prepare, assemble.assemble)."""
+        key = (scheme, edition.edition)
+        if key not in self._compiled:
+            self.ruleset(scheme, edition)
+            group, default, tested = self._groups[key], self._defaults[key], self._tested[key]
+            plans: list[_ItemPlan] | None = []
+            for item, rules in plan(edition).items:
+                if item.method == "parts" or len(rules) != 1 or plans is None:
+                    plans = None
+                    continue
+                fields = tested.get(item.id)
+                plans.append(
+                    _ItemPlan(
+                        item=item,
+                        rule=rules[0],
+                        key=item.id,
+                        group=group[item.id],
+                        cased=fields is not None,
+                        default=default.get(item.id),
+                        tested=fields or (),
+                        # Sent to durable_rules: a fact scored by cases whose first case does not hold always.
+                        send=fields is not None and default.get(item.id) != 0,
+                        not_applicable=f"不适用（{item.applies_if} = 否，D-NA）",
+                        check=bool(rules[0].booleans or rules[0].words or item.method == "checklist"),
+                    )
+                )
+            self._compiled[key] = tuple(plans) if plans is not None else None
+        return self._compiled[key]
+
     def evaluate(
         self, scheme: Scheme, as_of: date, data: dict[str, Any], expert_points: Mapping[str, Decimal] | None = None
     ) -> Evaluation:
-        prep = prepare(self.library, scheme, as_of, data)
+        # The steps and refusals of reference.prepare, in its order.
+        library = self.library
+        check_inputs(library, as_of, data)
+        edition = library.rulebook(scheme).edition_for(as_of)
+        benchmarks = library.benchmarks_for(as_of)
+        events, flags = event_facts(library.eligibility, library.inputs.events, data.get("events"), as_of)
+        version = library.version(edition, benchmarks)
+        plans = self.compiled(scheme, edition)
+        if plans is not None:
+            found = self._evaluate_compiled(scheme, as_of, data, edition, plans, benchmarks, events, flags, version,
+                                            expert_points)  # fmt: skip
+            if found is not None:
+                return found
+        # An edition with parts, or a declaration the compiled path found an input problem in: build_facts names the
+        # problem as the reference does (the first in its order).
+        prep = Prepared(scheme, as_of, data, edition, benchmarks, version, build_facts(edition, data), events, flags)
+        return self._evaluate_facts(prep, expert_points)
+
+    def _evaluate_compiled(
+        self,
+        scheme: Scheme,
+        as_of: date,
+        data: dict[str, Any],
+        edition: Edition,
+        plans: tuple[_ItemPlan, ...],
+        benchmarks: BenchmarkEdition,
+        events: list[EventFact],
+        flags: list[Flag],
+        version: str,
+        expert_points: Mapping[str, Decimal] | None,
+    ) -> Evaluation | None:
+        """One fact per item, read and sent in one pass, and each item decided from its fact's outcome: the work of
+        build_facts, the fact payload, the scoring and assemble.decide_item without their intermediate lists. None
+        when an input has a problem (evaluate() lets build_facts name it)."""
+        session = self._session(self.ruleset(scheme, edition))
+        sid = session.sid
+        self._serial += 1
+        serial = self._serial
+        out = _FactText(f"{self._secret}{serial}")
+        value = out.value
+        payload: list[dict[str, Any]] = []
+        facts: list[Fact | None] = []
+        read: dict[str, Any] = {}
+        try:
+            for p in plans:
+                item = p.item
+                if item.applies_if is not None:
+                    flag = data.get(item.applies_if)
+                    if flag is not None and not isinstance(flag, bool):
+                        raise InputError(item.applies_if, "should be yes or no (true/false)")  # as build_facts
+                    if flag is False:
+                        facts.append(None)
+                        continue
+                fact = fill(p.rule, data, read)
+                facts.append(fact)
+                if fact.missing:
+                    continue
+                if p.check:
+                    check_fact(p.rule, fact)
+                if p.send:
+                    key = p.key
+                    row = {"id": f"{serial}:{key}", "sid": sid, "g": p.group, "key": key, "kind": "score"}
+                    fields = fact.fields
+                    for k in p.tested:
+                        if k in fields and not isinstance(v := fields[k], list):
+                            row["v_" + k] = value(v)
+                    payload.append(row)
+        except InputError:
+            session.used -= 1  # nothing was asserted
+            return None
+        run, by_id, order = self._decide(session.sid, scheme, edition, as_of, data, events, payload, out)
+        cases = run.cases
+        decided: list[Decided] = []
+        for p, got in zip(plans, facts, strict=True):
+            item = p.item
+            if got is None:
+                decided.append(Decided(item, "not_applicable", None, p.not_applicable, {}, [], []))
+            elif got.missing:
+                missing = list(got.missing)
+                decided.append(Decided(item, "missing_input", None, "缺少输入：" + "、".join(missing), {}, missing, []))
+            elif p.cased:
+                i = cases.get(p.key, p.default)
+                o = apply(got.cases[i].then, got) if i is not None else by_case(got, None)
+                decided.append(decide_fact(item, got, o))
+            else:
+                decided.append(decide_fact(item, got, formula(got, benchmarks, data)))
+        if expert_points:
+            for d in decided:
+                apply_expert(d, expert_points)
+        vetoes = self._vetoes(run, by_id, order, as_of, data)
+        return evaluation(scheme, edition, version, as_of, decided, vetoes, data, flags)
+
+    def _decide(
+        self,
+        sid: str,
+        scheme: Scheme,
+        edition: Edition,
+        as_of: date,
+        data: dict[str, Any],
+        events: list[EventFact],
+        payload: list[dict[str, Any]],
+        out: _FactText,
+    ) -> tuple[_Run, dict[str, EventFact], dict[str, int]]:
+        """Add the events and the declaration to ``payload`` (the score facts), and run them through the rules."""
+        serial, value = self._serial, out.value
+        first_seen = len(payload)
+        by_id: dict[str, EventFact] = {}
+        order: dict[str, int] = {}  # a fact id's place in the events: the order the reference reports vetoes in
+        for position, event in enumerate(events):
+            fact_id = f"{serial}:e{event.index}"
+            by_id[fact_id] = event
+            order[fact_id] = position
+            row = {"id": fact_id, "sid": sid, "kind": "event", "event": event.kind}
+            for k, v in event.fields.items():
+                row["v_" + k] = value(v)
+            payload.append(row)
+        row = {"id": f"{serial}:declaration", "sid": sid, "kind": "declaration"}
+        for k, v in answers(self.library.eligibility, data).items():
+            row["v_" + k] = value(v)
+        payload.append(row)
+        run = _Run()
+        self._drive(self.ruleset(scheme, edition), sid, out.dumps(payload), payload, run)
+        # The events and the declaration must each have matched a rule (a veto, or the catch-all); a score fact
+        # matches none when none of its cases holds (it gets its default, or is reported undecided).
+        unhandled = [p["id"] for p in payload[first_seen:] if p["id"] not in run.seen]
+        if unhandled:
+            raise EngineError(f"facts matched no rule: {sorted(unhandled)}")
+        return run, by_id, order
+
+    def _vetoes(
+        self, run: _Run, by_id: dict[str, EventFact], order: dict[str, int], as_of: date, data: dict[str, Any]
+    ) -> list[VetoResult]:
+        vetoes: list[VetoResult] = []
+        if run.vetoes:
+            by_code = {v.code: v for v in self.library.eligibility.vetoes}
+            # Report vetoes in the rulebook's order, as the reference does.
+            for veto in self.library.eligibility.vetoes:
+                for code, fact_id in sorted(run.vetoes, key=lambda v: order.get(v[1], -1)):
+                    if code == veto.code:
+                        result = describe(by_code[code], as_of, by_id.get(fact_id), data)
+                        result.overridable = by_code[code].overridable
+                        vetoes.append(result)
+        return vetoes
+
+    def _evaluate_facts(self, prep: Prepared, expert_points: Mapping[str, Decimal] | None) -> Evaluation:
+        """The general way: facts built by build_facts (an edition with parts)."""
+        scheme = prep.scheme
         ruleset = self.ruleset(scheme, prep.edition)
         group = self._groups[(scheme, prep.edition.edition)]
         default = self._defaults[(scheme, prep.edition.edition)]
@@ -416,42 +630,12 @@ class RulesEngine:
                 if k in fields and not isinstance(v := fields[k], list):
                     row["v_" + k] = value(v)
             payload.append(row)
-        first_seen = len(payload)
-        events = {}
-        order: dict[str, int] = {}  # a fact id's place in prep.events: the order the reference reports vetoes in
-        for position, event in enumerate(prep.events):
-            fact_id = f"{serial}:e{event.index}"
-            events[fact_id] = event
-            order[fact_id] = position
-            row = {"id": fact_id, "sid": sid, "kind": "event", "event": event.kind}
-            for k, v in event.fields.items():
-                row["v_" + k] = value(v)
-            payload.append(row)
-        row = {"id": f"{serial}:declaration", "sid": sid, "kind": "declaration"}
-        for k, v in answers(self.library.eligibility, data).items():
-            row["v_" + k] = value(v)
-        payload.append(row)
-        run = _Run()
-        self._drive(ruleset, sid, out.dumps(payload), payload, run)
-        # The events and the declaration must each have matched a rule (a veto, or the catch-all); a score fact
-        # matches none when none of its cases holds (it gets its default, or is reported undecided).
-        unhandled = [p["id"] for p in payload[first_seen:] if p["id"] not in run.seen]
-        if unhandled:
-            raise EngineError(f"facts matched no rule: {sorted(unhandled)}")
+        run, by_id, order = self._decide(sid, scheme, prep.edition, prep.as_of, prep.data, prep.events, payload, out)
         cases = run.cases
         scored: dict[str, Scored] = {}
         for key, f in score_facts.items():
             i = cases.get(key, default.get(key))
             # A case-scored fact whose case is decided: its outcome directly (score() would check the same first).
             scored[key] = apply(f.cases[i].then, f) if i is not None and key in fields_tested else score(f, i, prep)
-        vetoes: list[VetoResult] = []
-        if run.vetoes:
-            by_code = {v.code: v for v in self.library.eligibility.vetoes}
-            # Report vetoes in the rulebook's order, as the reference does.
-            for veto in self.library.eligibility.vetoes:
-                for code, fact_id in sorted(run.vetoes, key=lambda v: order.get(v[1], -1)):
-                    if code == veto.code:
-                        result = describe(by_code[code], as_of, events.get(fact_id), data)
-                        result.overridable = by_code[code].overridable
-                        vetoes.append(result)
+        vetoes = self._vetoes(run, by_id, order, prep.as_of, prep.data)
         return finish(prep, scored, vetoes, expert_points)

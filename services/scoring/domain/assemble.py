@@ -40,17 +40,19 @@ class Decided:
     flags: list[str]
 
 
+def decide_fact(item: Item, fact: Fact, o: Scored) -> Decided:
+    """An item of one fact (not a ``parts`` item), applicable and with its inputs, from that fact's outcome."""
+    if o.missing:
+        missing = list(o.missing)
+        return Decided(item, "missing_input", None, "缺少输入：" + "、".join(missing), fact.inputs, missing, [])
+    return Decided(item, o.status, o.points, o.explanation, fact.inputs, [], [o.flag] if o.flag else [])
+
+
 def decide_item(item: Item, facts: list[Fact], scored: dict[str, Scored]) -> Decided:
     """One item from its fact(s): a ``parts`` item sums its parts, capped."""
     if len(facts) == 1 and facts[0].part is None and not facts[0].not_applicable and not facts[0].missing:
         # Most items: one fact, scored (the general path below gives the same, with more lists built).
-        fact = facts[0]
-        o = scored[fact.key]
-        if o.missing:
-            return Decided(
-                item, "missing_input", None, "缺少输入：" + "、".join(o.missing), fact.inputs, list(o.missing), []
-            )
-        return Decided(item, o.status, o.points, o.explanation, fact.inputs, [], [o.flag] if o.flag else [])
+        return decide_fact(item, facts[0], scored[facts[0].key])
     inputs = {k: v for f in facts for k, v in f.inputs.items()}
     missing = [m for f in facts for m in f.missing]
     if any(f.not_applicable for f in facts):
@@ -128,14 +130,18 @@ def _result(d: Decided) -> ItemResult:
 
 def _categories(edition: Edition, decided: list[Decided]) -> tuple[list[CategoryResult], Decimal]:
     out, total = [], ZERO
-    by_category: dict[str | None, list[Decided]] = {}
+    # Per category: its applicable maximum and the points got, added up in the items' order.
+    sums: dict[str | None, list[Decimal]] = {}
     for d in decided:
         if d.status != "not_applicable":
-            by_category.setdefault(d.item.category, []).append(d)
+            acc = sums.get(d.item.category)
+            if acc is None:
+                acc = sums[d.item.category] = [ZERO, ZERO]
+            acc[0] += d.item.max
+            if d.points is not None:
+                acc[1] += d.points
     for cat in edition.categories:
-        applicable = by_category.get(cat.id, [])
-        applicable_max = sum((d.item.max for d in applicable), ZERO)
-        got = sum((d.points for d in applicable if d.points is not None), ZERO)
+        applicable_max, got = sums.get(cat.id, (ZERO, ZERO))
         # D-NA: a category is scored on its applicable maximum and scaled back to its full points.
         points = got * cat.points / applicable_max if applicable_max else ZERO
         weighted = points * cat.weight
@@ -239,6 +245,21 @@ def assemble(
     if expert_points:
         for d in decided:
             apply_expert(d, expert_points)
+    return evaluation(scheme, edition, version, as_of, decided, vetoes, data, flags)
+
+
+def evaluation(
+    scheme: Scheme,
+    edition: Edition,
+    version: str,
+    as_of: date,
+    decided: list[Decided],
+    vetoes: list[VetoResult],
+    data: dict[str, Any],
+    flags: list[Flag] | None = None,
+) -> Evaluation:
+    """The evaluation of decided items (one per item of ``edition``, in its order): what assemble does once
+    every item is decided; the engine's compiled editions (engine.py) decide their items themselves."""
     vetoes = list(vetoes)
     # One pass over the items for what depends on their flags and status (each list in the items' order).
     failing: list[str] = []

@@ -164,6 +164,14 @@ def position_points(
     higher = params["direction"] == "higher_is_better"
     sign = ONE if higher else -ONE
     x = sign * value
+    mode = params.get("mode", "position")
+    if mode == "not_worse_than_average":
+        met = x > sign * avg if params.get("strict") else x >= sign * avg
+        return (maximum, "met") if met else (ZERO, "unmet")
+    if mode == "better_than_top20":
+        better = x > sign * top20 if params.get("strict", True) else x >= sign * top20
+        if not better:
+            return ZERO, "not_better"
     floor = sign * (avg / 2 if higher else avg * 2)
     anchors = [(floor, ZERO), (sign * avg, AT_AVERAGE), (sign * top20, AT_TOP20), (sign * lead, ONE)]
     if x >= anchors[-1][0]:
@@ -176,12 +184,4 @@ def position_points(
             for (x0, s0), (x1, s1) in pairwise(anchors)
             if x0 <= x <= x1 and x1 != x0
         )
-    mode = params.get("mode", "position")
-    if mode == "not_worse_than_average":
-        met = x > sign * avg if params.get("strict") else x >= sign * avg
-        return (maximum, "met") if met else (ZERO, "unmet")
-    if mode == "better_than_top20":
-        better = x > sign * top20 if params.get("strict", True) else x >= sign * top20
-        if not better:
-            return ZERO, "not_better"
     return maximum * share, "position"
