@@ -126,6 +126,18 @@ class _FactText:
         return text
 
 
+def _json_value(v: Any) -> str:
+    """One field of a score fact as JSON text: numbers positional (as _FactText sends them), UTF-8 as is."""
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, Decimal | float):
+        number = float(v)
+        return repr(number) if number == 0 or _SAFE_LOW <= abs(number) < _SAFE_HIGH else _number(v)
+    return json.dumps(v, ensure_ascii=False)
+
+
 def _fact_json(facts: list[dict[str, Any]]) -> str:
     """The facts as JSON with every number positional; values are str, bool, None or numbers."""
     out = _FactText(uuid.uuid4().hex)
@@ -284,6 +296,11 @@ class _ItemPlan:
     send: bool  # its fact goes to durable_rules
     not_applicable: str  # the explanation when it does not apply (D-NA)
     check: bool  # its answers are checked (check_fact): yes/no or words its cases compare with, or a checklist
+    # Its score fact as JSON, around the evaluation's serial and sid: the id's tail (``:key``, escaped), the fixed
+    # fields, and each tested field's name with its colon. Written with json.dumps, never pasted from the data.
+    id_tail: str
+    fixed: str
+    names: tuple[tuple[str, str], ...]
 
 
 class _Run:
@@ -366,7 +383,7 @@ class RulesEngine:
         session.used += 1
         return session
 
-    def _drive(self, ruleset: str, sid: str, text: str, payload: list[dict[str, Any]], run: _Run) -> None:
+    def _drive(self, ruleset: str, sid: str, text: str, ids: list[str], run: _Run) -> None:
         """Assert the facts, take every action the C core schedules (in this thread), then retract the facts.
 
         Host.assert_facts would json.dumps the facts itself (exponent notation the C parser cannot
@@ -404,9 +421,9 @@ class RulesEngine:
                         run.vetoes.append((key, fact_id))
                 message = durable_rules_engine.complete_and_start_action(handle, state)
         finally:
-            self._clear(ruleset, handle, sid, state, payload, message if started else True)
+            self._clear(ruleset, handle, sid, state, ids, message if started else True)
 
-    def _clear(self, ruleset: str, handle: int, sid: str, state: int, payload: list[dict[str, Any]], left: Any) -> None:
+    def _clear(self, ruleset: str, handle: int, sid: str, state: int, ids: list[str], left: Any) -> None:
         """Take the actions an evaluation that failed half-way left (``left``), then retract its facts."""
         try:
             if left is True:
@@ -416,8 +433,7 @@ class RulesEngine:
                 left = durable_rules_engine.complete_and_start_action(handle, state)
             # [{"id":"…","sid":"…"},…]: the ids are the engine's own ("serial:key"), the sid a uuid's hex.
             between = f'","sid":"{sid}"}},{{"id":"'
-            ids = between.join([p["id"] for p in payload])
-            durable_rules_engine.retract_facts(handle, f'[{{"id":"{ids}","sid":"{sid}"}}]')
+            durable_rules_engine.retract_facts(handle, f'[{{"id":"{between.join(ids)}","sid":"{sid}"}}]')
         except Exception:
             log.exception("could not clear the engine's session %s; starting a new one", sid)
             self._sessions.pop(ruleset, None)
@@ -448,6 +464,9 @@ class RulesEngine:
                         send=fields is not None and default.get(item.id) != 0,
                         not_applicable=f"不适用（{item.applies_if} = 否，D-NA）",
                         check=bool(rules[0].booleans or rules[0].words or item.method == "checklist"),
+                        id_tail=json.dumps(f":{item.id}", ensure_ascii=False)[1:-1],
+                        fixed=f',"g":{group[item.id]},"key":{json.dumps(item.id, ensure_ascii=False)},"kind":"score"',
+                        names=tuple((k, f",{json.dumps('v_' + k, ensure_ascii=False)}:") for k in fields or ()),
                     )
                 )
             self._compiled[key] = tuple(plans) if plans is not None else None
@@ -494,9 +513,9 @@ class RulesEngine:
         sid = session.sid
         self._serial += 1
         serial = self._serial
-        out = _FactText(f"{self._secret}{serial}")
-        value = out.value
-        payload: list[dict[str, Any]] = []
+        between = f'","sid":"{sid}"'
+        texts: list[str] = []  # the score facts as JSON
+        ids: list[str] = []
         facts: list[Fact | None] = []
         read: dict[str, Any] = {}
         try:
@@ -516,17 +535,18 @@ class RulesEngine:
                 if p.check:
                     check_fact(p.rule, fact)
                 if p.send:
-                    key = p.key
-                    row = {"id": f"{serial}:{key}", "sid": sid, "g": p.group, "key": key, "kind": "score"}
+                    fact_id = f"{serial}{p.id_tail}"
+                    ids.append(fact_id)
+                    text = f'{{"id":"{fact_id}{between}{p.fixed}'
                     fields = fact.fields
-                    for k in p.tested:
+                    for k, name in p.names:
                         if k in fields and not isinstance(v := fields[k], list):
-                            row["v_" + k] = value(v)
-                    payload.append(row)
+                            text += name + _json_value(v)
+                    texts.append(text + "}")
         except InputError:
             session.used -= 1  # nothing was asserted
             return None
-        run, by_id, order = self._decide(session.sid, scheme, edition, as_of, data, events, payload, out)
+        run, by_id, order = self._decide(sid, scheme, edition, as_of, data, events, texts, ids)
         cases = run.cases
         decided: list[Decided] = []
         for p, got in zip(plans, facts, strict=True):
@@ -556,12 +576,15 @@ class RulesEngine:
         as_of: date,
         data: dict[str, Any],
         events: list[EventFact],
-        payload: list[dict[str, Any]],
-        out: _FactText,
+        texts: list[str],
+        ids: list[str],
     ) -> tuple[_Run, dict[str, EventFact], dict[str, int]]:
-        """Add the events and the declaration to ``payload`` (the score facts), and run them through the rules."""
-        serial, value = self._serial, out.value
-        first_seen = len(payload)
+        """Run the score facts (``texts``, JSON, with their ``ids``), the events and the declaration through the
+        rules."""
+        serial = self._serial
+        out = _FactText(f"{self._secret}{serial}")
+        value = out.value
+        payload: list[dict[str, Any]] = []
         by_id: dict[str, EventFact] = {}
         order: dict[str, int] = {}  # a fact id's place in the events: the order the reference reports vetoes in
         for position, event in enumerate(events):
@@ -577,10 +600,11 @@ class RulesEngine:
             row["v_" + k] = value(v)
         payload.append(row)
         run = _Run()
-        self._drive(self.ruleset(scheme, edition), sid, out.dumps(payload), payload, run)
+        texts.append(out.dumps(payload)[1:-1])
+        self._drive(self.ruleset(scheme, edition), sid, f"[{','.join(texts)}]", ids + [p["id"] for p in payload], run)
         # The events and the declaration must each have matched a rule (a veto, or the catch-all); a score fact
         # matches none when none of its cases holds (it gets its default, or is reported undecided).
-        unhandled = [p["id"] for p in payload[first_seen:] if p["id"] not in run.seen]
+        unhandled = [p["id"] for p in payload if p["id"] not in run.seen]
         if unhandled:
             raise EngineError(f"facts matched no rule: {sorted(unhandled)}")
         return run, by_id, order
@@ -611,9 +635,9 @@ class RulesEngine:
         sid = session.sid
         self._serial += 1
         serial = self._serial
-        out = _FactText(f"{self._secret}{serial}")
-        value = out.value
-        payload: list[dict[str, Any]] = []
+        between = f'","sid":"{sid}"'
+        texts: list[str] = []
+        ids: list[str] = []
         score_facts: dict[str, Fact] = {}
         for fact in prep.facts:
             if fact.not_applicable or fact.missing:
@@ -624,13 +648,16 @@ class RulesEngine:
             if tested is None or default[key] == 0:
                 # Scored by its formula alone (score(): not a case-scored key), or its first case holds always.
                 continue
-            row = {"id": f"{serial}:{key}", "sid": sid, "g": group[fact.item.id], "key": key, "kind": "score"}
+            fact_id = f"{serial}{json.dumps(f':{key}', ensure_ascii=False)[1:-1]}"
+            ids.append(fact_id)
+            text = f'{{"id":"{fact_id}{between},"g":{group[fact.item.id]},"key":{json.dumps(key, ensure_ascii=False)}'
+            text += ',"kind":"score"'
             fields = fact.fields
             for k in tested:
                 if k in fields and not isinstance(v := fields[k], list):
-                    row["v_" + k] = value(v)
-            payload.append(row)
-        run, by_id, order = self._decide(sid, scheme, prep.edition, prep.as_of, prep.data, prep.events, payload, out)
+                    text += f",{json.dumps('v_' + k, ensure_ascii=False)}:{_json_value(v)}"
+            texts.append(text + "}")
+        run, by_id, order = self._decide(sid, scheme, prep.edition, prep.as_of, prep.data, prep.events, texts, ids)
         cases = run.cases
         scored: dict[str, Scored] = {}
         for key, f in score_facts.items():

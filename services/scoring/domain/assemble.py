@@ -93,7 +93,13 @@ def apply_expert(d: Decided, expert_points: Mapping[str, Decimal]) -> None:
 
 
 _Model = TypeVar("_Model", bound=BaseModel)
-_new, _setattr = object.__new__, object.__setattr__
+_new = object.__new__
+# BaseModel's slots, set through their descriptors (object.__setattr__ looks each name up on the class first).
+_slots = BaseModel.__dict__
+_set_dict = _slots["__dict__"].__set__
+_set_fields_set = _slots["__pydantic_fields_set__"].__set__
+_set_extra = _slots["__pydantic_extra__"].__set__
+_set_private = _slots["__pydantic_private__"].__set__
 
 
 def built(model: type[_Model], values: dict[str, Any]) -> _Model:
@@ -103,10 +109,10 @@ def built(model: type[_Model], values: dict[str, Any]) -> _Model:
     tests/unit/test_differential.py checks it against ``model_validate`` on every generated declaration.
     """
     obj = _new(model)
-    _setattr(obj, "__dict__", values)
-    _setattr(obj, "__pydantic_fields_set__", set(values))
-    _setattr(obj, "__pydantic_extra__", None)
-    _setattr(obj, "__pydantic_private__", None)
+    _set_dict(obj, values)
+    _set_fields_set(obj, set(values))
+    _set_extra(obj, None)
+    _set_private(obj, None)
     return obj
 
 
