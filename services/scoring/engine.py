@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from durable.engine import Host, durable_rules_engine
 from pydantic_core import to_json
@@ -137,6 +137,39 @@ def _json_value(v: Any) -> str:
         number = float(v)
         return repr(number) if number == 0 or _SAFE_LOW <= abs(number) < _SAFE_HIGH else _number(v)
     return json.dumps(v, ensure_ascii=False)
+
+
+class _Head(NamedTuple):
+    """A score fact's JSON around the evaluation's serial, sid and values, made once per edition with json.dumps
+    (nothing from the rule data is pasted into the text unescaped)."""
+
+    id_tail: str  # ":key", escaped as inside a JSON string
+    fixed: str  # ,"g":…,"key":"…"
+    names: tuple[tuple[str, str], ...]  # each tested field and its JSON name with colon: ("ratio", ',"v_ratio":')
+
+
+def _heads(
+    group: Mapping[str, int], tested: Mapping[str, tuple[str, ...]], items: Mapping[str, str]
+) -> dict[str, _Head]:
+    """Every case-scored fact key's _Head (``items``: each fact key's item id)."""
+    return {
+        key: _Head(
+            id_tail=json.dumps(f":{key}", ensure_ascii=False)[1:-1],
+            fixed=f',"g":{group[items[key]]},"key":{json.dumps(key, ensure_ascii=False)}',
+            names=tuple((k, f",{json.dumps('v_' + k, ensure_ascii=False)}:") for k in fields),
+        )
+        for key, fields in tested.items()
+    }
+
+
+def _score_fact(serial: int, between: str, head: _Head, fields: Mapping[str, Any]) -> tuple[str, str]:
+    """A score fact's id and JSON text: the tested fields it has (a checklist's list is never tested)."""
+    fact_id = f"{serial}{head.id_tail}"
+    text = f'{{"id":"{fact_id}{between}{head.fixed}'
+    for k, name in head.names:
+        if k in fields and not isinstance(v := fields[k], list):
+            text += name + _json_value(v)
+    return fact_id, text + "}"
 
 
 def _fact_json(facts: list[dict[str, Any]]) -> str:
@@ -291,18 +324,13 @@ class _ItemPlan:
     item: Item
     rule: FactPlan
     key: str
-    group: int  # groups()
     cased: bool  # scored by cases (else by a formula)
     default: int | None  # default_case()
     tested: tuple[str, ...]  # the fields its case rules test: tested()
     send: bool  # its fact goes to durable_rules
     not_applicable: str  # the explanation when it does not apply (D-NA)
     check: bool  # its answers are checked (check_fact): yes/no or words its cases compare with, or a checklist
-    # Its score fact as JSON, around the evaluation's serial and sid: the id's tail (``:key``, escaped), the fixed
-    # fields, and each tested field's name with its colon. Written with json.dumps, never pasted from the data.
-    id_tail: str
-    fixed: str
-    names: tuple[tuple[str, str], ...]
+    head: _Head | None  # its score fact's JSON, when it is sent
 
 
 class _Run:
@@ -344,6 +372,7 @@ class RulesEngine:
         # fields its case rules test.
         self._defaults: dict[tuple[Scheme, str], dict[str, int | None]] = {}
         self._tested: dict[tuple[Scheme, str], dict[str, tuple[str, ...]]] = {}
+        self._heads: dict[tuple[Scheme, str], dict[str, _Head]] = {}
         self._compiled: dict[tuple[Scheme, str], tuple[_ItemPlan, ...] | None] = {}
         # One durable_rules session (sid) per ruleset, kept across evaluations: each evaluation retracts its
         # facts instead of creating and deleting a state (which allocates two 512-entry indexes per rule).
@@ -368,6 +397,8 @@ class RulesEngine:
             self._groups[key] = groups(edition)
             self._defaults[key] = defaults(edition)
             self._tested[key] = tested(edition)
+            items = {k: item.id for item in edition.items for k in ([item.id] + [item.id + p.id for p in item.parts])}
+            self._heads[key] = _heads(self._groups[key], self._tested[key], items)
         return self._rulesets[key]
 
     def action(self, name: str) -> Any:
@@ -446,7 +477,7 @@ class RulesEngine:
         key = (scheme, edition.edition)
         if key not in self._compiled:
             self.ruleset(scheme, edition)
-            group, default, tested = self._groups[key], self._defaults[key], self._tested[key]
+            default, tested, heads = self._defaults[key], self._tested[key], self._heads[key]
             plans: list[_ItemPlan] | None = []
             for item, rules in plan(edition).items:
                 if item.method == "parts" or len(rules) != 1 or plans is None:
@@ -458,7 +489,6 @@ class RulesEngine:
                         item=item,
                         rule=rules[0],
                         key=item.id,
-                        group=group[item.id],
                         cased=fields is not None,
                         default=default.get(item.id),
                         tested=fields or (),
@@ -466,9 +496,7 @@ class RulesEngine:
                         send=fields is not None and default.get(item.id) != 0,
                         not_applicable=f"不适用（{item.applies_if} = 否，D-NA）",
                         check=bool(rules[0].booleans or rules[0].words or item.method == "checklist"),
-                        id_tail=json.dumps(f":{item.id}", ensure_ascii=False)[1:-1],
-                        fixed=f',"g":{group[item.id]},"key":{json.dumps(item.id, ensure_ascii=False)}',
-                        names=tuple((k, f",{json.dumps('v_' + k, ensure_ascii=False)}:") for k in fields or ()),
+                        head=heads.get(item.id),
                     )
                 )
             self._compiled[key] = tuple(plans) if plans is not None else None
@@ -552,14 +580,10 @@ class RulesEngine:
                 if p.check:
                     check_fact(p.rule, fact)
                 if p.send:
-                    fact_id = f"{serial}{p.id_tail}"
+                    assert p.head is not None
+                    fact_id, text = _score_fact(serial, between, p.head, fact.fields)
                     ids.append(fact_id)
-                    text = f'{{"id":"{fact_id}{between}{p.fixed}'
-                    fields = fact.fields
-                    for k, name in p.names:
-                        if k in fields and not isinstance(v := fields[k], list):
-                            text += name + _json_value(v)
-                    texts.append(text + "}")
+                    texts.append(text)
         except InputError:
             session.used -= 1  # nothing was asserted
             return None
@@ -645,9 +669,9 @@ class RulesEngine:
         """The general way: facts built by build_facts (an edition with parts)."""
         scheme = prep.scheme
         ruleset = self.ruleset(scheme, prep.edition)
-        group = self._groups[(scheme, prep.edition.edition)]
         default = self._defaults[(scheme, prep.edition.edition)]
         fields_tested = self._tested[(scheme, prep.edition.edition)]
+        heads = self._heads[(scheme, prep.edition.edition)]
         session = self._session(ruleset)
         sid = session.sid
         self._serial += 1
@@ -665,14 +689,9 @@ class RulesEngine:
             if tested is None or default[key] == 0:
                 # Scored by its formula alone (score(): not a case-scored key), or its first case holds always.
                 continue
-            fact_id = f"{serial}{json.dumps(f':{key}', ensure_ascii=False)[1:-1]}"
+            fact_id, text = _score_fact(serial, between, heads[key], fact.fields)
             ids.append(fact_id)
-            text = f'{{"id":"{fact_id}{between},"g":{group[fact.item.id]},"key":{json.dumps(key, ensure_ascii=False)}'
-            fields = fact.fields
-            for k in tested:
-                if k in fields and not isinstance(v := fields[k], list):
-                    text += f",{json.dumps('v_' + k, ensure_ascii=False)}:{_json_value(v)}"
-            texts.append(text + "}")
+            texts.append(text)
         run, by_id, order = self._decide(sid, scheme, prep.edition, prep.as_of, prep.data, prep.events, texts, ids)
         cases = run.cases
         scored: dict[str, Scored] = {}
