@@ -599,7 +599,7 @@ class RulesEngine:
                 decided.append(Decided(item, "missing_input", None, "缺少输入：" + "、".join(missing), {}, missing, []))
             elif p.cased:
                 i = cases.get(p.key, p.default)
-                o = apply(got.cases[i].then, got) if i is not None else by_case(got, None)
+                o = apply(item.cases[i].then, got) if i is not None else by_case(got, None)  # one fact: no parts
                 decided.append(decide_fact(item, got, o))
             else:
                 decided.append(decide_fact(item, got, formula(got, benchmarks, data)))

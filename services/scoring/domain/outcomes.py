@@ -63,7 +63,7 @@ def explain(template: str, fields: dict[str, Any]) -> str:
     pieces = _pieces(template)
     if pieces is None:
         return template.format(**{k: _fmt(fields[k]) for k in _names(template) if k in fields})
-    return "".join(literal if name is None else literal + _fmt(fields[name]) for literal, name in pieces)
+    return "".join([literal if name is None else literal + _fmt(fields[name]) for literal, name in pieces])
 
 
 def holds(op: Op, value: Any, constant: Scalar) -> bool:
@@ -141,7 +141,7 @@ def industry_position(fact: Fact, benchmarks: BenchmarkEdition, industry: str | 
         )
     v = Decimal(fact.fields["value"])  # type: ignore[arg-type]
     points, why = position_points(params, v, bench, fact.max)
-    avg, top20, lead = (_fmt(bench[k]) for k in ("average", "top20", "leading"))
+    avg, top20, lead = _fmt(bench["average"]), _fmt(bench["top20"]), _fmt(bench["leading"])
     text = f"指标值 {_fmt(v)}；行业平均 {avg}、前20% {top20}、领先 {lead}"
     if why in ("met", "unmet"):
         # A basic requirement: met (full points) when not worse than average; strictly better when `strict`.
