@@ -167,7 +167,13 @@ def _score_fact(serial: int, between: str, head: _Head, fields: Mapping[str, Any
     fact_id = f"{serial}{head.id_tail}"
     text = f'{{"id":"{fact_id}{between}{head.fixed}'
     for k, name in head.names:
-        if k in fields and not isinstance(v := fields[k], list):
+        v = fields.get(k)
+        if v.__class__ is Decimal:  # most fields: a number inside the range whose repr is positional
+            number = float(v)
+            if _SAFE_LOW <= number < _SAFE_HIGH:
+                text += name + repr(number)
+                continue
+        if v is not None and not isinstance(v, list):
             text += name + _json_value(v)
     return fact_id, text + "}"
 

@@ -201,7 +201,8 @@ def fill(rule: FactPlan, data: dict[str, Any], read: dict[str, Value]) -> Fact:
         if value is None:  # each input read once per declaration, however many items use it
             value = read[n] = _input(n, raw)
         fields[n] = value
-    fact = Fact(item=rule.item, part=rule.part, fields=fields, inputs=inputs, absent_optional=absent, key=rule.key)
+    # Positional (Fact's field order): a keyword call costs more, and this runs for every fact of every declaration.
+    fact = Fact(rule.item, rule.part, fields, inputs, [], absent, False, rule.key)
     if not rule.derive:
         return fact
     numeric: dict[str, Decimal] = {}
