@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -22,9 +22,15 @@ UNMET = "unmet"  # the outcome flag of a basic or veto requirement that is not m
 ZERO = Decimal(0)
 
 
+# D-ROUND's context: the default one (precision 28, its traps), rounding half up. Its quantize takes no keyword
+# argument to parse, which made it a tenth of an item's cost.
+_HALF_UP = Context(rounding=ROUND_HALF_UP)
+_round = _HALF_UP.quantize
+
+
 def round_points(x: Decimal) -> Decimal:
     """D-ROUND: shown points to 2 decimals, half up."""
-    return x.quantize(CENT, rounding=ROUND_HALF_UP)
+    return _round(x, CENT)
 
 
 @dataclass(slots=True)
@@ -117,17 +123,17 @@ def built(model: type[_Model], values: dict[str, Any]) -> _Model:
 
 
 def _result(d: Decided) -> ItemResult:
-    points = d.points
+    points, item = d.points, d.item
     return built(
         ItemResult,
         {
-            "id": d.item.id,
-            "name_zh": d.item.name_zh,
-            "points": points.quantize(CENT, rounding=ROUND_HALF_UP) if points is not None else None,  # D-ROUND
-            "max": d.item.max,
+            "id": item.id,
+            "name_zh": item.name_zh,
+            "points": _round(points, CENT) if points is not None else None,  # D-ROUND
+            "max": item.max,
             "status": d.status,
             "explanation": d.explanation,
-            "basis": d.item.basis,
+            "basis": item.basis,
             "inputs": d.inputs,
             "missing": d.missing,
         },
