@@ -106,6 +106,7 @@ _set_dict = _slots["__dict__"].__set__
 _set_fields_set = _slots["__pydantic_fields_set__"].__set__
 _set_extra = _slots["__pydantic_extra__"].__set__
 _set_private = _slots["__pydantic_private__"].__set__
+_FIELDS_SET: dict[type[BaseModel], set[str]] = {}
 
 
 def built(model: type[_Model], values: dict[str, Any]) -> _Model:
@@ -116,7 +117,12 @@ def built(model: type[_Model], values: dict[str, Any]) -> _Model:
     """
     obj = _new(model)
     _set_dict(obj, values)
-    _set_fields_set(obj, set(values))
+    # Every field is set, so every instance of a model can share one set of them: pydantic only adds a name to it
+    # (on assignment: a name already there) and copies it for model_copy, __copy__ and unpickling.
+    fields_set = _FIELDS_SET.get(model)
+    if fields_set is None:
+        fields_set = _FIELDS_SET[model] = set(values)
+    _set_fields_set(obj, fields_set)
     _set_extra(obj, None)
     _set_private(obj, None)
     return obj
