@@ -445,16 +445,20 @@ class RulesEngine:
             result = durable_rules_engine.start_action_for_state(handle, state)
             started, message = True, (result[1] if result else None)
             while message:
-                rule, fact_id = _action(message)
+                # The rule's name first (``{"rule":...``): a case's action needs nothing else from the frame.
+                rule = message[2 : message.find('"', 2)]
                 what = decoded.get(rule)
                 if what is None:
-                    what = decoded[rule] = _decode(rule)
+                    what = _decode(_action(message)[0])
+                    if "\\" not in rule:  # the name as written is the name (no escape in it)
+                        decoded[rule] = what
                 kind, key, i = what
                 if kind == "case":
                     # Every case that holds fires; the first in the rulebook's order decides (first-match).
                     if i < run.cases.get(key, i + 1):
                         run.cases[key] = i
                 else:
+                    fact_id = _action(message)[1]
                     run.seen.add(fact_id)
                     if kind == "veto":
                         run.vetoes.append((key, fact_id))

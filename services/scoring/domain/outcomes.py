@@ -131,6 +131,21 @@ def checklist(fact: Fact) -> Scored:
     return Scored("scored", min(total, cap, fact.max), f"满足项：{names}；合计 {_fmt(total)} 分，上限 {_fmt(cap)} 分")
 
 
+_BENCHMARK_TEXTS: dict[int, tuple[dict[str, Decimal], str]] = {}
+
+
+def _benchmark_text(bench: dict[str, Decimal]) -> str:
+    """An indicator's benchmarks as staff read them, made once per benchmark (by identity: benchmark editions
+    are frozen and live as long as their library)."""
+    found = _BENCHMARK_TEXTS.get(id(bench))
+    if found is None or found[0] is not bench:
+        if len(_BENCHMARK_TEXTS) >= 4096:  # editions of replayed snapshots come and go
+            _BENCHMARK_TEXTS.clear()
+        avg, top20, lead = _fmt(bench["average"]), _fmt(bench["top20"]), _fmt(bench["leading"])
+        found = _BENCHMARK_TEXTS[id(bench)] = (bench, f"行业平均 {avg}、前20% {top20}、领先 {lead}")
+    return found[1]
+
+
 def industry_position(fact: Fact, benchmarks: BenchmarkEdition, industry: str | None) -> Scored:
     """D-IND: leading → 100 %, top 20 % → 80 %, average → 60 %, linear between, down to 0 at 2× (or ½×) average."""
     params = fact.item.params
@@ -141,8 +156,7 @@ def industry_position(fact: Fact, benchmarks: BenchmarkEdition, industry: str | 
         )
     v = Decimal(fact.fields["value"])  # type: ignore[arg-type]
     points, why = position_points(params, v, bench, fact.max)
-    avg, top20, lead = _fmt(bench["average"]), _fmt(bench["top20"]), _fmt(bench["leading"])
-    text = f"指标值 {_fmt(v)}；行业平均 {avg}、前20% {top20}、领先 {lead}"
+    text = f"指标值 {_fmt(v)}；{_benchmark_text(bench)}"
     if why in ("met", "unmet"):
         # A basic requirement: met (full points) when not worse than average; strictly better when `strict`.
         verdict = "满足" if why == "met" else "未满足"
