@@ -7,11 +7,13 @@ For each scheme, runs ``--count`` evaluations through the service's `RulesEngine
 process under `py-spy record --native`, and splits the samples by the stage of
 `RulesEngine.evaluate` they fall in (inclusive, innermost project stage wins):
 
-- prepare: building facts from the declaration (`reference.prepare`: edition, facts, events);
+- input check: the catalogue's check of the declaration (`reference.check_inputs`);
+- facts: building facts from the declaration (`facts.fill` per fact in a compiled edition,
+  `reference.prepare` in the general path: edition, facts, events);
 - fact JSON: turning facts into the JSON the C core reads;
 - C core: samples inside `durable_rules_engine` (assert, actions, retract), and the Python
-  driving it (`RulesEngine._drive` minus the C frames: json.loads of each action's frame);
-- score: outcome arithmetic per item; assemble: the Evaluation (items, totals, pydantic).
+  driving it (`RulesEngine._drive` minus the C frames: reading each action's frame);
+- score: outcome arithmetic and explanation per item; assemble: the Evaluation (items, totals, pydantic).
 
 Also times the same evaluations without the profiler (evaluations/s per scheme) so the shares can
 be read as microseconds. Writes `bench/results/engine-profile-<time>.json`.
@@ -36,12 +38,21 @@ from bench.harness import load_average, machine, save_result
 
 # Stages by the frame that marks them; the innermost (last in the stack) wins.
 STAGES = (
-    ("prepare (facts from the declaration)", "prepare (services/scoring/domain/reference.py"),
-    ("fact JSON", "_fact_json (services/scoring/engine.py"),
+    ("facts from the declaration", "prepare (services/scoring/domain/reference.py"),
+    ("facts from the declaration", "fill (services/scoring/domain/facts.py"),
+    ("facts from the declaration", "check_fact (services/scoring/domain/facts.py"),
+    ("input check (catalogue)", "check_inputs (services/scoring/domain/reference.py"),
+    ("fact JSON", "_score_fact (services/scoring/engine.py"),
+    ("fact JSON", "_FactText.dumps (services/scoring/engine.py"),
     ("drive: Python around the C core", "RulesEngine._drive (services/scoring/engine.py"),
     ("delete_state", "Host.delete_state ("),
-    ("score (outcome arithmetic)", "score (services/scoring/domain/reference.py"),
+    ("score (outcome arithmetic, explanations)", "score (services/scoring/domain/reference.py"),
+    ("score (outcome arithmetic, explanations)", "apply (services/scoring/domain/outcomes.py"),
+    ("score (outcome arithmetic, explanations)", "formula (services/scoring/domain/reference.py"),
+    ("score (outcome arithmetic, explanations)", "by_case (services/scoring/domain/reference.py"),
     ("assemble (Evaluation, pydantic)", "finish (services/scoring/domain/reference.py"),
+    ("assemble (Evaluation, pydantic)", "decide_fact (services/scoring/domain/assemble.py"),
+    ("assemble (Evaluation, pydantic)", "evaluation (services/scoring/domain/assemble.py"),
     ("vetoes (describe)", "describe (services/scoring/domain/vetoes.py"),
     ("answers (veto inputs)", "answers (services/scoring/domain/vetoes.py"),
 )
@@ -66,7 +77,7 @@ def loop(scheme: str, count: int) -> None:
 
 
 def stage_of(frames: list[str]) -> str:
-    found = "evaluate() itself (fact payloads, ids, veto order)"
+    found = "evaluate() itself (the item loop, ids, veto order)"
     for frame in frames:
         for name, marker in STAGES:
             if frame.startswith(marker):

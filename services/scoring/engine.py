@@ -14,26 +14,45 @@ of an outcome (a linear share, a capped sum) is shared with the reference interp
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from durable.engine import Host, durable_rules_engine
 from pydantic_core import to_json
 
-from contracts.evaluation import Evaluation
+from contracts.evaluation import Evaluation, Flag
 from contracts.evaluation import Veto as VetoResult
 from contracts.schemes import Scheme
-from services.scoring.domain.facts import Fact
+from services.scoring.domain.assemble import Decided, apply_expert, decide_fact, evaluation
+from services.scoring.domain.facts import Fact, FactPlan, InputError, build_facts, check_fact, fill, plan
 from services.scoring.domain.outcomes import Scored, apply
-from services.scoring.domain.reference import RuleError, finish, prepare, score
-from services.scoring.domain.rulebook import Case, Edition, Eligibility, RuleLibrary, content_hash
-from services.scoring.domain.vetoes import answers, applies, describe
+from services.scoring.domain.reference import (
+    Prepared,
+    RuleError,
+    by_case,
+    check_inputs,
+    finish,
+    formula,
+    score,
+)
+from services.scoring.domain.rulebook import (
+    BenchmarkEdition,
+    Case,
+    Edition,
+    Eligibility,
+    Item,
+    RuleLibrary,
+    content_hash,
+)
+from services.scoring.domain.vetoes import EventFact, answers, applies, describe, event_facts
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +127,57 @@ class _FactText:
         return text
 
 
+def _json_value(v: Any) -> str:
+    """One field of a score fact as JSON text: numbers positional (as _FactText sends them), UTF-8 as is."""
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, Decimal | float):
+        number = float(v)
+        return repr(number) if number == 0 or _SAFE_LOW <= abs(number) < _SAFE_HIGH else _number(v)
+    return json.dumps(v, ensure_ascii=False)
+
+
+class _Head(NamedTuple):
+    """A score fact's JSON around the evaluation's serial, sid and values, made once per edition with json.dumps
+    (nothing from the rule data is pasted into the text unescaped)."""
+
+    id_tail: str  # ":key", escaped as inside a JSON string
+    fixed: str  # ,"g":…,"key":"…"
+    names: tuple[tuple[str, str], ...]  # each tested field and its JSON name with colon: ("ratio", ',"v_ratio":')
+
+
+def _heads(
+    group: Mapping[str, int], tested: Mapping[str, tuple[str, ...]], items: Mapping[str, str]
+) -> dict[str, _Head]:
+    """Every case-scored fact key's _Head (``items``: each fact key's item id)."""
+    return {
+        key: _Head(
+            id_tail=json.dumps(f":{key}", ensure_ascii=False)[1:-1],
+            fixed=f',"g":{group[items[key]]},"key":{json.dumps(key, ensure_ascii=False)}',
+            names=tuple((k, f",{json.dumps('v_' + k, ensure_ascii=False)}:") for k in fields),
+        )
+        for key, fields in tested.items()
+    }
+
+
+def _score_fact(serial: int, between: str, head: _Head, fields: Mapping[str, Any]) -> tuple[str, str]:
+    """A score fact's id and JSON text: the tested fields it has (a checklist's list is never tested)."""
+    fact_id = f"{serial}{head.id_tail}"
+    text = f'{{"id":"{fact_id}{between}{head.fixed}'
+    for k, name in head.names:
+        v = fields.get(k)
+        if v.__class__ is Decimal:  # most fields: a number inside the range whose repr is positional
+            number = float(v)
+            if _SAFE_LOW <= number < _SAFE_HIGH:
+                text += name + repr(number)
+                continue
+        if v is not None and not isinstance(v, list):
+            text += name + _json_value(v)
+    return fact_id, text + "}"
+
+
 def _fact_json(facts: list[dict[str, Any]]) -> str:
     """The facts as JSON with every number positional; values are str, bool, None or numbers."""
     out = _FactText(uuid.uuid4().hex)
@@ -177,7 +247,7 @@ def _case_rules(key: str, group: int, cases: list[Case]) -> dict[str, Any]:
     for i, case in enumerate(cases):
         if not case.when:
             break
-        conds: list[dict[str, Any]] = [{"g": group}, {"key": key}, {"kind": "score"}]
+        conds: list[dict[str, Any]] = [{"g": group}, {"key": key}]
         conds += [_condition(f, op, v) for f, ops in case.when.items() for op, v in ops.items()]
         rules[f"case_{key}_{i}"] = {"all": [{"m": {"$and": conds}}], "run": f"case:{key}:{i}"}
     return rules
@@ -247,9 +317,26 @@ def compile_edition(scheme: Scheme, edition: Edition, eligibility: Eligibility) 
             conds += [_condition(f, op, v) for f, ops in veto.when.items() for op, v in ops.items()]
         rules[f"veto_{veto.code}"] = {"all": [{"m": {"$and": conds}}], "run": f"veto:{veto.code}"}
     # The events and the declaration must each match a rule, so that evaluate() can tell a fact the rules never
-    # saw; those no veto takes are matched by this. (`$ex` on the reserved `id` loops forever.)
-    rules["catch_all"] = {"all": [{"m": {"$and": [{"$ex": {"kind": 1}}, {"$neq": {"kind": "score"}}]}}], "run": "seen"}
+    # saw; those no veto takes are matched by this. Score facts carry no `kind` (their rules test `g` and `key`),
+    # so it never sees them. (`$ex` on the reserved `id` loops forever.)
+    rules["catch_all"] = {"all": [{"m": {"$ex": {"kind": 1}}}], "run": "seen"}
     return rules
+
+
+@dataclass(frozen=True, slots=True)
+class _ItemPlan:
+    """One item of an edition whose items are one fact each (RulesEngine.compiled)."""
+
+    item: Item
+    rule: FactPlan
+    key: str
+    cased: bool  # scored by cases (else by a formula)
+    default: int | None  # default_case()
+    tested: tuple[str, ...]  # the fields its case rules test: tested()
+    send: bool  # its fact goes to durable_rules
+    not_applicable: str  # the explanation when it does not apply (D-NA)
+    check: bool  # its answers are checked (check_fact): yes/no or words its cases compare with, or a checklist
+    head: _Head | None  # its score fact's JSON, when it is sent
 
 
 class _Run:
@@ -291,6 +378,8 @@ class RulesEngine:
         # fields its case rules test.
         self._defaults: dict[tuple[Scheme, str], dict[str, int | None]] = {}
         self._tested: dict[tuple[Scheme, str], dict[str, tuple[str, ...]]] = {}
+        self._heads: dict[tuple[Scheme, str], dict[str, _Head]] = {}
+        self._compiled: dict[tuple[Scheme, str], tuple[_ItemPlan, ...] | None] = {}
         # One durable_rules session (sid) per ruleset, kept across evaluations: each evaluation retracts its
         # facts instead of creating and deleting a state (which allocates two 512-entry indexes per rule).
         self._sessions: dict[str, _Session] = {}
@@ -314,6 +403,8 @@ class RulesEngine:
             self._groups[key] = groups(edition)
             self._defaults[key] = defaults(edition)
             self._tested[key] = tested(edition)
+            items = {k: item.id for item in edition.items for k in ([item.id] + [item.id + p.id for p in item.parts])}
+            self._heads[key] = _heads(self._groups[key], self._tested[key], items)
         return self._rulesets[key]
 
     def action(self, name: str) -> Any:
@@ -331,7 +422,7 @@ class RulesEngine:
         session.used += 1
         return session
 
-    def _drive(self, ruleset: str, sid: str, text: str, payload: list[dict[str, Any]], run: _Run) -> None:
+    def _drive(self, ruleset: str, sid: str, text: str, ids: list[str], run: _Run) -> None:
         """Assert the facts, take every action the C core schedules (in this thread), then retract the facts.
 
         Host.assert_facts would json.dumps the facts itself (exponent notation the C parser cannot
@@ -354,24 +445,28 @@ class RulesEngine:
             result = durable_rules_engine.start_action_for_state(handle, state)
             started, message = True, (result[1] if result else None)
             while message:
-                rule, fact_id = _action(message)
+                # The rule's name first (``{"rule":...``): a case's action needs nothing else from the frame.
+                rule = message[2 : message.find('"', 2)]
                 what = decoded.get(rule)
                 if what is None:
-                    what = decoded[rule] = _decode(rule)
+                    what = _decode(_action(message)[0])
+                    if "\\" not in rule:  # the name as written is the name (no escape in it)
+                        decoded[rule] = what
                 kind, key, i = what
                 if kind == "case":
                     # Every case that holds fires; the first in the rulebook's order decides (first-match).
                     if i < run.cases.get(key, i + 1):
                         run.cases[key] = i
                 else:
+                    fact_id = _action(message)[1]
                     run.seen.add(fact_id)
                     if kind == "veto":
                         run.vetoes.append((key, fact_id))
                 message = durable_rules_engine.complete_and_start_action(handle, state)
         finally:
-            self._clear(ruleset, handle, sid, state, payload, message if started else True)
+            self._clear(ruleset, handle, sid, state, ids, message if started else True)
 
-    def _clear(self, ruleset: str, handle: int, sid: str, state: int, payload: list[dict[str, Any]], left: Any) -> None:
+    def _clear(self, ruleset: str, handle: int, sid: str, state: int, ids: list[str], left: Any) -> None:
         """Take the actions an evaluation that failed half-way left (``left``), then retract its facts."""
         try:
             if left is True:
@@ -379,49 +474,173 @@ class RulesEngine:
                 left = result[1] if result else None
             while left:
                 left = durable_rules_engine.complete_and_start_action(handle, state)
-            ids = ",".join(f'{{"id":"{p["id"]}","sid":"{sid}"}}' for p in payload)
-            durable_rules_engine.retract_facts(handle, f"[{ids}]")
+            # [{"id":"…","sid":"…"},…]: the ids are the engine's own ("serial:key"), the sid a uuid's hex.
+            between = f'","sid":"{sid}"}},{{"id":"'
+            durable_rules_engine.retract_facts(handle, f'[{{"id":"{between.join(ids)}","sid":"{sid}"}}]')
         except Exception:
             log.exception("could not clear the engine's session %s; starting a new one", sid)
             self._sessions.pop(ruleset, None)
 
+    def compiled(self, scheme: Scheme, edition: Edition) -> tuple[_ItemPlan, ...] | None:
+        """The edition's items as the engine reads and decides them, one fact each (made once per edition); None
+        when some item has parts (its facts go the general way: reference.prepare, assemble.assemble)."""
+        key = (scheme, edition.edition)
+        if key not in self._compiled:
+            self.ruleset(scheme, edition)
+            default, tested, heads = self._defaults[key], self._tested[key], self._heads[key]
+            plans: list[_ItemPlan] | None = []
+            for item, rules in plan(edition).items:
+                if item.method == "parts" or len(rules) != 1 or plans is None:
+                    plans = None
+                    continue
+                fields = tested.get(item.id)
+                plans.append(
+                    _ItemPlan(
+                        item=item,
+                        rule=rules[0],
+                        key=item.id,
+                        cased=fields is not None,
+                        default=default.get(item.id),
+                        tested=fields or (),
+                        # Sent to durable_rules: a fact scored by cases whose first case does not hold always.
+                        send=fields is not None and default.get(item.id) != 0,
+                        not_applicable=f"不适用（{item.applies_if} = 否，D-NA）",
+                        check=bool(rules[0].booleans or rules[0].words or item.method == "checklist"),
+                        head=heads.get(item.id),
+                    )
+                )
+            self._compiled[key] = tuple(plans) if plans is not None else None
+        return self._compiled[key]
+
     def evaluate(
         self, scheme: Scheme, as_of: date, data: dict[str, Any], expert_points: Mapping[str, Decimal] | None = None
     ) -> Evaluation:
-        prep = prepare(self.library, scheme, as_of, data)
-        ruleset = self.ruleset(scheme, prep.edition)
-        group = self._groups[(scheme, prep.edition.edition)]
-        default = self._defaults[(scheme, prep.edition.edition)]
-        fields_tested = self._tested[(scheme, prep.edition.edition)]
-        session = self._session(ruleset)
+        # An evaluation makes a few thousand short-lived containers, freed by their reference counts when it ends;
+        # with the collector on, its young-generation passes walked them again while they were alive (3 % of the
+        # time in py-spy). Paused here, the next pass after it finds them gone. Single-threaded by design (above).
+        paused = gc.isenabled()
+        if paused:
+            gc.disable()
+        try:
+            return self._evaluate(scheme, as_of, data, expert_points)
+        finally:
+            if paused:
+                gc.enable()
+
+    def _evaluate(
+        self, scheme: Scheme, as_of: date, data: dict[str, Any], expert_points: Mapping[str, Decimal] | None
+    ) -> Evaluation:
+        # The steps and refusals of reference.prepare, in its order.
+        library = self.library
+        check_inputs(library, as_of, data)
+        edition = library.rulebook(scheme).edition_for(as_of)
+        benchmarks = library.benchmarks_for(as_of)
+        events, flags = event_facts(library.eligibility, library.inputs.events, data.get("events"), as_of)
+        version = library.version(edition, benchmarks)
+        plans = self.compiled(scheme, edition)
+        if plans is not None:
+            found = self._evaluate_compiled(scheme, as_of, data, edition, plans, benchmarks, events, flags, version,
+                                            expert_points)  # fmt: skip
+            if found is not None:
+                return found
+        # An edition with parts, or a declaration the compiled path found an input problem in: build_facts names the
+        # problem as the reference does (the first in its order).
+        prep = Prepared(scheme, as_of, data, edition, benchmarks, version, build_facts(edition, data), events, flags)
+        return self._evaluate_facts(prep, expert_points)
+
+    def _evaluate_compiled(
+        self,
+        scheme: Scheme,
+        as_of: date,
+        data: dict[str, Any],
+        edition: Edition,
+        plans: tuple[_ItemPlan, ...],
+        benchmarks: BenchmarkEdition,
+        events: list[EventFact],
+        flags: list[Flag],
+        version: str,
+        expert_points: Mapping[str, Decimal] | None,
+    ) -> Evaluation | None:
+        """One fact per item, read and sent in one pass, and each item decided from its fact's outcome: the work of
+        build_facts, the fact payload, the scoring and assemble.decide_item without their intermediate lists. None
+        when an input has a problem (evaluate() lets build_facts name it)."""
+        session = self._session(self.ruleset(scheme, edition))
         sid = session.sid
         self._serial += 1
+        serial = self._serial
+        between = f'","sid":"{sid}"'
+        texts: list[str] = []  # the score facts as JSON
+        ids: list[str] = []
+        facts: list[Fact | None] = []
+        read: dict[str, Any] = {}
+        try:
+            for p in plans:
+                item = p.item
+                if item.applies_if is not None:
+                    flag = data.get(item.applies_if)
+                    if flag is not None and not isinstance(flag, bool):
+                        raise InputError(item.applies_if, "should be yes or no (true/false)")  # as build_facts
+                    if flag is False:
+                        facts.append(None)
+                        continue
+                fact = fill(p.rule, data, read)
+                facts.append(fact)
+                if fact.missing:
+                    continue
+                if p.check:
+                    check_fact(p.rule, fact)
+                if p.send:
+                    assert p.head is not None
+                    fact_id, text = _score_fact(serial, between, p.head, fact.fields)
+                    ids.append(fact_id)
+                    texts.append(text)
+        except InputError:
+            session.used -= 1  # nothing was asserted
+            return None
+        run, by_id, order = self._decide(sid, scheme, edition, as_of, data, events, texts, ids)
+        cases = run.cases
+        decided: list[Decided] = []
+        for p, got in zip(plans, facts, strict=True):
+            item = p.item
+            if got is None:
+                decided.append(Decided(item, "not_applicable", None, p.not_applicable, {}, [], []))
+            elif got.missing:
+                missing = list(got.missing)
+                decided.append(Decided(item, "missing_input", None, "缺少输入：" + "、".join(missing), {}, missing, []))
+            elif p.cased:
+                i = cases.get(p.key, p.default)
+                o = apply(item.cases[i].then, got) if i is not None else by_case(got, None)  # one fact: no parts
+                decided.append(decide_fact(item, got, o))
+            else:
+                decided.append(decide_fact(item, got, formula(got, benchmarks, data)))
+        if expert_points:
+            for d in decided:
+                apply_expert(d, expert_points)
+        vetoes = self._vetoes(run, by_id, order, as_of, data)
+        return evaluation(scheme, edition, version, as_of, decided, vetoes, data, flags)
+
+    def _decide(
+        self,
+        sid: str,
+        scheme: Scheme,
+        edition: Edition,
+        as_of: date,
+        data: dict[str, Any],
+        events: list[EventFact],
+        texts: list[str],
+        ids: list[str],
+    ) -> tuple[_Run, dict[str, EventFact], dict[str, int]]:
+        """Run the score facts (``texts``, JSON, with their ``ids``), the events and the declaration through the
+        rules."""
         serial = self._serial
         out = _FactText(f"{self._secret}{serial}")
         value = out.value
         payload: list[dict[str, Any]] = []
-        score_facts: dict[str, Fact] = {}
-        for fact in prep.facts:
-            if fact.not_applicable or fact.missing:
-                continue  # nothing to decide
-            key = fact.key
-            score_facts[key] = fact
-            tested = fields_tested.get(key)
-            if tested is None or default[key] == 0:
-                # Scored by its formula alone (score(): not a case-scored key), or its first case holds always.
-                continue
-            row = {"id": f"{serial}:{key}", "sid": sid, "g": group[fact.item.id], "key": key, "kind": "score"}
-            fields = fact.fields
-            for k in tested:
-                if k in fields and not isinstance(v := fields[k], list):
-                    row["v_" + k] = value(v)
-            payload.append(row)
-        first_seen = len(payload)
-        events = {}
-        order: dict[str, int] = {}  # a fact id's place in prep.events: the order the reference reports vetoes in
-        for position, event in enumerate(prep.events):
+        by_id: dict[str, EventFact] = {}
+        order: dict[str, int] = {}  # a fact id's place in the events: the order the reference reports vetoes in
+        for position, event in enumerate(events):
             fact_id = f"{serial}:e{event.index}"
-            events[fact_id] = event
+            by_id[fact_id] = event
             order[fact_id] = position
             row = {"id": fact_id, "sid": sid, "kind": "event", "event": event.kind}
             for k, v in event.fields.items():
@@ -432,18 +651,18 @@ class RulesEngine:
             row["v_" + k] = value(v)
         payload.append(row)
         run = _Run()
-        self._drive(ruleset, sid, out.dumps(payload), payload, run)
+        texts.append(out.dumps(payload)[1:-1])
+        self._drive(self.ruleset(scheme, edition), sid, f"[{','.join(texts)}]", ids + [p["id"] for p in payload], run)
         # The events and the declaration must each have matched a rule (a veto, or the catch-all); a score fact
         # matches none when none of its cases holds (it gets its default, or is reported undecided).
-        unhandled = [p["id"] for p in payload[first_seen:] if p["id"] not in run.seen]
+        unhandled = [p["id"] for p in payload if p["id"] not in run.seen]
         if unhandled:
             raise EngineError(f"facts matched no rule: {sorted(unhandled)}")
-        cases = run.cases
-        scored: dict[str, Scored] = {}
-        for key, f in score_facts.items():
-            i = cases.get(key, default.get(key))
-            # A case-scored fact whose case is decided: its outcome directly (score() would check the same first).
-            scored[key] = apply(f.cases[i].then, f) if i is not None and key in fields_tested else score(f, i, prep)
+        return run, by_id, order
+
+    def _vetoes(
+        self, run: _Run, by_id: dict[str, EventFact], order: dict[str, int], as_of: date, data: dict[str, Any]
+    ) -> list[VetoResult]:
         vetoes: list[VetoResult] = []
         if run.vetoes:
             by_code = {v.code: v for v in self.library.eligibility.vetoes}
@@ -451,7 +670,44 @@ class RulesEngine:
             for veto in self.library.eligibility.vetoes:
                 for code, fact_id in sorted(run.vetoes, key=lambda v: order.get(v[1], -1)):
                     if code == veto.code:
-                        result = describe(by_code[code], as_of, events.get(fact_id), data)
+                        result = describe(by_code[code], as_of, by_id.get(fact_id), data)
                         result.overridable = by_code[code].overridable
                         vetoes.append(result)
+        return vetoes
+
+    def _evaluate_facts(self, prep: Prepared, expert_points: Mapping[str, Decimal] | None) -> Evaluation:
+        """The general way: facts built by build_facts (an edition with parts)."""
+        scheme = prep.scheme
+        ruleset = self.ruleset(scheme, prep.edition)
+        default = self._defaults[(scheme, prep.edition.edition)]
+        fields_tested = self._tested[(scheme, prep.edition.edition)]
+        heads = self._heads[(scheme, prep.edition.edition)]
+        session = self._session(ruleset)
+        sid = session.sid
+        self._serial += 1
+        serial = self._serial
+        between = f'","sid":"{sid}"'
+        texts: list[str] = []
+        ids: list[str] = []
+        score_facts: dict[str, Fact] = {}
+        for fact in prep.facts:
+            if fact.not_applicable or fact.missing:
+                continue  # nothing to decide
+            key = fact.key
+            score_facts[key] = fact
+            tested = fields_tested.get(key)
+            if tested is None or default[key] == 0:
+                # Scored by its formula alone (score(): not a case-scored key), or its first case holds always.
+                continue
+            fact_id, text = _score_fact(serial, between, heads[key], fact.fields)
+            ids.append(fact_id)
+            texts.append(text)
+        run, by_id, order = self._decide(sid, scheme, prep.edition, prep.as_of, prep.data, prep.events, texts, ids)
+        cases = run.cases
+        scored: dict[str, Scored] = {}
+        for key, f in score_facts.items():
+            i = cases.get(key, default.get(key))
+            # A case-scored fact whose case is decided: its outcome directly (score() would check the same first).
+            scored[key] = apply(f.cases[i].then, f) if i is not None and key in fields_tested else score(f, i, prep)
+        vetoes = self._vetoes(run, by_id, order, prep.as_of, prep.data)
         return finish(prep, scored, vetoes, expert_points)

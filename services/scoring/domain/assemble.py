@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -22,9 +22,15 @@ UNMET = "unmet"  # the outcome flag of a basic or veto requirement that is not m
 ZERO = Decimal(0)
 
 
+# D-ROUND's context: the default one (precision 28, its traps), rounding half up. Its quantize takes no keyword
+# argument to parse, which made it a tenth of an item's cost.
+_HALF_UP = Context(rounding=ROUND_HALF_UP)
+_round = _HALF_UP.quantize
+
+
 def round_points(x: Decimal) -> Decimal:
     """D-ROUND: shown points to 2 decimals, half up."""
-    return x.quantize(CENT, rounding=ROUND_HALF_UP)
+    return _round(x, CENT)
 
 
 @dataclass(slots=True)
@@ -40,17 +46,19 @@ class Decided:
     flags: list[str]
 
 
+def decide_fact(item: Item, fact: Fact, o: Scored) -> Decided:
+    """An item of one fact (not a ``parts`` item), applicable and with its inputs, from that fact's outcome."""
+    if o.missing:
+        missing = list(o.missing)
+        return Decided(item, "missing_input", None, "缺少输入：" + "、".join(missing), fact.inputs, missing, [])
+    return Decided(item, o.status, o.points, o.explanation, fact.inputs, [], [o.flag] if o.flag else [])
+
+
 def decide_item(item: Item, facts: list[Fact], scored: dict[str, Scored]) -> Decided:
     """One item from its fact(s): a ``parts`` item sums its parts, capped."""
     if len(facts) == 1 and facts[0].part is None and not facts[0].not_applicable and not facts[0].missing:
         # Most items: one fact, scored (the general path below gives the same, with more lists built).
-        fact = facts[0]
-        o = scored[fact.key]
-        if o.missing:
-            return Decided(
-                item, "missing_input", None, "缺少输入：" + "、".join(o.missing), fact.inputs, list(o.missing), []
-            )
-        return Decided(item, o.status, o.points, o.explanation, fact.inputs, [], [o.flag] if o.flag else [])
+        return decide_fact(item, facts[0], scored[facts[0].key])
     inputs = {k: v for f in facts for k, v in f.inputs.items()}
     missing = [m for f in facts for m in f.missing]
     if any(f.not_applicable for f in facts):
@@ -91,7 +99,14 @@ def apply_expert(d: Decided, expert_points: Mapping[str, Decimal]) -> None:
 
 
 _Model = TypeVar("_Model", bound=BaseModel)
-_new, _setattr = object.__new__, object.__setattr__
+_new = object.__new__
+# BaseModel's slots, set through their descriptors (object.__setattr__ looks each name up on the class first).
+_slots = BaseModel.__dict__
+_set_dict = _slots["__dict__"].__set__
+_set_fields_set = _slots["__pydantic_fields_set__"].__set__
+_set_extra = _slots["__pydantic_extra__"].__set__
+_set_private = _slots["__pydantic_private__"].__set__
+_FIELDS_SET: dict[type[BaseModel], set[str]] = {}
 
 
 def built(model: type[_Model], values: dict[str, Any]) -> _Model:
@@ -101,25 +116,30 @@ def built(model: type[_Model], values: dict[str, Any]) -> _Model:
     tests/unit/test_differential.py checks it against ``model_validate`` on every generated declaration.
     """
     obj = _new(model)
-    _setattr(obj, "__dict__", values)
-    _setattr(obj, "__pydantic_fields_set__", set(values))
-    _setattr(obj, "__pydantic_extra__", None)
-    _setattr(obj, "__pydantic_private__", None)
+    _set_dict(obj, values)
+    # Every field is set, so every instance of a model can share one set of them: pydantic only adds a name to it
+    # (on assignment: a name already there) and copies it for model_copy, __copy__ and unpickling.
+    fields_set = _FIELDS_SET.get(model)
+    if fields_set is None:
+        fields_set = _FIELDS_SET[model] = set(values)
+    _set_fields_set(obj, fields_set)
+    _set_extra(obj, None)
+    _set_private(obj, None)
     return obj
 
 
 def _result(d: Decided) -> ItemResult:
-    points = d.points
+    points, item = d.points, d.item
     return built(
         ItemResult,
         {
-            "id": d.item.id,
-            "name_zh": d.item.name_zh,
-            "points": points.quantize(CENT, rounding=ROUND_HALF_UP) if points is not None else None,  # D-ROUND
-            "max": d.item.max,
+            "id": item.id,
+            "name_zh": item.name_zh,
+            "points": _round(points, CENT) if points is not None else None,  # D-ROUND
+            "max": item.max,
             "status": d.status,
             "explanation": d.explanation,
-            "basis": d.item.basis,
+            "basis": item.basis,
             "inputs": d.inputs,
             "missing": d.missing,
         },
@@ -128,14 +148,18 @@ def _result(d: Decided) -> ItemResult:
 
 def _categories(edition: Edition, decided: list[Decided]) -> tuple[list[CategoryResult], Decimal]:
     out, total = [], ZERO
-    by_category: dict[str | None, list[Decided]] = {}
+    # Per category: its applicable maximum and the points got, added up in the items' order.
+    sums: dict[str | None, list[Decimal]] = {}
     for d in decided:
         if d.status != "not_applicable":
-            by_category.setdefault(d.item.category, []).append(d)
+            acc = sums.get(d.item.category)
+            if acc is None:
+                acc = sums[d.item.category] = [ZERO, ZERO]
+            acc[0] += d.item.max
+            if d.points is not None:
+                acc[1] += d.points
     for cat in edition.categories:
-        applicable = by_category.get(cat.id, [])
-        applicable_max = sum((d.item.max for d in applicable), ZERO)
-        got = sum((d.points for d in applicable if d.points is not None), ZERO)
+        applicable_max, got = sums.get(cat.id, (ZERO, ZERO))
         # D-NA: a category is scored on its applicable maximum and scaled back to its full points.
         points = got * cat.points / applicable_max if applicable_max else ZERO
         weighted = points * cat.weight
@@ -239,6 +263,21 @@ def assemble(
     if expert_points:
         for d in decided:
             apply_expert(d, expert_points)
+    return evaluation(scheme, edition, version, as_of, decided, vetoes, data, flags)
+
+
+def evaluation(
+    scheme: Scheme,
+    edition: Edition,
+    version: str,
+    as_of: date,
+    decided: list[Decided],
+    vetoes: list[VetoResult],
+    data: dict[str, Any],
+    flags: list[Flag] | None = None,
+) -> Evaluation:
+    """The evaluation of decided items (one per item of ``edition``, in its order): what assemble does once
+    every item is decided; the engine's compiled editions (engine.py) decide their items themselves."""
     vetoes = list(vetoes)
     # One pass over the items for what depends on their flags and status (each list in the items' order).
     failing: list[str] = []

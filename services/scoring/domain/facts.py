@@ -179,13 +179,15 @@ def plan(edition: Edition) -> EditionPlan:
     return found
 
 
-def _fill(rule: FactPlan, data: dict[str, Any], read: dict[str, Value]) -> Fact:
+def fill(rule: FactPlan, data: dict[str, Any], read: dict[str, Value]) -> Fact:
     get = data.get
+    inputs = {}
     for n in rule.needed:
-        if get(n) is None:
+        raw = get(n)
+        if raw is None:
             missing = [n for n in rule.needed if get(n) is None]
             return Fact(item=rule.item, part=rule.part, key=rule.key, missing=missing)
-    inputs = {n: data[n] for n in rule.needed}
+        inputs[n] = raw
     absent: list[str] = []
     for n in rule.optional:
         raw = get(n)
@@ -199,7 +201,8 @@ def _fill(rule: FactPlan, data: dict[str, Any], read: dict[str, Value]) -> Fact:
         if value is None:  # each input read once per declaration, however many items use it
             value = read[n] = _input(n, raw)
         fields[n] = value
-    fact = Fact(item=rule.item, part=rule.part, fields=fields, inputs=inputs, absent_optional=absent, key=rule.key)
+    # Positional (Fact's field order): a keyword call costs more, and this runs for every fact of every declaration.
+    fact = Fact(rule.item, rule.part, fields, inputs, [], absent, False, rule.key)
     if not rule.derive:
         return fact
     numeric: dict[str, Decimal] = {}
@@ -250,18 +253,23 @@ def build_facts(edition: Edition, data: dict[str, Any]) -> list[Fact]:
                 facts.append(Fact(item=item, key=item.id, not_applicable=True))
                 continue
         for rule in rules:
-            fact = _fill(rule, data, read)
+            fact = fill(rule, data, read)
             facts.append(fact)
             if not fact.missing:
                 checks.append((rule, fact))
     for rule, fact in checks:
-        _check_kinds(rule, fact.fields)
-        if fact.item.method == "checklist":
-            name = fact.item.inputs[0]
-            boxes = fact.fields[name]
-            if not isinstance(boxes, list):
-                raise InputError(name, "should be a list of ticked box ids")
-            unknown = sorted(set(boxes) - set(fact.item.params["boxes"]))
-            if unknown:
-                raise InputError(name, f"unknown boxes {unknown}; known: {sorted(fact.item.params['boxes'])}")
+        check_fact(rule, fact)
     return facts
+
+
+def check_fact(rule: FactPlan, fact: Fact) -> None:
+    """A filled fact's answers: true/false and words where its cases compare with them, a checklist's boxes."""
+    _check_kinds(rule, fact.fields)
+    if fact.item.method == "checklist":
+        name = fact.item.inputs[0]
+        boxes = fact.fields[name]
+        if not isinstance(boxes, list):
+            raise InputError(name, "should be a list of ticked box ids")
+        unknown = sorted(set(boxes) - set(fact.item.params["boxes"]))
+        if unknown:
+            raise InputError(name, f"unknown boxes {unknown}; known: {sorted(fact.item.params['boxes'])}")

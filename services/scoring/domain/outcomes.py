@@ -63,7 +63,7 @@ def explain(template: str, fields: dict[str, Any]) -> str:
     pieces = _pieces(template)
     if pieces is None:
         return template.format(**{k: _fmt(fields[k]) for k in _names(template) if k in fields})
-    return "".join(literal if name is None else literal + _fmt(fields[name]) for literal, name in pieces)
+    return "".join([literal if name is None else literal + _fmt(fields[name]) for literal, name in pieces])
 
 
 def holds(op: Op, value: Any, constant: Scalar) -> bool:
@@ -131,6 +131,21 @@ def checklist(fact: Fact) -> Scored:
     return Scored("scored", min(total, cap, fact.max), f"满足项：{names}；合计 {_fmt(total)} 分，上限 {_fmt(cap)} 分")
 
 
+_BENCHMARK_TEXTS: dict[int, tuple[dict[str, Decimal], str]] = {}
+
+
+def _benchmark_text(bench: dict[str, Decimal]) -> str:
+    """An indicator's benchmarks as staff read them, made once per benchmark (by identity: benchmark editions
+    are frozen and live as long as their library)."""
+    found = _BENCHMARK_TEXTS.get(id(bench))
+    if found is None or found[0] is not bench:
+        if len(_BENCHMARK_TEXTS) >= 4096:  # editions of replayed snapshots come and go
+            _BENCHMARK_TEXTS.clear()
+        avg, top20, lead = _fmt(bench["average"]), _fmt(bench["top20"]), _fmt(bench["leading"])
+        found = _BENCHMARK_TEXTS[id(bench)] = (bench, f"行业平均 {avg}、前20% {top20}、领先 {lead}")
+    return found[1]
+
+
 def industry_position(fact: Fact, benchmarks: BenchmarkEdition, industry: str | None) -> Scored:
     """D-IND: leading → 100 %, top 20 % → 80 %, average → 60 %, linear between, down to 0 at 2× (or ½×) average."""
     params = fact.item.params
@@ -141,8 +156,7 @@ def industry_position(fact: Fact, benchmarks: BenchmarkEdition, industry: str | 
         )
     v = Decimal(fact.fields["value"])  # type: ignore[arg-type]
     points, why = position_points(params, v, bench, fact.max)
-    avg, top20, lead = (_fmt(bench[k]) for k in ("average", "top20", "leading"))
-    text = f"指标值 {_fmt(v)}；行业平均 {avg}、前20% {top20}、领先 {lead}"
+    text = f"指标值 {_fmt(v)}；{_benchmark_text(bench)}"
     if why in ("met", "unmet"):
         # A basic requirement: met (full points) when not worse than average; strictly better when `strict`.
         verdict = "满足" if why == "met" else "未满足"
@@ -164,6 +178,14 @@ def position_points(
     higher = params["direction"] == "higher_is_better"
     sign = ONE if higher else -ONE
     x = sign * value
+    mode = params.get("mode", "position")
+    if mode == "not_worse_than_average":
+        met = x > sign * avg if params.get("strict") else x >= sign * avg
+        return (maximum, "met") if met else (ZERO, "unmet")
+    if mode == "better_than_top20":
+        better = x > sign * top20 if params.get("strict", True) else x >= sign * top20
+        if not better:
+            return ZERO, "not_better"
     floor = sign * (avg / 2 if higher else avg * 2)
     anchors = [(floor, ZERO), (sign * avg, AT_AVERAGE), (sign * top20, AT_TOP20), (sign * lead, ONE)]
     if x >= anchors[-1][0]:
@@ -176,12 +198,4 @@ def position_points(
             for (x0, s0), (x1, s1) in pairwise(anchors)
             if x0 <= x <= x1 and x1 != x0
         )
-    mode = params.get("mode", "position")
-    if mode == "not_worse_than_average":
-        met = x > sign * avg if params.get("strict") else x >= sign * avg
-        return (maximum, "met") if met else (ZERO, "unmet")
-    if mode == "better_than_top20":
-        better = x > sign * top20 if params.get("strict", True) else x >= sign * top20
-        if not better:
-            return ZERO, "not_better"
     return maximum * share, "position"

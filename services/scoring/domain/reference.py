@@ -81,12 +81,17 @@ def prepare(library: RuleLibrary, scheme: Scheme, as_of: date, data: dict[str, A
 
 def by_method(fact: Fact, prep: Prepared) -> outcomes.Scored:
     """Items whose method is a formula rather than cases."""
+    return formula(fact, prep.benchmarks, prep.data)
+
+
+def formula(fact: Fact, benchmarks: BenchmarkEdition, data: dict[str, Any]) -> outcomes.Scored:
+    """The outcome of a fact whose item is scored by a formula (checklist, industry position, expert)."""
     method = fact.item.method
     if method == "checklist":
         return outcomes.checklist(fact)
     if method == "industry_position":
-        industry = prep.data.get("industry_code")
-        return outcomes.industry_position(fact, prep.benchmarks, industry if isinstance(industry, str) else None)
+        industry = data.get("industry_code")
+        return outcomes.industry_position(fact, benchmarks, industry if isinstance(industry, str) else None)
     if method == "expert":
         reason = fact.item.params.get("reason", "酌情给分")
         return outcomes.Scored("needs_expert", None, f"需专家评定：{reason}")
@@ -96,6 +101,11 @@ def by_method(fact: Fact, prep: Prepared) -> outcomes.Scored:
 def score(fact: Fact, case_index: int | None, prep: Prepared) -> outcomes.Scored:
     if fact.item.method not in ("cases", "parts"):
         return by_method(fact, prep)
+    return by_case(fact, case_index)
+
+
+def by_case(fact: Fact, case_index: int | None) -> outcomes.Scored:
+    """The outcome of a fact scored by cases, given the case that holds (None: none holds)."""
     if case_index is None and fact.absent_optional:
         names = tuple(fact.absent_optional)
         return outcomes.Scored("missing_input", None, "缺少输入：" + "、".join(names), None, names)
