@@ -10,7 +10,7 @@ def die(scheme: str, as_of: str, data: dict[str, Any]) -> dict[str, Any]:
     os._exit(139)  # as a segfault in durable_rules' C core would
 
 
-def die_on_marker(scheme: str, as_of: str, data: dict[str, Any]) -> str:
+def die_on_marker(scheme: str, as_of: str, data: dict[str, Any]) -> bytes:
     """The real evaluation, except that a declaration marked ``crash`` kills the worker (as a segfault would)."""
     if data.get("crash"):
         os._exit(139)

@@ -18,7 +18,7 @@ from pathlib import Path
 from services.scoring.worker import EnginePool
 pool = EnginePool(Path(sys.argv[1]), processes=2)
 asyncio.run(pool.warm_up())
-print(" ".join(str(p.pid) for p in pool._pool._processes.values()), flush=True)
+print(" ".join(str(p) for p in pool.pids()), flush=True)
 time.sleep(120)
 """
 
