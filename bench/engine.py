@@ -9,11 +9,13 @@
    wall figure what this process was given.
 2. The service's worker pool (`EnginePool.evaluate_json`, as the scoring service calls it: the
    worker's JSON, unread; ``--in-flight`` calls at a time) with 1 and 2 worker processes, per scheme,
-   measured one right after the other for ``--pool-rounds`` rounds, the ratio 2 ÷ 1 per round and its
-   median and spread, and the caller's own CPU per evaluation (the service process's share,
-   which its workers cannot take off it: with two workers on two cores it must stay small). The
-   2-worker figure needs two idle cores (the caller's event loop is a third process): on a loaded
-   machine the ratio says more about the load than the pool.
+   measured one right after the other for ``--pool-rounds`` rounds: the ratio 2 ÷ 1 per round, its
+   median and spread, beside the same ratio for the workers evaluating on their own (no calls through
+   the pool: what two processes give over one on this machine at that moment, the pool's ceiling),
+   and the caller's own CPU per evaluation (the service process's share, which its workers cannot
+   take off it: with two workers on two cores it must stay small). The 2-worker figure needs two
+   idle cores (the caller's event loop is a third process): on a loaded machine the ratio says more
+   about the load than the pool, and the ceiling shows by how much.
 3. The scoring service's handler with one worker (``handlers.score_submission``: the pool, the row in
    SQLite, the evaluation.completed message's bytes as NATS would be sent them, NATS itself left out):
    the service process's CPU per evaluation, which is what bounds two workers on two cores.
@@ -99,9 +101,30 @@ async def _pool_rate(pool: EnginePool, scheme: Scheme, count: int, in_flight: in
     return count / (time.perf_counter() - t), (time.process_time() - cpu) / count * 1e6
 
 
+def raw_seconds(scheme: str, count: int) -> float:
+    """Runs in a pool's worker: ``count`` evaluations there, one after another, as its calls run them
+    (``evaluate_in_worker``, the answer's JSON included) but with no call crossing the pipe; the seconds taken."""
+    from services.scoring.worker import evaluate_in_worker
+
+    batch = [(on.isoformat(), data) for on, data in (inputs(Scheme(scheme), i) for i in range(count))]
+    t = time.perf_counter()
+    for on, data in batch:
+        evaluate_in_worker(scheme, on, data)
+    return time.perf_counter() - t
+
+
+async def _raw_rate(pool: EnginePool, processes: int, scheme: Scheme, count: int) -> float:
+    """The machine's own ceiling: each worker evaluating on its own at once, evaluations/s over all of them."""
+    t = time.perf_counter()
+    await asyncio.gather(*(pool.run(raw_seconds, scheme.value, count) for _ in range(processes)))
+    return processes * count / (time.perf_counter() - t)
+
+
 async def _pools(count: int, in_flight: int, rounds: int) -> dict[str, list[dict[str, Any]]]:
     """Per scheme and round, 1 worker and 2 workers measured one right after the other (the order alternating
-    between rounds): this VM's speed moves by a third within a minute, so a ratio is only taken within a round."""
+    between rounds): this VM's speed moves by a third within a minute, so a ratio is only taken within a round.
+    Each round also measures the same workers evaluating on their own, without the pool's calls (the ceiling:
+    what two processes give over one on these two cores at that moment)."""
     one, two = EnginePool(RULES, 1), EnginePool(RULES, 2)
     try:
         await asyncio.gather(one.warm_up(), two.warm_up())
@@ -111,17 +134,21 @@ async def _pools(count: int, in_flight: int, rounds: int) -> dict[str, list[dict
         out: dict[str, list[dict[str, Any]]] = {scheme.value: [] for scheme in Scheme}
         for n in range(rounds):
             for scheme in Scheme:
-                order = [(one, "one"), (two, "two")]
+                order = [(one, "one", 1), (two, "two", 2)]
                 measured: dict[str, Any] = {}
-                for pool, name in order if n % 2 == 0 else order[::-1]:
+                for pool, name, processes in order if n % 2 == 0 else order[::-1]:
                     rate, cpu = await _pool_rate(pool, scheme, count, in_flight)
                     measured[name] = round(rate)
                     measured[f"caller_cpu_us_{name}"] = round(cpu)
                     measured[f"load_{name}"] = load_average()[0]
+                    measured[f"raw_{name}"] = round(await _raw_rate(pool, processes, scheme, count // 2))
                 measured["ratio"] = round(measured["two"] / measured["one"], 2)
+                measured["raw_ratio"] = round(measured["raw_two"] / measured["raw_one"], 2)
                 out[scheme.value].append(measured)
                 print(f"   round {n + 1} {scheme.value:<18} 1 worker {measured['one']:6}/s   2 workers "
-                      f"{measured['two']:6}/s   {measured['ratio']:.2f}×   caller's CPU "
+                      f"{measured['two']:6}/s   {measured['ratio']:.2f}× (the workers on their own: "
+                      f"{measured['raw_one']:5} → {measured['raw_two']:5}/s, {measured['raw_ratio']:.2f}×)   "
+                      "caller's CPU "
                       f"{measured['caller_cpu_us_one']:4} / {measured['caller_cpu_us_two']:4} µs per evaluation   "
                       f"load {measured['load_one']:.1f} / {measured['load_two']:.1f}")  # fmt: skip
         return out
@@ -201,10 +228,13 @@ def workers(count: int, in_flight: int, rounds: int) -> dict[str, Any]:
     print("   2 workers ÷ 1 per round, median (lowest–highest):")
     for scheme in Scheme:
         ratios = sorted(r["ratio"] for r in measured[scheme.value])
+        raw = sorted(r["raw_ratio"] for r in measured[scheme.value])
         loads = [r[f"load_{k}"] for r in measured[scheme.value] for k in ("one", "two")]
         out[scheme.value] = {"ratio_median": statistics.median(ratios), "ratio_min": ratios[0],
-                             "ratio_max": ratios[-1], "load_min": min(loads), "load_max": max(loads)}  # fmt: skip
-        print(f"   {scheme.value:<18} {statistics.median(ratios):.2f}× ({ratios[0]:.2f}–{ratios[-1]:.2f}), "
+                             "ratio_max": ratios[-1], "raw_ratio_median": statistics.median(raw),
+                             "load_min": min(loads), "load_max": max(loads)}  # fmt: skip
+        print(f"   {scheme.value:<18} {statistics.median(ratios):.2f}× ({ratios[0]:.2f}–{ratios[-1]:.2f}); "
+              f"the workers on their own {statistics.median(raw):.2f}× ({raw[0]:.2f}–{raw[-1]:.2f}); "
               f"load {min(loads):.1f}–{max(loads):.1f}")  # fmt: skip
     return out
 
