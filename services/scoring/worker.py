@@ -12,6 +12,7 @@ import asyncio
 import ctypes
 import gc
 import logging
+import multiprocessing
 import os
 import pickle
 import signal
@@ -181,10 +182,15 @@ def _serve(sock: socket.socket, rules_dir: str, parent: int) -> None:
         sock.sendall(frame(os.getpid()))
         while True:
             try:
-                calls = read_frame(reader)
+                count, pickled = read_frame(reader)
             except EOFError:
                 return
-            answers = [_answer(fn, args) for fn, args in calls]
+            try:
+                calls = pickle.loads(pickled)  # noqa: S301 - sent by the process that started this one
+            except Exception as exc:  # noqa: BLE001 - e.g. a function this process cannot import: said to each call
+                answers = [Failed(exc)] * count
+            else:
+                answers = [_answer(fn, args) for fn, args in calls]
             try:
                 data = frame(answers)
             except Exception:  # noqa: BLE001 - an answer that cannot cross the pipe fails its own call only
@@ -344,7 +350,19 @@ class EnginePool:
                 if not call.future.done():  # a caller that gave up before its call was sent
                     batch.append(call)
             if batch:
-                self._link(slot).send(batch, [(c.fn, c.args) for c in batch])
+                self._send(self._link(slot), batch)
+
+    def _send(self, link: WorkerLink, batch: list[Call]) -> None:
+        try:
+            link.send(batch, [(c.fn, c.args) for c in batch])
+        except Exception:  # noqa: BLE001 - something in the batch cannot be pickled: found and answered alone
+            for call in reversed(batch):
+                try:
+                    pickle.dumps((call.fn, call.args))
+                except Exception as exc:  # noqa: BLE001 - the caller's error, answered to that caller
+                    _settle(call.future, Failed(exc))
+                else:
+                    self._waiting.appendleft(call)
 
     def _kick_suspects(self) -> None:
         """Retry the calls a dead worker had not answered, each alone in one worker (the others carry on)."""
@@ -356,8 +374,10 @@ class EnginePool:
         while self._suspects:
             call = self._suspects.popleft()
             if not call.future.done():
-                self._link(self._solo).send([call], [(call.fn, call.args)])
-                return
+                link = self._link(self._solo)
+                self._send(link, [call])
+                if link.sent:
+                    return
         self._solo = None
 
     def _answered(self, link: WorkerLink, batch: list[Call], answers: list[Any]) -> None:
@@ -365,7 +385,7 @@ class EnginePool:
             _settle(call.future, answer)
         if link in self._retiring and not link.sent:
             self._retiring.remove(link)
-            link.close(wait=0)
+            link.hang_up()  # it has answered everything: it exits
         self._kick()
 
     def _died(self, link: WorkerLink, unanswered: list[list[Call]]) -> None:
@@ -377,6 +397,7 @@ class EnginePool:
             len(calls),
             "restarting it" if link in self._links else "it was being replaced",
         )
+        multiprocessing.active_children()  # reaps workers that are gone
         if link in self._retiring:
             self._retiring.remove(link)
         if link in self._links:
@@ -414,7 +435,7 @@ class EnginePool:
             if link.sent:
                 self._retiring.append(link)
             else:
-                link.close(wait=0)
+                link.hang_up()
         if self._loop is not None and not self._loop.is_closed():
             for slot in range(self._processes):
                 self._link(slot)  # loading the new rules now, not on the next declaration
@@ -445,10 +466,14 @@ class EnginePool:
             return
         self._closed = True
         self._fail_all(RuntimeError("the engine pool was closed before this call was answered"))
-        for link in self._all_links():
+        links = self._all_links()
+        for link in links:
+            link.hang_up()  # all at once, then each waited for (briefly: nobody reads what it is working on)
+        for link in links:
             link.close()
         self._links = [None] * self._processes
         self._retiring.clear()
+        multiprocessing.active_children()  # reaps the workers that died or were replaced before
 
     def _all_links(self) -> list[WorkerLink]:
         return [link for link in self._links if link is not None] + self._retiring

@@ -119,13 +119,17 @@ class WorkerLink:
         return self.process.pid
 
     def send(self, batch: Batch, calls: list[tuple[Any, tuple[Any, ...]]]) -> None:
-        """Send ``calls`` (function, arguments) to the worker; ``batch`` is what their answers are handed back with."""
+        """Send ``calls`` (function, arguments) to the worker; ``batch`` is what their answers are handed back with.
+
+        Raises what pickling them raised (nothing is sent then). The calls travel as a pickle inside the frame's,
+        with their number beside it: a worker that cannot read them (a function it cannot import) answers each
+        of them with why, instead of dying on it."""
+        data = frame((len(calls), pickle.dumps(calls, protocol=pickle.HIGHEST_PROTOCOL)))
         self.sent.append(batch)
         self.outstanding += len(batch)
         if self.dead:  # never sent: handed back as unanswered
             self.loop.call_soon(self._hand_back)
             return
-        data = frame(calls)
         if self._outbox:
             self._outbox += data
             return
@@ -233,17 +237,20 @@ class WorkerLink:
                 self.loop.remove_writer(self._sock.fileno())
             self._sock.close()
 
-    def close(self, wait: float = 5.0) -> None:
-        """Stop the worker: it sees its socket close and exits (killed if it has not within ``wait`` seconds).
-
-        Batches it had not answered are dropped (the owner fails their calls before closing)."""
+    def hang_up(self) -> None:
+        """Close our end: the worker sees it once it has answered what it is working on, and exits. Batches it had
+        not answered are dropped (the owner fails their calls first, or has none left)."""
         self.dead = True
         self.sent.clear()
         self.outstanding = 0
         self._unregister()
+        if not self.ready.done() and not self.loop.is_closed():
+            self.ready.cancel()
+
+    def close(self, wait: float = 1.0) -> None:
+        """Hang up, and kill the worker if it has not exited within ``wait`` seconds (nobody reads its answer)."""
+        self.hang_up()
         self.process.join(wait)
         if self.process.is_alive():
             self.process.kill()
             self.process.join(5)
-        if not self.ready.done() and not self.loop.is_closed():
-            self.ready.cancel()

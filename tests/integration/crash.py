@@ -42,3 +42,14 @@ def slow(scheme: str, as_of: str, data: dict[str, Any]) -> bytes:
 def pid(*_: Any) -> int:
     """The worker's process id."""
     return os.getpid()
+
+
+def _refuse() -> None:
+    raise RuntimeError("this argument cannot be read in the worker")
+
+
+class Unreadable:
+    """Pickled by the caller, but unpickling it in the worker raises (as a function it cannot import would)."""
+
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        return (_refuse, ())

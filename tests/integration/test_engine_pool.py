@@ -154,3 +154,15 @@ async def test_rules_a_worker_cannot_load_fail_the_calls_without_a_restart_loop(
         assert pool.started == started <= 3, "a worker that cannot start was started again and again"
     finally:
         pool.close()
+
+
+async def test_a_call_that_cannot_cross_the_pipe_fails_alone_and_the_worker_lives_on(pool: EnginePool) -> None:
+    calls = [pool.evaluate(Scheme.GRADING, ON, GOOD) for _ in range(5)]
+    unpicklable = pool.run(crash.pid, lambda: 0)  # refused here: a lambda cannot be pickled
+    results = await asyncio.wait_for(asyncio.gather(unpicklable, *calls, return_exceptions=True), 60)
+    assert isinstance(results[0], Exception) and not isinstance(results[0], EngineCrashed)
+    assert all(scored(r) for r in results[1:]), results
+    with pytest.raises(RuntimeError, match="cannot be read in the worker"):  # refused there, said to the caller
+        await asyncio.wait_for(pool.run(crash.pid, crash.Unreadable()), 60)
+    assert scored(await pool.evaluate(Scheme.GRADING, ON, GOOD))
+    assert pool.started == 1
