@@ -1,9 +1,13 @@
-"""The engine's worker process: restarted when it dies; the evaluation it was on is retried once.
+"""The engine's worker processes: restarted when one dies; the evaluations it was on are retried once.
 
 durable_rules' C core can segfault; in a child process that costs one retry, not the service.
 A worker dies with the service, however the service dies (SIGKILL included): the kernel sends it
 SIGKILL when its parent goes (PR_SET_PDEATHSIG), and multiprocessing's resource tracker, which
 the workers keep open, then sees its pipe close and exits too. Nothing is left under init.
+
+What runs in a worker is here (``_serve`` and the ``*_in_worker`` functions); the caller's end of a worker,
+its process and socket, is services/scoring/worker_link.py; EnginePool shares calls out over the workers
+and decides what a worker's death means for each call.
 """
 
 from __future__ import annotations
@@ -107,15 +111,16 @@ class Failed:
         self.error = error
 
 
+def _answer(fn: Any, args: tuple[Any, ...]) -> Any:
+    try:
+        return fn(*args)
+    except Exception as exc:  # noqa: BLE001 - answered to its own caller, as if it had run alone
+        return Failed(exc)
+
+
 def run_batch_in_worker(fn: Any, calls: list[tuple[Any, ...]]) -> list[Any]:
     """Runs in the worker: ``fn(*args)`` for each call of a batch; an exception answers its call only."""
-    out: list[Any] = []
-    for args in calls:
-        try:
-            out.append(fn(*args))
-        except Exception as exc:  # noqa: BLE001 - answered to its own caller, as if it had run alone
-            out.append(Failed(exc))
-    return out
+    return [_answer(fn, args) for args in calls]
 
 
 def advise_in_worker(
@@ -198,13 +203,6 @@ def _serve(sock: socket.socket, rules_dir: str, parent: int) -> None:
             sock.sendall(data)
     except (BrokenPipeError, ConnectionResetError):
         return  # the caller is gone
-
-
-def _answer(fn: Any, args: tuple[Any, ...]) -> Any:
-    try:
-        return fn(*args)
-    except Exception as exc:  # noqa: BLE001 - answered to its own caller, as if it had run alone
-        return Failed(exc)
 
 
 def _crossable(answer: Any) -> Any:

@@ -20,7 +20,7 @@ import pytest
 
 from contracts.evaluation import Evaluation
 from contracts.schemes import Scheme
-from services.scoring.worker import EngineCrashed, EnginePool
+from services.scoring.worker import EngineCrashed, EnginePool, run_batch_in_worker
 from tests.integration import crash
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
@@ -97,6 +97,8 @@ async def test_run_retries_once_then_names_the_request(pool: EnginePool) -> None
     with pytest.raises(EngineCrashed, match="crashed twice on this request"):
         await pool.run(crash.die, "grading", ON.isoformat(), {})
     assert await pool.run(crash.pid) in pool.pids()
+    answers = await pool.run(run_batch_in_worker, crash.die_on_marker, [("grading", ON.isoformat(), GOOD)] * 2)
+    assert [Evaluation.model_validate_json(a).items[0].points for a in answers] == [2, 2]
 
 
 async def test_callers_that_give_up_do_not_wedge_the_worker(pool: EnginePool) -> None:
