@@ -1,18 +1,21 @@
 """The engine's figures for issue 14 item 3: evaluations/s per scheme on one core, and 2 workers against 1.
 
-    .venv/bin/python bench/engine.py [--count 1000] [--rounds 1] [--pool-count 1000] [--in-flight 8] [--parts 1,2,3]
-                                     [--no-save]
+    .venv/bin/python bench/engine.py [--count 1000] [--rounds 1] [--pool-count 1000] [--in-flight 8]
+                                     [--pool-rounds 3] [--parts 1,2,3] [--no-save]
 
 1. One process: ``RulesEngine.evaluate`` (durable_rules) and the reference interpreter, per scheme,
    over ``--count`` varied example declarations (bench/scoring.py's inputs). Shown per wall second
    and per CPU second of the process: on a shared machine the CPU figure is what one core does, the
    wall figure what this process was given.
 2. The service's worker pool (`EnginePool.evaluate_json`, as the scoring service calls it: the
-   worker's JSON text, unread; ``--in-flight`` calls at a time) with 1 and 2 worker processes,
-   per scheme, the ratio 2 ÷ 1, and the caller's own CPU per evaluation (the service process's share,
-   which its workers cannot take off it: with two workers on two cores it must stay small). The
-   2-worker figure needs two idle cores (the caller's event loop is a third process): on a loaded
-   machine the ratio says more about the load than the pool.
+   worker's JSON, unread; ``--in-flight`` calls at a time) with 1 and 2 worker processes, per scheme,
+   measured one right after the other for ``--pool-rounds`` rounds: the ratio 2 ÷ 1 per round, its
+   median and spread, beside the same ratio for the workers evaluating on their own (no calls through
+   the pool: what two processes give over one on this machine at that moment, the pool's ceiling),
+   and the caller's own CPU per evaluation (the service process's share, which its workers cannot
+   take off it: with two workers on two cores it must stay small). The 2-worker figure needs two
+   idle cores (the caller's event loop is a third process): on a loaded machine the ratio says more
+   about the load than the pool, and the ceiling shows by how much.
 3. The scoring service's handler with one worker (``handlers.score_submission``: the pool, the row in
    SQLite, the evaluation.completed message's bytes as NATS would be sent them, NATS itself left out):
    the service process's CPU per evaluation, which is what bounds two workers on two cores.
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -97,17 +101,60 @@ async def _pool_rate(pool: EnginePool, scheme: Scheme, count: int, in_flight: in
     return count / (time.perf_counter() - t), (time.process_time() - cpu) / count * 1e6
 
 
-async def _pool(processes: int, count: int, in_flight: int) -> dict[str, tuple[float, float]]:
-    pool = EnginePool(RULES, processes)
+def raw_seconds(scheme: str, count: int) -> float:
+    """Runs in a pool's worker: ``count`` evaluations there, one after another, as its calls run them
+    (``evaluate_in_worker``, the answer's JSON included) but with no call crossing the pipe; the seconds taken."""
+    from services.scoring.worker import evaluate_in_worker
+
+    batch = [(on.isoformat(), data) for on, data in (inputs(Scheme(scheme), i) for i in range(count))]
+    t = time.perf_counter()
+    for on, data in batch:
+        evaluate_in_worker(scheme, on, data)
+    return time.perf_counter() - t
+
+
+async def _raw_rate(pool: EnginePool, processes: int, scheme: Scheme, count: int) -> float:
+    """The machine's own ceiling: each worker evaluating on its own at once, evaluations/s over all of them."""
+    t = time.perf_counter()
+    await asyncio.gather(*(pool.run(raw_seconds, scheme.value, count) for _ in range(processes)))
+    return processes * count / (time.perf_counter() - t)
+
+
+async def _pools(count: int, in_flight: int, rounds: int) -> dict[str, list[dict[str, Any]]]:
+    """Per scheme and round, 1 worker and 2 workers measured one right after the other (the order alternating
+    between rounds): this VM's speed moves by a third within a minute, so a ratio is only taken within a round.
+    Each round also measures the same workers evaluating on their own, without the pool's calls (the ceiling:
+    what two processes give over one on these two cores at that moment)."""
+    one, two = EnginePool(RULES, 1), EnginePool(RULES, 2)
     try:
-        await pool.warm_up()
-        rates = {}
+        await asyncio.gather(one.warm_up(), two.warm_up())
         for scheme in Scheme:
-            await _pool_rate(pool, scheme, 20 * processes, in_flight)  # every worker compiles its rulesets
-            rates[scheme.value] = await _pool_rate(pool, scheme, count, in_flight)
-        return rates
+            for pool, processes in ((one, 1), (two, 2)):
+                await _pool_rate(pool, scheme, 20 * processes, in_flight)  # every worker compiles its rulesets
+        out: dict[str, list[dict[str, Any]]] = {scheme.value: [] for scheme in Scheme}
+        for n in range(rounds):
+            for scheme in Scheme:
+                order = [(one, "one", 1), (two, "two", 2)]
+                measured: dict[str, Any] = {}
+                for pool, name, processes in order if n % 2 == 0 else order[::-1]:
+                    rate, cpu = await _pool_rate(pool, scheme, count, in_flight)
+                    measured[name] = round(rate)
+                    measured[f"caller_cpu_us_{name}"] = round(cpu)
+                    measured[f"load_{name}"] = load_average()[0]
+                    measured[f"raw_{name}"] = round(await _raw_rate(pool, processes, scheme, count // 2))
+                measured["ratio"] = round(measured["two"] / measured["one"], 2)
+                measured["raw_ratio"] = round(measured["raw_two"] / measured["raw_one"], 2)
+                out[scheme.value].append(measured)
+                print(f"   round {n + 1} {scheme.value:<18} 1 worker {measured['one']:6}/s   2 workers "
+                      f"{measured['two']:6}/s   {measured['ratio']:.2f}× (the workers on their own: "
+                      f"{measured['raw_one']:5} → {measured['raw_two']:5}/s, {measured['raw_ratio']:.2f}×)   "
+                      "caller's CPU "
+                      f"{measured['caller_cpu_us_one']:4} / {measured['caller_cpu_us_two']:4} µs per evaluation   "
+                      f"load {measured['load_one']:.1f} / {measured['load_two']:.1f}")  # fmt: skip
+        return out
     finally:
-        pool.close()
+        one.close()
+        two.close()
 
 
 async def _handled(
@@ -173,20 +220,22 @@ def service(count: int) -> dict[str, Any]:
     return out
 
 
-def workers(count: int, in_flight: int) -> dict[str, Any]:
-    print(f"2. the service's worker pool ({count} evaluations per scheme, {in_flight} in flight)")
-    one = asyncio.run(_pool(1, count, in_flight))
-    load_one = load_average()[0]
-    two = asyncio.run(_pool(2, count, in_flight))
-    load_two = load_average()[0]
-    out: dict[str, Any] = {"load_average": [load_one, load_two], "in_flight": in_flight}
+def workers(count: int, in_flight: int, rounds: int) -> dict[str, Any]:
+    print(f"2. the service's worker pool ({count} evaluations per scheme and pool, {in_flight} in flight, "
+          f"{rounds} rounds of 1 and 2 workers one after the other)")  # fmt: skip
+    measured = asyncio.run(_pools(count, in_flight, rounds))
+    out: dict[str, Any] = {"in_flight": in_flight, "rounds": measured}
+    print("   2 workers ÷ 1 per round, median (lowest–highest):")
     for scheme in Scheme:
-        (r1, c1), (r2, c2) = one[scheme.value], two[scheme.value]
-        out[scheme.value] = {"one": round(r1), "two": round(r2), "ratio": round(r2 / r1, 2),
-                             "caller_cpu_us": [round(c1), round(c2)]}  # fmt: skip
-        print(f"   {scheme.value:<18} 1 worker {r1:6.0f}/s   2 workers {r2:6.0f}/s   {r2 / r1:.2f}×   "
-              f"caller's CPU {c1:4.0f} / {c2:4.0f} µs per evaluation")  # fmt: skip
-    print(f"   (load {load_one:.1f} after 1 worker, {load_two:.1f} after 2)")
+        ratios = sorted(r["ratio"] for r in measured[scheme.value])
+        raw = sorted(r["raw_ratio"] for r in measured[scheme.value])
+        loads = [r[f"load_{k}"] for r in measured[scheme.value] for k in ("one", "two")]
+        out[scheme.value] = {"ratio_median": statistics.median(ratios), "ratio_min": ratios[0],
+                             "ratio_max": ratios[-1], "raw_ratio_median": statistics.median(raw),
+                             "load_min": min(loads), "load_max": max(loads)}  # fmt: skip
+        print(f"   {scheme.value:<18} {statistics.median(ratios):.2f}× ({ratios[0]:.2f}–{ratios[-1]:.2f}); "
+              f"the workers on their own {statistics.median(raw):.2f}× ({raw[0]:.2f}–{raw[-1]:.2f}); "
+              f"load {min(loads):.1f}–{max(loads):.1f}")  # fmt: skip
     return out
 
 
@@ -196,6 +245,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="part 1: rounds per scheme, the best is shown")
     parser.add_argument("--pool-count", type=int, default=1000)
     parser.add_argument("--in-flight", type=int, default=8, help="pool calls in flight (the consumer pulls 16)")
+    parser.add_argument("--pool-rounds", type=int, default=3, help="part 2: rounds of 1 and 2 workers, interleaved")
     parser.add_argument("--parts", default="1,2,3", help="which parts to run, e.g. 1,3 (2 needs two idle cores)")
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args()
@@ -204,7 +254,7 @@ def main() -> None:
     if "1" in parts:
         result["one_process"] = one_process(args.count, args.rounds)
     if "2" in parts:
-        result["workers"] = workers(args.pool_count, args.in_flight)
+        result["workers"] = workers(args.pool_count, args.in_flight, args.pool_rounds)
     if "3" in parts:
         result["service"] = service(args.pool_count)
     if not args.no_save:

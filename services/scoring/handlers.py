@@ -30,11 +30,12 @@ class Announcement:
     again cost the service's process up to 1.5 ms per green-factory evaluation, which its workers cannot share);
     ``message`` reads it when someone asks."""
 
-    def __init__(self, head: EvaluationCompleted, evaluation_json: str | None) -> None:
+    def __init__(self, head: EvaluationCompleted, evaluation_json: str | bytes | None) -> None:
         self.id = head.id
         self.correlation_id = head.correlation_id
         text = head.model_dump_json(exclude={"evaluation"})
-        self.body = f'{text[:-1]},"evaluation":{evaluation_json or "null"}}}'.encode()
+        evaluation = evaluation_json.encode() if isinstance(evaluation_json, str) else evaluation_json
+        self.body = f'{text[:-1]},"evaluation":'.encode() + (evaluation or b"null") + b"}"
 
     @cached_property
     def message(self) -> EvaluationCompleted:
@@ -48,18 +49,22 @@ class Announcement:
 Publish = Callable[[Announcement], Awaitable[None]]
 
 
-def head_of(text: str) -> EvaluationHead:
+def head_of(text: str | bytes) -> EvaluationHead:
     """What scored an evaluation, read from the fields before its items: the worker writes the Evaluation's fields
     in order, so they come first, and ``,"items":`` cannot occur inside a JSON string (its quote would be
     escaped). Reading the items too cost 85 µs for a green-factory evaluation."""
+    if isinstance(text, bytes):
+        end = text.find(b',"items":')
+        return EvaluationHead.model_validate_json(text[:end] + b"}" if end > 0 else text)
     end = text.find(',"items":')
     return EvaluationHead.model_validate_json(text[:end] + "}" if end > 0 else text)
 
 
 async def _evaluate(
     pool: EnginePool, event: SubmissionReceived
-) -> tuple[str | None, EvaluationHead | None, str | None]:
-    """The worker's JSON text of the evaluation and what scored it (read off the text), or why there is none."""
+) -> tuple[bytes | None, EvaluationHead | None, str | None]:
+    """The worker's JSON of the evaluation (UTF-8 bytes, as it sent them) and what scored it (read off them), or
+    why there is none."""
     try:
         text = await pool.evaluate_json(event.scheme, event.declared_on, event.data)
         return text, head_of(text), None
@@ -88,15 +93,16 @@ async def score_submission(
         stored = await s.get(StoredEvaluation, event.submission_id)
     if stored is not None:
         # Read and written again: a row stored by an older service gets the fields added since, as before.
-        text = Evaluation.model_validate(stored.result).model_dump_json() if stored.result else None
-        return await _announce(event, text, stored.error, publish)
+        again = Evaluation.model_validate(stored.result).model_dump_json() if stored.result else None
+        return await _announce(event, again, stored.error, publish)
     text, head, error = await _evaluate(pool, event)
     stored = StoredEvaluation(
         submission_id=event.submission_id,
         scheme=event.scheme.value,
         uscc=event.uscc,
-        # The worker's text goes into the JSON column as it is (greenfab.db.JSONText), not parsed and re-encoded.
-        result=cast("dict[str, Any]", JSONText(text)) if text is not None else None,
+        # The worker's JSON goes into the JSON column as it is (greenfab.db.JSONText), not parsed and re-encoded:
+        # decoded once, for the column; the message is sent the worker's bytes as they are.
+        result=cast("dict[str, Any]", JSONText(text.decode())) if text is not None else None,
         error=error,
         rulebook_version=head.rulebook_version if head else None,
         declared_on=event.declared_on,
@@ -135,7 +141,7 @@ async def fail_submission(db: Database, event: SubmissionReceived, reason: str, 
 
 
 async def _announce(
-    event: SubmissionReceived, evaluation_json: str | None, error: str | None, publish: Publish
+    event: SubmissionReceived, evaluation_json: str | bytes | None, error: str | None, publish: Publish
 ) -> Announcement:
     head = EvaluationCompleted(
         id=f"evaluation-{event.submission_id}",
