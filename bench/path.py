@@ -420,10 +420,15 @@ async def raw_ceilings(
 # ----- Temporal's side ----------------------------------------------------------------------
 
 
-async def workflow_starts(stack: Stack) -> dict[str, float]:
-    """Each unit workflow's start time (epoch s), by USCC, from Temporal's visibility store."""
+async def workflow_starts(stack: Stack, expected: set[str] | None = None) -> dict[str, float]:
+    """Each unit workflow's start time (epoch s), by USCC, from Temporal's visibility store.
+
+    Visibility is written after the workflow, from Temporal's own queue: with ``expected`` (units known to have
+    taken their first step) ask again, for up to 30 s, until each of them is listed, so that the slowest starts
+    are not the ones left out of the percentiles."""
     client = await Client.connect(f"127.0.0.1:{stack.ports['temporal-port']}")
-    for attempt in range(5):
+    deadline = time.monotonic() + 30
+    for attempt in range(40):
         out: dict[str, float] = {}
         try:
             async for wf in client.list_workflows(
@@ -432,8 +437,11 @@ async def workflow_starts(stack: Stack) -> dict[str, float]:
                 code = wf.id.removeprefix("unit-").removesuffix("-annual-grading")
                 out[code] = wf.start_time.timestamp()
         except RPCError as exc:  # a busy server: ask again
-            print(f"   listing workflows failed ({exc}); try {attempt + 2} of 5", flush=True)
+            print(f"   listing workflows failed ({exc}); try {attempt + 2}", flush=True)
             await asyncio.sleep(5)
+            continue
+        if expected and not expected <= out.keys() and time.monotonic() < deadline:
+            await asyncio.sleep(1)
             continue
         return out
     raise RuntimeError("Temporal would not list the workflows")
@@ -493,6 +501,7 @@ class Phase:
     cpu_seconds: dict[str, float] = field(default_factory=dict)
     cpu_share: dict[str, float] = field(default_factory=dict)
     load_average: dict[str, list[float]] = field(default_factory=dict)
+    machine: dict[str, float] = field(default_factory=dict)
     metrics_start: dict[str, float] = field(default_factory=dict)
     metrics_end: dict[str, float] = field(default_factory=dict)
     consumers_start: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -500,6 +509,33 @@ class Phase:
     deliveries: dict[str, int] = field(default_factory=dict)
     worker: dict[str, Any] = field(default_factory=dict)
     worker_during_phase: dict[str, Any] = field(default_factory=dict)
+
+
+def machine_counters() -> dict[str, float]:
+    """Whole-machine CPU seconds (busy and all, every core) and pressure-stall totals (µs) for CPU and I/O."""
+    fields = [float(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {"cpu_all_s": sum(fields[:8]) / tick, "cpu_idle_s": (fields[3] + fields[4]) / tick}
+    for kind in ("cpu", "io"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            some = Path(f"/proc/pressure/{kind}").read_text().split("\n", 1)[0]
+            out[f"{kind}_some_us"] = float(some.rsplit("total=", 1)[1])
+    return out
+
+
+def machine_share(
+    start: dict[str, float], end: dict[str, float], seconds: float, stack_cpu_s: float
+) -> dict[str, float]:
+    """Over a phase: cores busy in all (stack, generator and anything else on the machine), cores busy outside the
+    stack and its generator (other jobs: a quiet window should show about 0), and the share of time some task
+    waited for CPU or for I/O (Linux pressure stall information)."""
+    busy = (end["cpu_all_s"] - start["cpu_all_s"]) - (end["cpu_idle_s"] - start["cpu_idle_s"])
+    out = {"cores_busy": round(busy / seconds, 2), "cores_busy_outside_stack": round((busy - stack_cpu_s) / seconds, 2)}
+    for kind in ("cpu", "io"):
+        key = f"{kind}_some_us"
+        if key in start and key in end:
+            out[f"{kind}_pressure_some"] = round((end[key] - start[key]) / 1e6 / seconds, 3)
+    return out
 
 
 async def wait_drained(load: Load, seen: Observed, nc: Nats, timeout: float) -> float | None:
@@ -556,6 +592,7 @@ async def run_phase(
 
     phase.t_start = time.time()
     cpu.start()
+    counters = machine_counters()
     sampling = asyncio.create_task(sampler())
     if phase.rate is None:
         await load.closed_loop(phase.name, in_flight, phase.seconds)
@@ -563,6 +600,7 @@ async def run_phase(
         await load.fixed_rate(phase.name, phase.rate, phase.seconds)
     phase.t_end = time.time()
     cpu.stop()
+    phase.machine = machine_share(counters, machine_counters(), phase.t_end - phase.t_start, sum(cpu.seconds.values()))
     stop.set()
     await sampling
     phase.pending_end = await consumer_pending(nc)
@@ -651,6 +689,7 @@ def summarise(phase: Phase, load: Load, seen: Observed, starts: dict[str, float]
         "worker_through_drain": phase.worker,
         "worker_during_phase": phase.worker_during_phase,
         "load_average": phase.load_average,
+        "machine": phase.machine,
         "samples": phase.samples,
     }
 
@@ -672,6 +711,8 @@ def print_phase(s: dict[str, Any]) -> None:
     print(f"         submit→first step       p50/p95/p99 {fmt_latency(lat['first_step'])}")
     busiest = sorted(s["cpu_share_of_one_core"].items(), key=lambda kv: -kv[1])
     print("         CPU (share of one core): " + ", ".join(f"{k} {v:.0%}" for k, v in busiest if v >= 0.01))
+    if s.get("machine"):
+        print(f"         machine over the phase: {s['machine']}")
     pend = {k: v for k, v in b["pending_end"].items() if v}
     print(
         f"         backlog {'GROWS' if b['grows'] else 'steady'}: lag slope {b['lag_slope_per_s']:+.1f}/s, "
@@ -767,7 +808,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 phase.drained_after_s = await wait_drained(load, seen, nc, args.drain_timeout)
                 await after_drain(phase, seen, nc, metrics)
 
-            starts = await workflow_starts(stack)
+            starts = await workflow_starts(stack, {s.uscc for s in load.sent if s.uscc in seen.first_step})
             raw_after = await raw_ceilings(stack, nc, "after", args.raw_seconds, args.raw_in_flight, sizes)
             _print_raw("after", raw_after)
             ok = [s.uscc for s in load.sent if s.status == 202 and s.uscc in seen.first_step]

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Protocol
 
 import uvicorn
+import uvloop
 from pydantic import ValidationError
 
 from greenfab.messaging import StartupError
@@ -87,7 +88,8 @@ async def serve(service: Service, host: str, port: int) -> int:
         print(f"{service.name}: {exc}", file=sys.stderr, flush=True)
         await service.stop()
         return EXIT_DEPENDENCY
-    config = uvicorn.Config(service.app, host=host, port=port, lifespan="off", log_level="warning")
+    # httptools, not h11: uvicorn's C parser (0.42 against 0.60 ms of CPU per POST, README "Speed on declaration day").
+    config = uvicorn.Config(service.app, host=host, port=port, lifespan="off", log_level="warning", http="httptools")
     server = _Server(config)
     try:
         await server.serve()
@@ -115,7 +117,9 @@ def main(name: str, build: Callable[[], Awaitable[tuple[Service, str, int]]]) ->
             return EXIT_CONFIG
         return await serve(service, host, port)
 
-    code = asyncio.run(_run())
+    # uvloop: libuv's loop does the same work with less CPU (a SQLite transaction through aiosqlite, which wakes
+    # the loop from its thread, 0.71 against 0.85-0.94 ms; README "Speed on declaration day").
+    code = uvloop.run(_run())
     sys.stdout.flush()
     sys.stderr.flush()
     # Temporal's worker can abort at interpreter exit (sdk-python #300): leave without finalisers.

@@ -133,6 +133,7 @@ async def on_evaluation(
         designation=designation,
         enterprise_name=event.enterprise_name,
         policy_ref=EDITIONS.add(policy),  # the edition, not the whole policy, in every start (policy_editions.py)
+        newest_code=True,  # this code starts it: no patch marker per run (workflows.py, OLDER_PATCHES)
     )
     await start_or_signal(client, task_queue, unit, await evaluation_facts(db, event))
     return wid

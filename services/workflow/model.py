@@ -54,6 +54,13 @@ class LifecycleInput(BaseModel):
     national: StartNational | None = Field(
         default=None, description="Starts a national-recommendation workflow (003 第九条), from the municipal one."
     )
+    newest_code: bool = Field(
+        default=False,
+        description="Set by whoever starts a run with this code: the run takes every change that workflows.py guards "
+        "with a patch without asking workflow.patched(), so it records no patch marker and no TemporalChangeVersion "
+        "upsert. The value is part of the run's recorded input, so a replay takes the same branch; inputs recorded "
+        "before it existed read False and their runs ask the patches as they did. Continue-as-new carries it over.",
+    )
 
     @model_validator(mode="after")
     def _names_a_policy(self) -> LifecycleInput:

@@ -71,7 +71,10 @@ LOCAL_RECORD = "record-effects-locally"  # issue 14: effects are recorded by a l
 ONE_RECORD = "one-record-per-task"
 # Each patched() call records a marker and upserts TemporalChangeVersion: two events per patch in every new run (six of
 # a new unit's thirteen). A run that has ONE_RECORD, the newest, has every older change too, so it asks no other patch:
-# each is then on, with no event. Runs recorded before ONE_RECORD ask each patch as they did.
+# each is then on, with no event. Runs recorded before ONE_RECORD ask each patch as they did. A run whose input says
+# newest_code (every start made by this code) asks none at all: its recorded input decides the branch on replay, as a
+# marker would, without the marker and its TemporalChangeVersion upsert (two of eight events and one visibility
+# write for a new unit, issue 14.2). A change added after this one is guarded by workflow.patched() as before.
 OLDER_PATCHES = (HOLD_UNFINISHED, PROVISIONAL_PERIODS, SEARCH_ATTRIBUTES, LOCAL_RECORD)
 
 
@@ -206,9 +209,9 @@ class UnitLifecycleWorkflow:
 
     @property
     def _collect(self) -> bool:
-        """Whether this run has ONE_RECORD (and so every older change); asked once, in the run's first task."""
+        """Whether this run has ONE_RECORD and every older change: said by its input, or asked in its first task."""
         if self._newest is None:
-            self._newest = workflow.patched(ONE_RECORD)
+            self._newest = self._input.newest_code or workflow.patched(ONE_RECORD)
         return self._newest
 
     def _patched(self, patch: str) -> bool:

@@ -36,13 +36,15 @@ async def b(env: WorkflowEnvironment, nats: Nats, tmp_path: Path) -> AsyncIterat
         yield the_bench
 
 
-def unit_input(b: Bench, designation: Designation, ref: str) -> LifecycleInput:
+def unit_input(b: Bench, designation: Designation, ref: str, newest_code: bool = True) -> LifecycleInput:
+    """As handlers.on_evaluation makes it; ``newest_code=False`` as inputs were before that field."""
     return LifecycleInput(
         uscc=USCC,
         district=DISTRICT,
         designation=designation,
         enterprise_name="北京示例新能源科技有限公司",
         policy_ref=ref,
+        newest_code=newest_code,
     )
 
 
@@ -61,12 +63,14 @@ def per_workflow_task(history: WorkflowHistory) -> list[Counter[str]]:
     return tasks
 
 
+@pytest.mark.parametrize("newest_code", [True, False], ids=["as-started-now", "input-made-before-newest-code"])
 async def test_a_new_unit_takes_its_first_step_with_one_record_and_one_upsert_and_carries_only_its_policy_ref(
-    b: Bench,
+    b: Bench, newest_code: bool
 ) -> None:
     ref = EDITIONS.add(b.policy)
     first = facts("g-1", level=4, total="88.0", call=None)
-    await handlers.start_or_signal(b.client, b.task_queue, unit_input(b, Designation.ANNUAL_GRADING, ref), first)
+    inp = unit_input(b, Designation.ANNUAL_GRADING, ref, newest_code)
+    await handlers.start_or_signal(b.client, b.task_queue, inp, first)
     wid = workflow_id(USCC, Designation.ANNUAL_GRADING)
     unit = b.follow(USCC, Designation.ANNUAL_GRADING)
     graded = await unit.wait_state("graded")
@@ -80,8 +84,13 @@ async def test_a_new_unit_takes_its_first_step_with_one_record_and_one_upsert_an
     tasks = per_workflow_task(history)
     assert tasks and all(t["core_local_activity"] <= 1 and t["upsert"] <= 1 for t in tasks), tasks
     assert sum(t["core_local_activity"] for t in tasks) == 1, "the first step is recorded once"
-    assert sum(t["core_patch"] for t in tasks) == 1, "a new run asks only the newest patch"
-    assert len(history.events) <= 11, [E.Name(e.event_type) for e in history.events]
+    if newest_code:
+        # Started by this code: no patch asked, so no marker and no TemporalChangeVersion upsert.
+        assert sum(t["core_patch"] + t["patch upsert"] for t in tasks) == 0, tasks
+        assert len(history.events) <= 9, [E.Name(e.event_type) for e in history.events]
+    else:
+        assert sum(t["core_patch"] for t in tasks) == 1, "a new run asks only the newest patch"
+        assert len(history.events) <= 11, [E.Name(e.event_type) for e in history.events]
 
     # Recorded: projected, and announced once per step.
     async with b.db.session() as s:

@@ -189,6 +189,7 @@ class Bench:
             enterprise_name="北京示例新能源科技有限公司",
             policy=self.policy,
             auto_list=AutoListing(actor=BUREAU, reason="2023年国家级绿色工厂名单") if auto_list else None,
+            newest_code=True,  # as the service starts units (handlers.on_evaluation, staff auto-listing)
         )
         wid = workflow_id(uscc, designation)
         handle = await self.client.start_workflow(

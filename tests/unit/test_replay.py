@@ -5,7 +5,8 @@ The histories under tests/replay/histories were recorded from the lifecycle test
 one per file named `<test>-<n>@<workflow id>.json`. They cover signals, timers, commands, staff
 actions (updates, accepted and refused) and continue-as-new. Those named `local-record-…` were recorded
 with effects recorded by a local activity per batch (patch "record-effects-locally"), `one-record-…` with one
-record per workflow task (patch "one-record-per-task"). A change that would make a running
+record per workflow task (patch "one-record-per-task"), `newest-code-…` from inputs that say `newest_code` (as the
+service starts units now: every change on, no patch asked, no marker). A change that would make a running
 multi-year workflow non-deterministic fails here: guard it with `workflow.patched()` instead of
 editing the path in place.
 """

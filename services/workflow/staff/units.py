@@ -166,6 +166,7 @@ async def auto_list(staff: Staff, who: Principal, body: AutoListingCreate) -> Un
         designation=Designation.MUNICIPAL_GREEN_FACTORY,
         enterprise_name=body.enterprise_name,
         policy_ref=EDITIONS.add(staff.policy),
+        newest_code=True,  # this code starts it: no patch marker per run (workflows.py, OLDER_PATCHES)
         auto_list=AutoListing(actor=who.actor(), reason=body.reason),
     )
     try:
