@@ -6,7 +6,12 @@
 1. One process: ``RulesEngine.evaluate`` (durable_rules) and the reference interpreter, per scheme,
    over ``--count`` varied example declarations (bench/scoring.py's inputs). Shown per wall second
    and per CPU second of the process: on a shared machine the CPU figure is what one core does, the
-   wall figure what this process was given.
+   wall figure what this process was given. For the beautiful factory, GoRules zen-engine (the Rust
+   engine's Python binding) too, in the same rounds, on the same declarations: bench/zen's decision
+   graph of the same rulebook edition (tests/unit/test_zen_differential.py holds it to our engine's
+   points item by item), loaded once, ``ZenDecision.evaluate`` per declaration (the binding's
+   synchronous call, its fastest: ``ZenEngine.evaluate`` through a loader and ``evaluate_batch`` took
+   twice as long). Without zen-engine installed, the issue's figure stands in for it.
 2. The service's worker pool (`EnginePool.evaluate_json`, as the scoring service calls it: the
    worker's JSON, unread; ``--in-flight`` calls at a time) with 1 and 2 worker processes, per scheme,
    measured one right after the other for ``--pool-rounds`` rounds: the ratio 2 ÷ 1 per round, its
@@ -28,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import statistics
 import sys
 import tempfile
@@ -40,13 +46,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import load_average, machine, save_result
 from bench.scoring import RULES, inputs
+from bench.zen import jdm
 from contracts.schemes import Scheme
 from services.scoring.domain import reference
 from services.scoring.domain.rulebook import RuleLibrary
 from services.scoring.engine import RulesEngine
 from services.scoring.worker import EnginePool, settle
 
-# zen-engine 2.1.3 (Rust) on the 22 beautiful-factory items, this machine (issue 14): the mark to beat.
+# zen-engine 2.1.3 (Rust) on the 22 beautiful-factory items as issue 14 states it, measured by the issue's author on
+# another machine: kept as a second reference beside zen-engine measured in the same run.
 ZEN_BEAUTIFUL_PER_S = 1825
 
 
@@ -63,19 +71,30 @@ def one_process(count: int, rounds: int = 1) -> dict[str, Any]:
     engine = RulesEngine(library)
     settle()  # as a worker process does once its rules are loaded (gc.freeze)
     out: dict[str, Any] = {}
+    zen = _zen_decision()
     print(
-        f"1. one process ({count} evaluations per scheme, best of {rounds} round(s), engine and reference alternating)"
+        f"1. one process ({count} evaluations per scheme, best of {rounds} round(s), engine and reference alternating"
+        + (", zen-engine after them for the beautiful factory)" if zen else ")")
     )
     print(f"   {'scheme':<18} {'durable_rules /s (wall, CPU)':>30} {'µs (CPU)':>9} {'reference /s (CPU)':>19}  load")
+    zen_runs: list[tuple[float, float, float]] = []
     for scheme in Scheme:
         batch = [inputs(scheme, i) for i in range(count)]
+        timed_zen = zen is not None and scheme is Scheme.BEAUTIFUL_FACTORY
+        texts = [(on, json.dumps(data)) for on, data in batch] if timed_zen else []  # zen also reads JSON text
         for on, data in batch[:50]:  # rulesets compiled, caches warm
             engine.evaluate(scheme, on, data)
+            if timed_zen:
+                zen.evaluate(data)
         # Best of the rounds: this VM's speed moves by ±30 % within a minute at the same load average.
         runs = []
         for _ in range(rounds):
             runs.append((*_rates(engine.evaluate, batch, scheme),
                          _rates(lambda s, d, x: reference.evaluate(library, s, d, x), batch, scheme)[1]))  # fmt: skip
+            if timed_zen:
+                # The same declarations in, each item's status and points and the total out (bench/zen/jdm.py).
+                zen_runs.append((*_rates(lambda s, d, x: zen.evaluate(x), batch, scheme),
+                                 _rates(lambda s, d, x: zen.evaluate(x), texts, scheme)[1]))  # fmt: skip
         wall, cpu = max(r[0] for r in runs), max(r[1] for r in runs)
         ref_cpu = max(r[2] for r in runs)
         load = load_average()[0]
@@ -83,8 +102,66 @@ def one_process(count: int, rounds: int = 1) -> dict[str, Any]:
                              "load_average": load, "rounds_cpu_per_s": [round(r[1]) for r in runs]}  # fmt: skip
         print(f"   {scheme.value:<18} {wall:14.0f} {cpu:14.0f} {1e6 / cpu:9.0f} {ref_cpu:19.0f}  {load:.1f}")
     beautiful = out[Scheme.BEAUTIFUL_FACTORY.value]["cpu_per_s"]
-    print(f"   beautiful factory against zen-engine's {ZEN_BEAUTIFUL_PER_S}/s: {beautiful / ZEN_BEAUTIFUL_PER_S:.2f}×")
+    if zen_runs:
+        batch = [inputs(Scheme.BEAUTIFUL_FACTORY, i) for i in range(count)]
+        out["zen_engine"] = zen_figures(zen_runs, beautiful, _zen_own_us(zen, batch))
+    else:
+        out["zen_engine"] = {"installed": False, "issue_reference_per_s": ZEN_BEAUTIFUL_PER_S}
+        print("   zen-engine is not installed (uv sync installs the dev group): the issue's figure stands in for it")
+    print(f"   beautiful factory against zen-engine's {ZEN_BEAUTIFUL_PER_S}/s (issue 14's figure, the issue author's "
+          f"machine): {beautiful / ZEN_BEAUTIFUL_PER_S:.2f}×")  # fmt: skip
     return out
+
+
+def _zen_decision() -> Any:
+    """bench/zen's decision graph loaded into zen-engine once, or None when zen-engine is not installed."""
+    try:
+        return jdm.decision()
+    except ImportError:
+        return None
+
+
+def _zen_own_us(zen: Any, batch: list[Any]) -> float:
+    """The median of zen-engine's own timer over the batch (its response's ``performance``, wall time inside the
+    graph's evaluation): what its binding adds per call (a tokio runtime made per call, the context and the
+    response converted) is the difference from its CPU µs. Read in a pass of its own, outside the timed rounds."""
+    units = {"ns": 1e-3, "µs": 1.0, "ms": 1e3, "s": 1e6}
+    own = []
+    for _, data in batch:
+        shown = re.fullmatch(r"([\d.]+)\s*(ns|µs|ms|s)", zen.evaluate(data)["performance"])  # e.g. "421.3µs"
+        assert shown is not None
+        own.append(float(shown[1]) * units[shown[2]])
+    return statistics.median(own)
+
+
+def zen_figures(runs: list[tuple[float, float, float]], ours_cpu_per_s: float, own_us: float) -> dict[str, Any]:
+    """zen-engine's best round, printed beside ours; ``runs``: (wall /s, CPU /s, CPU /s with JSON text in) per round;
+    ``own_us``: its own timer's median per evaluation (_zen_own_us)."""
+    from importlib.metadata import version
+
+    wall, cpu, text_cpu = (max(r[n] for r in runs) for n in range(3))
+    load = load_average()[0]
+    print(f"   {'zen-engine ' + version('zen-engine'):<18} {wall:14.0f} {cpu:14.0f} {1e6 / cpu:9.0f} "
+          f"{'':>19}  {load:.1f}   (beautiful factory; the declaration as JSON text: {text_cpu:.0f}/s)")  # fmt: skip
+    print(f"   beautiful factory against zen-engine measured in this run: {ours_cpu_per_s / cpu:.2f}×")
+    print(f"   (zen-engine's own timer, the graph alone without its binding's call: median {own_us:.0f} µs, "
+          f"{1e6 / own_us:.0f}/s; ours against that: {ours_cpu_per_s * own_us / 1e6:.2f}×)")  # fmt: skip
+    return {
+        "installed": True,
+        "version": version("zen-engine"),
+        "graph": str(jdm.path_for(jdm.EDITION).relative_to(jdm.ROOT)),
+        "api": "ZenDecision.evaluate(dict), the decision created once",
+        "wall_per_s": round(wall),
+        "cpu_per_s": round(cpu),
+        "cpu_us": round(1e6 / cpu, 1),
+        "json_text_cpu_per_s": round(text_cpu),
+        "rounds_cpu_per_s": [round(r[1]) for r in runs],
+        "own_timer_median_us": round(own_us, 1),
+        "load_average": load,
+        "ours_over_zen": round(ours_cpu_per_s / cpu, 2),
+        "issue_reference_per_s": ZEN_BEAUTIFUL_PER_S,
+        "ours_over_issue_reference": round(ours_cpu_per_s / ZEN_BEAUTIFUL_PER_S, 2),
+    }
 
 
 async def _pool_rate(pool: EnginePool, scheme: Scheme, count: int, in_flight: int) -> tuple[float, float]:
