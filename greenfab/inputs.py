@@ -187,7 +187,9 @@ class Catalogue(_Strict):
     @staticmethod
     def _plainly_within(bounds: tuple[float, float, bool, bool, float], raw: Any) -> bool:
         """A number inside its bounds, told fast; False sends it to the exact check (which may still accept it)."""
-        if type(raw) not in (int, float) or not math.isfinite(raw):
+        kind = type(raw)
+        # An int is exact and may be longer than any float (math.isfinite would raise OverflowError on it).
+        if kind is not int and (kind is not float or not math.isfinite(raw)):
             return False
         low, high, whole, positive, smallest = bounds
         if not low <= raw <= high:

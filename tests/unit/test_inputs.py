@@ -154,6 +154,9 @@ def refusal(data: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
         ({"intelligent_manufacturing_level": 6}, [(("intelligent_manufacturing_level",), "above_limit")]),
         # Amounts within the named limit of their unit.
         ({"output_value": 1e20}, [(("output_value",), "above_limit")]),
+        # An integer longer than any float: refused by its limit, not an OverflowError (issue 14's probe).
+        ({"output_value": 10**400}, [(("output_value",), "above_limit")]),
+        ({"voc_emission": -(10**400)}, [(("voc_emission",), "negative")]),
         ({"output_value": 0}, [(("output_value",), "must_be_positive")]),
         ({"land_area": 1e-9}, [(("land_area",), "below_smallest")]),
         ({"voc_emission": -0.1}, [(("voc_emission",), "negative")]),
