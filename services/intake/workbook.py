@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
@@ -148,12 +149,28 @@ def read_workbook(spec: FormSpec, content: bytes) -> dict[str, Any]:
             )
         # Never more rows than MAX_ROWS + 1, whatever the sheet declares or holds.
         rows = sheet.iter_rows(min_row=2, max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS, values_only=True)
-        return _form_of(spec, rows, started)
+        return _form_of(spec, _read_rows(rows), started)
     finally:
         wb.close()
 
 
-def _form_of(spec: FormSpec, rows: Any, started: float) -> dict[str, Any]:
+def _read_rows(rows: Iterator[Any]) -> Iterator[Any]:
+    """``rows`` as read-only openpyxl parses them, lazily: a sheet that breaks off or holds what its parser
+    refuses (a truncated part, a DOCTYPE with entities) fails here, after load_workbook accepted the package."""
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except Exception as exc:  # noqa: BLE001 - the user's sheet, unreadable: their file, not our fault
+            raise WorkbookError(
+                f"工作表“{SHEET}”内容不完整或格式有误，请用模板重新填写 / "
+                f"the sheet {SHEET!r} is cut short or malformed ({type(exc).__name__}): fill in the template again"
+            ) from None
+        yield row
+
+
+def _form_of(spec: FormSpec, rows: Iterator[Any], started: float) -> dict[str, Any]:
     form: dict[str, Any] = {}
     for number, row in enumerate(rows, start=2):
         if time.monotonic() - started > MAX_SECONDS:

@@ -110,3 +110,36 @@ def test_files_that_are_not_wholly_what_they_claim_are_refused(content_type: str
 )  # fmt: skip
 def test_only_a_safe_base_name_with_the_types_extension_is_kept(name: str, content_type: str, kept: str) -> None:
     assert safe_name(name, content_type) == kept
+
+
+def _laughs(sheet: bytes) -> bytes:
+    """A billion laughs: entities eight deep (10⁸ laughs) in a DOCTYPE, one of them used in a cell of the second row."""
+    entities = b"".join(b'<!ENTITY e%d "%s">' % (n, b"&e%d;" % (n - 1) * 10) for n in range(1, 9))
+    doctype = b'<!DOCTYPE worksheet [<!ENTITY e0 "laugh">' + entities + b"]>"
+    cell = b'<row r="2"><c r="A2" t="inlineStr"><is><t>&e8;</t></is></c></row>'
+    return doctype + sheet.replace(b"</row>", b"</row>" + cell, 1)
+
+
+def _sheet(content: bytes) -> bytes:
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(content)) as package:
+        return package.read("xl/worksheets/sheet1.xml")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda sheet: sheet[: len(sheet) // 2], id="sheet cut in half"),
+        pytest.param(lambda sheet: _laughs(sheet), id="entities in a DOCTYPE, used in a row"),
+    ],
+)
+def test_a_sheet_its_parser_refuses_part_way_is_refused_as_the_users_file(damage: object) -> None:
+    # load_workbook accepts the package; rows are parsed lazily, so the damage is met while reading them.
+    content = hostile.workbook()
+    damaged = hostile.rezip(content, replace={"xl/worksheets/sheet1.xml": damage(_sheet(content))})  # type: ignore[operator]
+    with pytest.raises(WorkbookError) as caught:
+        read_workbook(GRADING, damaged)
+    assert caught.value.code == "workbook_invalid"
+    assert "工作表" in caught.value.message_zh and "sheet" in caught.value.message_en
