@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from contracts.http import FieldError, Problem
+from greenfab.api_docs import install_redoc
 from greenfab.auth import AuthError, Principal, read_token
 from greenfab.bodies import BodyError, BodyGuard, BodyLimits
 from greenfab.identifiers import identifier
@@ -218,11 +219,17 @@ def service_app(
     """A service's API: every error a problem document, bearer tokens checked against ``secret``, every request
     body within ``body_limits`` (bytes as they stream, time) and every JSON body strict JSON.
 
-    Its /docs (Swagger UI) and /redoc load their scripts from the fastapi-offline package, never a CDN.
+    Its /docs (Swagger UI) and /redoc load their scripts from the service itself (the fastapi-offline package's,
+    ReDoc's less its logo from a CDN: greenfab/api_docs.py), never a CDN.
     """
     app = FastAPIOffline(
-        title=title, version=version, description=description, generate_unique_id_function=operation_id
+        title=title,
+        version=version,
+        description=description,
+        generate_unique_id_function=operation_id,
+        redoc_url=None,  # greenfab/api_docs.py serves it, without the bundle's one external request
     )
+    install_redoc(app)
     install_problem_handlers(app)
     app.add_middleware(BodyGuard, limits=body_limits or BodyLimits())
     app.state.auth_secret = secret

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -26,6 +26,12 @@ def build_app(settings: ConsoleSettings, services: Services) -> FastAPI:
     app.state.settings = settings
     app.state.services = services
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        # Pages name their icon; this is for what asks the site's root anyway (bookmarks, other clients).
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
     for module in (public, signin, staff, bureau, enterprise):
         app.include_router(module.router, dependencies=[Depends(verify)])
 

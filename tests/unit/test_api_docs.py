@@ -31,6 +31,10 @@ def test_docs_and_redoc_load_their_assets_from_the_service_itself() -> None:
             assert assets and all(a.startswith("/") for a in assets), f"{page} loads {assets}"
             for asset in assets:
                 assert c.get(asset).status_code == 200, asset
+        # ReDoc's bundle draws its sidebar logo from cdn.redoc.ly: the copy served here does not.
+        bundle = c.get("/redoc/redoc.standalone.js")
+        assert bundle.status_code == 200 and len(bundle.content) > 500_000
+        assert b"cdn.redoc.ly" not in bundle.content and b"redocly logo" in bundle.content
         schema = c.get("/openapi.json").json()
         assert schema["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
         assert c.get("/v1/me").status_code == 401
@@ -42,3 +46,15 @@ def test_every_published_openapi_document_declares_the_bearer_scheme() -> None:
             continue  # scoring serves health only
         doc = json.loads(path.read_text())
         assert doc["components"]["securitySchemes"]["bearer"]["type"] == "http", path.name
+
+
+def test_the_only_address_replaced_in_redocs_bundle_is_still_the_only_external_load() -> None:
+    # A new fastapi-offline may ship a ReDoc that loads something else from outside, or moves its logo: then
+    # greenfab/api_docs.py must be looked at again, not silently serve a bundle that calls out.
+    from importlib.resources import files
+
+    from greenfab.api_docs import EXTERNAL_LOGO
+
+    shipped = files("fastapi_offline").joinpath("static", "redoc.standalone.js").read_bytes()
+    assert shipped.count(EXTERNAL_LOGO) == 1
+    assert re.findall(rb"https://cdn[.\w/-]+", shipped) == [EXTERNAL_LOGO.strip(b'"')]
