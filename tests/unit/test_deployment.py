@@ -73,3 +73,15 @@ def test_the_nats_cluster_runs_the_generated_configuration_and_nats_server_accep
     del env["GREENFAB_NATS_NOTIFY_PASSWORD"]
     missing = subprocess.run(check, env={**os.environ, **env}, capture_output=True, text=True)
     assert missing.returncode != 0 and "GREENFAB_NATS_NOTIFY_PASSWORD" in missing.stderr + missing.stdout
+
+
+def test_the_temporal_ui_is_read_only_and_on_loopback() -> None:
+    # Its histories hold declarations and its write actions would bypass the staff API's checks and the audit.
+    ui = compose()["services"]["temporal-ui"]
+    assert ui["environment"]["TEMPORAL_DISABLE_WRITE_ACTIONS"] == "true"
+    assert ui["environment"]["TEMPORAL_BATCH_ACTIONS_DISABLED"] == "true"
+    assert all(str(port).startswith("127.0.0.1:") for port in ui["ports"]), ui["ports"]
+    # Nothing else publishes Temporal's own API (7233) or the databases.
+    for name, service in compose()["services"].items():
+        for port in service.get("ports", []):
+            assert str(port).rsplit(":", 1)[-1] not in ("7233", "5432", "4222", "6222", "8222"), (name, port)
