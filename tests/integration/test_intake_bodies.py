@@ -229,3 +229,33 @@ def test_a_workbook_bomb_is_refused_in_under_a_second_while_health_answers(intak
         done.set()
         prober.join()
     assert health and max(health) < 1.0
+
+
+def test_a_head_that_stops_arriving_or_never_starts_is_answered_and_the_connection_closed(intake: Intake) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from greenfab.http_server import HEAD_TIMEOUT_S
+
+    def held(first: bytes) -> tuple[bytes, float]:
+        """Send ``first`` (perhaps nothing) and then nothing more; what came back before the server closed."""
+        started = time.monotonic()
+        with socket.create_connection(("127.0.0.1", intake.port)) as sock:
+            if first:
+                sock.sendall(first)
+            sock.settimeout(HEAD_TIMEOUT_S + 20)
+            data = b""
+            while part := sock.recv(65536):
+                data += part
+        return data, time.monotonic() - started
+
+    # Slowloris: a request line and one header, then silence; and a connection that never says anything.
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(held, [b"GET /healthz HTTP/1.1\r\nHost: x\r\n", b""]))
+    for data, took in answers:
+        assert data.startswith(b"HTTP/1.1 408 "), data[:200]
+        problem = json.loads(data.split(b"\r\n\r\n", 1)[1])
+        assert problem["errors"][0]["code"] == "head_timeout" and problem["errors"][0]["message_zh"], problem
+        assert HEAD_TIMEOUT_S - 1 < took < HEAD_TIMEOUT_S + 5, f"closed after {took:.1f} s"
+    # A request whose head comes in time on a connection is answered as ever (several on one connection too).
+    with intake.client() as c:
+        assert [c.get("/healthz").status_code for _ in range(3)] == [200, 200, 200]
