@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
@@ -106,7 +106,9 @@ District = Annotated[
 # Days people report lie between the founding of the People's Republic (older events are still
 # reported, so the floor is generous) and a little after today.
 EARLIEST_DAY = date(1949, 10, 1)
-LATEST_AHEAD = timedelta(days=1)  # today in Beijing may be tomorrow in UTC
+# "Today" is Beijing's: a day reported at 07:00 in Beijing is still yesterday in UTC. A fixed UTC+8, as China has
+# kept since 1991 (no daylight saving), so that no time-zone database is needed where the services run.
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 LATEST_PLANNED_DAY = date(2100, 12, 31)  # the latest day a call may run to
 
 
@@ -134,8 +136,13 @@ def _iso_day(value: Any) -> Any:
     return value
 
 
+def beijing_today() -> date:
+    """Today's date in Beijing, whatever the server's time zone."""
+    return datetime.now(BEIJING).date()
+
+
 def _reported_day(value: date) -> date:
-    latest = date.today() + LATEST_AHEAD
+    latest = beijing_today()
     if not EARLIEST_DAY <= value <= latest:
         raise _out_of_range(value, latest)
     return value

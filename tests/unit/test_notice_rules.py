@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from contracts.envelope import Actor
-from contracts.identifiers import parse_unit_id, uscc_is_valid
+from contracts.identifiers import beijing_today, parse_unit_id, uscc_is_valid
 from contracts.messages import UnitBrief
 from contracts.notices import AnyNotice, Notice, refusal
 from contracts.schemes import Designation
@@ -91,10 +91,10 @@ def test_notices_refuse_bad_usccs_and_implausible_days_by_field() -> None:
         ("uscc", "uscc_invalid"),
         ("completed_on", "date_out_of_range"),
     }
-    tomorrow = date.today() + timedelta(days=1)
-    assert notice("diagnosis", completed_on=tomorrow.isoformat())  # Beijing may already be a day ahead
+    today = beijing_today()  # Beijing's, which may already be a day ahead of the server's
+    assert notice("diagnosis", completed_on=today.isoformat())
     with pytest.raises(ValidationError):
-        notice("diagnosis", completed_on=(tomorrow + timedelta(days=1)).isoformat())
+        notice("diagnosis", completed_on=(today + timedelta(days=1)).isoformat())
     with pytest.raises(ValidationError):
         NOTICE.validate_python({"uscc": E, "completed_on": "2026-01-01", "summary": "x"})  # no kind
 
