@@ -243,3 +243,30 @@ def test_the_dashboard_counts_with_one_call_instead_of_walking_the_lists() -> No
     assert "/v1/public/counts" in paths and not {"/v1/public/grades", "/v1/public/listed"} & set(paths)
     assert "<td>1200</td>" in page.text and "<td>1207</td>" in page.text, "海淀区: 1,200 at level 3, 1,207 in all"
     assert "顺义区 42" in page.text and '<span class="count">42</span>' in page.text
+
+
+def test_the_just_submitted_banner_says_scoring_only_while_it_is() -> None:
+    from services.console.web import TEMPLATES
+
+    banner = TEMPLATES.env.get_template("declaration.html").blocks["main"]
+
+    def first_status(status: str, status_zh: str) -> str:
+        declaration = {"id": "d-1", "enterprise_name": "北京示例", "scheme": "grading", "status": status,
+                       "status_zh": status_zh, "declared_on": "2026-12-01", "district": "大兴区",
+                       "uscc": "91110115MA04C2UX1E", "error": None}  # fmt: skip
+        context = TEMPLATES.env.get_template("declaration.html").new_context(
+            {
+                "new": True,
+                "declaration": declaration,
+                "evidence": {"items": [], "complete": True},
+                "viewer": {"role": "bureau"},
+                "evaluation": None,
+                "errors": {},
+                "values": {},
+            }
+        )
+        html = "".join(banner(context))
+        return html.split('role="status">', 1)[1].split("</p>", 1)[0]
+
+    assert first_status("pending", "评分中") == "申报已受理（编号 d-1），正在评分。"
+    assert first_status("evaluated", "已完成评价") == "申报已受理（编号 d-1），已完成评价。"
