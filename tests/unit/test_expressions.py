@@ -205,3 +205,38 @@ def test_the_whatif_refuses_such_units_one_by_one(tmp_path: Path) -> None:
     assert any("out of the range" in (o.error or "") for o in outcomes)
     assert len(refused) < len(outcomes)  # units whose ratio stays in range are still compared
 
+
+def test_a_cross_checks_formula_that_cannot_be_computed_is_the_declarations_input_problem() -> None:
+    # A check's derived values (flags for staff) were evaluated with no handler: a divisor of 0 escaped both
+    # interpreters as an ExpressionError, which the scoring service retries and then fails.
+    raw = yaml.safe_load((RULES / "green-factory" / "rulebook.yaml").read_text(encoding="utf-8"))
+    edition = raw["editions"][0]
+    edition.update(edition="2026-draft", effective_from=date(2026, 1, 1))
+    edition["checks"][0]["derive"] = {"gap": "abs(self_evaluation_total - third_party_total) / third_party_total * 100"}
+    draft = parse_draft(json.loads(json.dumps(raw, default=str)), "gf.yaml")
+    assert CHECKER.check(draft) == []
+    library = pinned_library(LIBRARY, Scheme.GREEN_FACTORY, draft.edition())
+    example = json.loads((ROOT / "examples" / "green-factory-declaration.json").read_text(encoding="utf-8"))
+    data = {**example["data"], "third_party_total": 0}
+    for evaluate in (RulesEngine(library).evaluate, lambda s, d, x: reference.evaluate(library, s, d, x)):
+        with pytest.raises(InputError) as refused:
+            evaluate(Scheme.GREEN_FACTORY, date(2026, 3, 1), data)
+        assert refused.value.field == "third_party_total" and "divides" in refused.value.reason
+
+
+def test_a_cross_checks_value_too_large_to_show_in_cents_is_shown_as_it_is() -> None:
+    # Quantizing it to the cent raised InvalidOperation out of both interpreters.
+    raw = yaml.safe_load((RULES / "green-factory" / "rulebook.yaml").read_text(encoding="utf-8"))
+    edition = raw["editions"][0]
+    edition.update(edition="2026-draft", effective_from=date(2026, 1, 1))
+    edition["checks"][0]["derive"] = {"gap": "abs(self_evaluation_total - third_party_total) * 1e300"}
+    draft = parse_draft(json.loads(json.dumps(raw, default=str)), "gf.yaml")
+    assert CHECKER.check(draft) == []
+    library = pinned_library(LIBRARY, Scheme.GREEN_FACTORY, draft.edition())
+    example = json.loads((ROOT / "examples" / "green-factory-declaration.json").read_text(encoding="utf-8"))
+    data = {**example["data"], "self_evaluation_total": 90, "third_party_total": 80}
+    details = []
+    for evaluate in (RulesEngine(library).evaluate, lambda s, d, x: reference.evaluate(library, s, d, x)):
+        result = evaluate(Scheme.GREEN_FACTORY, date(2026, 3, 1), data)
+        details += [f.detail for f in result.flags if f.code == "self_vs_third_party"]
+    assert len(details) == 2 and details[0] == details[1] and "1.0E+301" in details[0]
