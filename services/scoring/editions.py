@@ -35,6 +35,7 @@ from services.scoring.domain.rulebook import (
     BenchmarkEdition,
     Edition,
     Eligibility,
+    FormulaError,
     Item,
     Part,
     Rulebook,
@@ -127,6 +128,10 @@ def _schema_problem(raw: dict[str, Any], error: Any) -> Problem:
             item = str(it.get("id", f"items[{rest[1]}]")) if isinstance(it, dict) else f"items[{rest[1]}]"
             rest = rest[2:]
     path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in rest).lstrip(".") or "-"
+    formula = (error.get("ctx") or {}).get("error")
+    if isinstance(formula, FormulaError):  # a formula the language refuses: its field, both languages
+        where = formula.field if path == "-" else f"{path}.{formula.field}"
+        return Problem(edition, item, where, f"公式无效：{formula.message_zh}", f"bad formula: {formula.message_en}")
     message = str(error.get("msg", "invalid"))
     return Problem(edition, item, path, f"不符合规则集格式：{message}", message)
 
@@ -189,8 +194,14 @@ class Checker:
         for i, check in enumerate(edition.checks):
             if not CITES.search(check.basis) and "DOMAIN" not in check.basis:
                 bad("", f"checks[{i}].basis", "未注明依据条款", "no clause cited")
-            for expr in check.derive.values():
-                for n in parse(expr).names:
+            for key, expr in check.derive.items():
+                try:
+                    names = parse(expr).names
+                except ExpressionError as exc:  # the model refuses these first; an Edition built in code may not
+                    where = f"checks[{i}].derive.{key}"
+                    bad("", where, f"公式无效：{exc.message_zh}", f"bad formula: {exc.message_en}")
+                    continue
+                for n in names:
                     if n not in self.inputs and n not in check.derive:
                         bad("", f"checks[{i}].derive", f"未定义的输入 {n}", f"input {n} is not in {CATALOGUE}")
         if edition.gate is not None:
@@ -208,7 +219,7 @@ class Checker:
             try:
                 names = parse(expr).names
             except ExpressionError as exc:
-                bad(item.id, f"{prefix}derive.{key}", f"公式无效：{exc}", f"bad formula: {exc}")
+                bad(item.id, f"{prefix}derive.{key}", f"公式无效：{exc.message_zh}", f"bad formula: {exc.message_en}")
                 continue
             reads += [n for n in names if n not in derived]
         if item.applies_if:

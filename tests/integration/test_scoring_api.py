@@ -163,3 +163,54 @@ async def test_advice_whatif_publish_and_replay(scoring: ScoringService, nats: N
             assert replay.status_code == 200, replay.text
             assert replay.json()["identical"] is True
         assert (await client.get("/v1/evaluations/sub-1/replay", headers=bearer("enterprise", USCC))).status_code == 403
+
+
+def draft_with_formula(formula: str) -> dict[str, Any]:
+    """The grading draft with GR-1's ratio computed by ``formula`` (the probe's hostile formulas)."""
+    raw = draft(85)
+    gr1 = next(i for i in raw["editions"][0]["items"] if i["id"] == "GR-1")
+    gr1["derive"]["ratio"] = formula
+    return raw
+
+
+RATIO = "plot_ratio/plot_ratio_requirement"
+HOSTILE = [
+    f"9**9**9 + {RATIO}",
+    RATIO + "+1" * 50000,
+    "-" * 20000 + RATIO,
+    "cagr(0.0000001, 1e300, 0.0001)",
+    f"{RATIO} + (plot_ratio > 100) * 10 ** (plot_ratio*100000)",
+]
+
+
+async def test_hostile_formulas_are_refused_naming_the_field_never_a_500(scoring: ScoringService, nats: Nats) -> None:
+    await declare(nats, 1, date(2025, 10, 8), 1)  # a unit for the what-if to rescore
+    transport = httpx.ASGITransport(app=scoring.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://scoring", timeout=120) as client:
+        for formula in HOSTILE:
+            rulebook = draft_with_formula(formula)
+            # check answers with its problems (its contract: 200 and ok false), each by edition, item and field.
+            checked = await client.post("/v1/rulebooks/check", json={"rulebook": rulebook}, headers=bearer("bureau"))
+            assert checked.status_code == 200, (formula[:40], checked.text[:300])
+            result = checked.json()
+            assert result["ok"] is False
+            assert [(p["item"], p["field"]) for p in result["problems"]] == [("GR-1", "derive.ratio")]
+            assert result["problems"][0]["message_zh"].startswith("公式无效")
+            # what-if and publish refuse the draft: 422, the field in the path, the reason in both languages.
+            for path, body in (
+                ("/v1/whatif", {"drafts": [{"rulebook": rulebook}]}),
+                ("/v1/rulebooks/publish", {"rulebook": rulebook, "effective_from": "2030-01-01", "reason": "探针公式"}),
+            ):
+                refused = await client.post(path, json=body, headers=bearer("bureau"))
+                assert refused.status_code == 422, (path, formula[:40], refused.text[:300])
+                (error,) = refused.json()["errors"]
+                assert error["path"] == "$.2026-draft.GR-1.derive.ratio"
+                assert error["message_zh"].startswith("公式无效") and error["message_en"].startswith("bad formula")
+
+        # In the language, but out of range for this unit's inputs (1.35 ** 10000 in cagr): the what-if answers,
+        # with the unit refused, instead of failing.
+        rulebook = draft_with_formula("cagr(plot_ratio_requirement, plot_ratio, 0.0001)")
+        ran = await client.post("/v1/whatif", json={"drafts": [{"rulebook": rulebook}]}, headers=bearer("bureau"))
+        assert ran.status_code == 200, ran.text
+        (grading,) = ran.json()["by_scheme"]
+        assert grading["units"] == 1 and grading["refused"] == 1

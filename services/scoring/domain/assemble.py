@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Context, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -179,10 +179,18 @@ def _categories(edition: Edition, decided: list[Decided]) -> tuple[list[Category
     return out, total
 
 
+def _cents(value: Decimal) -> str:
+    """A value shown to the cent; one too large to quantize (a check's formula may multiply) as it is."""
+    try:
+        return f"{value.quantize(CENT)}"
+    except InvalidOperation:
+        return f"{value}"
+
+
 def run_check(check: Check, data: dict[str, Any]) -> Flag | None:
     """An edition's cross-check over the declaration's inputs; None when it does not apply or holds not."""
-    from services.scoring.domain.expressions import parse
-    from services.scoring.domain.facts import number
+    from services.scoring.domain.expressions import ExpressionError, parse
+    from services.scoring.domain.facts import derive_error, number
 
     values: dict[str, Decimal] = {}
     for name, expr in check.derive.items():
@@ -190,9 +198,12 @@ def run_check(check: Check, data: dict[str, Any]) -> Flag | None:
         if any(data.get(n) is None for n in parsed.names if n not in values):
             return None
         values.update({n: number(n, data[n]) for n in parsed.names if n not in values})
-        values[name] = parsed.evaluate(values)
+        try:
+            values[name] = parsed.evaluate(values)
+        except ExpressionError as exc:  # as an item's derived value: the declaration's input problem
+            raise derive_error(name, parsed, exc) from None
     if all(holds(op, values[f], c) for f, conds in check.when.items() for op, c in conds.items()):
-        shown = {k: f"{v.quantize(CENT)}" for k, v in values.items()}
+        shown = {k: _cents(v) for k, v in values.items()}
         return Flag(code=check.code, item="-", detail=check.explain.format(**shown) + f"（{check.basis}）")
     return None
 

@@ -11,7 +11,13 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
-from services.scoring.domain.expressions import DivisionByZeroError, Expression, ExpressionError, parse
+from services.scoring.domain.expressions import (
+    DivisionByZeroError,
+    Expression,
+    ExpressionError,
+    OutOfRangeError,
+    parse,
+)
 from services.scoring.domain.rulebook import Case, Edition, Item, Part
 
 # Derived values are kept to 9 decimals so the engine (floats) and the reference (Decimal) see the same number.
@@ -217,16 +223,29 @@ def fill(rule: FactPlan, data: dict[str, Any], read: dict[str, Value]) -> Fact:
             value = parsed.evaluate(numeric)
         except KeyError as exc:
             raise InputError(str(exc.args[0]), f"should be a number (it is used in {expr})") from None
-        except DivisionByZeroError as exc:
-            raise InputError(exc.divisor, f"cannot be 0: it divides in {expr}") from None
         except ExpressionError as exc:
-            raise InputError(", ".join(parsed.names), f"cannot compute {name}: {exc}") from None
+            raise derive_error(name, parsed, exc) from None
         try:
             numeric[name] = fields[name] = value.quantize(QUANTUM, ROUND_HALF_EVEN)
         except InvalidOperation:
             # The catalogue's limits keep every ratio far inside this; a rulebook change might not.
             raise InputError(", ".join(parsed.names), f"{name} = {expr} is too large to score") from None
     return fact
+
+
+def derive_error(name: str, parsed: Expression, exc: ExpressionError) -> InputError:
+    """A derived value these inputs cannot give, as the declaration's input problem: a divisor of 0 names the
+    divisor; a value out of range (or anything else) names the inputs the formula reads."""
+    expr = parsed.source
+    if isinstance(exc, DivisionByZeroError):
+        return InputError(exc.divisor, f"cannot be 0: it divides in {expr}")
+    if isinstance(exc, OutOfRangeError):
+        return InputError(
+            ", ".join(parsed.names),
+            f"{name} = {expr} is out of the range scoring can compute for these values",
+            message_zh=f"按所填数值，{name} = {expr} 的计算结果超出可计算的数值范围",
+        )
+    return InputError(", ".join(parsed.names), f"cannot compute {name}: {exc}")
 
 
 def _check_kinds(rule: FactPlan, fields: dict[str, Value]) -> None:

@@ -25,10 +25,29 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.schemes import Scheme
 from greenfab.inputs import Catalogue, load_catalogue
-from services.scoring.domain.expressions import parse
+from services.scoring.domain.expressions import ExpressionError, parse
 
 Op = Literal["lt", "lte", "gt", "gte", "eq", "ne"]
 Scalar = Decimal | bool | str
+
+
+class FormulaError(ValueError):
+    """A ``derive`` formula the expression language refuses; ``field`` is where (``derive.ratio``,
+    ``parts[0].derive.x``), so a draft's problem names the field, with the reason in Chinese and English."""
+
+    def __init__(self, field: str, error: ExpressionError) -> None:
+        super().__init__(f"{field}: {error.message_en}")
+        self.field = field
+        self.message_en = error.message_en
+        self.message_zh = error.message_zh
+
+
+def _check_formulas(prefix: str, derive: dict[str, str]) -> None:
+    for key, expr in derive.items():
+        try:
+            parse(expr)
+        except ExpressionError as exc:
+            raise FormulaError(f"{prefix}derive.{key}", exc) from None
 
 
 class _Strict(BaseModel):
@@ -131,11 +150,9 @@ class Item(_Strict):
 
     @model_validator(mode="after")
     def _shape(self) -> Item:
-        for expr in self.derive.values():
-            parse(expr)
-        for part in self.parts:
-            for expr in part.derive.values():
-                parse(expr)
+        _check_formulas("", self.derive)
+        for i, part in enumerate(self.parts):
+            _check_formulas(f"parts[{i}].", part.derive)
         if self.method == "cases" and not self.cases:
             raise ValueError(f"{self.id}: method cases needs cases")
         if self.method == "parts" and not self.parts:
@@ -182,6 +199,11 @@ class Check(_Strict):
     derive: dict[str, str]
     when: dict[str, dict[Op, Scalar]]
     explain: str
+
+    @model_validator(mode="after")
+    def _formulas(self) -> Check:
+        _check_formulas("", self.derive)
+        return self
 
 
 class Edition(_Strict):
