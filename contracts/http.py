@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from contracts.evaluation import Evaluation
 from contracts.identifiers import District, PlannedDay, Uscc
 from contracts.schemes import Scheme
+from contracts.text import Line
 
 
 class DeclarationCreate(BaseModel):
@@ -26,7 +29,7 @@ class DeclarationCreate(BaseModel):
     )
     scheme: Scheme = Field(description="grading | green-factory | beautiful-factory.")
     uscc: Uscc
-    enterprise_name: str = Field(description="申报单位名称.", min_length=1, max_length=200)
+    enterprise_name: Line = Field(description="申报单位名称.", min_length=1, max_length=200)
     district: District
     declared_on: PlannedDay = Field(description="申报日期 (ISO date, 1949-10-01 … 2100-12-31).")
     data: dict[str, Any] = Field(description="Indicator inputs of the scheme, keyed by item input name.")
@@ -36,7 +39,15 @@ class DeclarationCreate(BaseModel):
     def _within_limits(cls, data: dict[str, Any]) -> dict[str, Any]:
         problems = list(_limit_problems(data, "data", depth=0))
         if problems:
-            raise ValueError("; ".join(problems[:20]))
+            # One error for the field (a validator raises one), every problem in it, in both languages.
+            raise PydanticCustomError(
+                "data_limit",
+                "{message_en}",
+                {
+                    "message_en": "; ".join(en for en, _ in problems[:20]),
+                    "message_zh": "；".join(zh for _, zh in problems[:20]),
+                },
+            )
         return data
 
 
@@ -44,23 +55,36 @@ class DeclarationCreate(BaseModel):
 MAX_KEYS, MAX_KEY_CHARS, MAX_STRING_CHARS, MAX_ITEMS, MAX_DEPTH = 500, 64, 2000, 100, 4
 
 
-def _limit_problems(value: Any, path: str, depth: int) -> Any:
+def _limit_problems(value: Any, path: str, depth: int) -> Iterator[tuple[str, str]]:
+    """Each limit ``value`` passes, as (English, Chinese), naming where."""
     if depth > MAX_DEPTH:
-        yield f"{path}: nested deeper than {MAX_DEPTH} levels"
+        yield f"{path}: nested deeper than {MAX_DEPTH} levels", f"{path}：嵌套超过 {MAX_DEPTH} 层"
     elif isinstance(value, dict):
         if len(value) > MAX_KEYS:
-            yield f"{path}: more than {MAX_KEYS} fields"
+            yield (
+                f"{path}: more than {MAX_KEYS} fields ({len(value)})",
+                f"{path}：输入项超过 {MAX_KEYS} 个（共 {len(value)} 个）",
+            )
         for key, item in value.items():
             if len(str(key)) > MAX_KEY_CHARS:
-                yield f"{path}: field name longer than {MAX_KEY_CHARS} characters"
+                yield (
+                    f"{path}: field name longer than {MAX_KEY_CHARS} characters",
+                    f"{path}：输入项名称超过 {MAX_KEY_CHARS} 个字符",
+                )
             yield from _limit_problems(item, f"{path}.{key}", depth + 1)
     elif isinstance(value, list):
         if len(value) > MAX_ITEMS:
-            yield f"{path}: more than {MAX_ITEMS} items"
+            yield (
+                f"{path}: more than {MAX_ITEMS} items ({len(value)})",
+                f"{path}：列表超过 {MAX_ITEMS} 项（共 {len(value)} 项）",
+            )
         for i, item in enumerate(value[:MAX_ITEMS]):
             yield from _limit_problems(item, f"{path}[{i}]", depth + 1)
     elif isinstance(value, str) and len(value) > MAX_STRING_CHARS:
-        yield f"{path}: text longer than {MAX_STRING_CHARS} characters"
+        yield (
+            f"{path}: text longer than {MAX_STRING_CHARS} characters",
+            f"{path}：文字超过 {MAX_STRING_CHARS} 个字符",
+        )
 
 
 class DeclarationHead(BaseModel):

@@ -16,6 +16,7 @@ from contracts.identifiers import USCC_PATTERN as USCC_PATTERN  # re-exported: o
 from contracts.identifiers import ReportedDay, Uscc
 from contracts.messages import UnitBrief
 from contracts.schemes import Designation
+from contracts.text import Line, Paragraph
 
 
 class _Notice(BaseModel):
@@ -33,8 +34,8 @@ class RenameNotice(_Notice):
     """更名: apply through the district within 30 days of completing the change (003 第十四条)."""
 
     kind: Literal["rename"]
-    old_name: str = Field(min_length=1, max_length=200, description="原名称.")
-    new_name: str = Field(min_length=1, max_length=200, description="新名称.")
+    old_name: Line = Field(min_length=1, max_length=200, description="原名称.")
+    new_name: Line = Field(min_length=1, max_length=200, description="新名称.")
     completed_on: ReportedDay = Field(description="The day the change was completed (工商变更完成日期).")
 
 
@@ -46,7 +47,7 @@ class MajorAdjustmentNotice(_Notice):
         description="重组 | 主营业务变更 | 搬迁."
     )
     completed_on: ReportedDay = Field(description="The day the adjustment was completed.")
-    description: str = Field(min_length=1, max_length=2000, description="What changed, in Chinese.")
+    description: Paragraph = Field(min_length=1, max_length=2000, description="What changed, in Chinese.")
 
 
 class Objection(_Notice):
@@ -54,8 +55,8 @@ class Objection(_Notice):
 
     kind: Literal["objection"]
     designation: Designation = Field(description="Which publicised designation the objection is about.")
-    reason: str = Field(min_length=5, max_length=5000, description="异议理由.")
-    contact: str | None = Field(default=None, max_length=200, description="How the bureau can reach the objector.")
+    reason: Paragraph = Field(min_length=5, max_length=5000, description="异议理由.")
+    contact: Line | None = Field(default=None, max_length=200, description="How the bureau can reach the objector.")
 
 
 class DistrictReport(_Notice):
@@ -66,7 +67,7 @@ class DistrictReport(_Notice):
         description="经营异常 | 严重失信 | 名称变更 | 主营业务变更."
     )
     observed_on: ReportedDay = Field(description="When it was found.")
-    details: str = Field(min_length=1, max_length=5000, description="What was found, in Chinese.")
+    details: Paragraph = Field(min_length=1, max_length=5000, description="What was found, in Chinese.")
 
 
 class DiagnosisReport(_Notice):
@@ -74,7 +75,7 @@ class DiagnosisReport(_Notice):
 
     kind: Literal["diagnosis"]
     completed_on: ReportedDay = Field(description="The day the green diagnosis was completed.")
-    summary: str = Field(min_length=1, max_length=5000, description="诊断结论摘要, in Chinese.")
+    summary: Paragraph = Field(min_length=1, max_length=5000, description="诊断结论摘要, in Chinese.")
 
 
 class RenovationReport(_Notice):
@@ -82,7 +83,7 @@ class RenovationReport(_Notice):
 
     kind: Literal["renovation"]
     completed_on: ReportedDay = Field(description="The day the renovation was completed.")
-    summary: str = Field(min_length=1, max_length=5000, description="改造内容摘要, in Chinese.")
+    summary: Paragraph = Field(min_length=1, max_length=5000, description="改造内容摘要, in Chinese.")
 
 
 AnyNotice = RenameNotice | MajorAdjustmentNotice | Objection | DistrictReport | DiagnosisReport | RenovationReport

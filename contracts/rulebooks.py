@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.evaluation import Evaluation
 from contracts.schemes import Scheme
+from contracts.text import Paragraph
 
 
 class EditionRow(BaseModel):
@@ -50,7 +51,9 @@ class CheckResult(BaseModel):
 
 class PublishBody(DraftBody):
     effective_from: date = Field(description="From when it scores declarations: today or later.")
-    reason: str = Field(min_length=4, max_length=2000, description="Why the bureau publishes it (on the audit record).")
+    reason: Paragraph = Field(
+        min_length=4, max_length=2000, description="Why the bureau publishes it (on the audit record)."
+    )
 
 
 class PublishResult(BaseModel):

@@ -12,6 +12,7 @@ from contracts.envelope import Actor
 from contracts.evaluation import Evaluation
 from contracts.identifiers import District, PlannedDay, Uscc
 from contracts.schemes import Scheme
+from contracts.text import Line, Paragraph
 
 Text = Field(default=None, min_length=1, max_length=2000)
 
@@ -53,7 +54,7 @@ class TaskDecision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: str = Field(min_length=1, max_length=40, description="One of the task's decisions.")
-    reason: str | None = Field(default=None, max_length=2000, description="Why; required for some decisions.")
+    reason: Paragraph | None = Field(default=None, max_length=2000, description="Why; required for some decisions.")
     ground: str | None = Field(
         default=None, max_length=40, description="Revoking decisions: the ground (e.g. `review_failed`)."
     )
@@ -66,7 +67,7 @@ class UnitAction(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     command: Literal["recommend_national", "start_review", "revoke", "withdraw"] = Field(description="The action.")
-    reason: str | None = Field(default=None, max_length=2000, description="Why; required for revocation.")
+    reason: Paragraph | None = Field(default=None, max_length=2000, description="Why; required for revocation.")
     ground: str | None = Field(default=None, max_length=40, description="Revocation ground (003 第十三条).")
 
 
@@ -146,8 +147,8 @@ class AutoListingCreate(BaseModel):
 
     uscc: Uscc = Field(description="The unit's USCC (the GB 32100 check character is verified).")
     district: District = Field(description="The district its plant is in (one of Beijing's 16).")
-    enterprise_name: str = Field(min_length=1, max_length=200, description="单位名称.")
-    reason: str = Field(min_length=1, max_length=2000, description="E.g. the national list and year it is on.")
+    enterprise_name: Line = Field(min_length=1, max_length=200, description="单位名称.")
+    reason: Paragraph = Field(min_length=1, max_length=2000, description="E.g. the national list and year it is on.")
 
 
 class CallCreate(BaseModel):
@@ -156,7 +157,7 @@ class CallCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     scheme: Literal[Scheme.GREEN_FACTORY, Scheme.BEAUTIFUL_FACTORY] = Field(description="The scheme called for.")
-    title: str = Field(min_length=1, max_length=200, description="通知名称.")
+    title: Line = Field(min_length=1, max_length=200, description="通知名称.")
     opens_on: PlannedDay = Field(description="First day declarations count (1949-10-01 … 2100-12-31).")
     closes_on: PlannedDay = Field(description="Last day declarations count (1949-10-01 … 2100-12-31).")
 
@@ -190,8 +191,8 @@ class PoolEntryCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     uscc: Uscc = Field(description="The unit's USCC (the GB 32100 check character is verified).")
-    enterprise_name: str = Field(min_length=1, max_length=200, description="单位名称.")
-    note: str | None = Field(default=None, max_length=2000, description="E.g. how it was found (诊断, 自荐).")
+    enterprise_name: Line = Field(min_length=1, max_length=200, description="单位名称.")
+    note: Paragraph | None = Field(default=None, max_length=2000, description="E.g. how it was found (诊断, 自荐).")
 
 
 class PoolEntryPublic(BaseModel):
@@ -216,7 +217,7 @@ class EvaluatorBanCreate(BaseModel):
     ground: Literal["falsification", "concealment", "miit_blacklist"] = Field(
         description="弄虚作假 | 故意隐瞒 | 工信部平台黑名单."
     )
-    reason: str = Field(min_length=1, max_length=2000, description="What was found.")
+    reason: Paragraph = Field(min_length=1, max_length=2000, description="What was found.")
 
 
 class EvaluatorBanPublic(BaseModel):

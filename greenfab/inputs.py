@@ -22,6 +22,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from contracts.text import find_invisible
 from greenfab.paths import RULES
 
 REPO_RULES = RULES  # the repository's rules/, or the installed wheel's copy (greenfab.paths)
@@ -295,6 +296,8 @@ class Catalogue(_Strict):
                     f"{label}应为不超过 {spec.max_length} 个字符的文字",
                     f"should be text of at most {spec.max_length} characters",
                 )
+            elif (bad := find_invisible(raw, lines=True)) is not None:
+                yield InputProblem((name,), "text_invisible_character", f"{label}{bad.message_zh}", bad.message_en)
             elif spec.pattern is not None and not re.fullmatch(spec.pattern, raw):
                 yield InputProblem(
                     (name,),
@@ -450,6 +453,10 @@ class Catalogue(_Strict):
                     "not_text",
                     f"{spec.name_zh}（{path}）应为不超过 2000 个字符的文字",
                     "should be text of at most 2000 characters",
+                )
+            elif spec.type == "text" and (bad := find_invisible(value, lines=True)) is not None:
+                yield InputProblem(
+                    (path,), "text_invisible_character", f"{spec.name_zh}（{path}）{bad.message_zh}", bad.message_en
                 )
             elif spec.type == "date" and (found := self.check_date(path, spec.name_zh, value)) is not None:
                 yield found

@@ -1,7 +1,8 @@
 """Every status a route can answer, in its OpenAPI entry.
 
 The shared HTTP layer answers some problems on any route: 400 for a body that is not JSON, 408 for
-a body that stops arriving and 413 for one over its limit (greenfab.bodies.BodyGuard), 422 for a
+a body that stops arriving and 413 for one over its limit (greenfab.bodies.BodyGuard), 415 for a body
+sent as another type than the route reads (JSON as text/plain; greenfab.http), 422 for a
 bad field, 401 and 403 where a token is needed. Each route's entry declares those it can give, so
 clients and fuzzers see every answer documented, with the problem document as its schema (FastAPI's
 own 422 schema describes an answer these services never give).
@@ -22,6 +23,7 @@ SHARED = {
     403: "无权操作 / Not allowed for the caller's role or scope",
     408: "请求体传输超时 / The body stopped arriving",
     413: "请求体过大 / The body is over its limit",
+    415: "不支持的请求体类型 / The body is not of the type the route reads (Content-Type)",
     422: "请求内容有误 / A field is invalid; each is named in `errors`",
 }
 
@@ -34,7 +36,7 @@ def shared_statuses(operation: dict[str, Any]) -> list[int]:
     """The statuses the shared layer can answer on ``operation``."""
     statuses = []
     if "requestBody" in operation:
-        statuses += [400, 408, 413]
+        statuses += [400, 408, 413, 415]
     if operation.get("security"):
         statuses += [401, 403]
     if "requestBody" in operation or operation.get("parameters"):

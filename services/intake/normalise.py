@@ -13,6 +13,8 @@ Rules (documented here because users meet them):
   元/万元/亿元 → 万元, kg/t/吨 → t, kgce/tce/吨标准煤 → tce, m³/立方米 → m³, 公顷/亩/平方米 → m².
 - Ticks: ☑ ■ √ ✓ ✔ 是 有 符合 已… mean yes; □ ☐ 否 无 不符合 未… mean no.
 - Dates: 2025年3月1日, 2025-03-01, 2025/3/1, 2025.3.1.
+- A number may be written with an exponent (1e308, 2.5E3 吨): it is read as that number, then held to
+  the input's limits like any other; one beyond 10^±400 is refused as out of range.
 """
 
 from __future__ import annotations
@@ -46,7 +48,10 @@ def nfkc(raw: object) -> str:
     return unicodedata.normalize("NFKC", str(raw)).strip()
 
 
-_NUMBER = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
+_NUMBER = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?([eE][+-]?\d+)?$")
+MAX_MAGNITUDE = 400
+"""A number typed with an exponent beyond 10^±400 is refused as unreadable, before it is ever expanded into
+digits (1e999999999 would be a billion of them); the inputs' limits refuse anything near it anyway."""
 
 
 def number(raw: object) -> Decimal:
@@ -66,6 +71,12 @@ def number(raw: object) -> Decimal:
                 raise NormaliseError("not_a_number", f"“{raw}”不是数字", f"{raw!r} is not a number") from None
     if not value.is_finite():
         raise NormaliseError("not_a_number", f"“{raw}”不是有限数字", f"{raw!r} is not a finite number")
+    if value and abs(value.adjusted()) > MAX_MAGNITUDE:
+        raise NormaliseError(
+            "number_out_of_range",
+            f"“{raw}”的数量级超出可读范围（10 的 ±{MAX_MAGNITUDE} 次方以内）",
+            f"{raw!r} is out of the range read (magnitude within 10^±{MAX_MAGNITUDE})",
+        )
     return value
 
 
@@ -108,14 +119,15 @@ _UNITS: dict[str, tuple[str, Decimal]] = {
     "tco2": ("carbon", Decimal(1)), "tco2e": ("carbon", Decimal(1)), "吨二氧化碳": ("carbon", Decimal(1)),
     "吨二氧化碳当量": ("carbon", Decimal(1)),
 }  # fmt: skip
-_AMOUNT = re.compile(r"^([0-9.,+-]+)\s*(.*)$")
+# The number, then its unit; an exponent (1e308, 2.5E3) belongs to the number, never to the unit.
+_AMOUNT = re.compile(r"^([0-9.,+-]+(?:[eE][+-]?\d+)?)\s*(.*)$")
 
 
 def amount(raw: object, unit: str) -> Decimal:
     """An amount in ``unit`` (a key of the unit table): 3.2亿元 → 32000 (万元), 3,600kg → 3.6 (t)."""
     dimension, to_base = _UNITS[unit]
     if isinstance(raw, int | float | Decimal) and not isinstance(raw, bool):
-        return Decimal(str(raw))
+        return number(raw)
     text = nfkc(raw).replace(" ", "")
     m = _AMOUNT.match(text)
     if not m:

@@ -121,6 +121,28 @@ async def test_nats_request_reply_refuses_the_same_way(
     await nothing_stored(client)
 
 
+async def test_an_integer_longer_than_any_float_is_refused_by_its_limit_over_http_and_nats(
+    intake: IntakeService,  # noqa: F811
+    client: httpx.AsyncClient,  # noqa: F811
+    nats: Nats,
+) -> None:
+    # 10**400 has 401 digits: an int in Python, beyond every float (float() of it raised OverflowError, a 500).
+    huge = body(data={"plot_ratio": 1.35, "plot_ratio_requirement": 1.0, "output_value": 10**400})
+    r = await client.post("/v1/declarations", json=huge)
+    assert r.status_code == 422, r.text
+    assert problem_fields(r.json()) == {("$.data.output_value", "above_limit")}
+    nc = await nats_py.connect(nats.url)
+    try:
+        payload = {"token": token("enterprise", USCC), "declaration": huge}
+        reply = await nc.request(subjects.INTAKE_DECLARE, json.dumps(payload).encode(), timeout=10)
+    finally:
+        await nc.close()
+    answer = json.loads(reply.data)
+    assert answer["status"] == 422 and answer["declaration"] is None
+    assert problem_fields(answer["problem"]) == {("$.data.output_value", "above_limit")}
+    await nothing_stored(client)
+
+
 async def test_what_the_catalogue_accepts_is_stored(client: httpx.AsyncClient) -> None:  # noqa: F811
     r = await client.post("/v1/declarations", json=body(data=EXAMPLE["data"]))
     assert r.status_code == 202, r.text

@@ -28,14 +28,40 @@ def test_non_finite_numbers_are_named_by_path(text: str, paths: list[str]) -> No
 
 @pytest.mark.parametrize(
     ("raw", "code"),
-    [(b"{not json", "json_invalid"), (b"\xff\xfe\x00", "json_invalid"), (b"[" * 100_000, "json_too_deep"),
-     (b"1" * 5000, "number_too_long")],
+    [(b"{not json", "json_invalid"), (b"\xff\xfe\x00", "json_invalid"), (b"[" * 100_000, "json_too_deep")],
 )  # fmt: skip
 def test_unparsable_bodies_are_400_naming_the_body(raw: bytes, code: str) -> None:
     with pytest.raises(BodyError) as caught:
         parse_json(raw)
     assert caught.value.problem.status == 400
     assert [(e.path, e.code) for e in caught.value.problem.errors] == [("$", code)]
+
+
+@pytest.mark.parametrize(
+    ("raw", "path"),
+    [(b"1" * 5000, "$"), (b'{"a": [1, -' + b"9" * 5000 + b"]}", "$.a[1]")],
+)
+def test_an_integer_too_long_to_read_is_422_by_path_in_plain_words(raw: bytes, path: str) -> None:
+    # Python's own refusal names sys.set_int_max_str_digits(): nothing a caller can act on.
+    with pytest.raises(BodyError) as caught:
+        parse_json(raw)
+    problem = caught.value.problem
+    assert problem.status == 422
+    assert [(e.path, e.code) for e in problem.errors] == [(path, "number_too_long")]
+    assert "5000" in problem.errors[0].message_en and "数字位数过多" in problem.errors[0].message_zh
+    assert "sys." not in problem.model_dump_json()
+
+
+def test_a_key_given_twice_in_any_object_is_named_by_path() -> None:
+    raw = '{"uscc": "A", "data": {"x": 1, "y": [{"k": 1, "k": 1, "k": 2}], "x": 2}, "uscc": "B"}'
+    with pytest.raises(BodyError) as caught:
+        parse_json(raw)
+    assert caught.value.problem.status == 422
+    assert [(e.path, e.code) for e in caught.value.problem.errors] == [
+        ("$.uscc", "duplicate_key"),
+        ("$.data.x", "duplicate_key"),
+        ("$.data.y[0].k", "duplicate_key"),
+    ]
 
 
 def test_finite_json_is_returned_as_json() -> None:

@@ -146,7 +146,7 @@ def test_every_contract_declares_its_problems_and_bounds_its_integers(document: 
         if op.get("security"):
             assert op["security"] == [{"bearer": []}] and {"401", "403"} <= statuses, where
         if "requestBody" in op:
-            assert {"400", "422"} <= statuses, where
+            assert {"400", "415", "422"} <= statuses, where
         if op.get("parameters"):
             assert "422" in statuses, where
         for status, response in op["responses"].items():

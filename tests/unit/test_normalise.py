@@ -71,6 +71,27 @@ def test_a_unit_of_the_wrong_kind_or_unknown_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
+    [
+        ("1e308", Decimal("1e308")),
+        ("2.5E3吨", Decimal(2500)),
+        ("１ｅ－３t", Decimal("0.001")),
+        ("1,200e2kg", Decimal(120)),
+    ],
+)
+def test_an_exponent_belongs_to_the_number_not_to_the_unit(raw: str, expected: Decimal) -> None:
+    # "1e308" once read as 1 in the unknown unit "e308".
+    assert n.amount(raw, "t") == expected
+
+
+@pytest.mark.parametrize("raw", ["1e401", "1e-401", "9e999999999", float("nan")])
+def test_a_number_beyond_any_magnitude_or_not_a_number_is_refused_before_it_is_expanded(raw: object) -> None:
+    with pytest.raises(n.NormaliseError) as err:
+        n.amount(raw, "t")
+    assert err.value.code in ("number_out_of_range", "not_a_number") and err.value.message_zh
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
     [("☑", True), ("■", True), ("√", True), ("✓", True), ("是", True), ("有", True), ("符合", True),
      ("已通过认证（GB/T 24001-2016）", True), ("已建立", True), ("□", False), ("否", False), ("无", False),
      ("不符合", False), ("未通过", False), (True, True), ("ｙｅｓ", True)],
