@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts import labels
 from contracts.envelope import Actor
 from contracts.identifiers import USCC_PATTERN as USCC_PATTERN  # re-exported: older imports name it here
 from contracts.identifiers import ReportedDay, Uscc
@@ -151,15 +152,16 @@ def refusal(notice: AnyNotice, actor: Actor, units: list[UnitBrief]) -> NoticeRe
         if not any(u.state in PUBLICISED for u in mine):
             return NoticeRefusal(
                 409, "$.uscc", "not_in_publicity",
-                f"该单位的{notice.designation.value}当前不在公示期，不受理异议",
+                f"该单位的{labels.zh(labels.DESIGNATION_ZH, notice.designation.value)}当前不在公示期，不受理异议",
                 f"no {notice.designation.value} unit of {notice.uscc} is being publicised",
             )  # fmt: skip
         return None
     if not mine:
         names = "、".join(d.value for d in wanted)
+        names_zh = "、".join(labels.zh(labels.DESIGNATION_ZH, d.value) for d in wanted)
         return NoticeRefusal(
             422, "$.uscc", "unit_not_found",
-            f"该单位没有{names}记录，通知无从办理（通知不会新建单位）",
+            f"该单位没有{names_zh}记录，通知无从办理（通知不会新建单位）",
             f"{notice.uscc} has no {names} unit: a notice is only about a unit that exists",
         )  # fmt: skip
     if isinstance(notice, DistrictReport) and not any(u.district == actor.scope for u in mine):

@@ -89,6 +89,7 @@ class DeadlinePublic(BaseModel):
     """A running deadline of a unit."""
 
     deadline: str = Field(description="Which deadline, e.g. `district-recommendation` (rules/lifecycle).")
+    deadline_zh: str = Field(default="", description="The deadline in Chinese, e.g. 区工业主管部门推荐.")
     owner: str = Field(description="The role that must act: enterprise, district, bureau or expert.")
     due_on: date = Field(description="The last day to act (Beijing time).")
     task_id: str | None = Field(description="The task it belongs to, if any.")
@@ -98,7 +99,7 @@ class FaultPublic(BaseModel):
     """Something sent to the unit that its workflow could not apply: refused and recorded, nothing changed."""
 
     at: datetime = Field(description="When (UTC).")
-    input: str = Field(description="What could not be applied, e.g. `notice district_report n-…`.")
+    input: str = Field(description="What could not be applied, in Chinese, e.g. `区级报告通知 n-…`.")
     error: str = Field(description="Why, as the workflow saw it.")
 
 

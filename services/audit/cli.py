@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
+from contracts import labels
 from contracts.audit import AuditRecord, Reconciliation
 from greenfab.db import Database, make_engine
 from greenfab.terminal import table
@@ -54,7 +55,7 @@ def cmd_history(uscc: str, fmt: str, url: str) -> int:
 
 
 def _who(r: AuditRecord) -> str:
-    return f"{r.actor_role}:{r.actor_subject}"
+    return labels.actor_zh(r.actor_role, r.actor_subject)
 
 
 def cmd_export(fmt: str, url: str) -> int:

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from contracts import labels
 from contracts.advice import Advice
 from contracts.audit import AuditRecord
 from contracts.forms import FormDefinition
@@ -110,7 +111,7 @@ class Services:
                 method, self.base[service] + path, params=query, json=json, content=content, headers=sent
             )
         except httpx.HTTPError as exc:
-            raise ApiError(503, f"{service} 服务暂不可用 / {service} unavailable", str(exc)) from exc
+            raise ApiError(503, f"{labels.service_zh(service)}暂不可用 / {service} unavailable", str(exc)) from exc
         if response.is_success:
             return response
         raise _error(response)

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from markupsafe import Markup
 
+from contracts import labels
 from contracts.advice import Advice
 from contracts.evaluation import Evaluation
 from contracts.staff import GradeCount, ListedCount, TaskPublic, UnitDetail
@@ -77,7 +78,9 @@ def unit_timeline(unit: UnitDetail, on: date, ident: str = "timeline") -> Markup
         for t in unit.timeline
     ]
     for d in unit.deadlines:
-        marks.append(charts.Mark(d.due_on, "deadline", f"期限：{d.deadline}", f"办理方：{d.owner}"))
+        # The deadline and the role by their Chinese names (期限：区工业主管部门推荐), never their ids.
+        owner = labels.zh(labels.ROLE_ZH, d.owner)
+        marks.append(charts.Mark(d.due_on, "deadline", f"期限：{d.deadline_zh or d.deadline}", f"办理方：{owner}"))
     return charts.timeline(marks, on, ident)
 
 

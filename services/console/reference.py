@@ -2,38 +2,16 @@
 
 from __future__ import annotations
 
+from contracts.labels import DESIGNATION_ZH
+
 # Beijing's 16 districts (北京市行政区划), the scopes of district staff.
 DISTRICTS: tuple[str, ...] = (
     "东城区", "西城区", "朝阳区", "海淀区", "丰台区", "石景山区", "门头沟区", "房山区",
     "通州区", "顺义区", "昌平区", "大兴区", "怀柔区", "平谷区", "密云区", "延庆区",
 )  # fmt: skip
 
-DESIGNATIONS = {
-    "municipal-green-factory": "市级绿色工厂",
-    "beautiful-factory": "美丽工厂",
-    "annual-grading": "绿色分级",
-    "national-recommendation": "国家级推荐",
-}
-
-DECISIONS_ZH = {
-    "recommend": "推荐",
-    "decline": "不予推荐",
-    "approve": "通过",
-    "reject": "不通过",
-    "score": "评分",
-    "uphold": "异议成立",
-    "dismiss": "异议不成立",
-    "listed": "已入选",
-    "not_listed": "未入选",
-    "revoke": "撤销",
-    "keep": "保留",
-    "done": "已办理",
-    "forward": "转报市局",
-    "start_review": "启动复核",
-    "no_action": "无需处理",
-    "sent": "已报送",
-    "urge": "督办",
-}
+# The names the services write into their texts too (contracts/labels.py).
+DESIGNATIONS = DESIGNATION_ZH
 
 TASK_KINDS_ZH = {
     "recommend": "区级推荐",

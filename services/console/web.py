@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from contracts import labels
 from greenfab.auth import AuthError, Principal, read_token
 from services.console import days
 from services.console.client import ApiError, Services
@@ -26,15 +27,15 @@ TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 TEMPLATES.env.filters["pairs"] = lambda values: [(v, v) for v in values]
 TEMPLATES.env.filters["pairs_of"] = lambda mapping: list(mapping.items())
 
-ROLE_ZH = {
-    "enterprise": "企业",
-    "district": "区工业主管部门",
-    "bureau": "市经济和信息化局",
-    "expert": "评审专家",
-    "auditor": "审计人员",
-    "evaluator": "第三方评价机构",
-    "system": "系统",
-}
+ROLE_ZH = labels.ROLE_ZH
+
+
+TEMPLATES.env.globals.update(
+    actor_zh=labels.actor_zh,
+    channel_zh=labels.CHANNEL_ZH,
+    decision_zh=labels.decision_zh,
+    scheme_label=lambda scheme: labels.zh(labels.SCHEME_ZH, scheme),
+)
 STAFF = ("district", "bureau", "expert", "auditor")
 
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from contracts import labels
 from contracts.messages import DeadLettered, DeadlineEvent, TaskEvent, UnitChanged
 
 CHANNELS = ("inbox", "email", "webhook")
@@ -103,10 +104,14 @@ def for_dead_letter(event: DeadLettered, links: Links, templates: Mapping[str, T
     """A message that failed every try is the bureau's to see: what it was, why, and what was marked failed."""
     facts = {
         **event.model_dump(mode="json"),
+        # The service, the message and what was marked failed by their Chinese names (评分服务, 申报已受理,
+        # 申报 0f3c…); the subject stays beside its name, as staff replay dead letters by it.
+        "service_zh": labels.service_zh(event.service),
+        "subject_zh": labels.message_zh(event.subject),
         "uscc_text": event.uscc or "未知",
         "error_text": event.error[:300],
         "marked_text": (
-            f"已将 {event.marked_failed} 标记为失败。"
+            f"已将 {labels.record_zh(event.marked_failed)} 标记为失败。"
             if event.marked_failed
             else (f"未能标记失败（{event.mark_error[:200]}），需人工处理。" if event.mark_error else "")
         ),

@@ -11,18 +11,21 @@ import re
 from collections.abc import Sequence
 from datetime import date
 
+from contracts import labels
 from services.workflow.domain.lifecycle import STATE_ZH
 from services.workflow.domain.policy import Deadline, Policy
 from services.workflow.domain.state import DeadlineFired, Obligation, TaskChanged, Transitioned, UnitState
 
 SUMMARY_BYTES = 300  # below Temporal's 400-byte default, with room for the payload's own bytes
-ROLE_ZH = {"bureau": "市经济和信息化局", "district": "区工业主管部门", "expert": "专家", "enterprise": "企业"}
+ROLE_ZH = labels.ROLE_ZH
 CHANGE_ZH = {
     "opened": "开启", "updated": "更新", "claimed": "认领", "released": "释放", "closed": "办结",
     "escalated": "升级", "cancelled": "取消",
 }  # fmt: skip
 ALARM_ZH = {"upcoming": "提醒", "due": "到期", "missed": "逾期"}
 _CLAUSE_END = re.compile(r"[（(;；:：]")
+_PART_END = re.compile(r"[;；]")
+_DECISION_AT_END = re.compile(r"[（(](D-[A-Z0-9-]+)[）)]$")
 
 
 def fit(text: str, limit: int = SUMMARY_BYTES) -> str:
@@ -34,8 +37,11 @@ def fit(text: str, limit: int = SUMMARY_BYTES) -> str:
 
 
 def clause(d: Deadline) -> str:
-    """The reference a deadline rests on (``003 第八条``, ``D-EXPERT``): its basis up to the first gloss."""
-    return _CLAUSE_END.split(d.basis, maxsplit=1)[0].strip()
+    """The reference a deadline rests on (``003 第八条``, ``D-EXPERT``): its basis up to the first gloss, or the
+    decision id a Chinese description ends with (``专家评定前总分为暂定（D-EXPERT）；…``)."""
+    first = _PART_END.split(d.basis, maxsplit=1)[0].strip()
+    decision = _DECISION_AT_END.search(first)
+    return decision.group(1) if decision else _CLAUSE_END.split(first, maxsplit=1)[0].strip()
 
 
 def _en(d: Deadline) -> str:
@@ -107,7 +113,7 @@ def details(state: UnitState, roles: Sequence[str], next_timer: str | None) -> s
     """The workflow's current details (Temporal markdown): state, who must act, the next deadline."""
     lines = [
         f"**{STATE_ZH.get(state.state, state.state)}** ({state.state}) · {state.enterprise_name} · "
-        f"{state.district} · {state.designation}",
+        f"{state.district} · {labels.zh(labels.DESIGNATION_ZH, state.designation)} ({state.designation})",
         f"等待 Waiting on: {waiting_words(roles)}",
     ]
     if state.level is not None:

@@ -18,6 +18,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlrea
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from contracts import labels
     from contracts.messages import RescoreRequest
     from contracts.schemes import Designation, workflow_id
     from services.workflow import search_attributes, views
@@ -49,6 +50,12 @@ with workflow.unsafe.imports_passed_through():
         UnitSummary,
     )
     from services.workflow.policy_editions import EDITIONS
+
+
+def _notice_zh(n: NoticeFacts) -> str:
+    """A notice as the unit's record names it when it cannot be applied: 区级报告通知 n-…, its kind in Chinese."""
+    return f"{labels.zh(labels.NOTICE_KIND_ZH, n.kind)}通知 {n.notice_id}"
+
 
 # How long an attempt may run before Temporal gives it to another worker: also how long a unit waits
 # when the worker running its activity dies. Recording is a database write and a few acknowledged
@@ -175,7 +182,7 @@ class UnitLifecycleWorkflow:
     @workflow.update
     async def command(self, command: UnitCommand) -> UnitState:
         now = workflow.now()
-        self._updated(f"操作 {command.command}", lambda: self._life.command(command, now))
+        self._updated(f"操作 {labels.zh(labels.COMMAND_ZH, command.command)}", lambda: self._life.command(command, now))
         await self._apply(self._correlation)
         await self._flush()
         return self._life.state
@@ -360,12 +367,14 @@ class UnitLifecycleWorkflow:
                     now,
                     "title-signalled",
                     basis=effect.clause,
-                    target=target,
-                    command=effect.command.command,
+                    target=labels.workflow_zh(target),
+                    command=labels.zh(labels.COMMAND_ZH, effect.command.command),
                     reason=effect.command.reason or "",
                 )
             except Exception as exc:  # noqa: BLE001  # no such workflow: the unit holds no such title, record it
-                self._life.record(now, "title-not-found", basis=effect.clause, target=target, error=exc)
+                self._life.record(
+                    now, "title-not-found", basis=effect.clause, target=labels.workflow_zh(target), error=exc
+                )
 
     async def _start_national(self, effect: StartNational) -> None:
         """003 第九条: the national recommendation lives on in a workflow of its own, past this run's cycles."""
@@ -409,18 +418,18 @@ class UnitLifecycleWorkflow:
             return ev.correlation_id
         if item.notice is not None:
             n = item.notice
-            if isinstance(life.apply_whole(now, f"通知 {n.kind} {n.notice_id}", lambda: life.on_notice(n, now)), Fault):
+            if isinstance(life.apply_whole(now, _notice_zh(n), lambda: life.on_notice(n, now)), Fault):
                 life.state.notices.append(n.notice_id)  # a redelivery is not tried again
             return n.correlation_id
         command = item.command
         assert command is not None
+        source = labels.workflow_zh(command.source) if command.source else "外部"
+        wanted = labels.zh(labels.COMMAND_ZH, command.command)
         try:
-            life.apply_whole(
-                now, f"{command.source or '外部'}请求 {command.command}", lambda: life.command(command, now)
-            )
+            life.apply_whole(now, f"{source}请求{wanted}", lambda: life.command(command, now))
         except ActionRefused as exc:
             refused = "national-command-refused" if command.command == "record_national" else "title-command-refused"
-            life.record(now, refused, source=command.source or "外部", command=command.command, why=exc.message_zh)
+            life.record(now, refused, source=source, command=wanted, why=exc.message_zh)
         return command.source or self._correlation
 
     def _on_time(self, now: datetime) -> None:

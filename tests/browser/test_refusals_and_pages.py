@@ -84,12 +84,19 @@ def test_an_auditor_reads_everything_and_every_action_is_refused_in_place(
     page.get_by_role("button", name="提交决定").click()
     alert = page.get_by_role("alert").inner_text()
     assert "未能完成" in alert and "未作任何更改" in alert
+    # Who may act is named in Chinese in the refusal, not by the role's id ("须由district办理").
+    assert "该事项须由区工业主管部门办理" in alert and "district" not in alert
     assert page.get_by_label("理由").input_value() == "审计人员试图办理"
     auditor.check("auditor-refused", ("desktop", "phone"))
     page.get_by_role("button", name="认领").click()
     assert "未能完成" in page.get_by_role("alert").inner_text()
     page = auditor.goto(f"/units/{waiting_unit['wid']}")
     assert "审计记录" in page.inner_text("main") and "待区级推荐" in page.inner_text("main")
+    # The running deadline, its owner and the system's own steps by their Chinese names, in the table and the picture,
+    # and the audit record (folded away in <details>, so read as text content) names the scheme.
+    main = page.locator("main").text_content() or ""
+    assert "区工业主管部门推荐" in main and "系统（流程服务）" in main and "申报已受理：绿色工厂" in main
+    assert "district-recommendation" not in page.content() and "系统 workflow" not in main
     auditor.check("auditor-unit")
     page = auditor.goto("/calls")
     assert "审计人员只读" in page.inner_text("main") and page.get_by_role("button", name="发布").count() == 0

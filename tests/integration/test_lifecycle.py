@@ -359,7 +359,9 @@ async def test_national_recommendation_runs_as_its_own_workflow_and_reports_back
     events = await b.events(national.handle.id)
     steps = [(e["state"], e["reason"]) for e in events if e["type"] == "unit.changed"]
     assert [state for state, _ in steps] == ["national_recommended", "national_listed", "national_listed"]
-    assert "record_national" in steps[-1][1], "the last step notes that the municipal workflow was told"
+    told = steps[-1][1]
+    assert "登记国家级评定结果" in told and "市级绿色工厂流程" in told, "the municipal workflow was told"
+    assert "record_national" not in told, "the command by its Chinese name, not its id"
     assert {e["designation"] for e in events} == {"national-recommendation"}
     async with b.db.session() as db:
         row = await db.get(UnitProjection, national.handle.id)

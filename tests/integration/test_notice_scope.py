@@ -104,7 +104,7 @@ async def test_a_notice_never_creates_a_unit_nor_sets_its_district(d: Desk, nats
 
     async def reported() -> dict[str, Any] | None:
         unit = (await d.staff("GET", f"/v1/units/{wid}", "bureau")).json()
-        return unit if any("district_report" in step["reason"] for step in unit["timeline"]) else None
+        return unit if any("收到区级报告通知" in step["reason"] for step in unit["timeline"]) else None
 
     unit = await eventually(reported, "the report reaches the unit")
     assert unit["district"] == DAXING and unit["timeline"][-1]["actor"]["scope"] == DAXING

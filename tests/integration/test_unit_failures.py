@@ -97,8 +97,8 @@ async def test_a_date_in_year_9999_is_refused_at_every_door_and_never_freezes_a_
     unit = await eventually(faulted, "both faults recorded")
     assert unit["state"] == "listed" and unit["deadlines"] == []
     assert [f["input"] for f in unit["faults"]] == [
-        "通知 district_report n-9999-report",
-        "通知 district_report n-9999-edge",
+        "区级报告通知 n-9999-report",
+        "区级报告通知 n-9999-edge",
     ]
     assert all("OverflowError" in f["error"] for f in unit["faults"])
     assert "无法处理" in unit["timeline"][-1]["reason"] and unit["timeline"][-1]["state"] == "listed"

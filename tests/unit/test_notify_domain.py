@@ -65,6 +65,10 @@ def test_a_dead_letter_tells_the_bureau_what_failed_and_what_was_marked() -> Non
     [draft] = for_dead_letter(letter, Links("https://portal", "https://staff"), load_templates())
     assert not draft.error, draft.error
     assert (draft.recipient, draft.recipient_role) == ("bureau", "bureau")
-    assert all(part in draft.body for part in ("91110115MA04C2UX1E", "5 次", "InvalidOperation", "declaration 0f3c"))
+    assert all(part in draft.body for part in ("91110115MA04C2UX1E", "5 次", "InvalidOperation", "申报 0f3c"))
+    # The Chinese names the service, the message and what was marked; the subject stays beside its name (replay).
+    assert draft.body.startswith("评分服务处理“申报已受理”消息（greenfab.submission.received，")
+    assert draft.title == "消息处理失败：申报已受理"
+    assert "greenfab-scoring" not in draft.body and "declaration" not in draft.body
     unmarked = letter.model_copy(update={"marked_failed": None, "mark_error": "OperationalError: db down"})
     assert "需人工处理" in for_dead_letter(unmarked, Links("p", "s"), load_templates())[0].body

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from contracts import labels
+
 
 def canonical(value: Any) -> str:
     """One JSON spelling per value (sorted keys, no spaces), so a hash never depends on key order."""
@@ -46,14 +48,6 @@ class NotAuditable(ValueError):
     """The message lacks what every record needs (an id, a type, an actor)."""
 
 
-_KIND_ZH = {
-    "submission.received": "申报已受理",
-    "notice.received": "事项报告已受理",
-    "evaluation.completed": "评价完成",
-    "unit.changed": "状态变更",
-    "deadline": "期限提醒",
-    "task": "待办事项",
-}
 _DEADLINE_ZH = {"upcoming": "即将到期", "due": "今日到期", "missed": "已逾期"}
 _TASK_ZH = {
     "opened": "新建",
@@ -106,20 +100,20 @@ def _input_hash(kind: str, message: dict[str, Any]) -> str:
 
 
 def _summary(kind: str, m: dict[str, Any]) -> str:
-    label = _KIND_ZH.get(kind, kind)
+    label = labels.message_zh(kind)
     if kind == "unit.changed":
         return f"{label}：{m.get('state_zh', m.get('state', ''))}"
     if kind == "deadline":
         when = _DEADLINE_ZH.get(m.get("kind", ""), "")
         return f"{label}（{when}）：{m.get('deadline_zh', '')}，{m.get('due_on', '')}"
     if kind == "task":
-        decision = f"，决定：{m['decision']}" if m.get("decision") else ""
+        decision = f"，决定：{labels.decision_zh(m['decision'], m.get('kind'))}" if m.get("decision") else ""
         return f"{label}{_TASK_ZH.get(m.get('change', ''), '')}：{m.get('title_zh', '')}{decision}"
     if kind == "evaluation.completed":
         ev = m.get("evaluation")
         return f"{label}：总分 {ev.get('total')}" if ev else f"{label}：评价失败"
     if kind == "submission.received":
-        return f"{label}：{m.get('scheme', '')}（{m.get('submission_id', '')}）"
+        return f"{label}：{labels.zh(labels.SCHEME_ZH, m.get('scheme', ''))}（{m.get('submission_id', '')}）"
     return label
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from contracts.labels import NOTICE_KIND_ZH
 from services.console import days, forms, present
 from services.console.client import ApiError, Services
 from services.console.reference import DESIGNATIONS, ITEM_STATUS_ZH
@@ -21,7 +22,8 @@ EVIDENCE_TYPES = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }  # fmt: skip
-NOTICE_KINDS = {"rename": "更名", "major_adjustment": "重大调整", "objection": "公示异议"}
+# The notices an enterprise (or anyone, for an objection) files here, named as everywhere else (contracts/labels.py).
+NOTICE_KINDS = {k: NOTICE_KIND_ZH[k] for k in ("rename", "major_adjustment", "objection")}
 ADJUSTMENTS = {"reorganisation": "重组", "main_business_change": "主营业务变更", "relocation": "厂区迁址"}
 
 

@@ -17,7 +17,7 @@ from contracts.http import DeclarationPublic, EvidenceReport
 from contracts.staff import TaskDetail, UnitDetail
 from services.console import days, present
 from services.console.client import ApiError, Services
-from services.console.reference import DECISIONS_ZH, DESIGNATIONS, DISTRICTS, GROUNDS, ITEM_STATUS_ZH
+from services.console.reference import DESIGNATIONS, DISTRICTS, GROUNDS, ITEM_STATUS_ZH
 from services.console.web import STAFF, Api, SignedIn, Viewer, only, refusal_status, render
 
 router = APIRouter()
@@ -77,7 +77,6 @@ async def _task_context(api: Services, who: Viewer, task: TaskDetail) -> dict[st
         "expert_gap": present.expert_gap(evaluation) if evaluation else None,
         "score_svg": present.score_chart(evaluation) if evaluation else None,
         "timeline_svg": present.unit_timeline(unit, today) if unit else None,
-        "decisions_zh": DECISIONS_ZH,
         "grounds": GROUNDS,
         "status_zh": ITEM_STATUS_ZH,
         "designations": DESIGNATIONS,

@@ -33,6 +33,7 @@ from greenfab.auth import STAFF_ROLES, Principal, can_read_enterprise, out_of_sc
 from greenfab.http import ProblemError
 from greenfab.paging import Key, Keyset, PageAsk
 from services.workflow.domain.lifecycle import state_zh
+from services.workflow.domain.policy import Policy
 from services.workflow.domain.state import UnitCommand, UnitState
 from services.workflow.model import AutoListing, LifecycleInput
 from services.workflow.policy_editions import EDITIONS
@@ -123,7 +124,9 @@ async def readable(staff: Staff, who: Principal, wid: str) -> UnitState:
     return state
 
 
-def detail(s: UnitState) -> UnitDetail:
+def detail(s: UnitState, policy: Policy) -> UnitDetail:
+    """The unit as the staff API shows it; each deadline also by its Chinese name (from the policy in force)."""
+    names = {key: d.name_zh for key, d in policy.deadlines.items()}
     return UnitDetail(
         **s.model_dump(
             include={"workflow_id", "uscc", "enterprise_name", "district", "state", "level", "listed_on"}
@@ -132,7 +135,13 @@ def detail(s: UnitState) -> UnitDetail:
         designation=s.designation.value,
         state_zh=state_zh(s.state),
         deadlines=[
-            DeadlinePublic(deadline=o.deadline, owner=o.owner, due_on=o.due_day, task_id=o.task_id)
+            DeadlinePublic(
+                deadline=o.deadline,
+                deadline_zh=names.get(o.deadline, ""),
+                owner=o.owner,
+                due_on=o.due_day,
+                task_id=o.task_id,
+            )
             for o in s.obligations
         ],
         timeline=[TimelineEntry(**t.model_dump(), state_zh=state_zh(t.state)) for t in s.history],
@@ -142,7 +151,7 @@ def detail(s: UnitState) -> UnitDetail:
 
 async def read(staff: Staff, who: Principal, wid: str) -> UnitDetail:
     """A unit's current state, running deadlines, whole timeline and any input it could not apply."""
-    return detail(await readable(staff, who, wid))
+    return detail(await readable(staff, who, wid), staff.policy)
 
 
 async def act(staff: Staff, who: Principal, wid: str, body: UnitAction) -> UnitDetail:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from contracts import labels
 from services.workflow.domain.lifecycle.states import HOLDS_TITLE, STATE_ZH
 from services.workflow.domain.lifecycle.titles import Titles
 from services.workflow.domain.state import NoticeFacts
@@ -23,7 +24,8 @@ class Notices(Titles):
         elif n.kind in ("diagnosis", "renovation"):
             self._notice_grade_path_report(n, now)
         elif s.state not in HOLDS_TITLE:
-            self._step(now, "notice-without-title", None, n.actor, kind=n.kind, state_zh=STATE_ZH[s.state])
+            kind = labels.zh(labels.NOTICE_KIND_ZH, n.kind)
+            self._step(now, "notice-without-title", None, n.actor, kind=kind, state_zh=STATE_ZH[s.state])
         elif n.kind == "rename":
             self._notice_rename(n, now)
         elif n.kind == "major_adjustment":

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import ClassVar
 
+from contracts import labels
 from contracts.envelope import Actor
 from contracts.schemes import Designation
 from services.workflow.domain.lifecycle.publicity import Publicity
@@ -23,6 +24,12 @@ from services.workflow.domain.state import (
     TaskKind,
     UnitCommand,
 )
+
+
+def _decision_with_id(decision: str, task_kind: str) -> str:
+    """推荐（recommend）: the name people read, and the value an API caller must send."""
+    name = labels.decision_zh(decision, task_kind)
+    return f"{name}（{decision}）" if name != decision else decision
 
 
 class StaffActions(Titles, Publicity):
@@ -47,7 +54,10 @@ class StaffActions(Titles, Publicity):
         on_behalf = actor.role == "bureau" and task.escalated
         if actor.role != task.role and not on_behalf:
             raise ActionRefused(
-                403, "wrong_role", f"该事项须由{task.role}办理", f"task {task.id} is for role {task.role}"
+                403,
+                "wrong_role",
+                f"该事项须由{labels.zh(labels.ROLE_ZH, task.role)}办理",
+                f"task {task.id} is for role {task.role}",
             )
         if task.role == "district" and not on_behalf and actor.scope != task.district:
             raise ActionRefused(
@@ -71,7 +81,7 @@ class StaffActions(Titles, Publicity):
             raise ActionRefused(
                 422,
                 "bad_decision",
-                f"决定须为 {'、'.join(task.decisions)} 之一",
+                f"决定须为 {'、'.join(_decision_with_id(d, task.kind) for d in task.decisions)} 之一",
                 f"decision must be one of {task.decisions}",
             )
         spec = self.policy.tasks[task.kind]
