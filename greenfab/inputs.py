@@ -27,6 +27,7 @@ from greenfab.paths import RULES
 
 REPO_RULES = RULES  # the repository's rules/, or the installed wheel's copy (greenfab.paths)
 EVENT_DATES = ("date", "from", "to")
+EVENT_DATES_ZH = {"date": "日期", "from": "开始日期", "to": "结束日期"}  # the keys every event kind shares
 
 
 class _Strict(BaseModel):
@@ -418,7 +419,8 @@ class Catalogue(_Strict):
             yield InputProblem(
                 (f"{at}.kind",),
                 "event_kind_unknown",
-                f"不认识的事件类型“{event['kind']}”；可填写：{'、'.join(kinds)}",
+                f"不认识的事件类型“{event['kind']}”；可填写："
+                + "、".join(f"{k.name_zh}（{name}）" for name, k in kinds.items()),
                 f"unknown event kind {event['kind']!r}; known: {sorted(kinds)}",
             )
             return
@@ -428,16 +430,17 @@ class Catalogue(_Strict):
             if key == "kind":
                 continue
             if key in EVENT_DATES:
-                if (found := self.check_date(path, f"{kind.name_zh}的{key}", value)) is not None:
+                if (found := self.check_date(path, f"{kind.name_zh}的{EVENT_DATES_ZH[key]}", value)) is not None:
                     yield found
                 continue
             spec = fields.get(key)
             if spec is None:
                 allowed = ["kind", *EVENT_DATES, *fields]
+                named = {"kind": "事件类型", **EVENT_DATES_ZH, **{k: f.name_zh for k, f in fields.items()}}
                 yield InputProblem(
                     (path,),
                     "event_field_unknown",
-                    f"事件“{kind.name_zh}”没有栏目“{key}”；可填写：{'、'.join(allowed)}",
+                    f"事件“{kind.name_zh}”没有栏目“{key}”；可填写：" + "、".join(f"{named[k]}（{k}）" for k in allowed),
                     f"{event['kind']} events have no field {key!r}; they have {allowed}",
                 )
             elif spec.type == "boolean" and not isinstance(value, bool):

@@ -268,3 +268,25 @@ def test_the_quick_check_of_a_number_agrees_with_the_exact_one(name: str, value:
     spec = CATALOGUE.inputs[name]
     exact = [(p.fields, p.code) for p in CATALOGUE._check_one(name, spec, value)]
     assert [(p.fields, p.code) for p in CATALOGUE.check({name: value})] == exact
+
+
+def test_event_problems_name_kinds_and_fields_in_chinese_with_the_key_beside() -> None:
+    import re
+
+    problems = CATALOGUE.check(
+        {
+            "events": [
+                {"kind": "production_stopped", "from": "0001-01-01", "to": "2024-05-01"},
+                {"kind": "safety_incident", "date": "2024-05-01", "severity": "high"},
+                {"kind": "meteor_strike", "date": "2024-05-01"},
+            ]
+        },
+        ON,
+    )
+    by_code = {p.code: p.message_zh for p in problems}
+    assert "开始日期" in by_code["date_out_of_range"] and "的from" not in by_code["date_out_of_range"]
+    # Every key offered is named in Chinese with the key in brackets, never a bare key in the Chinese text.
+    for message in (by_code["event_field_unknown"], by_code["event_kind_unknown"]):
+        offered = message.split("可填写：", 1)[1]
+        keys = re.findall(r"（([a-z_]+)）", offered)
+        assert len(keys) >= 3 and not re.search(r"[a-z_]{2,}", re.sub(r"（[a-z_]+）", "", offered)), offered
