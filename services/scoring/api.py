@@ -116,7 +116,7 @@ def build_app(
             error = FieldError(
                 path=f"$.data.{exc.field}",
                 code="invalid_input",
-                message_zh=f"输入有误：{exc.reason}",
+                message_zh=f"输入有误：{exc.message_zh}",
                 message_en=exc.reason,
             )
             raise ProblemError(422, "申报数据有误 / Invalid declaration data", str(exc), [error]) from None

@@ -582,7 +582,9 @@ class EditionKernel:
         try:
             result = reference.evaluate(pinned, self.scheme, as_of, dict(data))
         except InputError as exc:
-            return Score.refused(self.scheme, self.edition.edition, f"输入有误 / invalid input: {exc}")
+            return Score.refused(
+                self.scheme, self.edition.edition, f"输入有误：{exc.message_zh} / invalid input: {exc}"
+            )
         except (reference.RuleError, ExpressionError) as exc:
             return Score.refused(self.scheme, self.edition.edition, f"规则无法判定 / rule error: {exc}")
         return from_evaluation(result)

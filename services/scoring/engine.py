@@ -32,7 +32,16 @@ from contracts.evaluation import Evaluation, Flag
 from contracts.evaluation import Veto as VetoResult
 from contracts.schemes import Scheme
 from services.scoring.domain.assemble import Decided, apply_expert, decide_fact, evaluation
-from services.scoring.domain.facts import Fact, FactPlan, InputError, build_facts, check_fact, fill, plan
+from services.scoring.domain.facts import (
+    Fact,
+    FactPlan,
+    InputError,
+    build_facts,
+    check_fact,
+    fill,
+    not_yes_or_no_zh,
+    plan,
+)
 from services.scoring.domain.outcomes import Scored, apply
 from services.scoring.domain.reference import (
     Prepared,
@@ -579,7 +588,10 @@ class RulesEngine:
                 if item.applies_if is not None:
                     flag = data.get(item.applies_if)
                     if flag is not None and not isinstance(flag, bool):
-                        raise InputError(item.applies_if, "should be yes or no (true/false)")  # as build_facts
+                        # as build_facts
+                        raise InputError(
+                            item.applies_if, "should be yes or no (true/false)", message_zh=not_yes_or_no_zh(flag)
+                        )
                     if flag is False:
                         facts.append(None)
                         continue

@@ -172,7 +172,7 @@ async def rescore(db: Database, pool: EnginePool, request: RescoreRequest) -> Re
             Scheme(stored.scheme), stored.declared_on, stored.data, expert_points=request.expert_points
         )
     except InputError as exc:
-        return RescoreReply(error=f"输入有误 / invalid input: {exc}")
+        return RescoreReply(error=f"输入有误：{exc.message_zh} / invalid input: {exc}")
     except EngineCrashed as exc:
         return RescoreReply(error=f"规则引擎故障 / engine crashed: {exc}")
     return RescoreReply(evaluation=evaluation)

@@ -192,7 +192,7 @@ def _outcome(run: Any, scheme: Scheme, as_of: date, data: dict[str, Any]) -> Any
     try:
         return run(scheme, as_of, data)
     except InputError as exc:
-        return ("InputError", exc.field, exc.code)
+        return ("InputError", exc.field, exc.code, exc.reason, exc.message_zh)
 
 
 @pytest.mark.parametrize("scheme", list(Scheme))

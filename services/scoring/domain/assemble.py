@@ -93,7 +93,11 @@ def apply_expert(d: Decided, expert_points: Mapping[str, Decimal]) -> None:
     if given is None or d.status != "needs_expert":
         return
     if not ZERO <= given <= d.item.max:
-        raise InputError(d.item.id, f"expert points {given} outside 0..{d.item.max}")
+        raise InputError(
+            d.item.id,
+            f"expert points {given} outside 0..{d.item.max}",
+            message_zh=f"专家评分 {given} 不在 0 至 {d.item.max} 分之间",
+        )
     d.status, d.points = "scored", given
     d.explanation = f"专家评定 {round_points(given)} 分（{d.explanation}）"
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
+from greenfab.inputs import show
 from services.scoring.domain.expressions import (
     DivisionByZeroError,
     Expression,
@@ -38,6 +39,31 @@ class InputError(ValueError):
     def __reduce__(self) -> tuple[type[InputError], tuple[str, str, str, str]]:
         # It crosses from the engine's worker process: pickle it with every argument.
         return (InputError, (self.field, self.reason, self.code, self.message_zh))
+
+
+def shown_zh(value: Any) -> str:
+    """A declared value as the Chinese messages quote it: 是/否 for a boolean, a number as people write it, a list's
+    entries joined by 、."""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, Decimal) and value.is_finite():
+        return show(value)
+    if isinstance(value, list):
+        return "、".join(shown_zh(v) for v in value)
+    return str(value)
+
+
+def not_yes_or_no_zh(raw: Any) -> str:
+    """In Chinese: an answer that should be yes or no (true/false) is ``raw``."""
+    return f"应为是/否（true/false），而不是“{shown_zh(raw)}”"
+
+
+def _one_of_zh(words: list[str]) -> str:
+    quoted = "、".join(f"“{w}”" for w in words)
+    return quoted if len(words) == 1 else f"{quoted}之一"
+
+
+_KINDS_ZH = {"list": "列表", "dict": "对象", "NoneType": "空值"}
 
 
 @dataclass(slots=True)
@@ -75,15 +101,17 @@ class Fact:
 def number(name: str, raw: Any) -> Decimal:
     """A non-negative finite number, or InputError naming ``name``."""
     if isinstance(raw, bool) or not isinstance(raw, int | float | str | Decimal):
-        raise InputError(name, f"should be a number, got {type(raw).__name__}")
+        kind = type(raw).__name__
+        got = f"“{shown_zh(raw)}”" if isinstance(raw, bool) else _KINDS_ZH.get(kind, f"{kind} 类型的值")
+        raise InputError(name, f"should be a number, got {kind}", message_zh=f"应为数字，而不是{got}")
     try:
         value = Decimal(str(raw))
     except InvalidOperation:
-        raise InputError(name, f"should be a number, got {raw!r}") from None
+        raise InputError(name, f"should be a number, got {raw!r}", message_zh=f"应为数字，而不是“{raw}”") from None
     if not value.is_finite():
-        raise InputError(name, "should be a finite number")
+        raise InputError(name, "should be a finite number", message_zh="应为有限的数（不能是 NaN 或 Infinity）")
     if value < 0:
-        raise InputError(name, "cannot be negative")
+        raise InputError(name, "cannot be negative", message_zh=f"不能为负数：{shown_zh(value)}")
     return value
 
 
@@ -92,7 +120,7 @@ def _input(name: str, raw: Any) -> Value:
         return raw
     if isinstance(raw, list):
         if not all(isinstance(b, str) for b in raw):
-            raise InputError(name, "should be a list of ticked box ids")
+            raise InputError(name, "should be a list of ticked box ids", message_zh="应为勾选项编号的列表")
         return sorted(set(raw))
     return number(name, raw)
 
@@ -222,14 +250,22 @@ def fill(rule: FactPlan, data: dict[str, Any], read: dict[str, Value]) -> Fact:
         try:
             value = parsed.evaluate(numeric)
         except KeyError as exc:
-            raise InputError(str(exc.args[0]), f"should be a number (it is used in {expr})") from None
+            raise InputError(
+                str(exc.args[0]),
+                f"should be a number (it is used in {expr})",
+                message_zh=f"应为数字（计算 {name} = {expr} 要用到它）",
+            ) from None
         except ExpressionError as exc:
             raise derive_error(name, parsed, exc) from None
         try:
             numeric[name] = fields[name] = value.quantize(QUANTUM, ROUND_HALF_EVEN)
         except InvalidOperation:
             # The catalogue's limits keep every ratio far inside this; a rulebook change might not.
-            raise InputError(", ".join(parsed.names), f"{name} = {expr} is too large to score") from None
+            raise InputError(
+                ", ".join(parsed.names),
+                f"{name} = {expr} is too large to score",
+                message_zh=f"按所填数值，{name} = {expr} 的计算结果过大，无法评分",
+            ) from None
     return fact
 
 
@@ -238,24 +274,40 @@ def derive_error(name: str, parsed: Expression, exc: ExpressionError) -> InputEr
     divisor; a value out of range (or anything else) names the inputs the formula reads."""
     expr = parsed.source
     if isinstance(exc, DivisionByZeroError):
-        return InputError(exc.divisor, f"cannot be 0: it divides in {expr}")
+        return InputError(
+            exc.divisor, f"cannot be 0: it divides in {expr}", message_zh=f"不能为 0：它是 {name} = {expr} 中的除数"
+        )
     if isinstance(exc, OutOfRangeError):
         return InputError(
             ", ".join(parsed.names),
             f"{name} = {expr} is out of the range scoring can compute for these values",
             message_zh=f"按所填数值，{name} = {expr} 的计算结果超出可计算的数值范围",
         )
-    return InputError(", ".join(parsed.names), f"cannot compute {name}: {exc}")
+    return InputError(
+        ", ".join(parsed.names),
+        f"cannot compute {name}: {exc}",
+        message_zh=f"按所填数值，无法计算 {name} = {expr}：{exc.message_zh}",
+    )
 
 
 def _check_kinds(rule: FactPlan, fields: dict[str, Value]) -> None:
     """Answers compared with true/false must be true/false; with words, one of those words."""
     for name in rule.booleans:
         if name in fields and not isinstance(fields[name], bool):
-            raise InputError(name, f"should be yes or no (true/false), got {fields[name]!r}")
+            got = fields[name]
+            raise InputError(
+                name,
+                f"should be yes or no (true/false), got {got!r}",
+                message_zh=not_yes_or_no_zh(got),
+            )
     for name, allowed in rule.words:
         if name in fields and fields[name] not in allowed:
-            raise InputError(name, f"should be one of {sorted(allowed)}, got {fields[name]!r}")
+            got, words = fields[name], sorted(allowed)
+            raise InputError(
+                name,
+                f"should be one of {words}, got {got!r}",
+                message_zh=f"应为{_one_of_zh(words)}，而不是“{shown_zh(got)}”",
+            )
 
 
 def build_facts(edition: Edition, data: dict[str, Any]) -> list[Fact]:
@@ -267,7 +319,7 @@ def build_facts(edition: Edition, data: dict[str, Any]) -> list[Fact]:
         if item.applies_if is not None:
             flag = data.get(item.applies_if)
             if flag is not None and not isinstance(flag, bool):
-                raise InputError(item.applies_if, "should be yes or no (true/false)")
+                raise InputError(item.applies_if, "should be yes or no (true/false)", message_zh=not_yes_or_no_zh(flag))
             if flag is False:
                 facts.append(Fact(item=item, key=item.id, not_applicable=True))
                 continue
@@ -288,7 +340,12 @@ def check_fact(rule: FactPlan, fact: Fact) -> None:
         name = fact.item.inputs[0]
         boxes = fact.fields[name]
         if not isinstance(boxes, list):
-            raise InputError(name, "should be a list of ticked box ids")
+            raise InputError(name, "should be a list of ticked box ids", message_zh="应为勾选项编号的列表")
         unknown = sorted(set(boxes) - set(fact.item.params["boxes"]))
         if unknown:
-            raise InputError(name, f"unknown boxes {unknown}; known: {sorted(fact.item.params['boxes'])}")
+            known = sorted(fact.item.params["boxes"])
+            raise InputError(
+                name,
+                f"unknown boxes {unknown}; known: {known}",
+                message_zh=f"没有勾选项 {'、'.join(unknown)}；可选：{'、'.join(known)}",
+            )

@@ -15,7 +15,7 @@ from contracts.evaluation import Flag
 from contracts.evaluation import Veto as VetoResult
 from contracts.schemes import Scheme
 from greenfab.inputs import EventCatalogue, as_date
-from services.scoring.domain.facts import InputError, number
+from services.scoring.domain.facts import InputError, not_yes_or_no_zh, number, shown_zh
 from services.scoring.domain.rulebook import Eligibility, Veto
 
 EVENT_AFTER_AS_OF = "event_after_as_of"
@@ -59,7 +59,9 @@ def _date(at: str, raw: Any) -> date | None:
         return None
     day = as_date(raw)
     if day is None:
-        raise InputError(at, f"should be a date (YYYY-MM-DD), got {raw!r}", "not_a_date")
+        raise InputError(
+            at, f"should be a date (YYYY-MM-DD), got {raw!r}", "not_a_date", f"应为日期（YYYY-MM-DD），而不是“{raw}”"
+        )
     return day
 
 
@@ -95,20 +97,36 @@ class _Span:
 def _spans(catalogue: EventCatalogue, events: Any, as_of: date) -> tuple[list[_Span], list[Flag]]:
     """Each counted event as a period ending by ``as_of``; events after ``as_of`` become flags (D-EVENTS)."""
     if not isinstance(events, list):
-        raise InputError("events", "should be a list of {kind, date | from/to}", "not_events")
+        raise InputError(
+            "events",
+            "should be a list of {kind, date | from/to}",
+            "not_events",
+            "应为事件的列表，每项含 kind，以及 date 或 from/to",
+        )
     spans, flags = [], []
     for i, raw in enumerate(events):
         at = f"events[{i}]"
         if not isinstance(raw, dict) or raw.get("kind") not in catalogue.kinds:
-            raise InputError(at, f"should be an object with one of the kinds {sorted(catalogue.kinds)}", "event_kind")
+            kinds = sorted(catalogue.kinds)
+            raise InputError(
+                at,
+                f"should be an object with one of the kinds {kinds}",
+                "event_kind",
+                f"应为一个对象，其 kind 为 {'、'.join(kinds)} 之一",
+            )
         kind = catalogue.kinds[raw["kind"]]
         start = _date(f"{at}.from", raw.get("from")) or _date(f"{at}.date", raw.get("date"))
         if start is None:
-            raise InputError(at, "needs a date, or from (and to, unless it is ongoing)", "event_dates")
+            raise InputError(
+                at,
+                "needs a date, or from (and to, unless it is ongoing)",
+                "event_dates",
+                "须填写 date，或填写 from（尚未结束的除外，还须填写 to）",
+            )
         # D-STOPPAGE: the end day is the last day of the event; one still going on runs to the as-of date.
         end = _date(f"{at}.to", raw.get("to")) or _date(f"{at}.date", raw.get("date")) or max(start, as_of)
         if end < start:
-            raise InputError(f"{at}.to", "ends before it starts", "event_ends_before_start")
+            raise InputError(f"{at}.to", "ends before it starts", "event_ends_before_start", "结束日期早于开始日期")
         if start > as_of:
             flags.append(
                 Flag(
@@ -224,9 +242,9 @@ def answers(eligibility: Eligibility, data: dict[str, Any]) -> dict[str, Any]:
                 continue
             expected = next(iter(conds.values()))
             if isinstance(expected, bool) != isinstance(raw, bool):
-                raise InputError(
-                    name, "should be yes or no (true/false)" if isinstance(expected, bool) else "should be a number"
-                )
+                if isinstance(expected, bool):
+                    raise InputError(name, "should be yes or no (true/false)", message_zh=not_yes_or_no_zh(raw))
+                raise InputError(name, "should be a number", message_zh=f"应为数字，而不是“{shown_zh(raw)}”")
             out[name] = raw if isinstance(raw, bool) else number(name, raw)
     return out
 
