@@ -42,6 +42,11 @@ class EvaluationCompleted(Envelope):
     evaluator_uscc: str | None = Field(
         default=None, description="The third-party evaluator's USCC, when the declaration names one (003 第十八条)."
     )
+    submitted_at: datetime | None = Field(
+        default=None,
+        description="When intake accepted the declaration (its submission.received's occurred_at): a unit's "
+        "declarations are applied in this order, whatever order their evaluations finish in (D-LATEST).",
+    )
 
 
 class UnitChanged(Envelope):

@@ -155,6 +155,7 @@ async def _announce(
         evaluation=None,
         error=error,
         evaluator_uscc=evaluator if isinstance(evaluator := event.data.get("evaluator_uscc"), str) else None,
+        submitted_at=event.occurred_at,
     )
     answer = Announcement(head, evaluation_json)
     await publish(answer)

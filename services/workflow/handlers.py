@@ -86,6 +86,7 @@ async def evaluation_facts(db: Database, event: EvaluationCompleted) -> Evaluati
         in_pool=pool is not None and pool.district == event.district,
         declared_district=event.district,
         pool_district=pool.district if pool else None,
+        submitted_at=event.submitted_at,
         latest_grade=grading.level if grading else None,
         holds_title=title is not None and title.state in HOLDS_TITLE,
     )

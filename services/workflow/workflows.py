@@ -83,6 +83,10 @@ ONE_RECORD = "one-record-per-task"
 # marker would, without the marker and its TemporalChangeVersion upsert (two of eight events and one visibility
 # write for a new unit, issue 14.2). A change added after this one is guarded by workflow.patched() as before.
 OLDER_PATCHES = (HOLD_UNFINISHED, PROVISIONAL_PERIODS, SEARCH_ATTRIBUTES, LOCAL_RECORD)
+# D-LATEST: an evaluation of a declaration older than the latest applied is recorded, not applied. Asked only when
+# an evaluation is older, so a run records its marker only if the order ever mattered to it; histories recorded
+# before it carry no submission times, so the question never arises when they replay.
+ORDER_DECLARATIONS = "order-declarations"
 
 
 @contextlib.contextmanager
@@ -411,6 +415,7 @@ class UnitLifecycleWorkflow:
         if item.evaluation is not None:
             ev = item.evaluation
             life.holds_unfinished = self._patched(HOLD_UNFINISHED)
+            life.orders_declarations = life.superseded(ev) and workflow.patched(ORDER_DECLARATIONS)
             if isinstance(
                 life.apply_whole(now, f"申报 {ev.submission_id} 的评价结果", lambda: life.on_evaluation(ev, now)), Fault
             ):

@@ -121,6 +121,7 @@ async def test_a_grading_awaiting_experts_is_held_until_they_score_then_publishe
     scored = await scoring_handlers.score_submission(scoring_db, pool, received, no_publish)
     evaluation = scored.evaluation
     assert evaluation is not None and evaluation.level is None and evaluation.verdict_zh
+    assert scored.message.submitted_at == received.occurred_at, "D-LATEST orders by when intake accepted it"
     pending = [i for i in evaluation.items if i.status == "needs_expert"]
     assert [i.id for i in pending] == ["GR-3", "GR-5", "GR-6", "GR-7", "GR-8", "GR-10", "GR-11", "GR-12"]
     try:
@@ -146,3 +147,20 @@ async def test_a_grading_awaiting_experts_is_held_until_they_score_then_publishe
         await broker.stop()
         await scoring_db.close()
         pool.close()
+
+
+async def test_the_declaration_made_last_decides_whatever_order_its_evaluation_arrives_in(b: Bench) -> None:
+    # D-LATEST: scoring finished the second declaration first; the first's evaluation arrives after it.
+    from datetime import UTC, datetime, timedelta
+
+    made = datetime(2026, 12, 4, 1, 30, tzinfo=UTC)
+    later = grading("g-2", level=3, total="74.0", submitted_at=made + timedelta(seconds=5))
+    unit = await b.start(USCC, Designation.ANNUAL_GRADING, first=later)
+    s = await unit.wait_state("graded")
+    assert s.level == 3
+    await unit.evaluate(grading("g-1", level=4, total="86.0", submitted_at=made))
+    s = await unit.wait(lambda s: len(s.history) == 2, "the earlier declaration recorded")
+    assert s.state == "graded" and s.level == 3, "the later declaration's grade stands"
+    superseded = s.history[-1]
+    assert superseded.submission_id == "g-1" and "以最新申报为准" in superseded.reason
+    assert "D-LATEST" in superseded.clause

@@ -106,6 +106,9 @@ class EvaluationFacts(BaseModel):
     holds_title: bool = Field(default=False, description="Grading only: the unit holds a green-factory title.")
     declared_district: str | None = Field(default=None, description="The district the declaration names.")
     pool_district: str | None = Field(default=None, description="The district whose cultivation pool holds it.")
+    submitted_at: datetime | None = Field(
+        default=None, description="When intake accepted the declaration: orders a unit's declarations (D-LATEST)."
+    )
 
 
 class NoticeFacts(BaseModel):
@@ -244,6 +247,9 @@ class UnitState(BaseModel):
     tasks: list[Task] = Field(default_factory=list)
     obligations: list[Obligation] = Field(default_factory=list)
     submissions: list[str] = Field(default_factory=list)
+    latest_submitted_at: datetime | None = Field(
+        default=None, description="When intake accepted the latest declaration applied (D-LATEST)."
+    )
     notices: list[str] = Field(default_factory=list)
     evaluation: EvaluationFacts | None = None
     expert_points: dict[str, Decimal] = Field(default_factory=dict)

@@ -34,6 +34,9 @@ class LifecycleCore:
         # D-HOLD: a result with missing inputs is returned to the enterprise, one awaiting experts is held until
         # they score; neither is published. Workflows recorded before this rule replay with it off (workflows.py).
         self.holds_unfinished = True
+        # D-LATEST: an evaluation of a declaration made before the latest one applied is recorded, not applied.
+        # Workflows recorded before this rule replay with it off: the workflow sets it per evaluation (workflows.py).
+        self.orders_declarations = True
 
     # ----- plumbing -------------------------------------------------------------------------
 

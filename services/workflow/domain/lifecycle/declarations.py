@@ -18,6 +18,20 @@ class Declarations(Grading):
         if ev.submission_id in s.submissions:
             return  # a redelivered event: one declaration counts once
         s.submissions.append(ev.submission_id)
+        if self.orders_declarations and self.superseded(ev):
+            # Scoring finishes declarations in any order; the one the enterprise made last decides (D-LATEST).
+            assert s.latest_submitted_at is not None and ev.submitted_at is not None
+            self._step(
+                now,
+                "declaration-superseded",
+                submission_id=ev.submission_id,
+                sid=ev.submission_id,
+                made=self._local_time(ev.submitted_at),
+                latest=self._local_time(s.latest_submitted_at),
+            )
+            return
+        if ev.submitted_at is not None:
+            s.latest_submitted_at = max(ev.submitted_at, s.latest_submitted_at or ev.submitted_at)
         s.enterprise_name = ev.enterprise_name or s.enterprise_name
         if s.designation is Designation.ANNUAL_GRADING:
             self._on_grading(ev, now)
@@ -37,6 +51,15 @@ class Declarations(Grading):
         self._step(now, "awaiting-recommendation", "awaiting_recommendation", total=ev.total, call=ev.call.title)
         if not self._district_disputed(ev, now):
             self._open_task("recommend", now, self._evaluation_context())
+
+    def _local_time(self, at: datetime) -> str:
+        """A moment as people in Beijing read it in a unit's history: 2026-12-04 09:31:05."""
+        return at.astimezone(self.policy.tz).strftime("%Y-%m-%d %H:%M:%S")
+
+    def superseded(self, ev: EvaluationFacts) -> bool:
+        """Whether ``ev`` is of a declaration intake accepted before the latest one this unit applied."""
+        latest = self.state.latest_submitted_at
+        return ev.submitted_at is not None and latest is not None and ev.submitted_at < latest
 
     def _refused(self, ev: EvaluationFacts, now: datetime) -> bool:
         """Record why a title declaration is not taken up, if it is not (003 第八条, 第十五、十八条 bans)."""
