@@ -10,6 +10,8 @@ exports and the audit record, so what cannot be seen must not be in it:
 - Bidirectional overrides, embeddings and isolates (U+202A–U+202E, U+2066–U+2069) and the direction
   marks (U+200E, U+200F, U+061C): they reorder what a reader sees, so "司公限有" can show as "有限公司"
   and a name can pass for another (the "Trojan Source" spoof).
+- Zero-width and invisible format characters (U+200B–U+200D, U+2060–U+2064, U+FEFF, U+00AD, U+180E):
+  "北京", U+200B, "公司" looks exactly like "北京公司" on a published list but is another name.
 
 A refusal names the field (pydantic's location, so the problem document says e.g. ``$.enterprise_name``)
 with the code ``text_invisible_character``, the character's code point and its position, in Chinese and
@@ -26,8 +28,10 @@ from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_LINE_BAD = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
-_PARAGRAPH_BAD = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI}]")  # keeps \t \n \r
+# Zero-width and invisible format characters: "北京\u200b公司" shows as "北京公司" and is another name.
+_ZERO_WIDTH = "\u00ad\u180e\u200b-\u200d\u2060-\u2064\ufeff"
+_LINE_BAD = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}{_ZERO_WIDTH}]")
+_PARAGRAPH_BAD = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI}{_ZERO_WIDTH}]")  # keeps \t \n \r
 
 
 def _why(char: str, at: int, code: str) -> tuple[str, str]:
@@ -39,6 +43,8 @@ def _why(char: str, at: int, code: str) -> tuple[str, str]:
         )
     if char in "\u061c\u200e\u200f" or "\u202a" <= char <= "\u202e" or "\u2066" <= char <= "\u2069":
         zh, en = "文字方向控制字符", "a bidirectional control character"
+    elif re.fullmatch(f"[{_ZERO_WIDTH}]", char):
+        zh, en = "零宽或不可见的格式字符", "a zero-width or invisible format character"
     else:
         zh, en = "控制字符", "a control character"
     return (

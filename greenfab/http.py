@@ -251,8 +251,15 @@ def _unsupported_type(request: Request, raw: list[Any]) -> Problem | None:
         return None
     expected = _expected_type(request)
     sent = request.headers.get("content-type")
-    if expected is None or not sent:
-        return None  # no type at all is read as JSON (as FastAPI does)
+    if expected is None:
+        return None
+    if not sent:
+        # FastAPI reads a body without a type as bytes, which the model then calls "not an object": say why.
+        return _type_problem(
+            expected,
+            f"请求未声明请求体的类型：请设置 Content-Type: {expected}",
+            f"the request does not say its body's type: send Content-Type: {expected}",
+        )
     if expected == "application/json" and is_json(sent):
         return None
     if expected == "multipart/form-data" and sent.split(";")[0].strip().lower() in (
@@ -261,12 +268,15 @@ def _unsupported_type(request: Request, raw: list[Any]) -> Problem | None:
     ):
         return None
     shown = sent.split(";")[0].strip()[:80]
-    error = FieldError(
-        path="$",
-        code="unsupported_media_type",
-        message_zh=f"请求体的类型“{shown}”不被接受：须为 {expected}（请设置 Content-Type: {expected}）",
-        message_en=f"a body of type {shown!r} is not accepted here: send {expected} (Content-Type: {expected})",
+    return _type_problem(
+        expected,
+        f"请求体的类型“{shown}”不被接受：须为 {expected}（请设置 Content-Type: {expected}）",
+        f"a body of type {shown!r} is not accepted here: send {expected} (Content-Type: {expected})",
     )
+
+
+def _type_problem(expected: str, message_zh: str, message_en: str) -> Problem:
+    error = FieldError(path="$", code="unsupported_media_type", message_zh=message_zh, message_en=message_en)
     return Problem(
         status=415,
         title="不支持的请求体类型 / Unsupported Media Type",

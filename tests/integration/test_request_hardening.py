@@ -212,6 +212,11 @@ async def test_json_sent_as_text_plain_is_415_naming_the_type(client: httpx.Asyn
     e = only(r, "$", "unsupported_media_type", 415)
     assert "application/json" in e["message_zh"] and "application/json" in e["message_en"]
     assert "text/plain" in e["message_en"]
+    # No type at all: FastAPI would read the bytes as a string and call them "not an object".
+    request = client.build_request("POST", "/v1/declarations", content=json.dumps(body()).encode())
+    assert "content-type" not in request.headers
+    e = only(await client.send(request), "$", "unsupported_media_type", 415)
+    assert "Content-Type: application/json" in e["message_zh"] and "does not say" in e["message_en"]
     await nothing_stored(client)
 
 

@@ -14,7 +14,9 @@ from contracts.text import find_invisible
 
 USCC = "91110115MA04C2UX1E"
 REFUSED = ["\x00", "\x07", "\x1b", "\x7f", "\x85", "\x9f", "\u061c", "\u200e", "\u200f",
-           *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))]  # fmt: skip
+           *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A)),
+           # zero-width and invisible format characters: the name looks the same and is another
+           "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u180e"]  # fmt: skip
 DAY = "2025-06-01"
 
 # Every request model with free text: a valid body, and its single-line and multi-line fields.
@@ -74,3 +76,9 @@ def test_the_refusal_names_the_first_character_by_position_and_code_point() -> N
     assert found is not None and (found.position, found.code) == (3, "U+202E")
     assert "第 3 个字符" in found.message_zh and "文字方向" in found.message_zh
     assert find_invisible("北京示例（集团）有限公司·二厂 A&B «é» 🙂", lines=False) is None
+
+
+def test_a_zero_width_character_is_named_as_one() -> None:
+    found = find_invisible("北京\u200b公司", lines=False)
+    assert found is not None and (found.position, found.code) == (3, "U+200B")
+    assert "零宽" in found.message_zh and "zero-width" in found.message_en
