@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from contracts.http import FieldError, Problem
+from contracts.labels import ROLE_ZH, zh
 from greenfab.api_docs import install_redoc
 from greenfab.auth import AuthError, Principal, read_token
 from greenfab.bodies import BodyError, BodyGuard, BodyLimits, is_json
@@ -422,3 +423,23 @@ def current_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def caller_with_role(*roles: str) -> Any:
+    """A route's caller, refused with 403 unless its role is one of ``roles``: as a dependency it is checked
+    before the body and path are validated, so a caller who may not act is told that, not what its body lacks."""
+
+    def check(who: CurrentPrincipal) -> Principal:
+        if who.role not in roles:
+            allowed = "、".join(zh(ROLE_ZH, r) for r in roles)
+            raise ProblemError(
+                403,
+                f"无权操作：仅限{allowed} / Not allowed",
+                f"this needs the role {' or '.join(roles)}, not {who.role}",
+            )
+        return who
+
+    return Depends(check)
+
+
+BureauCaller = Annotated[Principal, caller_with_role("bureau")]

@@ -12,7 +12,7 @@ from contracts.notify import ChannelChoice, ChannelChoicePublic, ChannelName, De
 from contracts.paging import Page
 from greenfab.auth import Principal
 from greenfab.db import Database
-from greenfab.http import SQL_INT_MAX, CurrentPrincipal, ProblemError, problem_responses, service_app
+from greenfab.http import SQL_INT_MAX, BureauCaller, CurrentPrincipal, ProblemError, problem_responses, service_app
 from greenfab.paging import Paging
 from services.notify import handlers
 from services.notify.domain import recipient_of
@@ -109,9 +109,7 @@ def build_app(db: Database, secret: str, webhooks: WebhookGuard, wake: Callable[
         return paging.answer(await handlers.deliveries(db, role, recipient, status, channel, paging))
 
     @router.post("/deliveries/{delivery_id}/retry", response_model=Delivery, tags=["deliveries"])
-    async def retry_delivery(
-        who: CurrentPrincipal, delivery_id: Annotated[int, Path(ge=1, le=SQL_INT_MAX)]
-    ) -> Delivery:
+    async def retry_delivery(who: BureauCaller, delivery_id: Annotated[int, Path(ge=1, le=SQL_INT_MAX)]) -> Delivery:
         """Bureau staff: send a dead delivery again (after fixing the address or server)."""
         if who.role != "bureau":
             raise ProblemError(403, "仅市局人员可重发 / Bureau staff only", who.role)

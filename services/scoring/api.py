@@ -35,7 +35,7 @@ from contracts.schemes import Scheme
 from contracts.whatif import WhatIfReport
 from greenfab.auth import Principal, can_read_enterprise
 from greenfab.db import Database
-from greenfab.http import CurrentPrincipal, ProblemError, problem_response, problem_responses, service_app
+from greenfab.http import BureauCaller, CurrentPrincipal, ProblemError, problem_response, problem_responses, service_app
 from services.scoring import store, whatif, whatif_report
 from services.scoring.domain.facts import InputError
 from services.scoring.domain.rulebook import Edition, UnknownEdition
@@ -213,7 +213,7 @@ def build_app(
         return CheckResult(ok=not problems, problems=_problems(problems))
 
     @router.post("/rulebooks/publish", response_model=PublishResult, status_code=201, tags=["rulebooks"])
-    async def publish(body: PublishBody, who: CurrentPrincipal) -> PublishResult:
+    async def publish(who: BureauCaller, body: PublishBody) -> PublishResult:
         """Publish a draft edition with its effective date (bureau): checked first, added to the rulebook, recorded
         on the audit chain with who and why; declarations dated from then on are scored by it."""
         require(who, "bureau")

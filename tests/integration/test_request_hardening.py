@@ -265,3 +265,37 @@ async def test_a_form_number_beyond_any_magnitude_is_refused_as_out_of_range(
     e = only(await client.post("/v1/forms/grading", json=form), "$.用地集约化.工业总产值", "number_out_of_range")
     assert "数量级" in e["message_zh"]
     await nothing_stored(client)
+
+
+# ----- 6. the role before the body ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["enterprise", "district", "expert", "auditor"])
+async def test_bureau_only_actions_refuse_another_role_before_reading_its_body(
+    staff: tuple[httpx.AsyncClient, Database],  # noqa: F811
+    db: Database,  # noqa: F811
+    role: str,
+) -> None:
+    scope = {"enterprise": USCC, "district": "大兴区"}.get(role)
+    headers = {"authorization": f"Bearer {token(role, scope)}"}
+    c, _ = staff
+    notify = notify_api.build_app(db, SECRET, WebhookGuard())
+    scoring = scoring_api.build_app(None, None, None, SECRET, None, None)  # type: ignore[arg-type]
+    async with (
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=notify), base_url="http://notify") as n,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=scoring), base_url="http://scoring") as s,
+    ):
+        answers = [
+            await c.post("/v1/calls", json={"title": 1}, headers=headers),
+            await c.post("/v1/evaluator-bans", json={}, headers=headers),
+            await c.post("/v1/units/auto-listings", json={"uscc": "x"}, headers=headers),
+            await s.post("/v1/rulebooks/publish", json={"reason": None}, headers=headers),
+            await n.post("/v1/deliveries/not-a-number/retry", headers=headers),
+        ]
+    for r in answers:
+        problem = r.json()
+        assert r.status_code == 403, (r.request.url, r.status_code, problem)
+        assert "仅限市经济和信息化局" in problem["title"] and "Not allowed" in problem["title"], problem
+    # The bureau with the same bodies is told what the body lacks.
+    bureau = await c.post("/v1/calls", json={"title": 1}, headers=BUREAU)
+    assert bureau.status_code == 422

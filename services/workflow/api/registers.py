@@ -13,7 +13,7 @@ from contracts.staff import (
     PoolEntryCreate,
     PoolEntryPublic,
 )
-from greenfab.http import CurrentPrincipal
+from greenfab.http import BureauCaller, CurrentPrincipal
 from greenfab.paging import Paging
 from services.workflow.api.deps import PROBLEMS, StaffDep
 from services.workflow.staff import registers
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1", tags=["registers"], responses=PROBLEMS)
 
 
 @router.post("/calls", status_code=201, response_model=CallPublic)
-async def open_call(body: CallCreate, who: CurrentPrincipal, staff: StaffDep) -> CallPublic:
+async def open_call(who: BureauCaller, body: CallCreate, staff: StaffDep) -> CallPublic:
     """Open a call (征集通知, 003 第八条); declarations outside every call are refused."""
     return await registers.open_call(staff, who, body)
 
@@ -46,7 +46,7 @@ async def list_pool(who: CurrentPrincipal, staff: StaffDep, paging: Paging) -> P
 
 
 @router.post("/evaluator-bans", status_code=201, response_model=EvaluatorBanPublic)
-async def ban_evaluator(body: EvaluatorBanCreate, who: CurrentPrincipal, staff: StaffDep) -> EvaluatorBanPublic:
+async def ban_evaluator(who: BureauCaller, body: EvaluatorBanCreate, staff: StaffDep) -> EvaluatorBanPublic:
     """003 第十八条: the evaluator's reports are refused for three years from today."""
     return await registers.ban_evaluator(staff, who, body)
 

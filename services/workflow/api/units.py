@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from contracts.paging import Page
 from contracts.schemes import Designation
 from contracts.staff import AutoListingCreate, FailingUnit, UnitAction, UnitDetail, UnitRow
-from greenfab.http import CurrentPrincipal
+from greenfab.http import BureauCaller, CurrentPrincipal
 from greenfab.paging import Paging
 from services.workflow.api.deps import PROBLEMS, UNIT_PROBLEMS, StaffDep, UnitId
 from services.workflow.staff import units
@@ -55,7 +55,7 @@ async def unit_action(workflow_id: UnitId, body: UnitAction, who: CurrentPrincip
 
 
 @router.post("/units/auto-listings", status_code=201, response_model=UnitDetail, responses=UNIT_PROBLEMS)
-async def auto_list(body: AutoListingCreate, who: CurrentPrincipal, staff: StaffDep) -> UnitDetail:
+async def auto_list(who: BureauCaller, body: AutoListingCreate, staff: StaffDep) -> UnitDetail:
     """003 第十条: a unit on the national green-factory list with its plant in Beijing joins the municipal list.
     A unit that already has a municipal green-factory workflow is refused (409)."""
     return await units.auto_list(staff, who, body)
