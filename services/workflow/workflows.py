@@ -87,6 +87,9 @@ OLDER_PATCHES = (HOLD_UNFINISHED, PROVISIONAL_PERIODS, SEARCH_ATTRIBUTES, LOCAL_
 # an evaluation is older, so a run records its marker only if the order ever mattered to it; histories recorded
 # before it carry no submission times, so the question never arises when they replay.
 ORDER_DECLARATIONS = "order-declarations"
+# 003 第十四条: a declaration under another name leaves the unit's name as it is (a rename does that). Asked only
+# when the names differ, as ORDER_DECLARATIONS is.
+KEEP_REGISTERED_NAME = "keep-registered-name"
 
 
 @contextlib.contextmanager
@@ -416,6 +419,7 @@ class UnitLifecycleWorkflow:
             ev = item.evaluation
             life.holds_unfinished = self._patched(HOLD_UNFINISHED)
             life.orders_declarations = life.superseded(ev) and workflow.patched(ORDER_DECLARATIONS)
+            life.keeps_registered_name = life.declared_under_another_name(ev) and workflow.patched(KEEP_REGISTERED_NAME)
             if isinstance(
                 life.apply_whole(now, f"申报 {ev.submission_id} 的评价结果", lambda: life.on_evaluation(ev, now)), Fault
             ):

@@ -74,3 +74,24 @@ def test_evaluations_without_a_submission_time_keep_the_arrival_order() -> None:
     life.on_evaluation(first, NOW)
     life.on_evaluation(second, NOW + timedelta(seconds=1))
     assert life.state.evaluation is not None and life.state.evaluation.submission_id == "s-1"
+
+
+def test_a_declaration_under_another_name_leaves_the_units_name_and_says_how_to_rename() -> None:
+    # 003 第十四条: a name changes by a rename the district forwards; another enterprise's name in a declaration
+    # must not put this unit on the published list under that name.
+    life = grading_unit()
+    life.on_evaluation(graded(1, level=3, name="北京示例"), NOW)
+    life.on_evaluation(graded(2, level=4, name="北京别家新能源科技有限公司"), NOW + timedelta(seconds=1))
+    s = life.state
+    assert s.enterprise_name == "北京示例"
+    assert s.evaluation is not None and s.evaluation.submission_id == "s-2", "the declaration itself still counts"
+    note = next(t for t in s.history if t.submission_id == "s-2" and "不一致" in t.reason)
+    assert "北京别家新能源科技有限公司" in note.reason and "更名" in note.reason and "第十四条" in note.clause
+
+
+def test_a_unit_recorded_before_the_name_rule_takes_the_declared_name_as_it_did() -> None:
+    life = grading_unit()
+    life.keeps_registered_name = False  # what the workflow sets for a history without the patch
+    life.on_evaluation(graded(1, level=3, name="北京示例"), NOW)
+    life.on_evaluation(graded(2, level=4, name="北京示例（更名后）"), NOW + timedelta(seconds=1))
+    assert life.state.enterprise_name == "北京示例（更名后）"

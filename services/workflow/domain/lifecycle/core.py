@@ -37,6 +37,9 @@ class LifecycleCore:
         # D-LATEST: an evaluation of a declaration made before the latest one applied is recorded, not applied.
         # Workflows recorded before this rule replay with it off: the workflow sets it per evaluation (workflows.py).
         self.orders_declarations = True
+        # 003 第十四条: a unit's name changes by a rename the district forwards, not by a declaration under another
+        # name. Workflows recorded before this rule replay with it off: the workflow sets it per evaluation.
+        self.keeps_registered_name = True
 
     # ----- plumbing -------------------------------------------------------------------------
 

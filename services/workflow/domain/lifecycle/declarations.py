@@ -32,7 +32,13 @@ class Declarations(Grading):
             return
         if ev.submitted_at is not None:
             s.latest_submitted_at = max(ev.submitted_at, s.latest_submitted_at or ev.submitted_at)
-        s.enterprise_name = ev.enterprise_name or s.enterprise_name
+        if self.keeps_registered_name and self.declared_under_another_name(ev):
+            self._step(
+                now, "declared-under-another-name", submission_id=ev.submission_id, declared=ev.enterprise_name,
+                name=s.enterprise_name,
+            )  # fmt: skip
+        else:
+            s.enterprise_name = ev.enterprise_name or s.enterprise_name
         if s.designation is Designation.ANNUAL_GRADING:
             self._on_grading(ev, now)
             return
@@ -55,6 +61,11 @@ class Declarations(Grading):
     def _local_time(self, at: datetime) -> str:
         """A moment as people in Beijing read it in a unit's history: 2026-12-04 09:31:05."""
         return at.astimezone(self.policy.tz).strftime("%Y-%m-%d %H:%M:%S")
+
+    def declared_under_another_name(self, ev: EvaluationFacts) -> bool:
+        """Whether a unit that already has its name (a declaration applied, or listed) is declared under another."""
+        s = self.state
+        return s.state != "new" and bool(ev.enterprise_name) and ev.enterprise_name != s.enterprise_name
 
     def superseded(self, ev: EvaluationFacts) -> bool:
         """Whether ``ev`` is of a declaration intake accepted before the latest one this unit applied."""
