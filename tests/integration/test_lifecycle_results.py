@@ -164,3 +164,14 @@ async def test_the_declaration_made_last_decides_whatever_order_its_evaluation_a
     superseded = s.history[-1]
     assert superseded.submission_id == "g-1" and "以最新申报为准" in superseded.reason
     assert "D-LATEST" in superseded.clause
+
+
+async def test_a_declaration_under_another_name_leaves_the_units_name(b: Bench) -> None:
+    # 003 第十四条: only a rename the district forwards changes the name on the published list.
+    unit = await b.start(USCC, Designation.ANNUAL_GRADING, first=grading("n-1", level=3, total="74.0"))
+    s = await unit.wait_state("graded")
+    name = s.enterprise_name
+    await unit.evaluate(grading("n-2", level=4, total="86.0", enterprise_name="北京别家新能源科技有限公司"))
+    s = await unit.wait(lambda s: s.level == 4, "the second declaration graded")
+    assert s.enterprise_name == name
+    assert any(t.submission_id == "n-2" and "不一致" in t.reason for t in s.history)
