@@ -227,6 +227,13 @@ class EvidenceStatus(BaseModel):
     files: list[EvidencePublic] = Field(description="Files linked to it.")
 
 
+class EvidenceIndicator(BaseModel):
+    """An indicator evidence may be filed under."""
+
+    id: str = Field(description="The indicator's id, e.g. `GF-1-1`.")
+    name_zh: str = Field(description="Its name, in Chinese (from the rulebook).")
+
+
 class EvidenceReport(BaseModel):
     """A declaration's evidence, indicator by indicator."""
 
@@ -234,6 +241,10 @@ class EvidenceReport(BaseModel):
     complete: bool = Field(description="True when no required evidence is missing.")
     items: list[EvidenceStatus] = Field(
         description="Every indicator the form asks evidence for, and any other with files."
+    )
+    indicators: list[EvidenceIndicator] = Field(
+        description="The indicators a file may be uploaded to: the form's evidence list where it has one, else "
+        "the items of the scheme's rulebook edition in force on the declaration's date. Any other is 422."
     )
 
 

@@ -20,6 +20,7 @@ from greenfab.service import bounded, stop_broker
 from services.intake import api, consumers, notices
 from services.intake.desk import Desk
 from services.intake.evidence import EvidenceStore
+from services.intake.indicators import Indicators
 from services.intake.migrations import MIGRATIONS
 from services.intake.outbox import OutboxRelay
 from services.intake.settings import IntakeSettings
@@ -54,8 +55,9 @@ class IntakeService:
         self.submissions = Submissions(self.db, self.relay.wake, load_catalogue(settings.rules_dir))
         consumers.register_requests(self.broker, self.db, self.submissions, settings.auth_secret)
         desk = Desk(
-            self.db, self.submissions, EvidenceStore(Path(settings.evidence_dir)), notices.nats_lookup(self.broker)
-        )
+            self.db, self.submissions, EvidenceStore(Path(settings.evidence_dir)), notices.nats_lookup(self.broker),
+            Indicators(settings.rules_dir),
+        )  # fmt: skip
         self.app: FastAPI = api.build_app(
             desk, settings.auth_secret, settings.max_body_bytes, settings.max_evidence_bytes, settings.body_timeout_s
         )

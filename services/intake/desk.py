@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from contracts.http import (
     DeclarationPublic,
     DeclarationSummary,
+    EvidenceIndicator,
     EvidencePublic,
     EvidenceReport,
     EvidenceStatus,
@@ -22,13 +23,14 @@ from contracts.http import (
 )
 from contracts.notices import AnyNotice
 from contracts.paging import Page
-from contracts.schemes import Scheme
+from contracts.schemes import SCHEME_LABELS, Scheme
 from greenfab.auth import Principal, can_declare, can_read_enterprise
 from greenfab.db import Database
 from greenfab.http import ProblemError
 from greenfab.paging import PageAsk
 from services.intake import handlers, notices
 from services.intake.evidence import EvidenceError, EvidenceStore, check_file, requirements, safe_name
+from services.intake.indicators import Indicator, Indicators
 from services.intake.submissions import Submissions
 from services.intake.tables import Declaration, EvidenceFile
 
@@ -38,12 +40,14 @@ LISTS_DECLARATIONS = frozenset({"enterprise", "district", "bureau", "auditor", "
 
 @dataclass(frozen=True)
 class Desk:
-    """What intake's use cases need: the database, the submission rules, the evidence store and unit lookup."""
+    """What intake's use cases need: the database, the submission rules, the evidence store, unit lookup
+    and the rulebooks' indicators (which evidence may be filed under; the repository's rules by default)."""
 
     db: Database
     submissions: Submissions
     store: EvidenceStore
     units_of: notices.UnitLookup
+    indicators: Indicators = field(default_factory=Indicators)
 
 
 def _not_found(what: str, ident: str) -> ProblemError:
@@ -71,6 +75,28 @@ async def declarations(desk: Desk, who: Principal, ask: PageAsk) -> Page[Declara
     return await handlers.list_declarations(desk.db, uscc=uscc, district=district, ask=ask)
 
 
+async def uploadable(desk: Desk, row: Declaration) -> tuple[Indicator, ...]:
+    """The indicators evidence may be filed under on this declaration (its form's list, else its rulebook's)."""
+    scheme = Scheme(row.scheme)
+    asked = desk.submissions.forms[scheme].evidence
+    # The rulebook is read (and re-read once changed) off the event loop.
+    return await asyncio.to_thread(desk.indicators.uploadable, scheme, row.declared_on, asked)
+
+
+def _unknown_indicator(item: str, scheme: str, allowed: tuple[Indicator, ...]) -> ProblemError:
+    some = "、".join(i.id for i in allowed[:5]) + ("…" if len(allowed) > 5 else "")
+    some_en = ", ".join(i.id for i in allowed[:5]) + (", …" if len(allowed) > 5 else "")
+    error = FieldError(
+        path="$.item",
+        code="unknown_indicator",
+        message_zh=f"{item} 不是本申报（{SCHEME_LABELS[Scheme(scheme)]}）的评价指标，"
+        f"可上传的指标如 {some}（共 {len(allowed)} 项）",
+        message_en=f"{item} is not an indicator of this {scheme} declaration; valid ones include {some_en}"
+        f" ({len(allowed)} in all)",
+    )
+    return ProblemError(422, "没有该评价指标 / Unknown indicator", error.message_en, [error])
+
+
 async def attach_evidence(
     desk: Desk,
     declaration_id: str,
@@ -80,16 +106,17 @@ async def attach_evidence(
     content_type: str,
     filename: str,
 ) -> EvidencePublic:
-    """Check and store a file for one of the form's indicators; only the enterprise that declared may.
+    """Check and store a file for one of the declaration's indicators; only the enterprise that declared may.
 
     ``body`` reads the upload: it is read only once the caller may upload, not before.
     """
     row = await readable(desk, declaration_id, who)
     if not can_declare(who, row.uscc):
         raise ProblemError(403, "只有申报单位可以上传证明材料 / Not allowed", "only the enterprise may add evidence")
-    asked = desk.submissions.forms[Scheme(row.scheme)].evidence
-    if asked and item not in asked:
-        raise ProblemError(422, "该指标不需要证明材料 / Unknown indicator", f"{item} is not an indicator of this form")
+    # Before the body is read: a file for an indicator the scheme does not have is refused unread.
+    allowed = await uploadable(desk, row)
+    if item not in {i.id for i in allowed}:
+        raise _unknown_indicator(item, row.scheme, allowed)
     content = await body()
     if not content:
         raise ProblemError(422, "文件为空 / Empty file", "the upload has no content")
@@ -126,7 +153,8 @@ async def evidence_report(desk: Desk, declaration_id: str, who: Principal) -> Ev
         for r in requirements(asked, linked)
     ]
     complete = all(i.status != "missing_required" for i in items)
-    return EvidenceReport(declaration_id=declaration_id, complete=complete, items=items)
+    indicators = [EvidenceIndicator(id=i.id, name_zh=i.name_zh) for i in await uploadable(desk, row)]
+    return EvidenceReport(declaration_id=declaration_id, complete=complete, items=items, indicators=indicators)
 
 
 async def evidence_file(desk: Desk, declaration_id: str, item: str, sha256: str, who: Principal) -> EvidenceFile:

@@ -41,7 +41,7 @@ class Subject:
     task_id: str = ""
     notice_id: str = ""
     delivery_id: str = ""
-    item: str = "GF-1"
+    item: str = "GF-1-1"  # an item of the green-factory rulebook: evidence goes only to those
     sha256: str = ""
 
     def identifiers(self) -> list[str]:

@@ -96,7 +96,8 @@ def test_green_factory_walkthrough_in_the_browser(
     enterprise.check("declaration", ("desktop", "phone"))
     pdf = tmp_path / "计量器具配备清单.pdf"
     pdf.write_bytes(PDF)
-    page.get_by_label("指标").select_option("GF-1-16")
+    # The form lists no evidence: the rulebook's items are offered by id and (shortened) name.
+    page.get_by_label("指标").select_option(label="GF-1-16 依据GB 17167…")
     page.get_by_label("文件（PDF、JPEG、PNG、xlsx、docx，20 MB 以内）").set_input_files(str(pdf))
     page.get_by_role("button", name="上传").click()
     assert "计量器具配备清单.pdf" in page.inner_text("main")

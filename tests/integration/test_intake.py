@@ -457,6 +457,9 @@ async def test_evidence_is_stored_by_hash_linked_to_its_indicator_and_checked_ag
     assert (by_item["BF-1"]["status"], by_item["BF-1"]["severity"]) == ("missing_optional", "warning")
     assert (by_item["BF-3"]["status"], by_item["BF-3"]["severity"]) == ("missing_required", "error")
     assert report["complete"] is False
+    # The form's evidence list is what may be uploaded to, each indicator named as the rulebook names it.
+    assert [i["id"] for i in report["indicators"]] == [f"BF-{n}" for n in range(1, 23)]
+    assert report["indicators"][0] == {"id": "BF-1", "name_zh": "大气污染物排放"}
     download = await client.get(f"{base}/BF-10/{digest}", headers=owner)
     assert download.status_code == 200 and download.content == PNG
     assert download.headers["content-type"] == "image/png"
@@ -494,6 +497,47 @@ async def test_evidence_is_stored_by_hash_linked_to_its_indicator_and_checked_ag
     assert (await client.post(f"{base}/BF-10", content=PDF, headers=district)).status_code == 403
     stranger = {"Authorization": f"Bearer {token('enterprise', USCC)}"}
     assert (await client.get(base, headers=stranger)).status_code == 404
+
+
+async def test_evidence_goes_only_to_an_indicator_of_the_declarations_rulebook_when_its_form_lists_none(
+    client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """The green-factory and grading forms list no evidence: their rulebook's items (edition in force) decide."""
+    example = json.loads((SAMPLES.parent / "green-factory-declaration.json").read_text(encoding="utf-8"))
+    owner = {"Authorization": f"Bearer {token('enterprise', example['uscc'])}"}
+    created = (await client.post("/v1/declarations", json=example, headers=owner)).json()
+    base = f"/v1/declarations/{created['id']}/evidence"
+    pdf = {**owner, "Content-Type": "application/pdf"}
+    for wrong in ("GR-1", "ZZ-99", "GF-9-9"):  # a grading item, no item at all, a green-factory-like code
+        refused = await client.post(f"{base}/{wrong}?filename=a.pdf", content=PDF, headers=pdf)
+        assert refused.status_code == 422, refused.text
+        [error] = refused.json()["errors"]
+        assert (error["path"], error["code"]) == ("$.item", "unknown_indicator")
+        assert wrong in error["message_zh"] and "北京市绿色工厂评价" in error["message_zh"]
+        assert "GF-0-1" in error["message_zh"] and "GF-0-1" in error["message_en"], "a few valid ids are named"
+    assert [p for p in (tmp_path / "evidence").rglob("*") if p.is_file()] == [], "a refused file is not kept"
+
+    accepted = await client.post(f"{base}/GF-1-1?filename=节能审查意见.pdf", content=PDF, headers=pdf)
+    assert accepted.status_code == 201, accepted.text
+    report = (await client.get(base, headers=owner)).json()
+    # The report lists what the form asks for (nothing here) and what was uploaded: not all 94 items.
+    assert [(i["item"], i["status"], len(i["files"])) for i in report["items"]] == [("GF-1-1", "ok", 1)]
+    assert report["complete"] is True
+    offered = {i["id"]: i["name_zh"] for i in report["indicators"]}
+    assert len(offered) == 94 and "GR-1" not in offered
+    assert offered["GF-1-1"] == "新改扩建遵守节能评估审查、三同时、用地控制指标等要求"
+
+    # A grading declaration takes the grading rulebook's items, and no other scheme's.
+    grading = (await client.post("/v1/declarations", json=body(declaration_id="evidence-grading"))).json()
+    gbase = f"/v1/declarations/{grading['id']}/evidence"
+    assert (
+        await client.post(f"{gbase}/GF-1-1", content=PDF, headers={"Content-Type": "application/pdf"})
+    ).status_code == 422
+    assert (
+        await client.post(f"{gbase}/GR-1", content=PDF, headers={"Content-Type": "application/pdf"})
+    ).status_code == 201
+    grading_ids = [i["id"] for i in (await client.get(gbase)).json()["indicators"]]
+    assert grading_ids[:2] == ["GR-1", "GR-2"] and len(grading_ids) == 21
 
 
 def unit_row(designation: str, state: str, district: str = "大兴区") -> UnitProjection:

@@ -270,3 +270,39 @@ def test_the_just_submitted_banner_says_scoring_only_while_it_is() -> None:
 
     assert first_status("pending", "评分中") == "申报已受理（编号 d-1），正在评分。"
     assert first_status("evaluated", "已完成评价") == "申报已受理（编号 d-1），已完成评价。"
+
+
+def test_the_declaration_page_offers_the_indicators_intake_accepts_before_the_score() -> None:
+    """A green-factory form lists no evidence: the select offers the rulebook's items intake names, id and name."""
+    import html
+
+    import httpx
+
+    from contracts.schemes import Scheme
+    from services.intake.indicators import Indicators
+
+    owner = "91110113MA001N9R6P"
+    shipped = Indicators().of_rulebook(Scheme.GREEN_FACTORY, date(2025, 10, 8))
+    declaration = {"id": "d-1", "scheme": "green-factory", "uscc": owner,
+                   "enterprise_name": "北京示例食品饮料有限公司", "district": "顺义区", "declared_on": "2025-10-08",
+                   "received_at": "2026-12-04T08:00:00Z", "status": "pending", "status_zh": "评价中",
+                   "data": {}}  # fmt: skip
+    report = {"declaration_id": "d-1", "complete": True, "items": [],
+              "indicators": [{"id": i.id, "name_zh": i.name_zh} for i in shipped]}  # fmt: skip
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        found = {"/v1/declarations/d-1": declaration, "/v1/declarations/d-1/evidence": report}
+        return httpx.Response(200, json=found[request.url.path])
+
+    config = ConsoleSettings(auth_secret=SECRET, signin="dev", cookie_secure=False)
+    with TestClient(build_app(config, Services(config, transport=httpx.MockTransport(answer)))) as c:
+        c.cookies.set("greenfab_session", issue_token(SECRET, Principal(role="enterprise", subject=owner, scope=owner)))
+        page = c.get("/declarations/d-1")
+    assert page.status_code == 200, page.text
+    select = page.text.split('<select id="in-item"', 1)[1].split("</select>", 1)[0]
+    options = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select)
+    assert [v for v, _ in options] == ["", *(i.id for i in shipped)], "every rulebook item, before the score"
+    labels = dict(options)
+    assert html.unescape(labels["GF-1-1"]) == "GF-1-1 新改扩建遵守节能评估审查、三同时…", "shortened, with its id"
+    assert html.unescape(labels["GF-0-9"]) == "GF-0-9 工厂行业类型属于高精尖产业", "a short name kept whole"
+    assert html.unescape(labels["GF-1-16"]) == "GF-1-16 依据GB 17167…", "cut at a pause, not inside a number"

@@ -3,13 +3,18 @@
 
 from __future__ import annotations
 
+import os
 import time
+from datetime import date
+from pathlib import Path
 
 import pytest
+import yaml
 
 from contracts.schemes import Scheme
 from services.intake.evidence import EvidenceError, check_file, safe_name
 from services.intake.forms import load_forms
+from services.intake.indicators import Indicator, Indicators
 from services.intake.packages import DOCX, XLSX
 from services.intake.workbook import WorkbookError, read_workbook
 from tests.support import hostile
@@ -143,3 +148,45 @@ def test_a_sheet_its_parser_refuses_part_way_is_refused_as_the_users_file(damage
         read_workbook(GRADING, damaged)
     assert caught.value.code == "workbook_invalid"
     assert "工作表" in caught.value.message_zh and "sheet" in caught.value.message_en
+
+
+def _edition(name: str, start: str, *items: tuple[str, str]) -> dict[str, object]:
+    return {"edition": name, "effective_from": start, "items": [{"id": i, "name_zh": n} for i, n in items]}
+
+
+def test_evidence_indicators_are_the_forms_list_else_the_rulebook_edition_in_force(tmp_path: Path) -> None:
+    """Which indicators a file may be filed under (services/intake/indicators.py), read from rule data."""
+    book = tmp_path / "green-factory" / "rulebook.yaml"
+    book.parent.mkdir()
+    editions = [
+        _edition("old", "2019-01-01", ("GF-1-1", "旧一"), ("GF-1-2", "旧二")),
+        _edition("new", "2025-12-31", ("GF-1-1", "新一"), ("GF-7-1", "新七")),
+    ]
+    book.write_text(yaml.safe_dump({"scheme": "green-factory", "editions": editions}, allow_unicode=True), "utf-8")
+    indicators = Indicators(tmp_path)
+
+    def ids(on: date) -> list[str]:
+        return [i.id for i in indicators.uploadable(Scheme.GREEN_FACTORY, on, {})]
+
+    assert ids(date(2025, 12, 30)) == ["GF-1-1", "GF-1-2"], "the edition in force on the declaration's date"
+    assert ids(date(2025, 12, 31)) == ["GF-1-1", "GF-7-1"], "from its effective_from, the newer edition"
+    assert ids(date(2018, 6, 1)) == ["GF-1-1", "GF-1-2"], "before any edition: the first"
+    # A form with an evidence list decides; its indicators are named from the rulebook where it has them.
+    asked = {"GF-7-1": {"required": True, "what": "证明"}, "GF-8-1": {"required": False, "what": "无需提供"}}
+    assert indicators.uploadable(Scheme.GREEN_FACTORY, date(2026, 1, 5), asked) == (
+        Indicator("GF-7-1", "新七"),
+        Indicator("GF-8-1", "无需提供"),
+    )
+    # An edition published later (the file changes) counts without a restart.
+    book.write_text(book.read_text("utf-8").replace("新七", "新七改"), "utf-8")
+    later = time.time_ns() + 10**9
+    os.utime(book, ns=(later, later))
+    assert Indicator("GF-7-1", "新七改") in indicators.uploadable(Scheme.GREEN_FACTORY, date(2026, 1, 5), {})
+    assert indicators.uploadable(Scheme.GRADING, date(2026, 1, 5), {}) == (), "no rulebook, no indicator"
+
+
+def test_the_shipped_rulebooks_offer_their_own_items() -> None:
+    shipped = Indicators()
+    green = {i.id: i.name_zh for i in shipped.of_rulebook(Scheme.GREEN_FACTORY, date(2025, 10, 8))}
+    assert green["GF-1-1"].startswith("新改扩建") and "GR-1" not in green and len(green) == 94
+    assert [i.id for i in shipped.of_rulebook(Scheme.GRADING, date(2025, 10, 8))][:3] == ["GR-1", "GR-2", "GR-3"]

@@ -27,6 +27,22 @@ NOTICE_KINDS = {k: NOTICE_KIND_ZH[k] for k in ("rename", "major_adjustment", "ob
 ADJUSTMENTS = {"reorganisation": "重组", "main_business_change": "主营业务变更", "relocation": "厂区迁址"}
 
 
+# An indicator's name in the select is cut to at most this many characters (green-factory rows run to 44,
+# too wide for a phone), at the last pause (，、；（) within it when that leaves a readable phrase.
+LABEL_CHARS = 20
+_PAUSES = "，、；：（("
+
+
+def indicator_label(item: str, name_zh: str) -> str:
+    """The id, then the name shortened to fit a select: "GF-1-1 新改扩建遵守节能评估审查、三同时…"."""
+    name = name_zh.strip()
+    if len(name) > LABEL_CHARS:
+        head = name[:LABEL_CHARS]
+        pause = max(head.rfind(c) for c in _PAUSES)
+        name = (head[:pause] if pause >= LABEL_CHARS // 2 - 2 else head).rstrip("，、；：,;: ") + "…"
+    return f"{item} {name}".strip()
+
+
 def _scheme(scheme: str) -> str:
     if scheme not in forms.SCHEMES:
         raise ApiError(404, "没有该申报类型 / No such scheme")
@@ -128,9 +144,9 @@ async def _declaration_page(
     declaration = await api.declaration(who.token, declaration_id)
     evidence = await api.evidence(who.token, declaration_id)
     evaluation = declaration.evaluation
-    items = [e.item for e in evidence.items]
-    if evaluation is not None:
-        items += [i.id for i in evaluation.items if i.id not in items]
+    # Intake says which indicators it accepts (the form's evidence list, else the scheme's rulebook items), so
+    # the choice is there before the score is, and holds nothing intake would refuse.
+    items = [(i.id, indicator_label(i.id, i.name_zh)) for i in evidence.indicators]
     return render(
         request, "declaration.html", status, declaration=declaration, evidence=evidence, evaluation=evaluation,
         score_svg=present.score_chart(evaluation) if evaluation else None, status_zh=ITEM_STATUS_ZH,

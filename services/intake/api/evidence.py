@@ -34,7 +34,12 @@ async def upload_evidence(
     desk: DeskDep,
     filename: Annotated[str, Query(min_length=1, max_length=255)] = "upload",
 ) -> EvidencePublic:
-    """Attach a file to one indicator (body: the file; PDF, JPEG, PNG, xlsx or docx). Stored by its sha256."""
+    """Attach a file to one indicator (body: the file; PDF, JPEG, PNG, xlsx or docx). Stored by its sha256.
+
+    The indicator is one the evidence report lists in `indicators`: the form's evidence list where it has
+    one, else an item of the scheme's rulebook edition in force on the declaration's date. Any other is 422
+    at `$.item` (`unknown_indicator`), before the file is read.
+    """
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
     return await cases.attach_evidence(desk, declaration_id, item, who, request.body, content_type, filename)
 
