@@ -94,13 +94,18 @@ class Submissions:
         self, scheme: Scheme, form: dict[str, Any], who: Principal, key: str | None
     ) -> tuple[DeclarationPublic, bool]:
         """Normalise a form as typed, then store it with its raw values."""
-        body, raw, errors = read_form(self.forms[scheme], form)
+        spec = self.forms[scheme]
+        body, raw, errors = read_form(spec, form)
         try:
             decl = DeclarationCreate.model_validate(body)
         except ValidationError as exc:
-            errors += field_errors(list(exc.errors()))
+            # A header field (申报单位, 统一社会信用代码, …) is named by the form's label, as every input is.
+            header = {f"$.{name}": f"$.{labels[0]}" for name, labels in spec.header.items()}
+            errors += [
+                e.model_copy(update={"path": header.get(e.path, e.path)}) for e in field_errors(list(exc.errors()))
+            ]
             decl = None
-        paths = form_paths(self.forms[scheme])
+        paths = form_paths(spec)
         if decl is not None:
             errors += input_errors(self.catalogue, decl, paths)
         if errors or decl is None:

@@ -318,8 +318,8 @@ async def test_a_bad_form_lists_every_problem_by_path(client: httpx.AsyncClient)
         ("$.资源能源投入.能源投入", "box_unknown"),
         ("$.近三年情况.停产", "event_needs_dates"),
         ("$.备注栏", "unknown_field"),
-        ("$.uscc", "uscc_invalid"),
-        ("$.district", "district_unknown"),
+        ("$.统一社会信用代码", "uscc_invalid"),  # header fields by their labels too
+        ("$.所在区", "district_unknown"),
     }
     assert all(e["message_zh"] and e["message_en"] for e in r.json()["errors"])
 

@@ -146,3 +146,16 @@ async def test_an_integer_longer_than_any_float_is_refused_by_its_limit_over_htt
 async def test_what_the_catalogue_accepts_is_stored(client: httpx.AsyncClient) -> None:  # noqa: F811
     r = await client.post("/v1/declarations", json=body(data=EXAMPLE["data"]))
     assert r.status_code == 202, r.text
+
+
+async def test_a_forms_header_fields_are_named_by_their_labels(client: httpx.AsyncClient) -> None:  # noqa: F811
+    # As every input is: the enterprise sees the label it typed under, not the JSON field behind it.
+    form = {**GRADING_FORM, "工厂名称": "北京\u202e示例", "统一社会信用代码": "91110115MA04C2UX1X"}
+    for r in (
+        await client.post("/v1/forms/grading", json=form),
+        await client.post("/v1/forms/grading/xlsx", content=fill(Scheme.GRADING, form), headers={"Content-Type": XLSX}),
+    ):
+        assert r.status_code == 422, r.text
+        paths = {e["path"]: e["code"] for e in r.json()["errors"]}
+        assert paths == {"$.工厂名称": "text_invisible_character", "$.统一社会信用代码": "uscc_invalid"}, paths
+    await nothing_stored(client)
