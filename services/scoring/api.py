@@ -35,7 +35,15 @@ from contracts.schemes import Scheme
 from contracts.whatif import WhatIfReport
 from greenfab.auth import Principal, can_read_enterprise
 from greenfab.db import Database
-from greenfab.http import BureauCaller, CurrentPrincipal, ProblemError, problem_response, problem_responses, service_app
+from greenfab.http import (
+    BureauCaller,
+    CurrentPrincipal,
+    ProblemError,
+    caller_with_role,
+    problem_response,
+    problem_responses,
+    service_app,
+)
 from services.scoring import store, whatif, whatif_report
 from services.scoring.domain.facts import InputError
 from services.scoring.domain.rulebook import Edition, UnknownEdition
@@ -47,6 +55,13 @@ from services.scoring.worker import EngineCrashed, EnginePool, advise_in_worker,
 
 PROBLEMS = problem_responses(401, 403, 404, 409, 413, 422, 503)
 MAX_BODY = 2_000_000
+
+
+# Who may ask the advisor about a declaration sent in the body, and who may replay a stored evaluation.
+AnyRoleCaller = Annotated[
+    Principal, caller_with_role("enterprise", "district", "bureau", "expert", "auditor", "evaluator")
+]
+ReplayCaller = Annotated[Principal, caller_with_role("bureau", "auditor")]
 
 
 def _problems(problems: list[RuleProblemData]) -> list[RuleProblem]:
@@ -91,10 +106,6 @@ def build_app(
                 Problem(status=413, title="请求体过大 / Request body too large", detail=f"limit is {MAX_BODY} bytes")
             )
         return await call_next(request)
-
-    def require(who: Principal, *roles: str) -> None:
-        if who.role not in roles:
-            raise ProblemError(403, "无权操作 / Not allowed", f"this needs one of the roles {', '.join(roles)}")
 
     def draft_of(body: DraftBody) -> Draft:
         draft = parse_draft(dict(body.rulebook), "request")
@@ -156,9 +167,8 @@ def build_app(
         )
 
     @router.post("/advice", response_model=Advice, tags=["advice"])
-    async def declaration_advice(body: AdviceBody, who: CurrentPrincipal) -> Advice:
+    async def declaration_advice(body: AdviceBody, who: AnyRoleCaller) -> Advice:
         """Diagnosis for a declaration sent in the body (nothing is stored), as `greenfab advise FILE` gives it."""
-        require(who, "enterprise", "district", "bureau", "expert", "auditor", "evaluator")
         return await advise(body.scheme, body.declared_on, body.data, body.level, body.target)
 
     # ----- the what-if ---------------------------------------------------------------------
@@ -170,14 +180,13 @@ def build_app(
         tags=["what-if"],
     )
     async def run_whatif(
+        who: BureauCaller,
         body: WhatIfBody,
-        who: CurrentPrincipal,
         format: Annotated[str, Query(pattern="^(json|html|csv)$")] = "json",
     ) -> Any:
         """Rescore every unit's latest declaration under the draft editions beside the editions in force (bureau
         only). Publishes nothing, writes nothing to any unit. ``format=html`` gives the report page with its
         pictures, ``format=csv`` the units that change level or pass."""
-        require(who, "bureau")
         drafts: dict[Scheme, Edition] = {}
         for d in body.drafts:
             draft = draft_of(d)
@@ -205,9 +214,8 @@ def build_app(
         return await rules.rows(db)
 
     @router.post("/rulebooks/check", response_model=CheckResult, tags=["rulebooks"])
-    async def check(body: DraftBody, who: CurrentPrincipal) -> CheckResult:
+    async def check(who: BureauCaller, body: DraftBody) -> CheckResult:
         """A draft rulebook checked as `greenfab rules check` does (bureau)."""
-        require(who, "bureau")
         draft = parse_draft(dict(body.rulebook), "request")
         problems = draft.problems if draft.rulebook is None else rules.checker.check(draft, only=body.edition)
         return CheckResult(ok=not problems, problems=_problems(problems))
@@ -216,7 +224,6 @@ def build_app(
     async def publish(who: BureauCaller, body: PublishBody) -> PublishResult:
         """Publish a draft edition with its effective date (bureau): checked first, added to the rulebook, recorded
         on the audit chain with who and why; declarations dated from then on are scored by it."""
-        require(who, "bureau")
         draft = draft_of(body)
         try:
             edition, version, changes = await rules.publish(
@@ -248,10 +255,9 @@ def build_app(
         )
 
     @router.get("/evaluations/{submission_id}/replay", response_model=Replay, tags=["evaluations"])
-    async def replay(submission_id: Annotated[str, PathParam(max_length=64)], who: CurrentPrincipal) -> Replay:
+    async def replay(who: ReplayCaller, submission_id: Annotated[str, PathParam(max_length=64)]) -> Replay:
         """A stored evaluation scored again by durable_rules under exactly the rulebook version that scored it
         (bureau, auditors)."""
-        require(who, "bureau", "auditor")
         async with db.session() as s:
             row = await s.get(StoredEvaluation, submission_id)
         if row is None or row.result is None or row.data is None or row.declared_on is None:
