@@ -32,6 +32,8 @@ _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _ZERO_WIDTH = "\u00ad\u180e\u200b-\u200d\u2060-\u2064\ufeff"
 _LINE_BAD = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}{_ZERO_WIDTH}]")
 _PARAGRAPH_BAD = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI}{_ZERO_WIDTH}]")  # keeps \t \n \r
+_IS_BIDI = re.compile(f"[{_BIDI}]")
+_IS_ZERO_WIDTH = re.compile(f"[{_ZERO_WIDTH}]")
 
 
 def _why(char: str, at: int, code: str) -> tuple[str, str]:
@@ -41,9 +43,9 @@ def _why(char: str, at: int, code: str) -> tuple[str, str]:
             f"第 {at} 个字符是换行或制表符（{code}）：此栏只能填写一行",
             f"character {at} is a line break or tab ({code}): this field takes one line",
         )
-    if char in "\u061c\u200e\u200f" or "\u202a" <= char <= "\u202e" or "\u2066" <= char <= "\u2069":
+    if _IS_BIDI.fullmatch(char):
         zh, en = "文字方向控制字符", "a bidirectional control character"
-    elif re.fullmatch(f"[{_ZERO_WIDTH}]", char):
+    elif _IS_ZERO_WIDTH.fullmatch(char):
         zh, en = "零宽或不可见的格式字符", "a zero-width or invisible format character"
     else:
         zh, en = "控制字符", "a control character"

@@ -7,11 +7,11 @@ Beyond the years the calendar knows, weekdays are counted and the figure is mark
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 import chinese_calendar
 
-BEIJING = timezone(timedelta(hours=8))
+from contracts.identifiers import BEIJING, beijing_today
 
 
 def beijing_day(at: datetime) -> date:
@@ -19,7 +19,7 @@ def beijing_day(at: datetime) -> date:
 
 
 def today() -> date:
-    return beijing_day(datetime.now(UTC))
+    return beijing_today()
 
 
 def due_day(due_at: datetime) -> date:

@@ -76,7 +76,7 @@ class Indicators:
             return ()
         in_force = [e for e in editions if e.effective_from <= declared_on]
         # Before the first edition scoring has nothing to score with; evidence still goes by the first one.
-        chosen = max(in_force, key=lambda e: e.effective_from) if in_force else min(editions, key=_start)
+        chosen = max(in_force, key=_start) if in_force else min(editions, key=_start)
         return chosen.items
 
     def uploadable(
